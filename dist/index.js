@@ -1,0 +1,1 @@
+// placeholder: the Action bundle is built by npm run bundle

@@ -1,0 +1,41 @@
+import { BreakglassError, type Finding } from '../core/errors.js';
+import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
+import { checkPolicies, evaluateSession } from '../core/validate.js';
+import { buildApprovalView, type ApprovalView } from '../core/view.js';
+import { SessionId } from '../core/schemas.js';
+import { WorkTreeSource } from '../adapters/source.js';
+import { originName } from '../adapters/git.js';
+
+export interface SessionViewResult {
+  model: RepositoryModel;
+  session: SessionFiles;
+  view: ApprovalView;
+  findings: Finding[];
+  repository?: string;
+}
+
+/** Loads a session from a working tree and builds its approval view (signatures unverified). */
+export async function loadSessionView(dir: string, id: string, now: number, repository?: string): Promise<SessionViewResult> {
+  if (!SessionId.safeParse(id).success) throw new BreakglassError('ID_INVALID', `${JSON.stringify(id)} is not a valid session id (a DNS label)`);
+  const model = await loadRepository(new WorkTreeSource(dir));
+  const session = model.sessions.get(id);
+  if (!session) throw new BreakglassError('SESSION_MISSING', `no session ${id} in ${dir}/sessions`);
+  const ownFindings = model.findings.filter((f) => f.file.startsWith(`sessions/${id}/`));
+  const req = session.request;
+  if (!req?.value) throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid:\n${ownFindings.map((f) => `  ${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('\n')}`);
+  const pol = checkPolicies(model);
+  const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
+  const repo = repository ?? (await originName(dir));
+  const view = buildApprovalView({
+    request: req.value,
+    requestPath: req.path,
+    requestDigest: req.digest,
+    evaluation: summary.evaluation!,
+    repository: repo,
+    approvals: session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
+    rejection: session.rejection?.value ? { by: session.rejection.value.by, reason: session.rejection.value.reason } : undefined,
+    ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
+    recorded: !!session.record,
+  });
+  return { model, session, view, findings: [...ownFindings, ...findings], repository: repo };
+}

@@ -1,0 +1,47 @@
+/** Where a finding points: a file and a 1-based line and column. */
+export interface Position {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** One problem found in a document, with a stable code a tool can match on. */
+export interface Finding extends Position {
+  code: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** `file:line:col: error CODE: message` — the form editors and CI annotations parse. */
+export function formatFinding(f: Finding): string {
+  return `${f.file}:${f.line}:${f.col}: ${f.severity} ${f.code}: ${f.message}`;
+}
+
+export function hasErrors(findings: readonly Finding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}
+
+/**
+ * An operational or usage error: the tool could not do its job (exit 2), as
+ * opposed to a negative verdict (exit 1). `code` is stable; `cause` keeps the
+ * original error.
+ */
+export class BreakglassError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BreakglassError';
+    this.code = code;
+  }
+}
+
+/** Thrown when a document cannot be used; carries every finding at once. */
+export class InvalidDocumentError extends BreakglassError {
+  readonly findings: readonly Finding[];
+  constructor(findings: readonly Finding[]) {
+    const first = findings[0];
+    super('INVALID_DOCUMENT', first ? formatFinding(first) : 'invalid document');
+    this.name = 'InvalidDocumentError';
+    this.findings = findings;
+  }
+}

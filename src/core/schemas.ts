@@ -1,0 +1,340 @@
+/**
+ * Schemas for every document breakglass reads. Strict everywhere: an unknown
+ * key is an error, never ignored, because a key we ignore is a key an attacker
+ * can use to make two readers disagree about what was approved.
+ *
+ * Each constrained string carries a stable finding code and a hint saying what
+ * would be accepted (see `describeField`), so validation messages can name the
+ * bad value and the fix.
+ */
+import { z } from 'zod';
+import { parseDuration, parseTime, DURATION_HINT } from './duration.js';
+
+export const API_VERSION = 'breakglass.dev/v1';
+
+interface FieldHint {
+  code: string;
+  hint: string;
+}
+const fieldHints = new WeakMap<z.ZodType, FieldHint>();
+
+/** The finding code and "what is accepted" text registered for a schema node. */
+export function describeField(schema: z.ZodType): FieldHint | undefined {
+  return fieldHints.get(schema);
+}
+
+function constrained(re: RegExp, code: string, hint: string, extra?: (s: string) => boolean): z.ZodString {
+  let s = z.string().regex(re);
+  if (extra) s = s.refine(extra) as unknown as z.ZodString;
+  const out = s.meta({ description: hint });
+  fieldHints.set(out, { code, hint });
+  return out;
+}
+
+// Session ids become folder names, Kubernetes object names and label values:
+// a DNS label (RFC 1123), so `..`, `/`, upper case and >63 chars are impossible.
+export const SessionId = constrained(
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+  'ID_INVALID',
+  'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+);
+export const Duration = constrained(/^(?=\d)(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, 'DURATION_INVALID', DURATION_HINT, (s) => parseDuration(s) !== undefined);
+export const Time = constrained(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/,
+  'TIME_INVALID',
+  'an RFC 3339 UTC time such as 2026-11-21T02:17:00Z',
+  (s) => parseTime(s) !== undefined,
+);
+export const Fingerprint = constrained(
+  /^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/,
+  'FINGERPRINT_INVALID',
+  'an OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits without spaces',
+);
+export const Digest = constrained(/^sha256:[0-9a-f]{64}$/, 'DIGEST_INVALID', 'sha256: followed by 64 lower-case hex digits');
+export const Nonce = constrained(/^[0-9a-f]{32}$/, 'NONCE_INVALID', '32 lower-case hex digits (128 random bits), quoted');
+// Approver names become file names (`approvals/<name>.yaml`): no dots first, no slashes.
+export const ApproverName = constrained(
+  /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  'APPROVER_INVALID',
+  'a name of lower-case letters, digits, "-" and "_", at most 63 characters',
+);
+export const Repository = constrained(
+  /^[a-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/,
+  'REPOSITORY_INVALID',
+  'host/owner/name, such as github.com/customer/access',
+);
+export const Requester = constrained(
+  /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+  'REQUESTER_INVALID',
+  'an e-mail address such as oncall@vendor.example',
+);
+export const RequesterPattern = constrained(
+  /^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/,
+  'REQUESTER_PATTERN_INVALID',
+  'an e-mail address, or *@domain for anyone at that domain',
+);
+export const PolicyName = constrained(
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+  'NAME_INVALID',
+  'a DNS label: lower-case letters, digits and "-", at most 63 characters',
+);
+// Command names and input keys appear in argv templates as `{key}`.
+export const Identifier = constrained(/^[a-z][a-z0-9_-]{0,62}$/, 'NAME_INVALID', 'a name of lower-case letters, digits, "-" and "_", starting with a letter');
+export const RelativePath = constrained(
+  /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+$/,
+  'PATH_INVALID',
+  'a relative path without ".." segments',
+);
+export const FilePath = z.string().min(1).meta({ description: 'a file path (relative paths are resolved against the file that names it)' });
+
+export const NETWORKS = ['direct', 'tailscale', 'twingate', 'networkpolicy'] as const;
+export const Network = z.enum(NETWORKS);
+export type Network = z.infer<typeof Network>;
+
+const apiVersion = z.literal(API_VERSION);
+
+// ---------------------------------------------------------------- Request
+
+export const CommandRequest = z.strictObject({
+  name: Identifier,
+  inputs: z.record(z.string(), z.string()).default({}),
+});
+
+export const Request = z.strictObject({
+  apiVersion,
+  kind: z.literal('Request'),
+  metadata: z.strictObject({
+    id: SessionId,
+    requester: Requester,
+    created: Time,
+  }),
+  spec: z.strictObject({
+    reason: z.string().min(1).max(2000),
+    resource: PolicyName,
+    privilege: z.string().min(1).max(253),
+    duration: Duration,
+    network: Network,
+    recipient: Fingerprint,
+    command: CommandRequest.optional(),
+  }),
+});
+export type Request = z.infer<typeof Request>;
+
+// ---------------------------------------------------------------- Approvals and friends
+
+export const Approval = z.strictObject({
+  apiVersion,
+  kind: z.literal('Approval'),
+  session: SessionId,
+  request: Digest,
+  repository: Repository,
+  approver: ApproverName,
+  // `reject` is representable so that a signed rejection placed where an
+  // approval belongs is read, recognised and refused, rather than misparsed.
+  decision: z.enum(['approve', 'reject']),
+  signed: Time,
+  expires: Time,
+  duration: Duration.optional(),
+  nonce: Nonce,
+});
+export type Approval = z.infer<typeof Approval>;
+
+export const PolicyApproval = z.strictObject({
+  apiVersion,
+  kind: z.literal('PolicyApproval'),
+  policy: PolicyName,
+  digest: Digest,
+  repository: Repository,
+  approver: ApproverName,
+  signed: Time,
+  nonce: Nonce,
+});
+export type PolicyApproval = z.infer<typeof PolicyApproval>;
+
+export const Rejection = z.strictObject({
+  apiVersion,
+  kind: z.literal('Rejection'),
+  session: SessionId,
+  request: Digest,
+  by: z.string().min(1).max(253),
+  at: Time,
+  reason: z.string().min(1).max(2000),
+});
+export type Rejection = z.infer<typeof Rejection>;
+
+export const End = z.strictObject({
+  apiVersion,
+  kind: z.literal('End'),
+  session: SessionId,
+  by: z.string().min(1).max(253),
+  at: Time,
+  reason: z.string().max(2000).optional(),
+});
+export type End = z.infer<typeof End>;
+
+// ---------------------------------------------------------------- Record (runner-written)
+
+const ObjectRef = z.strictObject({
+  kind: z.string().min(1),
+  apiVersion: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string().min(1),
+  provider: z.string().optional(),
+});
+
+export const RECORD_OUTCOMES = ['ended', 'failed'] as const;
+
+export const Record = z.strictObject({
+  apiVersion,
+  kind: z.literal('Record'),
+  session: SessionId,
+  request: Digest,
+  repository: Repository,
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/).optional(),
+  outcome: z.enum(RECORD_OUTCOMES),
+  drill: z.boolean().default(false),
+  runner: z.strictObject({ id: z.string().min(1), fingerprint: Fingerprint }),
+  approvals: z.array(z.strictObject({ approver: ApproverName, fingerprint: z.string().min(1), file: Digest })),
+  policy: z.strictObject({ name: PolicyName, digest: Digest }),
+  activated: Time.optional(),
+  expires: Time.optional(),
+  ended: Time,
+  endReason: z.string().min(1),
+  objects: z.array(ObjectRef),
+  credential: z
+    .strictObject({
+      kind: z.enum(['kubernetes-token', 'command', 'none']),
+      sha256: Digest.optional(),
+      expires: Time.optional(),
+      delivery: z.strictObject({ channel: z.enum(['directory', 'github', 'none']), ref: z.string().optional() }),
+    })
+    .optional(),
+  teardown: z
+    .strictObject({
+      deleted: z.array(ObjectRef),
+      completed: Time,
+      errors: z.array(z.string()).default([]),
+    })
+    .optional(),
+  revocation: z
+    .strictObject({
+      method: z.string().min(1),
+      at: Time,
+      result: z.string().min(1),
+      attempts: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  failure: z.strictObject({ step: z.string(), code: z.string(), message: z.string() }).optional(),
+});
+export type Record = z.infer<typeof Record>;
+
+// ---------------------------------------------------------------- Policy
+
+export const KUBERNETES_PRIVILEGE_HINT = 'cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>';
+
+export const PolicyCommand = z.strictObject({
+  name: Identifier,
+  run: z.array(z.string().min(1)).min(1),
+  inputs: z.record(z.string(), z.string()).default({}),
+  revoke: z.array(z.string().min(1)).min(1).optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  timeout: Duration.optional(),
+});
+export type PolicyCommand = z.infer<typeof PolicyCommand>;
+
+export const RESOURCE_TYPES = ['kubernetes', 'command', 'vendor-held'] as const;
+
+export const PolicyResource = z.strictObject({
+  name: PolicyName,
+  type: z.enum(RESOURCE_TYPES),
+  privileges: z.array(z.string().min(1)).min(1),
+  maxDuration: Duration,
+  network: z.array(Network).min(1),
+  commands: z.array(PolicyCommand).optional(),
+  networkPolicy: z.strictObject({ manifest: RelativePath }).optional(),
+});
+export type PolicyResource = z.infer<typeof PolicyResource>;
+
+export const Policy = z.strictObject({
+  apiVersion,
+  kind: z.literal('Policy'),
+  metadata: z.strictObject({ name: PolicyName }),
+  spec: z.strictObject({
+    requesters: z.array(RequesterPattern).min(1),
+    recipients: z.array(Fingerprint).min(1),
+    approvals: z.strictObject({
+      required: z.number().int().min(1).max(100),
+      approvers: z.array(ApproverName).min(1),
+      allowSelfApproval: z.boolean().default(false),
+    }),
+    requestExpiry: Duration,
+    reason: z.strictObject({ pattern: z.string().min(1).optional(), minLength: z.number().int().min(0).max(2000).optional() }).default({}),
+    resources: z.array(PolicyResource).min(1),
+  }),
+});
+export type Policy = z.infer<typeof Policy>;
+
+// ---------------------------------------------------------------- Trust and runner config (never in the repository)
+
+export const TrustApprover = z.union([
+  z.strictObject({ name: ApproverName, openpgp: FilePath }),
+  z.strictObject({
+    name: ApproverName,
+    sigstore: z.union([
+      z.strictObject({ issuer: z.string().url(), subject: z.string().min(1), trustedRoot: FilePath.optional() }),
+      z.strictObject({ publicKey: FilePath }),
+    ]),
+  }),
+]);
+
+export const Trust = z.strictObject({
+  apiVersion,
+  kind: z.literal('Trust'),
+  threshold: z.number().int().min(1).max(100),
+  approvers: z.array(TrustApprover).min(1),
+  runner: FilePath.optional(),
+});
+export type Trust = z.infer<typeof Trust>;
+
+export const RunnerResource = z.strictObject({
+  kubeconfig: FilePath.optional(),
+  namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default('breakglass-system'),
+  server: z.string().url(),
+  certificateAuthority: FilePath.optional(),
+  tailscale: z.record(z.string(), z.unknown()).optional(),
+  twingate: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const RunnerConfig = z.strictObject({
+  apiVersion,
+  kind: z.literal('RunnerConfig'),
+  repository: z.strictObject({ url: z.string().min(1), branch: z.string().min(1).default('main'), name: Repository }),
+  trust: FilePath,
+  signingKey: FilePath,
+  pollInterval: Duration.default('5s'),
+  state: FilePath,
+  caps: z.strictObject({ maxDuration: Duration }),
+  delivery: z.union([
+    z.strictObject({ directory: FilePath }),
+    z.strictObject({ github: z.strictObject({ tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) }),
+  ]),
+  commands: z.strictObject({ path: FilePath }).optional(),
+  resources: z.record(PolicyName, RunnerResource),
+});
+export type RunnerConfig = z.infer<typeof RunnerConfig>;
+
+/** Every document kind by name: what `kind:` selects. */
+export const SCHEMAS = {
+  Request,
+  Approval,
+  PolicyApproval,
+  Rejection,
+  End,
+  Record,
+  Policy,
+  Trust,
+  RunnerConfig,
+} as const;
+export type Kind = keyof typeof SCHEMAS;
+export const KINDS = Object.keys(SCHEMAS) as Kind[];
+export type DocumentOf<K extends Kind> = z.infer<(typeof SCHEMAS)[K]>;
