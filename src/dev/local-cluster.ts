@@ -1,0 +1,194 @@
+/**
+ * A real Kubernetes API server on loopback, for tests, the demo and benches:
+ * etcd (Debian's etcd-server) + kube-apiserver 1.20.2 built from Debian's
+ * source package by test/k8s/build-apiserver.sh, with a throwaway CA and
+ * serving certificate, RBAC, a static admin token and service-account
+ * issuer/signing keys. Or, when BREAKGLASS_TEST_KUBECONFIG names a
+ * kubeconfig, that existing cluster (kind, k3d, staging) instead.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+
+const run = promisify(execFile);
+
+/** How to reach a cluster: what tests and the demo need. */
+export interface ClusterInfo {
+  kubeconfig: string;
+  server: string;
+  /** PEM file of the CA that signed the API server's certificate. */
+  caFile: string;
+  /** Whether this process started the cluster (and may stop or restart it). */
+  local: boolean;
+}
+
+export interface LocalCluster extends ClusterInfo {
+  /** Stops the API server only (etcd keeps the data): for "cluster goes away" tests. */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root, from src/dev or lib/dev. */
+export const PROJECT_ROOT = resolve(here, '..', '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+/** Builds (or finds cached) kube-apiserver; returns its path. */
+export async function ensureApiServerBinary(log: (s: string) => void = () => {}): Promise<string> {
+  const script = join(PROJECT_ROOT, 'test', 'k8s', 'build-apiserver.sh');
+  log('ensuring kube-apiserver (built once from Debian source, then cached)');
+  const { stdout } = await run('bash', [script], { maxBuffer: 64 * 1024 * 1024, timeout: 40 * 60 * 1000 });
+  return stdout.trim().split('\n').at(-1)!;
+}
+
+async function makePki(dir: string): Promise<void> {
+  const o = (args: string[]) => run('openssl', args, { cwd: dir });
+  await o(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=breakglass-test-ca']);
+  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+  await o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver']);
+  await o(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
+  await o(['genrsa', '-out', 'sa.key', '2048']);
+  await o(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+}
+
+async function waitReady(server: string, token: string, ca: Buffer, proc: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
+  const { Agent, request } = await import('node:https');
+  const agent = new Agent({ ca });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
+    const ok = await new Promise<boolean>((res) => {
+      const req = request(`${server}/readyz`, { agent, headers: { authorization: `Bearer ${token}` }, timeout: 2000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      });
+      req.on('error', () => res(false));
+      req.on('timeout', () => (req.destroy(), res(false)));
+      req.end();
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function kubeconfigFor(server: string, ca: Buffer, token: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': ca.toString('base64') } }],
+    users: [{ name: 'admin', user: { token } }],
+    contexts: [{ name: 'local', context: { cluster: 'local', user: 'admin' } }],
+    'current-context': 'local',
+  });
+}
+
+/** Starts etcd and kube-apiserver on loopback in a temporary directory. */
+export async function startLocalCluster(opts: { log?: (s: string) => void } = {}): Promise<LocalCluster> {
+  const log = opts.log ?? (() => {});
+  const bin = await ensureApiServerBinary(log);
+  const dir = await mkdtemp(join(tmpdir(), 'breakglass-kube-'));
+  await makePki(dir);
+  const token = randomBytes(24).toString('hex');
+  await writeFile(join(dir, 'tokens.csv'), `${token},breakglass-admin,breakglass-admin,system:masters\n`, { mode: 0o600 });
+  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const etcd = spawn(
+    'etcd',
+    ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${etcdClient}`, '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`, '--log-level', 'error'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const etcdLog: string[] = [];
+  etcd.stderr?.on('data', (d: Buffer) => etcdLog.push(d.toString()));
+  const server = `https://127.0.0.1:${apiPort}`;
+  const ca = await readFile(join(dir, 'ca.crt'));
+  const args = [
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    `--tls-cert-file=${join(dir, 'server.crt')}`,
+    `--tls-private-key-file=${join(dir, 'server.key')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--api-audiences=https://kubernetes.default.svc',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--enable-priority-and-fairness=false',
+    `--cert-dir=${join(dir, 'certs')}`,
+    '--v=0',
+  ];
+  let api: ChildProcess | undefined;
+  const apiLog: string[] = [];
+  const startApiServer = async () => {
+    api = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    api.stderr?.on('data', (d: Buffer) => {
+      apiLog.push(d.toString());
+      if (apiLog.length > 200) apiLog.shift();
+    });
+    try {
+      await waitReady(server, token, ca, api, 'kube-apiserver');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${apiLog.join('').slice(-4000)}\n${etcdLog.join('').slice(-2000)}`);
+    }
+  };
+  const stopApiServer = async () => {
+    const p = api;
+    api = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      p.once('exit', () => res());
+      p.kill('SIGTERM');
+      setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+    });
+  };
+  await startApiServer();
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigFor(server, ca, token), { mode: 0o600 });
+  log(`kube-apiserver ready at ${server}`);
+  return {
+    kubeconfig,
+    server,
+    caFile: join(dir, 'ca.crt'),
+    local: true,
+    stopApiServer,
+    startApiServer,
+    async stop() {
+      await stopApiServer();
+      etcd.kill('SIGTERM');
+      await new Promise((r) => (etcd.exitCode !== null ? r(null) : etcd.once('exit', r)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An existing cluster named by BREAKGLASS_TEST_KUBECONFIG, described the same way. */
+export async function externalCluster(kubeconfig: string): Promise<ClusterInfo> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`${kubeconfig} has no current cluster`);
+  const dir = await mkdtemp(join(tmpdir(), 'breakglass-ext-'));
+  const caFile = join(dir, 'ca.crt');
+  await writeFile(caFile, cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? await readFile(cluster.caFile) : '');
+  return { kubeconfig, server: cluster.server, caFile, local: false };
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/global-cluster.ts'],
+    // Real git, gpg and an API server: give each test room, but never assert on time.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // Two cores: run files in parallel, but not so many that the API server starves.
+    maxWorkers: 2,
+    minWorkers: 1,
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-results.json' },
+  },
+});
