@@ -24,6 +24,7 @@ export type Loaded<T> = { ok: true; value: T; findings: Finding[]; locate: Locat
 interface Located {
   file: string;
   lc: LineCounter;
+  text: string;
 }
 
 function at(loc: Located, offset: number, code: string, message: string): Finding {
@@ -92,25 +93,39 @@ function checkBytes(file: string, bytes: Uint8Array): { text?: string; findings:
 function yamlFindings(loc: Located, doc: Document.Parsed): Finding[] {
   const out: Finding[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const code = e.code === 'DUPLICATE_KEY' ? 'YAML_DUPLICATE_KEY' : 'YAML_SYNTAX';
-    const first = e.message.split('\n')[0] ?? e.message;
-    out.push({ ...at(loc, e.pos[0], code, first.replace(/ at line \d+, column \d+:?$/, '')), severity: 'error' });
+    const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = /^\s*([^:#\n]+?)\s*:/.exec(loc.text.slice(e.pos[0], e.pos[0] + 200))?.[1] ?? '?';
+      out.push(at(loc, e.pos[0], 'YAML_DUPLICATE_KEY', `key "${key}" appears twice in the same mapping; keep one`));
+    } else {
+      out.push(at(loc, e.pos[0], 'YAML_SYNTAX', first));
+    }
   }
+  // An alias bomb has thousands of aliases: report the first of each kind and a count.
+  const refs: { offset: number; text: string }[] = [];
   visit(doc, {
     Node(_key, node) {
-      if (isAlias(node)) {
-        out.push(at(loc, node.range?.[0] ?? 0, 'YAML_ALIAS', `alias *${node.source} is not allowed; write the value out in full`));
-      } else if (isNode(node) && node.anchor) {
-        out.push(at(loc, node.range?.[0] ?? 0, 'YAML_ALIAS', `anchor &${node.anchor} is not allowed; write the value out in full`));
+      if (isAlias(node)) refs.push({ offset: node.range?.[0] ?? 0, text: `alias *${node.source}` });
+      else if (isNode(node) && node.anchor) refs.push({ offset: node.range?.[0] ?? 0, text: `anchor &${node.anchor}` });
+      if (isNode(node) && node.tag && (!node.tag.startsWith('tag:yaml.org,2002:') || /:(binary|set|omap|pairs)$/.test(node.tag))) {
+        out.push(at(loc, node.range?.[0] ?? 0, 'YAML_TAG', `tag ${node.tag} is not allowed; write plain values`));
       }
-      if (isNode(node) && node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
-        out.push(at(loc, node.range?.[0] ?? 0, 'YAML_TAG', `custom tag ${node.tag} is not allowed`));
-      }
-      if (isNode(node) && (node.tag === 'tag:yaml.org,2002:binary' || node.tag === 'tag:yaml.org,2002:set')) {
-        out.push(at(loc, node.range?.[0] ?? 0, 'YAML_TAG', `tag ${node.tag} is not allowed`));
+      // Escapes in double-quoted scalars ("\e", "\u202e") make control and bidi
+      // characters that the byte check cannot see: check the values too.
+      if (isScalar(node) && typeof node.value === 'string') {
+        const bad = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u.exec(node.value);
+        if (bad) {
+          const cp = bad[0].codePointAt(0)!.toString(16).padStart(4, '0');
+          out.push(at(loc, node.range?.[0] ?? 0, 'VALUE_CONTROL_CHAR', `value contains control or bidirectional character U+${cp} (written as an escape); remove it`));
+        }
       }
     },
   });
+  if (refs.length) {
+    const first = refs[0]!;
+    const more = refs.length > 1 ? ` (and ${refs.length - 1} more anchors/aliases)` : '';
+    out.push(at(loc, first.offset, 'YAML_ALIAS', `${first.text} is not allowed; anchors and aliases are refused, write values out in full${more}`));
+  }
   return out;
 }
 
@@ -247,7 +262,7 @@ export function loadDocument<K extends Kind>(file: string, bytes: Uint8Array, ki
   const pre = checkBytes(file, bytes);
   if (pre.text === undefined) return { ok: false, findings: pre.findings };
   const lc = new LineCounter();
-  const loc: Located = { file, lc };
+  const loc: Located = { file, lc, text: pre.text };
   const docs = parseAllDocuments(pre.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', schema: 'core' });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length !== 1) {
@@ -285,9 +300,13 @@ function offset0(doc: Document.Parsed): number {
   return (doc.contents as Node | null)?.range?.[0] ?? 0;
 }
 
-/** Orders findings by file, line, column so reports read top to bottom. */
+/** Orders findings by file, line, column so reports read top to bottom; drops exact repeats. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.file}:${f.line}:${f.col}:${f.code}:${f.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  }).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
 }
 
 /** Reads `kind:` from a document without validating it, to pick a schema. */

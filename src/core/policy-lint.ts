@@ -58,9 +58,6 @@ export function lintPolicy(policy: Policy): Violation[] {
     }
     if (r.type === 'command' && !r.commands?.length) v('POLICY_INVALID', `resource ${r.name} is of type command but defines no commands`, [...at, 'type']);
     if (r.type !== 'command' && r.commands) v('POLICY_INVALID', `resource ${r.name} is of type ${r.type}; only command resources define commands`, [...at, 'commands']);
-    if (r.network.includes('networkpolicy') && !r.networkPolicy) {
-      v('POLICY_INVALID', `resource ${r.name} allows network networkpolicy but names no networkPolicy.manifest`, [...at, 'network']);
-    }
     (r.commands ?? []).forEach((c, ci) => {
       const cat = [...at, 'commands', ci];
       for (const [key, pattern] of Object.entries(c.inputs)) {

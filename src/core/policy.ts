@@ -47,7 +47,17 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
  */
 export const SAFE_INPUT = /^[A-Za-z0-9._:@+=,/%][A-Za-z0-9._:@+=,/%-]*$/;
 export const MAX_INPUT_LENGTH = 256;
-export const SAFE_INPUT_HINT = 'letters, digits and . _ : @ + = , / % - (not first), at most 256 characters, no spaces or shell metacharacters';
+export const SAFE_INPUT_HINT = 'letters, digits and . _ : @ + = , / % - (not first), at most 256 characters: no spaces, quotes or shell metacharacters';
+
+/** Says why a command input is refused regardless of policy, or undefined when it is acceptable. */
+export function unsafeInput(value: string): string | undefined {
+  if (value.length === 0) return 'is empty';
+  if (value.length > MAX_INPUT_LENGTH) return `is ${value.length} characters long`;
+  if (value.startsWith('-')) return 'starts with "-", which a program would read as an option';
+  const bad = [...value].find((c) => !/^[A-Za-z0-9._:@+=,/%-]$/.test(c));
+  if (bad !== undefined) return `contains ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).padStart(4, '0')})`;
+  return SAFE_INPUT.test(value) ? undefined : 'is not acceptable';
+}
 
 /** Requester patterns are exact addresses or `*@domain`; case-insensitive as e-mail domains are. */
 export function requesterAllowed(requester: string, patterns: readonly string[]): boolean {
@@ -168,8 +178,9 @@ function checkCommand(request: Request, g: Governing, out: Violation[]): PolicyC
       out.push({ code: 'POLICY_INPUT', message: `input "${key}" is not accepted by command ${def.name}; accepted: ${Object.keys(def.inputs).join(', ') || '(none)'}`, path });
       continue;
     }
-    if (value.length > MAX_INPUT_LENGTH || !SAFE_INPUT.test(value)) {
-      out.push({ code: 'INPUT_UNSAFE', message: `input ${key} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)} contains characters that are never accepted; use ${SAFE_INPUT_HINT}`, path });
+    const unsafe = unsafeInput(value);
+    if (unsafe) {
+      out.push({ code: 'INPUT_UNSAFE', message: `input ${key} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)} ${unsafe}; inputs are ${SAFE_INPUT_HINT}`, path });
       continue;
     }
     const re = wholeMatch(pattern);

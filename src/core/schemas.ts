@@ -276,10 +276,13 @@ export type Policy = z.infer<typeof Policy>;
 
 // ---------------------------------------------------------------- Trust and runner config (never in the repository)
 
+// `email` is the approver's own address, used for the self-approval rule
+// (alongside the e-mails in OpenPGP user ids and a keyless subject).
 export const TrustApprover = z.union([
-  z.strictObject({ name: ApproverName, openpgp: FilePath }),
+  z.strictObject({ name: ApproverName, email: Requester.optional(), openpgp: FilePath }),
   z.strictObject({
     name: ApproverName,
+    email: Requester.optional(),
     sigstore: z.union([
       z.strictObject({ issuer: z.string().url(), subject: z.string().min(1), trustedRoot: FilePath.optional() }),
       z.strictObject({ publicKey: FilePath }),

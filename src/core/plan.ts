@@ -1,0 +1,114 @@
+/**
+ * The session plan: a pure function from verified inputs to exactly what the
+ * applier will create, with which labels and annotations, and until when.
+ * `--once --dry-run` prints it; the applier executes it and nothing else.
+ */
+import { formatTime, parseDuration, parseTime } from './duration.js';
+import { BreakglassError } from './errors.js';
+import { parseKubePrivilege } from './privilege.js';
+import type { Request } from './schemas.js';
+
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const SESSION_LABEL = 'breakglass.dev/session';
+export const EXPIRES_ANNOTATION = 'breakglass.dev/expires';
+/** The API server refuses TokenRequests shorter than this. */
+export const TOKEN_MIN_SECONDS = 600;
+
+/** One Kubernetes object the plan creates. */
+export interface PlannedObject {
+  kind: 'ServiceAccount' | 'ClusterRoleBinding' | 'RoleBinding';
+  apiVersion: string;
+  namespace?: string;
+  name: string;
+  roleRef?: { kind: 'ClusterRole'; name: string };
+  subject?: { namespace: string; name: string };
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** What the runner will do for one session. */
+export interface SessionPlan {
+  session: string;
+  resource: string;
+  privilege: string;
+  network: Request['spec']['network'];
+  recipient: string;
+  /** min(requested, each approval's duration, policy max, runner cap), seconds. */
+  effectiveSeconds: number;
+  /** now + effectiveSeconds; the environment may shorten it, never extend it. */
+  expires: string;
+  /** What the TokenRequest asks for: the effective duration, raised to the API minimum (the session still ends on time). */
+  tokenSeconds: number;
+  objects: PlannedObject[];
+  /** Which limit decided the effective duration, for the record and the log. */
+  limitedBy: string;
+}
+
+export interface PlanInput {
+  request: Request;
+  approvedDurations: readonly (string | undefined)[];
+  policyMaxDuration: string;
+  runnerCap: string;
+  namespace: string;
+  now: number;
+}
+
+function effective(input: PlanInput): { seconds: number; limitedBy: string } {
+  const limits: [string, number | undefined][] = [
+    ['requested', parseDuration(input.request.spec.duration)],
+    ...input.approvedDurations.filter((d): d is string => d !== undefined).map((d) => ['approval', parseDuration(d)] as [string, number | undefined]),
+    ['policy', parseDuration(input.policyMaxDuration)],
+    ['runner cap', parseDuration(input.runnerCap)],
+  ];
+  let best: { seconds: number; limitedBy: string } | undefined;
+  for (const [name, s] of limits) {
+    // A limit that cannot be read is not "no limit": refuse to plan.
+    if (s === undefined) throw new BreakglassError('PLAN_DURATION', `the ${name} duration cannot be read`);
+    if (!best || s < best.seconds) best = { seconds: s, limitedBy: name };
+  }
+  return best!;
+}
+
+/** Object names: `bg-<id>` fits (id is a DNS label of at most 63; names allow 253). */
+export function objectName(session: string): string {
+  return `bg-${session}`;
+}
+
+/** Computes the plan for a Kubernetes-token session with a direct network path. */
+export function planSession(input: PlanInput): SessionPlan {
+  const { request, namespace, now } = input;
+  const id = request.metadata.id;
+  const priv = parseKubePrivilege(request.spec.privilege);
+  if (!priv) throw new BreakglassError('PLAN_PRIVILEGE', `privilege ${JSON.stringify(request.spec.privilege)} is not a Kubernetes privilege`);
+  const { seconds, limitedBy } = effective(input);
+  const expires = formatTime(now + seconds * 1000);
+  const labels = { [MANAGED_BY]: 'breakglass', [SESSION_LABEL]: id };
+  const annotations = { [EXPIRES_ANNOTATION]: expires };
+  const name = objectName(id);
+  const sa: PlannedObject = { kind: 'ServiceAccount', apiVersion: 'v1', namespace, name, labels, annotations };
+  const roleRef = { kind: 'ClusterRole' as const, name: priv.clusterRole };
+  const subject = { namespace, name };
+  const binding: PlannedObject =
+    priv.scope === 'cluster'
+      ? { kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', name, roleRef, subject, labels, annotations }
+      : { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', namespace: priv.namespace, name, roleRef, subject, labels, annotations };
+  return {
+    session: id,
+    resource: request.spec.resource,
+    privilege: request.spec.privilege,
+    network: request.spec.network,
+    recipient: request.spec.recipient.toUpperCase(),
+    effectiveSeconds: seconds,
+    expires,
+    tokenSeconds: Math.max(seconds, TOKEN_MIN_SECONDS),
+    objects: [sa, binding],
+    limitedBy,
+  };
+}
+
+/** The earlier of the planned expiry and what the environment granted: never later than planned. */
+export function clampExpiry(planned: string, granted: string | undefined): string {
+  const p = parseTime(planned)!;
+  const g = granted === undefined ? undefined : Date.parse(granted);
+  return g !== undefined && Number.isFinite(g) && g < p ? formatTime(g) : planned;
+}

@@ -1,0 +1,30 @@
+/**
+ * Trust material as the verifier receives it: already loaded, already parsed.
+ * Where it came from (a file, a Kubernetes Secret) is the adapter's concern;
+ * it is never the repository under verification.
+ */
+import type { PublicKey } from '../crypto/openpgp.js';
+
+/** How one approver's signatures are recognised. */
+export type TrustedKey =
+  | { type: 'openpgp'; key: PublicKey }
+  | { type: 'sigstore-key'; publicKeyPem: string }
+  | { type: 'sigstore-identity'; issuer: string; subject: string; trustedRoot: unknown };
+
+/** One approver of the trust file. */
+export interface TrustedApprover {
+  name: string;
+  /**
+   * The approver's own e-mail, used only for the self-approval rule. Other
+   * identities also count: the e-mails in OpenPGP user ids, a keyless subject.
+   */
+  email?: string;
+  key: TrustedKey;
+}
+
+/** The customer's trust, injected into every verification. */
+export interface TrustMaterial {
+  /** A floor: policy may ask for more approvals, never fewer. */
+  threshold: number;
+  approvers: readonly TrustedApprover[];
+}

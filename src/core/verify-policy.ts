@@ -1,0 +1,70 @@
+/**
+ * Policy approvals: a policy takes effect only when its exact bytes' digest
+ * is approved, with the same signatures, by the trust threshold. A policy
+ * changed without fresh approvals is not used.
+ */
+import { parseTime } from './duration.js';
+import { fail, type Reason } from './reasons.js';
+import type { SignedFile } from './repository.js';
+import type { PolicyApproval } from './schemas.js';
+import type { TrustMaterial } from './trust.js';
+import { asReason } from './verify.js';
+import { identifySigner } from './verify-signer.js';
+
+const SKEW_MS = 5 * 60 * 1000;
+
+/** A policy file as stored: its name and exact bytes' digest. */
+export interface PolicySubject {
+  name: string;
+  digest: string;
+  repository: string;
+}
+
+/** The verdict on one policy's approvals. */
+export interface PolicyVerdict {
+  approved: boolean;
+  need: number;
+  approvers: string[];
+  reasons: Reason[];
+}
+
+async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ approver: string; keyId: string }> {
+  if (!file.value) fail('APPROVAL_INVALID', `${file.path} is not a valid PolicyApproval document`);
+  const a: PolicyApproval = file.value;
+  if (a.approver !== file.name) fail('APPROVAL_FILE_MISMATCH', `approver "${a.approver}" is written in ${file.name}.yaml`);
+  const signer = await identifySigner(file.bytes, file.signatures, trust, now);
+  if (!signer.approvers.some((t) => t.name === a.approver)) fail('APPROVER_NAME_MISMATCH', `signed by the key of ${signer.approvers.map((t) => t.name).join(', ')}, but the file says approver "${a.approver}"`);
+  if (a.policy !== s.name) fail('POLICY_NAME_MISMATCH', `approval is for policy ${a.policy}, not ${s.name}`);
+  if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
+  if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
+  if (parseTime(a.signed)! > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
+  return { approver: a.approver, keyId: signer.keyId };
+}
+
+/**
+ * Verifies the approvals of one policy file against the trust threshold.
+ * Distinct keys only, for the reason given in `verifyApprovals`.
+ *
+ * Does NOT check: the policy's content (lint, evaluation), or the policy's own
+ * `approvers` list — a policy cannot vouch for itself; trust decides.
+ */
+export async function verifyPolicyApprovals(policy: PolicySubject, files: readonly SignedFile<'PolicyApproval'>[], trust: TrustMaterial, now: number): Promise<PolicyVerdict> {
+  const reasons: Reason[] = [];
+  const keys = new Map<string, string>();
+  for (const f of [...files].sort((x, y) => x.path.localeCompare(y.path))) {
+    try {
+      const ok = await verifyOne(f, policy, trust, now);
+      const first = keys.get(ok.keyId);
+      if (first) reasons.push({ code: 'DUPLICATE_KEY', message: `${ok.approver} signed with the same key as ${first}; one key counts once`, file: f.path });
+      else keys.set(ok.keyId, ok.approver);
+    } catch (e) {
+      reasons.push(asReason(e, f.path));
+    }
+  }
+  const need = trust.threshold;
+  const approved = keys.size >= need;
+  if (!approved) {
+    reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${keys.size} of ${need} approvals from distinct trusted keys; a policy changed without fresh approvals is not used` });
+  }
+  return { approved, need, approvers: [...keys.values()], reasons };
+}
