@@ -1,0 +1,78 @@
+/**
+ * Loads the customer's trust file (kind: Trust) and the key material it names,
+ * resolving paths relative to the trust file. The result is what the pure
+ * verifier takes; nothing here decides whether a signature is good.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import { loadDocument } from '../core/document.js';
+import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
+import type { Trust } from '../core/schemas.js';
+import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
+import { readPublicKey } from '../crypto/openpgp.js';
+
+type TrustEntry = Trust['approvers'][number];
+
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+async function readAt(base: string, path: string, what: string, repoDir?: string): Promise<Buffer> {
+  const full = resolve(base, path);
+  // Keys in the repository under verification are chosen by whoever can open a
+  // pull request there: the trust file must never point into it.
+  if (repoDir && inside(repoDir, full)) throw new BreakglassError('TRUST_IN_REPOSITORY', `${what} ${full} is inside the repository being verified; trust material must live outside it`);
+  try {
+    return await readFile(full);
+  } catch (e) {
+    throw new BreakglassError('TRUST_UNREADABLE', `cannot read ${what} ${full}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function loadKey(base: string, entry: TrustEntry, repoDir?: string): Promise<TrustedKey> {
+  if ('openpgp' in entry) {
+    const bytes = await readAt(base, entry.openpgp, `OpenPGP key of ${entry.name}`, repoDir);
+    try {
+      return { type: 'openpgp', key: await readPublicKey(bytes) };
+    } catch (e) {
+      throw new BreakglassError('TRUST_INVALID', `OpenPGP key of ${entry.name} (${entry.openpgp}) cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const s = entry.sigstore;
+  if ('publicKey' in s) {
+    const pem = (await readAt(base, s.publicKey, `sigstore public key of ${entry.name}`, repoDir)).toString('utf8');
+    try {
+      createPublicKey(pem);
+    } catch (e) {
+      throw new BreakglassError('TRUST_INVALID', `sigstore public key of ${entry.name} (${s.publicKey}) is not a PEM public key`, { cause: e });
+    }
+    return { type: 'sigstore-key', publicKeyPem: pem };
+  }
+  if (!s.trustedRoot) {
+    // Offline only: the public-good root would have to be fetched (TUF); pin it as a file instead.
+    throw new BreakglassError('TRUST_INVALID', `keyless sigstore approver ${entry.name} needs trustedRoot: a pinned trusted_root.json (verification is offline)`);
+  }
+  const root = JSON.parse((await readAt(base, s.trustedRoot, `trusted root of ${entry.name}`, repoDir)).toString('utf8')) as unknown;
+  return { type: 'sigstore-identity', issuer: s.issuer, subject: s.subject, trustedRoot: root };
+}
+
+/**
+ * Reads the trust file at `path`. When `repoDir` is given, refuses a trust file
+ * or key that lives inside that repository.
+ */
+export async function loadTrust(path: string, repoDir?: string): Promise<TrustMaterial> {
+  const full = resolve(path);
+  const bytes = await readAt(dirname(full), full, 'trust file', repoDir);
+  const loaded = loadDocument(full, bytes, 'Trust');
+  if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
+  const names = new Set<string>();
+  const approvers: TrustedApprover[] = [];
+  for (const entry of loaded.value.approvers) {
+    if (names.has(entry.name)) throw new BreakglassError('TRUST_INVALID', `approver ${entry.name} is listed twice in ${full}`);
+    names.add(entry.name);
+    approvers.push({ name: entry.name, email: entry.email, key: await loadKey(dirname(full), entry, repoDir) });
+  }
+  return { threshold: loaded.value.threshold, approvers };
+}

@@ -1,0 +1,220 @@
+/**
+ * OpenPGP behind a small interface: key generation that GnuPG 2.2 imports,
+ * binary-mode detached signatures, their verification against keys the caller
+ * trusts, and sealing data to a recipient key.
+ *
+ * Failures throw `VerificationFailure` with a stable reason code, so the
+ * verifier's checklist can report exactly why a signature was refused.
+ */
+import * as openpgp from 'openpgp';
+import { fail } from '../core/reasons.js';
+
+export type PublicKey = openpgp.PublicKey;
+export type PrivateKey = openpgp.PrivateKey;
+
+// v4 keys only: gpg 2.2 rejects RFC 9580 v6 keys, and approvers must be able to
+// use plain gpg. Nothing below relies on v6 features.
+const CONFIG: Partial<openpgp.Config> = { v6Keys: false };
+const MIN_RSA_BITS = 3072;
+
+/** A generated key pair, armored. The secret key is unencrypted: the caller protects the file (mode 0600). */
+export interface GeneratedKey {
+  publicKey: string;
+  privateKey: string;
+  revocationCertificate: string;
+  fingerprint: string;
+}
+
+/** Options for `generateKeyPair`; `date` and `expiresIn` exist for tests of expired keys. */
+export interface KeygenOptions {
+  name: string;
+  email: string;
+  date?: Date;
+  /** Seconds until the key expires; 0 or absent means never. */
+  expiresIn?: number;
+}
+
+/** Generates a v4 ed25519 ("legacy" EdDSA) signing key with a curve25519 encryption subkey. */
+export async function generateKeyPair(opts: KeygenOptions): Promise<GeneratedKey> {
+  const pair = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: opts.name, email: opts.email }],
+    format: 'armored',
+    date: opts.date,
+    keyExpirationTime: opts.expiresIn ?? 0,
+    config: CONFIG,
+  });
+  const key = await openpgp.readKey({ armoredKey: pair.publicKey });
+  return { ...pair, fingerprint: key.getFingerprint().toUpperCase() };
+}
+
+/** Reads one armored or binary public key; refuses secret keys so a trust file never holds one by mistake. */
+export async function readPublicKey(data: string | Uint8Array): Promise<PublicKey> {
+  const key = typeof data === 'string' ? await openpgp.readKey({ armoredKey: data }) : await readBinaryOrArmoredKey(data);
+  if (key.isPrivate()) throw new Error('expected a public key, found a secret key');
+  return key as PublicKey;
+}
+
+async function readBinaryOrArmoredKey(data: Uint8Array): Promise<openpgp.Key> {
+  const text = Buffer.from(data).toString('utf8');
+  return text.includes('-----BEGIN PGP') ? openpgp.readKey({ armoredKey: text }) : openpgp.readKey({ binaryKey: data });
+}
+
+/** Reads an armored secret key, decrypting it with `passphrase` when it is protected. */
+export async function readPrivateKey(armored: string, passphrase?: string): Promise<PrivateKey> {
+  const key = await openpgp.readPrivateKey({ armoredKey: armored });
+  if (key.isDecrypted()) return key;
+  if (passphrase === undefined) throw new Error('the secret key is passphrase-protected; a passphrase is needed');
+  return openpgp.decryptKey({ privateKey: key, passphrase });
+}
+
+/** True when the armored secret key needs a passphrase. */
+export async function needsPassphrase(armored: string): Promise<boolean> {
+  return !(await openpgp.readPrivateKey({ armoredKey: armored })).isDecrypted();
+}
+
+/** Detached, armored, binary-mode (type 0x00) signature over exact bytes. */
+export async function signDetached(key: PrivateKey, data: Uint8Array, date?: Date): Promise<string> {
+  const message = await openpgp.createMessage({ binary: data });
+  return openpgp.sign({ message, signingKeys: key, detached: true, format: 'armored', date, config: CONFIG });
+}
+
+/** What a detached signature says about itself, before any key is consulted. */
+export interface SignatureInfo {
+  signature: openpgp.Signature;
+  packet: openpgp.SignaturePacket;
+  created: Date;
+  /** Key ids (16 hex, upper case) the signature names as its issuer. */
+  issuerKeyIds: string[];
+}
+
+/**
+ * Parses a detached signature and refuses anything but exactly one binary-mode
+ * signature. Does NOT check the signature against any key.
+ */
+export async function inspectSignature(bytes: Uint8Array): Promise<SignatureInfo> {
+  let signature: openpgp.Signature;
+  try {
+    const text = Buffer.from(bytes).toString('utf8');
+    signature = text.includes('-----BEGIN PGP SIGNATURE-----')
+      ? await openpgp.readSignature({ armoredSignature: text })
+      : await openpgp.readSignature({ binarySignature: bytes });
+  } catch (e) {
+    return fail('SIGNATURE_MALFORMED', `signature cannot be read: ${(e as Error).message}`, e);
+  }
+  const packets = [...signature.packets] as openpgp.SignaturePacket[];
+  if (packets.length === 0) fail('SIGNATURE_MALFORMED', 'the signature file holds no signature packet');
+  // One file, one signature: several would let one file count for several signers.
+  if (packets.length > 1) fail('SIGNATURE_MULTIPLE', `the signature file holds ${packets.length} signatures; exactly one is accepted`);
+  const packet = packets[0]!;
+  // Text mode (0x01) signs canonicalized text (CRLF line ends, trailing
+  // whitespace stripped): different bytes from what is stored would verify.
+  if (packet.signatureType === openpgp.enums.signature.text) fail('SIGNATURE_TEXT_MODE', 'text-mode signature (type 0x01); sign the exact bytes in binary mode (gpg --detach-sign, without --textmode)');
+  if (packet.signatureType !== openpgp.enums.signature.binary) fail('SIGNATURE_TYPE', `signature type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, '0')} is not a binary document signature (0x00)`);
+  if (!packet.created) fail('SIGNATURE_MALFORMED', 'the signature has no creation time');
+  const issuerKeyIds = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
+  return { signature, packet, created: packet.created, issuerKeyIds };
+}
+
+/** A trusted key whose key or subkey id matches the signature's issuer. */
+export function findIssuer(info: SignatureInfo, keys: readonly PublicKey[]): PublicKey | undefined {
+  return keys.find((k) => k.getKeyIDs().some((id) => info.issuerKeyIds.includes(id.toHex().toUpperCase())));
+}
+
+type KeyPart = PublicKey | openpgp.Subkey;
+
+function keyPartFor(key: PublicKey, info: SignatureInfo): KeyPart {
+  const part = key.getKeys().find((k) => info.issuerKeyIds.includes(k.getKeyID().toHex().toUpperCase()));
+  return part ?? key;
+}
+
+function strongEnough(part: KeyPart): boolean {
+  const a = part.getAlgorithmInfo() as { algorithm: string; bits?: number; curve?: string };
+  if (a.algorithm.startsWith('rsa')) return (a.bits ?? 0) >= MIN_RSA_BITS;
+  if (a.algorithm === 'eddsaLegacy') return a.curve === 'ed25519Legacy';
+  return a.algorithm === 'ed25519' || a.algorithm === 'ed448';
+}
+
+async function expiry(part: KeyPart, key: PublicKey): Promise<Date | number | null> {
+  return part === key ? key.getExpirationTime() : (part as openpgp.Subkey).getExpirationTime(new Date(0x7fffffff * 1000));
+}
+
+/**
+ * Refuses a key that is revoked (at any time: a revocation is never dated
+ * away), expired now or at signing time, or weaker than RSA 3072 / ed25519.
+ * Checks the primary key and the subkey that signed.
+ */
+export async function checkKeyUsable(key: PublicKey, info: SignatureInfo, now: Date): Promise<void> {
+  const part = keyPartFor(key, info);
+  const far = new Date(8.64e15);
+  if (await key.isRevoked(undefined, undefined, far)) fail('KEY_REVOKED', `key ${key.getFingerprint().toUpperCase()} is revoked`);
+  if (part !== key && (await (part as openpgp.Subkey).isRevoked(undefined as never, undefined as never, far))) {
+    fail('KEY_REVOKED', `signing subkey ${part.getFingerprint().toUpperCase()} is revoked`);
+  }
+  if (!strongEnough(part)) fail('KEY_WEAK', `key ${part.getFingerprint().toUpperCase()} is not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
+  for (const p of part === key ? [key] : [key, part]) {
+    const exp = await expiry(p, key);
+    if (exp === null) fail('KEY_EXPIRED', `key ${p.getFingerprint().toUpperCase()} has no valid self-signature (expired or unusable)`);
+    for (const [what, at] of [['now', now], ['at signing time', info.created]] as const) {
+      if (exp !== Infinity && (exp as Date).getTime() <= at.getTime()) fail('KEY_EXPIRED', `key ${p.getFingerprint().toUpperCase()} expired ${(exp as Date).toISOString()}, before ${what}`);
+    }
+    if (p.getCreationTime().getTime() > info.created.getTime()) fail('SIGNATURE_FUTURE', 'the signature is older than the key that made it');
+  }
+}
+
+/** The outcome of a verified detached signature. */
+export interface OpenPgpVerified {
+  primaryFingerprint: string;
+  signingFingerprint: string;
+  created: Date;
+}
+
+/**
+ * Verifies a detached binary-mode signature over `data` with one of `keys`.
+ * Does NOT decide whether the signer may approve anything: only that one of
+ * the given keys, valid now and at signing time, made this signature.
+ */
+export async function verifyDetached(data: Uint8Array, sigBytes: Uint8Array, keys: readonly PublicKey[], now: Date): Promise<OpenPgpVerified> {
+  const info = await inspectSignature(sigBytes);
+  const key = findIssuer(info, keys);
+  if (!key) fail('KEY_UNTRUSTED', `signed by key id ${info.issuerKeyIds.join(', ') || '(none named)'}, which is not in the trust file`);
+  if (info.created.getTime() > now.getTime() + 5 * 60_000) fail('SIGNATURE_FUTURE', `signature made ${info.created.toISOString()}, in the future`);
+  await checkKeyUsable(key, info, now);
+  try {
+    const message = await openpgp.createMessage({ binary: data });
+    const result = await openpgp.verify({ message, signature: info.signature, verificationKeys: key, date: info.created, format: 'binary', expectSigned: true, config: CONFIG });
+    const first = result.signatures[0]!;
+    await first.verified;
+  } catch (e) {
+    fail('SIGNATURE_INVALID', `signature does not verify over these bytes: ${(e as Error).message}`, e);
+  }
+  const part = keyPartFor(key, info);
+  return { primaryFingerprint: key.getFingerprint().toUpperCase(), signingFingerprint: part.getFingerprint().toUpperCase(), created: info.created };
+}
+
+/** E-mail addresses in the key's user ids, lower-cased. */
+export function keyEmails(key: PublicKey): string[] {
+  return key.users.flatMap((u) => (u.userID?.email ? [u.userID.email.toLowerCase()] : []));
+}
+
+/** Encrypts `data` to the recipient's public key; armored output. */
+export async function sealTo(publicKeyArmored: string, data: Uint8Array): Promise<string> {
+  const encryptionKeys = await readPublicKey(publicKeyArmored);
+  const message = await openpgp.createMessage({ binary: data });
+  return openpgp.encrypt({ message, encryptionKeys, format: 'armored', config: CONFIG });
+}
+
+/** Decrypts a message sealed with `sealTo`. */
+export async function unseal(privateKey: PrivateKey, armoredMessage: string): Promise<Uint8Array> {
+  const message = await openpgp.readMessage({ armoredMessage });
+  const { data } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
+  return data as Uint8Array;
+}
+
+/** Revokes a key (tests and key rotation); returns the armored revoked public key. */
+export async function revoke(privateKeyArmored: string): Promise<string> {
+  const privateKey = await readPrivateKey(privateKeyArmored);
+  const { publicKey } = await openpgp.revokeKey({ key: privateKey, format: 'armored' });
+  return publicKey;
+}
