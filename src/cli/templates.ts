@@ -1,5 +1,5 @@
 /** Files `breakglass init` writes. The policy validates as written; edit before use. */
-export const STARTER_POLICY = `# yaml-language-server: $schema=https://breakglass.dev/schemas/v1/policy.json
+export const STARTER_POLICY = `# yaml-language-server: $schema=../.breakglass/schemas/policy.json
 # Who may ask for what, for how long, and who must approve.
 # This file takes effect for the runner only once its exact bytes are approved:
 #   npx breakglass approve --policy production --key <your-key.asc> --commit

@@ -322,6 +322,10 @@ export const RunnerConfig = z.strictObject({
     z.strictObject({ github: z.strictObject({ tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) }),
   ]),
   commands: z.strictObject({ path: FilePath }).optional(),
+  // A directory of recipients' PUBLIC keys, `<FINGERPRINT>.asc`, kept by the
+  // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
+  // commit is used; either way the key's fingerprint must equal the signed request's.
+  recipientKeys: FilePath.optional(),
   resources: z.record(PolicyName, RunnerResource),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;

@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../project-root.js';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 
@@ -35,9 +35,6 @@ export interface LocalCluster extends ClusterInfo {
   stop(): Promise<void>;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root, from src/dev or lib/dev. */
-export const PROJECT_ROOT = resolve(here, '..', '..');
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

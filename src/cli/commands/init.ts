@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { git } from '../../adapters/git.js';
+import { PROJECT_ROOT } from '../../project-root.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { STARTER_POLICY, SESSIONS_README, GITATTRIBUTES } from '../templates.js';
 
@@ -35,6 +36,13 @@ export function registerInit(program: Command, io: CliIo, done: (code: ExitCode)
         await writeFile(path, content, { flag: 'wx' });
         io.out(`wrote ${rel}`);
       }
+      // JSON Schemas for editors (yaml-language-server), referenced relatively by the files we write.
+      const schemaDir = join(dir, '.breakglass', 'schemas');
+      await mkdir(schemaDir, { recursive: true });
+      for (const f of (await readdir(join(PROJECT_ROOT, 'schemas'))).filter((n) => n.endsWith('.json'))) {
+        await copyFile(join(PROJECT_ROOT, 'schemas', f), join(schemaDir, f));
+      }
+      io.out('wrote .breakglass/schemas/ (JSON Schema for editors)');
       // .gitattributes: append the lines that are missing, keep what is there.
       const attrs = join(dir, '.gitattributes');
       const current = (await readFile(attrs, 'utf8').catch(() => '')).split('\n');

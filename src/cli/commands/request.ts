@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -29,6 +29,14 @@ interface NewOpts {
 /** Serializes a document the way breakglass writes files: block style, no line folding. */
 export function toYaml(doc: unknown): string {
   return stringify(doc, { lineWidth: 0, minContentWidth: 0, indent: 2 });
+}
+
+/** A yaml-language-server header pointing at the repository's copy of the JSON Schema, if it has one. */
+export async function schemaHeader(dir: string, kind: string): Promise<string> {
+  for (const base of ['.breakglass/schemas', 'schemas']) {
+    if (await stat(join(dir, base, `${kind}.json`)).catch(() => undefined)) return `# yaml-language-server: $schema=../../${base}/${kind}.json\n`;
+  }
+  return '';
 }
 
 export function registerRequest(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
@@ -64,7 +72,7 @@ export function registerRequest(program: Command, io: CliIo, done: (code: ExitCo
         },
       };
       const rel = `sessions/${opts.id}/request.yaml`;
-      const bytes = Buffer.from(toYaml(doc));
+      const bytes = Buffer.from(`${await schemaHeader(dir, 'request')}${toYaml(doc)}`);
       // Check the exact bytes we would write, as `validate` will read them.
       const loaded = loadDocument(rel, bytes, 'Request');
       if (!loaded.ok) {
