@@ -66,21 +66,24 @@ export class CommitSource implements FileSource {
   readonly label: string;
   readonly dir: string;
   readonly commit: string;
+  /** The folders indexed; the Action passes its `sessions`/`policies` inputs when they are elsewhere. */
+  readonly roots: readonly string[];
   private entries?: Map<string, { oid: string; mode: string }>;
-  private constructor(dir: string, commit: string) {
+  private constructor(dir: string, commit: string, roots: readonly string[]) {
     this.dir = dir;
     this.commit = commit;
+    this.roots = roots;
     this.label = `${dir}@${commit.slice(0, 12)}`;
   }
-  static async open(dir: string, rev: string): Promise<CommitSource> {
+  static async open(dir: string, rev: string, roots: readonly string[] = ['sessions', 'policies']): Promise<CommitSource> {
     const commit = await revParse(dir, rev);
     if (!commit) throw new BreakglassError('GIT_REV', `${rev} is not a commit in ${dir}`);
-    return new CommitSource(dir, commit);
+    return new CommitSource(dir, commit, roots);
   }
   private async index(): Promise<Map<string, { oid: string; mode: string }>> {
     if (!this.entries) {
       this.entries = new Map();
-      for (const e of await lsTree(this.dir, this.commit, ['sessions', 'policies'])) this.entries.set(e.path, { oid: e.oid, mode: e.mode });
+      for (const e of await lsTree(this.dir, this.commit, this.roots)) this.entries.set(e.path, { oid: e.oid, mode: e.mode });
     }
     return this.entries;
   }

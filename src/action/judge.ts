@@ -1,0 +1,103 @@
+/**
+ * Judges the repository as the pull request would leave it (or, on a push,
+ * as it is): file rules, schema and policy, and the approval view of each
+ * session concerned. Reads files through the git adapter at an exact commit,
+ * so digests are of the bytes git stores.
+ */
+import { CommitSource } from '../adapters/source.js';
+import { revParse } from '../adapters/git.js';
+import { sortFindings } from '../core/document.js';
+import type { Finding } from '../core/errors.js';
+import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
+import { checkPolicies, evaluateSession, validateRepository, type SessionStatus } from '../core/validate.js';
+import { buildApprovalView, type ApprovalView } from '../core/view.js';
+import { approvalEntries, type SignatureCheck } from './approvals.js';
+import { checkFileRules, touchedSessions, type Change } from './file-rules.js';
+import { LayoutSource, type Layout } from './layout.js';
+
+/** One session as reported: status, the k of n line, and the full view when the request is readable. */
+export interface SessionReport {
+  id: string;
+  status: SessionStatus;
+  resource?: string;
+  privilege?: string;
+  approvals: { have: number; need: number };
+  view?: ApprovalView;
+}
+
+export interface Judgement {
+  /** Findings in the canonical layout, sorted. */
+  findings: Finding[];
+  sessions: SessionReport[];
+  /** What was read, for the report: `<dir>@<commit>`. */
+  source: string;
+}
+
+export interface JudgeContext {
+  workspace: string;
+  layout: Layout;
+  repositoryName: string;
+  now: number;
+  check?: SignatureCheck;
+}
+
+/** Opens the commit; a checkout without it (a shallow merge checkout) falls back to HEAD, which contains the same files. */
+export async function openCommit(ctx: JudgeContext, rev: string): Promise<{ model: RepositoryModel; label: string }> {
+  const commit = (await revParse(ctx.workspace, rev)) ?? 'HEAD';
+  const inner = await CommitSource.open(ctx.workspace, commit, [ctx.layout.sessions, ctx.layout.policies]);
+  return { model: await loadRepository(new LayoutSource(inner, ctx.layout)), label: inner.label };
+}
+
+type Policies = ReturnType<typeof checkPolicies>;
+
+async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withView: boolean): Promise<SessionReport> {
+  const { summary } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
+  const req = s.request;
+  const need = summary.evaluation?.governing?.policy.spec.approvals.required ?? 0;
+  if (!req?.value || !summary.evaluation) return { id: s.id, status: summary.status, approvals: { have: 0, need } };
+  const entries = await approvalEntries(s, ctx.check);
+  const view = buildApprovalView({
+    request: req.value,
+    requestPath: req.path,
+    requestDigest: req.digest,
+    evaluation: summary.evaluation,
+    repository: ctx.repositoryName,
+    approvals: entries,
+    rejection: s.rejection?.value ? { by: s.rejection.value.by, reason: s.rejection.value.reason } : undefined,
+    ended: s.end?.value ? { by: s.end.value.by, reason: s.end.value.reason } : undefined,
+    recorded: !!s.record,
+  });
+  const { resource, privilege } = req.value.spec;
+  return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined };
+}
+
+/**
+ * A pull request: file rules over its changes, and schema/policy findings for
+ * the files it changes and the sessions it touches. Findings elsewhere in the
+ * repository belong to whoever introduced them, not to this pull request.
+ */
+export async function judgePullRequest(ctx: JudgeContext, headSha: string, changes: readonly Change[], policyApprovalsNeeded: number): Promise<Judgement> {
+  const { model, label } = await openCommit(ctx, headSha);
+  const all = validateRepository(model, ctx.now);
+  const ids = touchedSessions(changes);
+  const changed = new Set(changes.map((c) => c.path));
+  const inScope = (f: Finding) => changed.has(f.file) || ids.some((id) => f.file.startsWith(`sessions/${id}/`));
+  const findings = [...checkFileRules(changes, model, { policyApprovalsNeeded }), ...all.findings.filter(inScope)];
+  const pol = checkPolicies(model);
+  const sessions: SessionReport[] = [];
+  for (const id of ids) {
+    const s = model.sessions.get(id);
+    if (s) sessions.push(await report(ctx, pol, s, true));
+  }
+  return { findings: sortFindings(findings), sessions, source: label };
+}
+
+/** A push (or any other event): every file and every session, without the per-session views. */
+export async function judgeAll(ctx: JudgeContext, sha: string): Promise<Judgement> {
+  const { model, label } = await openCommit(ctx, sha);
+  const all = validateRepository(model, ctx.now);
+  const pol = checkPolicies(model);
+  const sessions: SessionReport[] = [];
+  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) sessions.push(await report(ctx, pol, s, false));
+  return { findings: all.findings, sessions, source: label };
+}

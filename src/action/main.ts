@@ -1,0 +1,68 @@
+/**
+ * The GitHub Action's entry: the composition root. Settings are read once;
+ * this is the only try/catch, and the only place an error becomes the step's
+ * failing conclusion.
+ *
+ * Records are never judged on a pull request as anything but an error: the
+ * runner writes them by pushing to the default branch, so a `push` event is
+ * how the Action meets them, and on a push it validates every session as it
+ * is (no file rules, no comment).
+ */
+import * as core from '@actions/core';
+import { hasErrors, type Finding } from '../core/errors.js';
+import { toChanges } from './file-rules.js';
+import { createGitHub } from './github.js';
+import { judgeAll, judgePullRequest, type JudgeContext, type Judgement } from './judge.js';
+import { toCanonical, toRepoPath, type Layout } from './layout.js';
+import { publishComment } from './publish.js';
+import { renderComment, renderSummary } from './render.js';
+import { annotate, setOutputs, writeSummary } from './report.js';
+import { readSettings, type Settings } from './settings.js';
+import { signatureSetup } from './signatures.js';
+
+type PullRequest = Extract<Settings['event'], { kind: 'pull_request' }>;
+
+async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeContext, layout: Layout): Promise<{ j: Judgement; notices: string[] }> {
+  const sig = await signatureSetup(settings);
+  const github = createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug: core.debug, warn: core.warning } });
+  const files = await github.listPullFiles(ev.number);
+  const changes = toChanges(files, (p) => toCanonical(layout, p));
+  const j = await judgePullRequest({ ...ctx, check: sig.check }, ev.headSha, changes, sig.policyApprovalsNeeded);
+  const where = (f: Finding) => toRepoPath(layout, f.file);
+  const notices: string[] = [];
+  if (settings.comment) {
+    const published = await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork);
+    if (published.ok) core.info(`approval view ${published.outcome.action}: ${published.outcome.url}`);
+    else if (published.readOnly) (core.warning(published.notice), notices.push(published.notice));
+    else (core.error(published.notice), notices.push(published.notice), core.setFailed(published.notice));
+  }
+  if (settings.stepSummary) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
+  return { j, notices };
+}
+
+async function runAll(settings: Settings, sha: string, ctx: JudgeContext, layout: Layout): Promise<Judgement> {
+  const sig = await signatureSetup(settings);
+  const j = await judgeAll({ ...ctx, check: sig.check }, sha);
+  if (settings.stepSummary) await writeSummary(renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false), []);
+  return j;
+}
+
+/** One run of the Action with the given settings and clock. */
+export async function run(settings: Settings, now: number): Promise<void> {
+  const layout: Layout = { sessions: settings.sessionsPath, policies: settings.policiesPath };
+  const ctx: JudgeContext = { workspace: settings.workspace, layout, repositoryName: settings.repositoryName, now };
+  const ev = settings.event;
+  const j = ev.kind === 'pull_request' ? (await runPullRequest(settings, ev, ctx, layout)).j : await runAll(settings, ev.sha, ctx, layout);
+  annotate(j.findings, (f) => toRepoPath(layout, f.file));
+  setOutputs(j);
+  const errors = j.findings.filter((f) => f.severity === 'error').length;
+  core.info(`breakglass: ${j.sessions.length} session(s), ${errors} finding(s), read from ${j.source}`);
+  if (hasErrors(j.findings) && settings.failOnFindings) core.setFailed(`breakglass found ${errors} problem${errors === 1 ? '' : 's'}; see the annotations and the job summary`);
+}
+
+try {
+  await run(readSettings(process.env), Date.now());
+} catch (e) {
+  core.setFailed(`breakglass: ${e instanceof Error ? e.message : String(e)}`);
+  if (e instanceof Error && e.stack) core.debug(e.stack);
+}

@@ -1,0 +1,115 @@
+/**
+ * Every input the Action reads, read once, here and nowhere else: the
+ * `with:` inputs, the runner's GITHUB_* variables and the event payload.
+ * The rest of src/action receives a typed `Settings` and never touches
+ * process.env, so each module can be driven by a test with plain values.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import * as core from '@actions/core';
+import { BreakglassError } from '../core/errors.js';
+
+/** What triggered the run, reduced to what the Action acts on. */
+export type EventInfo =
+  | { kind: 'pull_request'; number: number; headSha: string; baseSha: string; fork: boolean }
+  | { kind: 'push'; sha: string; ref: string; defaultBranch?: string }
+  | { kind: 'other'; name: string; sha: string };
+
+export interface Settings {
+  token: string;
+  /** Folders in the repository holding sessions and policies (relative, normalized, no trailing slash). */
+  sessionsPath: string;
+  policiesPath: string;
+  /** Repository keys for the informational signature check, relative to the workspace. */
+  trustPath?: string;
+  failOnFindings: boolean;
+  comment: boolean;
+  workspace: string;
+  /** GITHUB_STEP_SUMMARY is set: the job summary can be written. */
+  stepSummary: boolean;
+  apiUrl: string;
+  owner: string;
+  repo: string;
+  /** `host/owner/name`, the repository name approvals bind. */
+  repositoryName: string;
+  event: EventInfo;
+}
+
+/** The process environment, narrowed to what is read. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const v = env[name];
+  if (!v) throw new BreakglassError('ACTION_ENV', `${name} is not set; this must run as a GitHub Actions step`);
+  return v;
+}
+
+/** A repository-relative folder: refuses absolute paths and `..` so inputs cannot point outside the checkout. */
+function repoFolder(input: string, name: string): string {
+  const n = normalize(input.trim() || '.').replace(/\\/g, '/').replace(/\/+$/, '');
+  if (isAbsolute(n) || n === '..' || n.startsWith('../')) {
+    throw new BreakglassError('ACTION_INPUT', `input ${name} ${JSON.stringify(input)} must be a path inside the repository, such as ${name}`);
+  }
+  return n;
+}
+
+function booleanInput(name: string, fallback: boolean): boolean {
+  const raw = core.getInput(name).trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new BreakglassError('ACTION_INPUT', `input ${name} is ${JSON.stringify(raw)}; use true or false`);
+}
+
+interface Payload {
+  pull_request?: { number: number; head: { sha: string; repo?: { full_name?: string } | null }; base: { sha: string; repo: { full_name: string } } };
+  after?: string;
+  ref?: string;
+  repository?: { default_branch?: string };
+}
+
+function readEvent(env: Env): EventInfo {
+  const name = required(env, 'GITHUB_EVENT_NAME');
+  const path = env.GITHUB_EVENT_PATH;
+  let payload: Payload = {};
+  if (path) {
+    try {
+      payload = JSON.parse(readFileSync(path, 'utf8')) as Payload;
+    } catch (e) {
+      throw new BreakglassError('ACTION_EVENT', `cannot read the event payload ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const pr = payload.pull_request;
+  if ((name === 'pull_request' || name === 'pull_request_target') && pr) {
+    // A fork's head repository differs from the base: its token is read-only.
+    const fork = !!pr.head.repo?.full_name && pr.head.repo.full_name !== pr.base.repo.full_name;
+    return { kind: 'pull_request', number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork };
+  }
+  const sha = payload.after ?? env.GITHUB_SHA ?? 'HEAD';
+  if (name === 'push') return { kind: 'push', sha, ref: payload.ref ?? env.GITHUB_REF ?? '', defaultBranch: payload.repository?.default_branch };
+  return { kind: 'other', name, sha: env.GITHUB_SHA ?? 'HEAD' };
+}
+
+/** Reads every input and variable the Action uses; throws ACTION_* errors naming what is wrong. */
+export function readSettings(env: Env): Settings {
+  const [owner, repo] = required(env, 'GITHUB_REPOSITORY').split('/');
+  if (!owner || !repo) throw new BreakglassError('ACTION_ENV', `GITHUB_REPOSITORY ${JSON.stringify(env.GITHUB_REPOSITORY)} is not owner/name`);
+  const workspace = required(env, 'GITHUB_WORKSPACE');
+  const host = new URL(env.GITHUB_SERVER_URL ?? 'https://github.com').host.toLowerCase();
+  const trust = core.getInput('trust').trim();
+  return {
+    token: core.getInput('token'),
+    sessionsPath: repoFolder(core.getInput('sessions') || 'sessions', 'sessions'),
+    policiesPath: repoFolder(core.getInput('policies') || 'policies', 'policies'),
+    trustPath: trust ? repoFolder(trust, 'trust') : undefined,
+    failOnFindings: booleanInput('fail-on-findings', true),
+    comment: booleanInput('comment', true),
+    workspace,
+    stepSummary: !!env.GITHUB_STEP_SUMMARY,
+    apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
+    owner,
+    repo,
+    repositoryName: `${host}/${owner}/${repo}`,
+    event: readEvent(env),
+  };
+}

@@ -1,0 +1,257 @@
+/**
+ * Runs the bundled Action (dist/index.js) the way a GitHub runner does: a
+ * Node 24 child process with INPUT_* variables, GITHUB_* variables, an event
+ * payload file, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, and
+ * GITHUB_WORKSPACE a real git repository with the pull request's head checked
+ * out. The API is the FakeGitHub server.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { FakeGitHub } from './server.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const NODE24 = join(ROOT, 'node_modules/.bin/node');
+export const BUNDLE = join(ROOT, 'dist/index.js');
+export const OWNER = 'customer';
+export const REPO = 'access';
+
+export const RECIPIENT = '0123456789ABCDEF0123456789ABCDEF01234567';
+
+/** A policy in the shape of DESIGN.md, for a Kubernetes and a command resource. */
+export const POLICY = `apiVersion: breakglass.dev/v1
+kind: Policy
+metadata: { name: production }
+spec:
+  requesters: ["*@vendor.example"]
+  recipients: [${RECIPIENT}]
+  approvals: { required: 2, approvers: [alice, bob, carol], allowSelfApproval: false }
+  requestExpiry: 4h
+  reason: { pattern: "^INC-[0-9]+", minLength: 20 }
+  resources:
+    - name: prod-eu
+      type: kubernetes
+      privileges: [cluster-admin, "admin:payments", view]
+      maxDuration: 2h
+      network: [direct, tailscale, networkpolicy]
+    - name: orders-db
+      type: command
+      privileges: [read-write]
+      maxDuration: 1h
+      network: [twingate]
+      commands:
+        - name: db-password
+          run: [scripts/db-password.sh, "{database}"]
+          inputs: { database: "^(orders|billing)$" }
+          revoke: [scripts/db-revoke.sh, "{database}"]
+`;
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** A request created a minute ago (policy requests go stale after 4h). */
+export function request(id: string, spec: Partial<Record<'reason' | 'resource' | 'privilege' | 'duration' | 'network', string>> & { command?: string } = {}): string {
+  const s = { reason: 'INC-4411: api pods crash-looping after cert rotation', resource: 'prod-eu', privilege: 'cluster-admin', duration: '1h', network: 'tailscale', ...spec };
+  return [
+    'apiVersion: breakglass.dev/v1',
+    'kind: Request',
+    'metadata:',
+    `  id: ${id}`,
+    '  requester: oncall@vendor.example',
+    `  created: ${isoSeconds(Date.now() - 60_000)}`,
+    'spec:',
+    `  reason: ${JSON.stringify(s.reason)}`,
+    `  resource: ${s.resource}`,
+    `  privilege: ${JSON.stringify(s.privilege)}`,
+    `  duration: ${s.duration}`,
+    `  network: ${s.network}`,
+    `  recipient: ${RECIPIENT}`,
+    ...(spec.command ? [`  command: ${spec.command}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** A real temporary git repository with a `main` branch. */
+export class TestRepo {
+  readonly dir: string;
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'bg-action-'));
+    this.git('init', '-q', '-b', 'main');
+    this.git('config', 'user.email', 'test@example.com');
+    this.git('config', 'user.name', 'Test');
+    this.git('config', 'commit.gpgsign', 'false');
+  }
+  git(...args: string[]): string {
+    return execFileSync('git', ['-C', this.dir, ...args], { encoding: 'utf8' }).trim();
+  }
+  write(path: string, content: string | Uint8Array): void {
+    const full = join(this.dir, path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+  read(path: string): string {
+    return readFileSync(join(this.dir, path), 'utf8');
+  }
+  /** Commits everything and returns the commit id. */
+  commit(message: string): string {
+    this.git('add', '-A');
+    this.git('commit', '-q', '--allow-empty', '-m', message);
+    return this.git('rev-parse', 'HEAD');
+  }
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+  /** `::error file=…,line=…,col=…::message` commands, parsed. */
+  annotations: { level: string; file?: string; line?: number; col?: number; title?: string; message: string }[];
+}
+
+/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks, as the runner does. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
+  return out;
+}
+
+function parseAnnotations(stdout: string): RunResult['annotations'] {
+  const unescape = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  return [...stdout.matchAll(/^::(error|warning|notice)(?: ([^:]*))?::(.*)$/gm)].map((m) => {
+    const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), unescape(kv.slice(kv.indexOf('=') + 1))]));
+    return { level: m[1]!, file: props.file, line: props.line ? Number(props.line) : undefined, col: props.col ? Number(props.col) : undefined, title: props.title, message: unescape(m[3]!) };
+  });
+}
+
+export interface RunOptions {
+  workspace: string;
+  api: string;
+  event: 'pull_request' | 'push';
+  payload: unknown;
+  inputs?: Record<string, string>;
+  token?: string;
+}
+
+/** Runs dist/index.js as a runner would; resolves with everything the runner would collect. */
+export function runAction(opts: RunOptions): Promise<RunResult> {
+  const tmp = mkdtempSync(join(tmpdir(), 'bg-runner-'));
+  const files = { event: join(tmp, 'event.json'), output: join(tmp, 'output'), summary: join(tmp, 'summary.md') };
+  writeFileSync(files.event, JSON.stringify(opts.payload));
+  writeFileSync(files.output, '');
+  writeFileSync(files.summary, '');
+  const inputs = { token: opts.token ?? 'ghs_test', sessions: 'sessions', policies: 'policies', trust: '', 'fail-on-findings': 'true', comment: 'true', ...opts.inputs };
+  // A clean environment: nothing GITHUB_* or INPUT_* leaks in from the machine running the tests.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(GITHUB_|INPUT_|RUNNER_|ACTIONS_)/.test(k)));
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])),
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_EVENT_NAME: opts.event,
+    GITHUB_EVENT_PATH: files.event,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_API_URL: opts.api,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+    GITHUB_WORKSPACE: opts.workspace,
+    GITHUB_SHA: execFileSync('git', ['-C', opts.workspace, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+  };
+  return new Promise((resolvePromise) => {
+    execFile(NODE24, [BUNDLE], { cwd: opts.workspace, env, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      const result: RunResult = { code: typeof code === 'number' ? code : 1, stdout, stderr, outputs: parseOutputFile(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8'), annotations: parseAnnotations(stdout) };
+      rmSync(tmp, { recursive: true, force: true });
+      resolvePromise(result);
+    });
+  });
+}
+
+/** A pull request event payload in GitHub's shape (the fields the Action reads, and a few more). */
+export function pullRequestPayload(n: number, base: string, head: string, opts: { fork?: boolean } = {}): unknown {
+  const full = `${OWNER}/${REPO}`;
+  return {
+    action: 'synchronize',
+    number: n,
+    pull_request: {
+      number: n,
+      state: 'open',
+      head: { ref: 'vendor-request', sha: head, repo: { full_name: opts.fork ? `vendor/${REPO}` : full, fork: !!opts.fork } },
+      base: { ref: 'main', sha: base, repo: { full_name: full, default_branch: 'main' } },
+    },
+    repository: { full_name: full, default_branch: 'main' },
+  };
+}
+
+/** One scenario: a repository with a policy on main, a fake API, and a pull request under construction. */
+export class Scenario {
+  readonly repo = new TestRepo();
+  readonly api = new FakeGitHub(this.repo.dir, OWNER, REPO);
+  base = '';
+  constructor() {
+    this.repo.write('policies/production.yaml', POLICY);
+    this.repo.write('README.md', '# access\n');
+    this.base = this.repo.commit('policy');
+  }
+  start(): Promise<string> {
+    return this.api.start();
+  }
+  /** Starts a pull request branch from main. */
+  branch(name = 'vendor-request'): void {
+    this.repo.git('checkout', '-q', '-b', name, 'main');
+  }
+  /** Merges the current branch into main (fast-forward), making it the new base. */
+  merge(): void {
+    const head = this.repo.git('rev-parse', 'HEAD');
+    this.repo.git('checkout', '-q', 'main');
+    this.repo.git('merge', '-q', '--ff-only', head);
+    this.base = head;
+  }
+  /** Runs the Action on pull request `n` at the current HEAD. */
+  runPull(n: number, opts: { fork?: boolean; token?: string; inputs?: Record<string, string> } = {}): Promise<RunResult> {
+    const head = this.repo.git('rev-parse', 'HEAD');
+    this.api.pulls.set(n, { base: this.base, head });
+    return runAction({ workspace: this.repo.dir, api: this.api.url, event: 'pull_request', payload: pullRequestPayload(n, this.base, head, opts), token: opts.token, inputs: opts.inputs });
+  }
+  async stop(): Promise<void> {
+    await this.api.stop();
+    this.repo.cleanup();
+  }
+}
+
+/** sha256:<hex> of a file's exact bytes, as approvals bind. */
+export function digestOf(text: string | Uint8Array): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** An approval document for `digest`, valid for an hour. */
+export function approval(id: string, approver: string, digest: string, repository = `github.com/${OWNER}/${REPO}`): string {
+  const now = Date.now();
+  return [
+    'apiVersion: breakglass.dev/v1',
+    'kind: Approval',
+    `session: ${id}`,
+    `request: ${digest}`,
+    `repository: ${repository}`,
+    `approver: ${approver}`,
+    'decision: approve',
+    `signed: ${isoSeconds(now - 30_000)}`,
+    `expires: ${isoSeconds(now + 3_600_000)}`,
+    `nonce: "${randomBytes(16).toString('hex')}"`,
+    '',
+  ].join('\n');
+}
+
+/** A rejection document. */
+export function rejection(id: string, digest: string, by: string, reason: string): string {
+  return ['apiVersion: breakglass.dev/v1', 'kind: Rejection', `session: ${id}`, `request: ${digest}`, `by: ${by}`, `at: ${isoSeconds(Date.now() - 10_000)}`, `reason: ${JSON.stringify(reason)}`, ''].join('\n');
+}
