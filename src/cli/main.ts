@@ -10,10 +10,17 @@ import { registerInit } from './commands/init.js';
 import { registerRequest } from './commands/request.js';
 import { registerValidate } from './commands/validate.js';
 import { registerShow } from './commands/show.js';
+import { registerRunner } from './commands/runner.js';
+import { registerReceive } from './commands/receive.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerApprove } from './commands/approve.js';
+import { registerReject } from './commands/reject.js';
+import { registerVerify } from './commands/verify.js';
+import { registerEnd } from './commands/end.js';
 
 export type Registrar = (program: Command, io: CliIo, done: (code: ExitCode) => void) => void;
 
-const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow];
+const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive];
 
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {

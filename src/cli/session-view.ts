@@ -5,6 +5,9 @@ import { buildApprovalView, type ApprovalView } from '../core/view.js';
 import { SessionId } from '../core/schemas.js';
 import { WorkTreeSource } from '../adapters/source.js';
 import { originName } from '../adapters/git.js';
+import type { ApprovalEntry } from '../core/view.js';
+import type { TrustMaterial } from '../core/trust.js';
+import { verifySession } from '../core/verify-session.js';
 
 export interface SessionViewResult {
   model: RepositoryModel;
@@ -15,7 +18,20 @@ export interface SessionViewResult {
 }
 
 /** Loads a session from a working tree and builds its approval view (signatures unverified). */
-export async function loadSessionView(dir: string, id: string, now: number, repository?: string): Promise<SessionViewResult> {
+/** Approval states checked against trust (working-tree bytes, as `show` reads them). */
+async function verifiedEntries(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<ApprovalEntry[]> {
+  const v = await verifySession(model, id, trust, repository, now);
+  const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
+  return model.sessions.get(id)!.approvals.map((a) => {
+    if (accepted.has(a.path)) return { approver: a.name, state: 'verified' as const };
+    const own = v.reasons.filter((r) => r.file === a.path).map((r) => r.code);
+    const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);
+    return { approver: a.name, state: own.length ? ('invalid' as const) : ('unverified' as const), detail: why.join(', ') || undefined };
+  });
+}
+
+/** Loads a session from a working tree and builds its approval view; signatures are verified only when `trust` is given. */
+export async function loadSessionView(dir: string, id: string, now: number, repository?: string, trust?: TrustMaterial): Promise<SessionViewResult> {
   if (!SessionId.safeParse(id).success) throw new BreakglassError('ID_INVALID', `${JSON.stringify(id)} is not a valid session id (a DNS label)`);
   const model = await loadRepository(new WorkTreeSource(dir));
   const session = model.sessions.get(id);
@@ -32,7 +48,10 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
     requestDigest: req.digest,
     evaluation: summary.evaluation!,
     repository: repo,
-    approvals: session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
+    approvals:
+      trust && repo
+        ? await verifiedEntries(model, id, trust, repo, now)
+        : session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
     rejection: session.rejection?.value ? { by: session.rejection.value.by, reason: session.rejection.value.reason } : undefined,
     ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
     recorded: !!session.record,
