@@ -1,0 +1,56 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { BreakglassError } from '../../core/errors.js';
+import { SessionId } from '../../core/schemas.js';
+import { readPrivateKey, unseal } from '../../crypto/openpgp.js';
+import type { CredentialPayload } from '../../runner/delivery.js';
+import type { CliIo, ExitCode } from '../io.js';
+
+/** A kubeconfig that kubectl and k9s use as is: one cluster, one token user, one context. */
+export function kubeconfigFor(p: CredentialPayload): string {
+  const cluster: Record<string, string> = { server: p.server };
+  if (p.certificateAuthority) cluster['certificate-authority-data'] = Buffer.from(p.certificateAuthority).toString('base64');
+  const name = `breakglass-${p.session}`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster }],
+    users: [{ name, user: { token: p.token } }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    'current-context': name,
+  });
+}
+
+function parsePayload(bytes: Uint8Array, id: string): CredentialPayload {
+  const p = JSON.parse(new TextDecoder().decode(bytes)) as CredentialPayload;
+  if (p.kind !== 'Credential' || p.type !== 'kubernetes-token' || typeof p.token !== 'string') throw new BreakglassError('RECEIVE_INVALID', 'the sealed message is not a breakglass Kubernetes credential');
+  // Sealed to me, but for which session? A message for another session must not be used under this name.
+  if (p.session !== id) throw new BreakglassError('RECEIVE_MISMATCH', `the sealed credential is for session ${p.session}, not ${id}`);
+  return p;
+}
+
+export function registerReceive(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+  program
+    .command('receive')
+    .argument('<id>', 'session id')
+    .description('decrypt a delivered credential and write a kubeconfig (mode 0600)')
+    .requiredOption('--key <file>', 'your OpenPGP secret key (armored); passphrase from BREAKGLASS_PASSPHRASE')
+    .option('--from <dir>', 'delivery directory (default: current directory)')
+    .option('--out <file>', 'where to write the kubeconfig (default: <id>.kubeconfig)')
+    .action(async (id: string, opts: { key: string; from?: string; out?: string }) => {
+      if (!SessionId.safeParse(id).success) throw new BreakglassError('USAGE', `${JSON.stringify(id)} is not a session id`);
+      const key = await readPrivateKey(await readFile(resolve(io.cwd, opts.key), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
+      const sealedPath = resolve(io.cwd, opts.from ?? '.', `${id}.asc`);
+      const sealed = await readFile(sealedPath, 'utf8').catch(() => {
+        throw new BreakglassError('RECEIVE_MISSING', `nothing delivered for session ${id} at ${sealedPath}`);
+      });
+      const payload = parsePayload(await unseal(key, sealed), id);
+      const out = resolve(io.cwd, opts.out ?? `${id}.kubeconfig`);
+      await writeFile(out, kubeconfigFor(payload), { mode: 0o600 });
+      await chmod(out, 0o600); // writeFile's mode applies only on creation
+      io.out(`wrote ${out} (expires ${payload.expires}); use: KUBECONFIG=${out} kubectl ...`);
+      done(0);
+    });
+}

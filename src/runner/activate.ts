@@ -1,0 +1,114 @@
+/**
+ * Activation, in a fixed order: marker (atomic, before anything is minted),
+ * network path, credential, seal, mark active, deliver. Any failure rolls back
+ * everything created and records a failed session; nothing is delivered.
+ */
+import { formatTime } from '../core/duration.js';
+import { planSession, type SessionPlan } from '../core/plan.js';
+import type { FileSource } from '../core/repository.js';
+import type { Request } from '../core/schemas.js';
+import type { SessionVerdict } from '../core/verify-session.js';
+import { sealTo } from '../crypto/openpgp.js';
+import type { RunnerDeps, Target } from './context.js';
+import { StepError } from './context.js';
+import { credentialDigest, deliverToDirectory, recipientKey, seal } from './delivery.js';
+import type { Marker, MarkerState } from './marker.js';
+import { mint } from './providers/kubernetes-token.js';
+import { networkProvider } from './providers/index.js';
+import type { ObjectRef } from './providers/types.js';
+import { rollback } from './teardown.js';
+
+/** Everything activation needs about one verified session. */
+export interface Approved {
+  request: Request;
+  verdict: SessionVerdict;
+  commit: string;
+  source: FileSource;
+}
+
+/** The pure plan for a verified session, with the runner's caps applied. */
+export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): SessionPlan {
+  return planSession({
+    request: a.request,
+    approvedDurations: (a.verdict.approvals?.accepted ?? []).map((x) => x.duration),
+    policyMaxDuration: a.verdict.evaluation!.governing!.resource.maxDuration,
+    runnerCap: d.config.caps.maxDuration,
+    namespace: target.namespace,
+    now,
+  });
+}
+
+function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
+  const v = a.verdict;
+  return {
+    session: a.request.metadata.id,
+    phase: 'activating',
+    runner: d.runnerId,
+    started: formatTime(now),
+    commit: a.commit,
+    repository: d.config.repository.name,
+    requestDigest: v.requestDigest!,
+    resource: a.request.spec.resource,
+    network: a.request.spec.network,
+    approvals: (v.approvals?.accepted ?? []).map((x) => ({ approver: x.approver, fingerprint: x.keyId, file: x.fileDigest })),
+    policy: { name: v.policy!.name, digest: v.policy!.digest },
+    objects: [],
+  };
+}
+
+/** Activates one session; returns false when another runner already owns it. */
+export async function activate(d: RunnerDeps, target: Target, a: Approved): Promise<boolean> {
+  const now = d.now();
+  const plan = planFor(d, target, a, now);
+  const state = initialState(d, a, now);
+  // The marker first: if it exists, someone activated (or is activating) this id. Never again.
+  const marker = await target.markers.create(state);
+  if (!marker) return false;
+  d.log(`session ${plan.session}: marker created; effective duration ${plan.effectiveSeconds}s (limited by ${plan.limitedBy})`);
+  const created: ObjectRef[] = [];
+  let step = 'marker';
+  const at = async (name: string) => ((step = name), d.afterStep(name));
+  try {
+    await at('marker');
+    await assemble(d, target, a, plan, marker, state, created, at);
+    return true;
+  } catch (e) {
+    const err = e instanceof StepError ? e : new StepError(step, e);
+    d.log(`session ${plan.session}: activation failed at ${err.step}: ${err.message}; rolling back`);
+    const current = (await target.markers.get(plan.session)) ?? marker;
+    await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
+    return true;
+  }
+}
+
+async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<void> {
+  const provider = networkProvider(plan.network);
+  if (!provider) throw new StepError('network', Object.assign(new Error(`network ${plan.network} is not available on this runner`), { code: 'NETWORK_UNAVAILABLE' }));
+  // The recipient key is resolved before anything is minted: no key, no credential.
+  const recipient = await recipientKey(plan.recipient, d.config.recipientKeys, a.source);
+  created.push(...(await provider.create(plan, { kube: target.kube, namespace: target.namespace })));
+  await at('network');
+  const minted = await mint(target.kube, plan, created, at);
+  const sealed = await seal({ apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session, type: 'kubernetes-token', server: target.server, certificateAuthority: target.caPem, token: minted.token, expires: minted.expires }, recipient);
+  await at('sealed');
+  if (!('directory' in d.config.delivery)) throw new StepError('deliver', Object.assign(new Error('only the directory delivery channel is implemented'), { code: 'DELIVERY_UNAVAILABLE' }));
+  const outbox = d.config.delivery.directory;
+  const ref = `${outbox}/${plan.session}.asc`;
+  // Marked active BEFORE delivery: a crash after this point ends the session on
+  // its clock; a crash before it rolls back. Either way, never delivered twice.
+  const active: MarkerState = {
+    ...state,
+    phase: 'active',
+    activated: formatTime(d.now()),
+    expires: minted.expires,
+    objects: [...created],
+    credentialSha256: credentialDigest(minted.token),
+    sealedToken: await sealTo(d.publicKey, new TextEncoder().encode(minted.token)),
+    delivery: { channel: 'directory', ref },
+  };
+  await target.markers.update(marker, active);
+  await at('active');
+  await deliverToDirectory(outbox, plan.session, sealed);
+  d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${minted.expires}`);
+  await at('delivered');
+}

@@ -1,0 +1,67 @@
+/**
+ * What the reconcile loop works with, assembled once by the entry point:
+ * settings, trust, the runner's key, one target per configured resource,
+ * the repository mirror, and the injected clock, delay, log and fault hook.
+ */
+import { readFile } from 'node:fs/promises';
+import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
+import type { TrustMaterial } from '../core/trust.js';
+import type { PrivateKey } from '../crypto/openpgp.js';
+import type { ResolvedConfig } from './config.js';
+import { MarkerStore } from './marker.js';
+import type { RepoMirror } from './repo.js';
+
+/** One configured Kubernetes resource: where sessions for it are assembled and their markers kept. */
+export interface Target {
+  resource: string;
+  kube: Kube;
+  namespace: string;
+  markers: MarkerStore;
+  /** What the vendor's kubeconfig points at. */
+  server: string;
+  caPem?: string;
+}
+
+export interface RunnerDeps {
+  config: ResolvedConfig;
+  trust: TrustMaterial;
+  signingKey: PrivateKey;
+  /** The runner's public key, armored: the token is sealed to it in the marker, for revocation after a restart. */
+  publicKey: string;
+  fingerprint: string;
+  runnerId: string;
+  targets: Map<string, Target>;
+  mirror: RepoMirror;
+  now(): number;
+  delay(ms: number): Promise<void>;
+  log(line: string): void;
+  /** Called after each activation step; tests use it to kill the process there. */
+  afterStep(step: string): Promise<void>;
+  /** How many TokenReview polls (1 s apart) before revocation is declared unproven. */
+  revocationAttempts: number;
+  /** An activation left "activating" this long by another runner is taken to be dead and rolled back. */
+  staleActivationMs: number;
+}
+
+/** Builds a target per configured resource. */
+export async function buildTargets(config: ResolvedConfig): Promise<Map<string, Target>> {
+  const out = new Map<string, Target>();
+  for (const [resource, r] of Object.entries(config.resources)) {
+    const kube = new Kube(loadKubeConfig(r.kubeconfig));
+    const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
+    out.set(resource, { resource, kube, namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server, caPem });
+  }
+  return out;
+}
+
+/** Wraps a step so that any error is tagged with the step it happened in (for the failure record). */
+export class StepError extends Error {
+  readonly step: string;
+  readonly code: string;
+  constructor(step: string, cause: unknown) {
+    const code = (cause as { code?: unknown })?.code;
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.step = step;
+    this.code = typeof code === 'string' ? code : 'ERROR';
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The per-session marker: a ConfigMap `bg-marker-<id>` in the runner's
+ * namespace, created BEFORE anything is minted. Creation is atomic on the API
+ * server (a second create of the same name fails with 409), so whichever
+ * runner creates it owns the activation and every other replica — or this
+ * runner after a crash, or after the git history was rewritten — sees it and
+ * does not activate again. Markers are never deleted: "once" is forever.
+ *
+ * The marker also holds the session's durable state (phase, objects, expiry,
+ * the credential's SHA-256, the token sealed to the runner's own key), so
+ * teardown and the record survive a restart. It never holds a secret in clear.
+ */
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { Kube } from '../adapters/kubernetes.js';
+import { BreakglassError } from '../core/errors.js';
+import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
+import type { MarkerPhase } from '../core/session-state.js';
+import type { ObjectRef } from './providers/types.js';
+
+export const MARKER_LABEL = 'breakglass.dev/marker';
+export const PHASE_LABEL = 'breakglass.dev/phase';
+const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
+
+/** Everything the runner must remember about a session between loops and restarts. */
+export interface MarkerState {
+  session: string;
+  phase: MarkerPhase;
+  /** The runner that created the marker. */
+  runner: string;
+  started: string;
+  commit: string;
+  repository: string;
+  requestDigest: string;
+  resource: string;
+  network: string;
+  approvals: { approver: string; fingerprint: string; file: string }[];
+  policy: { name: string; digest: string };
+  activated?: string;
+  expires?: string;
+  objects: ObjectRef[];
+  credentialSha256?: string;
+  /** The token encrypted to the runner's own OpenPGP key, for the revocation proof after a restart. */
+  sealedToken?: string;
+  delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string };
+  endReason?: string;
+  failure?: { step: string; code: string; message: string };
+}
+
+/** A marker as read back: its state and the resourceVersion for optimistic updates. */
+export interface Marker {
+  state: MarkerState;
+  resourceVersion: string;
+}
+
+export function markerName(session: string): string {
+  return `bg-marker-${session}`;
+}
+
+function body(state: MarkerState, resourceVersion?: string): V1ConfigMap {
+  return {
+    metadata: {
+      name: markerName(state.session),
+      resourceVersion,
+      labels: { [MANAGED_BY]: 'breakglass', [MARKER_LABEL]: 'true', [PHASE_LABEL]: state.phase, [SESSION_LABEL]: state.session },
+    },
+    data: { 'session.json': JSON.stringify(state) },
+  };
+}
+
+function parse(cm: V1ConfigMap): Marker {
+  const raw = cm.data?.['session.json'];
+  if (!raw) throw new BreakglassError('MARKER_INVALID', `marker ${cm.metadata?.name} has no session.json`);
+  return { state: JSON.parse(raw) as MarkerState, resourceVersion: cm.metadata!.resourceVersion! };
+}
+
+/** Marker storage in one namespace of one cluster. */
+export class MarkerStore {
+  private readonly kube: Kube;
+  private readonly namespace: string;
+  constructor(kube: Kube, namespace: string) {
+    this.kube = kube;
+    this.namespace = namespace;
+  }
+
+  /** Creates the marker; returns undefined when it already exists (someone else owns this session). */
+  async create(state: MarkerState): Promise<Marker | undefined> {
+    try {
+      return parse(await this.kube.createConfigMap(this.namespace, body(state)));
+    } catch (e) {
+      if ((e as BreakglassError).code === 'KUBE_CONFLICT') return undefined;
+      throw e;
+    }
+  }
+
+  async get(session: string): Promise<Marker | undefined> {
+    const cm = await this.kube.readConfigMap(this.namespace, markerName(session));
+    return cm ? parse(cm) : undefined;
+  }
+
+  /** Compare-and-swap: fails with KUBE_CONFLICT when another writer got there first. */
+  async update(marker: Marker, state: MarkerState): Promise<Marker> {
+    return parse(await this.kube.replaceConfigMap(this.namespace, body(state, marker.resourceVersion)));
+  }
+
+  /** Markers of sessions that are not finished: a label-filtered list, cheap however long the history. */
+  async listOpen(): Promise<Marker[]> {
+    const cms = await this.kube.listConfigMaps(this.namespace, `${MARKER_LABEL}=true,${PHASE_LABEL} in (${OPEN_PHASES.join(',')})`);
+    return cms.map(parse);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Provider interfaces. A network provider opens (and closes) the path to a
+ * resource; each is one file implementing `create/teardown/verifyGone`, so
+ * adding tailscale or twingate touches nothing else. Every object a provider
+ * creates is returned as a reference for the marker and the record, and
+ * carries the ownership labels so the reaper finds it after a crash.
+ */
+import type { Kube } from '../../adapters/kubernetes.js';
+import type { SessionPlan } from '../../core/plan.js';
+
+/** A reference to something a provider created: never a secret. */
+export interface ObjectRef {
+  kind: string;
+  apiVersion?: string;
+  namespace?: string;
+  name: string;
+  provider?: string;
+}
+
+/** What providers may use: the cluster of the resource, and the runner's namespace there. */
+export interface ProviderContext {
+  kube: Kube;
+  namespace: string;
+}
+
+/** Opens a network path for one session and closes it again. */
+export interface NetworkProvider {
+  readonly name: string;
+  create(plan: SessionPlan, ctx: ProviderContext): Promise<ObjectRef[]>;
+  /** Deletes what `create` made; already-gone is success. Returns what it deleted. */
+  teardown(session: string, objects: readonly ObjectRef[], ctx: ProviderContext): Promise<ObjectRef[]>;
+  /** True when nothing the provider made for the session remains. */
+  verifyGone(session: string, ctx: ProviderContext): Promise<boolean>;
+}

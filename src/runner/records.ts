@@ -1,0 +1,110 @@
+/**
+ * Records: `sessions/<id>/record.yaml`, signed with the runner key, committed
+ * and pushed. A record is first written to the state directory and pushed
+ * from there, so an unreachable remote never delays a teardown: the record
+ * waits and is retried every loop. A non-fast-forward push is retried on the
+ * new head. The record holds the credential's SHA-256, never the credential.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { git, gitText } from '../adapters/git.js';
+import { API_VERSION, Record } from '../core/schemas.js';
+import { signDetached, type PrivateKey } from '../crypto/openpgp.js';
+import type { MarkerState } from './marker.js';
+import type { RepoMirror } from './repo.js';
+import type { ObjectRef } from './providers/types.js';
+
+/** How a session ended, added to the marker state to make the record. */
+export interface Ending {
+  outcome: 'ended' | 'failed';
+  ended: string;
+  endReason: string;
+  teardown?: { deleted: ObjectRef[]; completed: string; errors: string[] };
+  revocation?: { method: string; at: string; result: string; attempts?: number };
+}
+
+/** Builds the record document (schema-checked) from the marker state. */
+export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fingerprint: string }): Record {
+  return Record.parse({
+    apiVersion: API_VERSION,
+    kind: 'Record',
+    session: s.session,
+    request: s.requestDigest,
+    repository: s.repository,
+    commit: s.commit,
+    outcome: e.outcome,
+    runner,
+    approvals: s.approvals,
+    policy: s.policy,
+    activated: s.activated,
+    expires: s.expires,
+    ended: e.ended,
+    endReason: e.endReason,
+    objects: s.objects,
+    credential: s.credentialSha256 ? { kind: 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery: s.delivery ?? { channel: 'none' } } : undefined,
+    teardown: e.teardown,
+    revocation: e.revocation,
+    failure: s.failure,
+  });
+}
+
+/** Signs and stores the record in the state directory's outbox of records. */
+export async function queueRecord(stateDir: string, record: Record, key: PrivateKey): Promise<void> {
+  const bytes = new TextEncoder().encode(stringify(record, { lineWidth: 0 }));
+  const sig = await signDetached(key, bytes);
+  const dir = join(stateDir, 'records', record.session);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'record.yaml'), bytes);
+  await writeFile(join(dir, 'record.yaml.asc'), sig);
+}
+
+const IDENTITY = { GIT_AUTHOR_NAME: 'breakglass runner', GIT_AUTHOR_EMAIL: 'runner@breakglass.invalid', GIT_COMMITTER_NAME: 'breakglass runner', GIT_COMMITTER_EMAIL: 'runner@breakglass.invalid' };
+
+/** Commits files on top of `base` without a working tree (a private index), returning the commit id. */
+async function commitFiles(mirror: RepoMirror, base: string, files: Map<string, Uint8Array>, message: string): Promise<string> {
+  const env = { ...IDENTITY, GIT_INDEX_FILE: join(mirror.dir, `index.breakglass.${process.pid}`) };
+  await git(mirror.dir, ['read-tree', base], { env });
+  for (const [path, bytes] of files) {
+    const blob = await gitText(mirror.dir, ['hash-object', '-w', '--stdin'], { input: bytes });
+    await git(mirror.dir, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+  }
+  const tree = await gitText(mirror.dir, ['write-tree'], { env });
+  return gitText(mirror.dir, ['commit-tree', tree, '-p', base, '-m', message], { env });
+}
+
+/** Pushes one queued record; true when it is in the remote (now or already). */
+async function pushOne(mirror: RepoMirror, dir: string, session: string): Promise<boolean> {
+  const files = new Map<string, Uint8Array>();
+  for (const f of ['record.yaml', 'record.yaml.asc']) files.set(`sessions/${session}/${f}`, await readFile(join(dir, f)));
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const base = await mirror.fetch();
+    // Another replica (or an earlier try whose answer was lost) already wrote it: done.
+    if ((await mirror.source(base, [session]).then((s) => s.read(`sessions/${session}/record.yaml`))) !== undefined) return true;
+    const commit = await commitFiles(mirror, base, files, `breakglass: record for session ${session}`);
+    try {
+      await git(mirror.dir, ['push', '--quiet', 'origin', `${commit}:refs/heads/${mirror.branch}`]);
+      return true;
+    } catch {
+      // Non-fast-forward (someone pushed meanwhile) or the remote is down: fetch and try again.
+    }
+  }
+  return false;
+}
+
+/** Pushes every queued record; keeps those that could not be pushed for the next loop. */
+export async function flushRecords(mirror: RepoMirror, stateDir: string, log: (s: string) => void): Promise<number> {
+  const root = join(stateDir, 'records');
+  const sessions = await readdir(root).catch(() => [] as string[]);
+  let pushed = 0;
+  for (const session of sessions.sort()) {
+    const dir = join(root, session);
+    const ok = await pushOne(mirror, dir, session).catch((e: Error) => (log(`record ${session}: push failed, kept for retry: ${e.message}`), false));
+    if (ok) {
+      await rm(dir, { recursive: true, force: true });
+      log(`record ${session}: pushed`);
+      pushed++;
+    }
+  }
+  return pushed;
+}

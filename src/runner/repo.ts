@@ -1,0 +1,104 @@
+/**
+ * The runner's view of the repository: a bare mirror in the state directory,
+ * fetched (outbound only) from the default branch. Incremental: the runner
+ * remembers the last commit it processed and asks git which session folders
+ * changed since, so an idle poll costs one fetch whatever the history's size.
+ */
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git, gitText, revParse } from '../adapters/git.js';
+import { CommitSource } from '../adapters/source.js';
+
+/** What changed between two commits. */
+export interface Changes {
+  sessions: Set<string>;
+  policies: boolean;
+  /** True when `from` was unknown (first run, rewritten history): everything must be examined. */
+  full: boolean;
+}
+
+/** A bare mirror of one branch of one remote. */
+export class RepoMirror {
+  readonly dir: string;
+  readonly url: string;
+  readonly branch: string;
+  constructor(dir: string, url: string, branch: string) {
+    this.dir = dir;
+    this.url = url;
+    this.branch = branch;
+  }
+
+  get trackingRef(): string {
+    return `refs/remotes/origin/${this.branch}`;
+  }
+
+  async ensure(): Promise<void> {
+    if (!(await stat(join(this.dir, 'HEAD')).catch(() => undefined))) {
+      await mkdir(this.dir, { recursive: true });
+      await git(this.dir, ['init', '--bare', '--quiet']);
+      await git(this.dir, ['remote', 'add', 'origin', this.url]);
+    } else {
+      await git(this.dir, ['remote', 'set-url', 'origin', this.url]);
+    }
+  }
+
+  /** Fetches the branch; throws GIT_FAILED when the remote cannot be reached. */
+  async fetch(): Promise<string> {
+    // Forced refspec: a rewritten branch is followed; the markers, not git, guard "once".
+    await git(this.dir, ['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:${this.trackingRef}`]);
+    return (await this.head())!;
+  }
+
+  async head(): Promise<string | undefined> {
+    return revParse(this.dir, this.trackingRef);
+  }
+
+  /** Session ids and policy changes between `from` and `to`. */
+  async changes(from: string | undefined, to: string): Promise<Changes> {
+    if (!from || !(await revParse(this.dir, from))) return { sessions: new Set(await this.allSessions(to)), policies: true, full: true };
+    if (from === to) return { sessions: new Set(), policies: false, full: false };
+    const { stdout } = await git(this.dir, ['diff', '--name-only', '-z', '--no-renames', from, to, '--', 'sessions', 'policies']);
+    const sessions = new Set<string>();
+    let policies = false;
+    for (const p of stdout.toString('utf8').split('\0')) {
+      const m = /^sessions\/([^/]+)\//.exec(p);
+      if (m) sessions.add(m[1]!);
+      else if (p.startsWith('policies/')) policies = true;
+    }
+    return { sessions, policies, full: false };
+  }
+
+  async allSessions(commit: string): Promise<string[]> {
+    const out = await gitText(this.dir, ['ls-tree', '-z', '--name-only', commit, 'sessions/']);
+    return out.split('\0').filter(Boolean).map((p) => p.replace(/^sessions\//, ''));
+  }
+
+  /** A file source over only the named sessions and the policies: reading is proportional to the work. */
+  async source(commit: string, sessions: readonly string[]): Promise<CommitSource> {
+    return CommitSource.open(this.dir, commit, [...sessions.map((id) => `sessions/${id}`), 'policies']);
+  }
+}
+
+/** The little the runner persists besides markers: no secrets, only progress. */
+export interface LoopState {
+  lastCommit?: string;
+  /** Sessions seen but not activated, re-examined when policies change. */
+  pending: string[];
+  /** Sessions whose end.yaml was seen while active: remembered until their teardown completes. */
+  ends?: string[];
+}
+
+export async function readLoopState(stateDir: string): Promise<LoopState> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'loop.json'), 'utf8')) as LoopState;
+  } catch {
+    return { pending: [] };
+  }
+}
+
+/** Written atomically (rename), so a crash never leaves half a file. */
+export async function writeLoopState(stateDir: string, state: LoopState): Promise<void> {
+  const tmp = join(stateDir, `loop.json.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify(state));
+  await rename(tmp, join(stateDir, 'loop.json'));
+}

@@ -1,0 +1,101 @@
+/**
+ * The whole life of a session on a real API server: approved in git ->
+ * runner -> receive -> the kubeconfig works with the privilege granted and no
+ * more -> end -> the token is refused -> a signed record is pushed.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readPublicKey, verifyDetached } from '../../src/crypto/openpgp.js';
+import { RunnerEnv } from '../helpers/runner-env.js';
+
+const run = promisify(execFile);
+const cluster = inject('cluster');
+
+async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 });
+    return { ok: true, out: stdout };
+  } catch (e) {
+    return { ok: false, out: String((e as { stderr?: string }).stderr ?? e) };
+  }
+}
+
+describe('a session from approval to signed record', () => {
+  const env = new RunnerEnv(cluster);
+  const logs: string[] = [];
+  beforeAll(async () => {
+    await env.setup();
+    await env.addSession('life-admin', { privilege: 'cluster-admin', duration: '15m' });
+    await env.addSession('life-view', { privilege: 'view', duration: '30m' });
+  });
+  afterAll(() => env.cleanup());
+
+  it('activates approved sessions and delivers a sealed credential once', async () => {
+    const r = await env.runner();
+    logs.push(r.stderr, r.stdout);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(env.outbox, 'life-admin.asc'))).toBe(true);
+    expect(existsSync(join(env.outbox, 'life-view.asc'))).toBe(true);
+    for (const id of ['life-admin', 'life-view']) {
+      const rec = await env.receive(id);
+      expect(rec.code, rec.stderr).toBe(0);
+      expect(statSync(join(env.root, `${id}.kubeconfig`)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('grants exactly the privilege approved: cluster-admin reads secrets, view cannot write', async () => {
+    const admin = join(env.root, 'life-admin.kubeconfig');
+    const view = join(env.root, 'life-view.kubeconfig');
+    expect((await kubectl(admin, 'get', 'secrets', '-A')).ok).toBe(true);
+    // The token authenticates as the session's ServiceAccount, bound to `view` and nothing else.
+    // (`view` is an aggregated role; without a controller-manager its rules stay empty, so only refusals are asserted.)
+    expect((await kubectl(view, 'auth', 'whoami')).out + (await kubectl(view, 'get', 'namespaces')).out).toMatch(new RegExp(`system:serviceaccount:${env.namespace}:bg-life-view`));
+    const binding = await kubectl(env.cluster.kubeconfig, 'get', 'clusterrolebinding', 'bg-life-view', '-o', 'jsonpath={.roleRef.name}');
+    expect(binding.out).toBe('view');
+    const write = await kubectl(view, 'create', 'configmap', 'nope', '-n', env.namespace);
+    expect(write.ok).toBe(false);
+    expect(write.out).toMatch(/forbidden/i);
+    expect((await kubectl(view, 'get', 'secrets', '-n', env.namespace)).out).toMatch(/forbidden/i);
+  });
+
+  it('does nothing more on the next loop: no second activation', async () => {
+    const r = await env.runner();
+    logs.push(r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/marker created/);
+  });
+
+  it('ends on end.yaml: tears down, proves the token refused, pushes a signed record', async () => {
+    const tokens = ['life-admin', 'life-view'].map((id) => env.kubeconfigToken(id));
+    env.endSession('life-admin');
+    env.endSession('life-view');
+    const r = await env.runner();
+    logs.push(r.stderr);
+    expect(r.code, r.stderr).toBe(0);
+    for (const [i, id] of ['life-admin', 'life-view'].entries()) {
+      const after = await kubectl(join(env.root, `${id}.kubeconfig`), 'get', 'namespaces');
+      expect(after.ok).toBe(false);
+      expect(after.out).toMatch(/Unauthorized|must be logged in/i);
+      const yamlText = env.remoteFile(`sessions/${id}/record.yaml`);
+      const sig = env.remoteFile(`sessions/${id}/record.yaml.asc`);
+      expect(yamlText && sig).toBeTruthy();
+      await verifyDetached(Buffer.from(yamlText!), Buffer.from(sig!), [await readPublicKey(env.runnerKey.publicKey)], new Date());
+      const rec = parse(yamlText!);
+      expect(rec).toMatchObject({ kind: 'Record', session: id, outcome: 'ended', endReason: 'end requested', revocation: { method: 'TokenReview', result: 'unauthenticated' } });
+      expect(rec.credential.sha256).toBe(`sha256:${createHash('sha256').update(tokens[i]!).digest('hex')}`);
+      expect(rec.teardown.deleted.map((o: { kind: string }) => o.kind).sort()).toEqual([i === 0 ? 'ClusterRoleBinding' : 'ClusterRoleBinding', 'ServiceAccount']);
+      expect(existsSync(join(env.outbox, `${id}.asc`))).toBe(false);
+    }
+    // Secrets never in git or logs.
+    const history = env.remoteHistory();
+    for (const t of tokens) {
+      expect(history).not.toContain(t);
+      for (const l of logs) expect(l).not.toContain(t);
+    }
+  });
+});
