@@ -51308,6 +51308,10 @@ var RunnerConfig = external_exports.strictObject({
     external_exports.strictObject({ github: external_exports.strictObject({ tokenEnv: external_exports.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) })
   ]),
   commands: external_exports.strictObject({ path: FilePath }).optional(),
+  // A directory of recipients' PUBLIC keys, `<FINGERPRINT>.asc`, kept by the
+  // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
+  // commit is used; either way the key's fingerprint must equal the signed request's.
+  recipientKeys: FilePath.optional(),
   resources: external_exports.record(PolicyName, RunnerResource)
 });
 var SCHEMAS = {
@@ -52265,7 +52269,7 @@ function findingsSection(findings, where) {
   if (findings.length === 0) return ["\u2705 **No findings.** File rules, schema and policy all pass.", ""];
   const head = errors ? `\u274C **${errors} finding${errors === 1 ? "" : "s"}** must be fixed before this can be approved.` : "\u26A0\uFE0F Warnings only.";
   const out = [head, "", "| | where | code | problem |", "|---|---|---|---|"];
-  for (const f of findings) out.push(`| ${f.severity === "error" ? "\u274C" : "\u26A0\uFE0F"} | \`${where(f).replace(/`/g, "")}\` | ${mdText(f.code)} | ${mdText(f.message)} |`);
+  for (const f of findings) out.push(`| ${f.severity === "error" ? "\u274C" : "\u26A0\uFE0F"} | \`${where(f).replace(/`/g, "")}:${f.line}:${f.col}\` | ${mdText(f.code)} | ${mdText(f.message)} |`);
   return [...out, ""];
 }
 function sessionSection(s) {

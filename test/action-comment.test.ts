@@ -3,18 +3,13 @@
  * shows the whole approval view, is edited in place on the next run, and k
  * of n rises as approvals are added; a rejection's reason is shown.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { approval, digestOf, rejection, request, Scenario } from './github-fake/harness.js';
+import { describe, expect, it } from 'vitest';
+import { approval, digestOf, rejection, request, useScenario } from './github-fake/harness.js';
 
 const MARKER = '<!-- breakglass:approval-view -->';
 const ID = 'inc-4411-prod-crashloop';
 
-let s: Scenario;
-beforeEach(async () => {
-  s = new Scenario();
-  await s.start();
-});
-afterEach(() => s.stop());
+const s = useScenario();
 
 function commentsOn(n: number) {
   return s.api.comments.get(n) ?? [];

@@ -31,7 +31,7 @@ function findingsSection(findings: readonly Finding[], where: Where): string[] {
   if (findings.length === 0) return ['✅ **No findings.** File rules, schema and policy all pass.', ''];
   const head = errors ? `❌ **${errors} finding${errors === 1 ? '' : 's'}** must be fixed before this can be approved.` : '⚠️ Warnings only.';
   const out = [head, '', '| | where | code | problem |', '|---|---|---|---|'];
-  for (const f of findings) out.push(`| ${f.severity === 'error' ? '❌' : '⚠️'} | \`${where(f).replace(/`/g, '')}\` | ${mdText(f.code)} | ${mdText(f.message)} |`);
+  for (const f of findings) out.push(`| ${f.severity === 'error' ? '❌' : '⚠️'} | \`${where(f).replace(/`/g, '')}:${f.line}:${f.col}\` | ${mdText(f.code)} | ${mdText(f.message)} |`);
   return [...out, ''];
 }
 

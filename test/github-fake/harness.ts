@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { FakeGitHub } from './server.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -254,4 +255,23 @@ export function approval(id: string, approver: string, digest: string, repositor
 /** A rejection document. */
 export function rejection(id: string, digest: string, by: string, reason: string): string {
   return ['apiVersion: breakglass.dev/v1', 'kind: Rejection', `session: ${id}`, `request: ${digest}`, `by: ${by}`, `at: ${isoSeconds(Date.now() - 10_000)}`, `reason: ${JSON.stringify(reason)}`, ''].join('\n');
+}
+
+/**
+ * A fresh Scenario for each test (started before, stopped after), behind a
+ * stable reference the test file can hold at module level.
+ */
+export function useScenario(): Scenario {
+  let current: Scenario | undefined;
+  beforeEach(async () => {
+    current = new Scenario();
+    await current.start();
+  });
+  afterEach(() => current?.stop());
+  return new Proxy({} as Scenario, {
+    get(_, key) {
+      const v = Reflect.get(current!, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current) : v;
+    },
+  });
 }
