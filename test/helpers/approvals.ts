@@ -23,6 +23,11 @@ export const SIGNED = '2026-11-21T02:21:00Z';
 export const EXPIRES = '2026-11-21T03:21:00Z';
 export const KEY_DATE = new Date('2026-01-01T00:00:00Z');
 
+/** RFC 3339 UTC without fractions, `offsetMs` from the real clock (for tests that sign with gpg, which uses it). */
+export function isoFromNow(offsetMs: number): string {
+  return new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 export function toYaml(doc: unknown): string {
   return stringify(doc, { lineWidth: 0, minContentWidth: 0, indent: 2 });
 }
@@ -52,11 +57,11 @@ spec:
 `;
 }
 
-export function requestYaml(id = ID, overrides: { privilege?: string; duration?: string } = {}): string {
+export function requestYaml(id = ID, overrides: { privilege?: string; duration?: string; created?: string } = {}): string {
   return toYaml({
     apiVersion: 'breakglass.dev/v1',
     kind: 'Request',
-    metadata: { id, requester: REQUESTER, created: '2026-11-21T02:17:00Z' },
+    metadata: { id, requester: REQUESTER, created: overrides.created ?? '2026-11-21T02:17:00Z' },
     spec: {
       reason: 'INC-4411: api pods crash-looping after cert rotation',
       resource: 'prod-eu',
