@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers/cli.js';
+import { binary, cli } from './helpers/cli.js';
 import { policyYaml, Repo } from './helpers/approvals.js';
 
 const ID = 'inc-7-api-down';
@@ -93,6 +93,19 @@ describe('approve, then verify', () => {
     const body = secret.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
     expect(body.length).toBeGreaterThan(0);
     for (const line of body) expect(`${r.stdout}\n${r.stderr}`).not.toContain(line);
+  });
+  it('never prints the secret key from the real binary either, even when it fails', async () => {
+    const repo = await repoWithRequest();
+    const secret = readFileSync(join(keysDir, 'alice.sec.asc'), 'utf8');
+    const ok = await binary(['approve', ID, '--key', join(keysDir, 'alice.sec.asc'), '--yes'], { cwd: repo.dir, env: { BREAKGLASS_DEBUG: '1' } });
+    expect(ok.code, ok.stderr).toBe(0);
+    const broken = join(keysDir, 'broken.sec.asc');
+    writeFileSync(broken, secret.replace(/^([A-Za-z0-9+/]{20})/m, '$1!!'));
+    const bad = await binary(['approve', ID, '--key', broken, '--yes'], { cwd: repo.dir, env: { BREAKGLASS_DEBUG: '1' } });
+    expect(bad.code).toBe(2);
+    for (const line of secret.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) {
+      expect(`${ok.stdout}${ok.stderr}${bad.stdout}${bad.stderr}`).not.toContain(line);
+    }
   });
   it('refuses a --duration longer than requested', async () => {
     const repo = await repoWithRequest();
