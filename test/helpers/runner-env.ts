@@ -159,7 +159,7 @@ export class RunnerEnv {
     const approval = y({ apiVersion: 'breakglass.dev/v1', kind: 'Approval', session: id, request: digest, repository: REPOSITORY, approver: 'alice', decision: 'approve', signed: formatTime(Date.now() - 30_000), expires: formatTime(Date.now() + 3600_000), nonce: nonce() });
     this.write(`sessions/${id}/approvals/alice.yaml`, approval);
     if (o.tamper !== 'unsigned') this.write(`sessions/${id}/approvals/alice.yaml.asc`, await this.sign(this.alice, o.tamper === 'wrong-bytes' ? approval.replace('approve', 'approve ') : approval));
-    if (o.tamper === 'request-changed') this.write(`sessions/${id}/request.yaml`, this.requestYaml(id, { ...o, privilege: 'cluster-admin' }));
+    if (o.tamper === 'request-changed') this.write(`sessions/${id}/request.yaml`, this.requestYaml(id, { ...o, privilege: 'cluster-admin', duration: '2h' }));
     this.push(`session ${id}`);
   }
 
