@@ -37,11 +37,11 @@ let erin: string; // RSA 3072
 beforeAll(async () => {
   keys = await makeKeys({ alice: 'alice@customer.example' });
   gpg('--quick-gen-key', 'dave <dave@customer.example>', 'ed25519', 'cert', 'never');
-  [dave] = fingerprintOf('dave@customer.example');
+  dave = fingerprintOf('dave@customer.example')[0]!;
   gpg('--quick-add-key', dave!, 'ed25519', 'sign', 'never');
   daveSub = fingerprintOf('dave@customer.example')[1]!;
   gpg('--quick-gen-key', 'erin <erin@customer.example>', 'rsa3072', 'sign', 'never');
-  [erin] = fingerprintOf('erin@customer.example');
+  erin = fingerprintOf('erin@customer.example')[0]!;
 });
 
 /** A repository whose request was just made (gpg signs with the real clock) and whose policy lists the gpg approvers. */
