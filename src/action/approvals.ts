@@ -2,15 +2,23 @@
  * The approvals line of the PR comment: which approval files a session has
  * and what can be said of each from the repository alone.
  *
- * Informational only. The runner verifies every approval against its own
- * trust file, never against keys found in the repository; nothing here can
- * make a session activate, and the comment says so.
+ * Informational only. The keys come from the repository (the `trust` input),
+ * which a pull request can change; the runner verifies every approval against
+ * its own trust file. Nothing here can make a session activate, and the
+ * comment says so.
  */
 import type { SessionFiles, SignedFile } from '../core/repository.js';
+import type { Evaluation } from '../core/policy.js';
+import type { TrustMaterial } from '../core/trust.js';
+import { verifyApprovals } from '../core/verify.js';
 import type { ApprovalEntry } from '../core/view.js';
 
-/** Checks one approval's signature with the repository's keys; absent when no verifier or no keys are available. */
-export type SignatureCheck = (session: SessionFiles, approval: SignedFile<'Approval'>) => Promise<ApprovalEntry>;
+/** What the informational check needs: the repository's keys and the repository name approvals bind. */
+export interface RepositoryKeys {
+  trust: TrustMaterial;
+  repository: string;
+  now: number;
+}
 
 /** What the file alone shows, before any signature: problems that void an approval whoever signed it. */
 function structural(session: SessionFiles, a: SignedFile<'Approval'>): ApprovalEntry | undefined {
@@ -23,14 +31,32 @@ function structural(session: SessionFiles, a: SignedFile<'Approval'>): ApprovalE
   return undefined;
 }
 
-/** One entry per approval file; signatures are checked only when `check` is given. */
-export async function approvalEntries(session: SessionFiles, check?: SignatureCheck): Promise<ApprovalEntry[]> {
-  const out: ApprovalEntry[] = [];
-  for (const a of session.approvals) {
-    const bad = structural(session, a);
-    if (bad) out.push(bad);
-    else if (check) out.push(await check(session, a));
-    else out.push({ approver: a.name, state: 'unverified', detail: 'present (unverified)' });
-  }
-  return out;
+/** Runs the core verifier over all of a session's approvals at once, so one key never counts twice. */
+async function verified(session: SessionFiles, evaluation: Evaluation, keys: RepositoryKeys): Promise<ApprovalEntry[]> {
+  const req = session.request!;
+  const subject = {
+    sessionId: session.id,
+    requestDigest: req.digest,
+    requester: req.value!.metadata.requester,
+    duration: req.value!.spec.duration,
+    repository: keys.repository,
+    policy: evaluation.governing!.policy,
+  };
+  const verdict = await verifyApprovals(session.approvals, subject, keys.trust, keys.now);
+  return session.approvals.map((a) => {
+    const ok = verdict.accepted.find((x) => x.file === a.path);
+    if (ok) return { approver: a.name, state: 'verified', detail: `key ${ok.keyId}` };
+    const why = verdict.reasons.find((r) => r.file === a.path);
+    return { approver: a.name, state: 'invalid', detail: why ? `${why.code}: ${why.message}` : 'not accepted' };
+  });
+}
+
+/**
+ * One entry per approval file. With the repository's keys, signatures are
+ * verified by the core verifier; without them, approvals that pass the
+ * structural checks are "present (unverified)".
+ */
+export async function approvalEntries(session: SessionFiles, evaluation: Evaluation, keys?: RepositoryKeys): Promise<ApprovalEntry[]> {
+  if (keys && session.request?.value && evaluation.governing) return verified(session, evaluation, keys);
+  return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: 'unverified', detail: 'present (unverified)' });
 }

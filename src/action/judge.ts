@@ -11,7 +11,7 @@ import type { Finding } from '../core/errors.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import { checkPolicies, evaluateSession, validateRepository, type SessionStatus } from '../core/validate.js';
 import { buildApprovalView, type ApprovalView } from '../core/view.js';
-import { approvalEntries, type SignatureCheck } from './approvals.js';
+import { approvalEntries, type RepositoryKeys } from './approvals.js';
 import { checkFileRules, touchedSessions, type Change } from './file-rules.js';
 import { LayoutSource, type Layout } from './layout.js';
 
@@ -38,7 +38,8 @@ export interface JudgeContext {
   layout: Layout;
   repositoryName: string;
   now: number;
-  check?: SignatureCheck;
+  /** The repository's keys for the informational signature check; absent: approvals are "present (unverified)". */
+  keys?: RepositoryKeys;
 }
 
 /** Opens the commit; a checkout without it (a shallow merge checkout) falls back to HEAD, which contains the same files. */
@@ -55,7 +56,7 @@ async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withVie
   const req = s.request;
   const need = summary.evaluation?.governing?.policy.spec.approvals.required ?? 0;
   if (!req?.value || !summary.evaluation) return { id: s.id, status: summary.status, approvals: { have: 0, need } };
-  const entries = await approvalEntries(s, ctx.check);
+  const entries = await approvalEntries(s, summary.evaluation, ctx.keys);
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,

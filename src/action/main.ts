@@ -18,18 +18,19 @@ import { publishComment } from './publish.js';
 import { renderComment, renderSummary } from './render.js';
 import { annotate, setOutputs, writeSummary } from './report.js';
 import { readSettings, type Settings } from './settings.js';
-import { signatureSetup } from './signatures.js';
+import { signatureSetup, trustChangeFindings } from './signatures.js';
 
 type PullRequest = Extract<Settings['event'], { kind: 'pull_request' }>;
 
-async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeContext, layout: Layout): Promise<{ j: Judgement; notices: string[] }> {
-  const sig = await signatureSetup(settings);
+async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeContext, layout: Layout): Promise<Judgement> {
+  const sig = await signatureSetup(settings, ctx.now);
   const github = createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug: core.debug, warn: core.warning } });
   const files = await github.listPullFiles(ev.number);
   const changes = toChanges(files, (p) => toCanonical(layout, p));
-  const j = await judgePullRequest({ ...ctx, check: sig.check }, ev.headSha, changes, sig.policyApprovalsNeeded);
+  const judged = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
+  const j = { ...judged, findings: [...judged.findings, ...trustChangeFindings(files, settings.trustPath)] };
   const where = (f: Finding) => toRepoPath(layout, f.file);
-  const notices: string[] = [];
+  const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {
     const published = await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork);
     if (published.ok) core.info(`approval view ${published.outcome.action}: ${published.outcome.url}`);
@@ -37,13 +38,16 @@ async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeCon
     else (core.error(published.notice), notices.push(published.notice), core.setFailed(published.notice));
   }
   if (settings.stepSummary) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
-  return { j, notices };
+  if (sig.problem) core.warning(sig.problem);
+  return j;
 }
 
 async function runAll(settings: Settings, sha: string, ctx: JudgeContext, layout: Layout): Promise<Judgement> {
-  const sig = await signatureSetup(settings);
-  const j = await judgeAll({ ...ctx, check: sig.check }, sha);
-  if (settings.stepSummary) await writeSummary(renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false), []);
+  const sig = await signatureSetup(settings, ctx.now);
+  const j = await judgeAll({ ...ctx, keys: sig.keys }, sha);
+  const notices = sig.problem ? [sig.problem] : [];
+  if (settings.stepSummary) await writeSummary(renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false), notices);
+  if (sig.problem) core.warning(sig.problem);
   return j;
 }
 
@@ -52,7 +56,7 @@ export async function run(settings: Settings, now: number): Promise<void> {
   const layout: Layout = { sessions: settings.sessionsPath, policies: settings.policiesPath };
   const ctx: JudgeContext = { workspace: settings.workspace, layout, repositoryName: settings.repositoryName, now };
   const ev = settings.event;
-  const j = ev.kind === 'pull_request' ? (await runPullRequest(settings, ev, ctx, layout)).j : await runAll(settings, ev.sha, ctx, layout);
+  const j = ev.kind === 'pull_request' ? await runPullRequest(settings, ev, ctx, layout) : await runAll(settings, ev.sha, ctx, layout);
   annotate(j.findings, (f) => toRepoPath(layout, f.file));
   setOutputs(j);
   const errors = j.findings.filter((f) => f.severity === 'error').length;
