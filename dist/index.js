@@ -82919,10 +82919,14 @@ var LayoutSource = class {
 };
 
 // src/action/judge.ts
-async function openCommit(ctx, rev2) {
+function only(source, keep) {
+  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps) };
+}
+async function openCommit(ctx, rev2, keep) {
   const commit = await revParse(ctx.workspace, rev2) ?? "HEAD";
   const inner = await CommitSource.open(ctx.workspace, commit, [ctx.layout.sessions, ctx.layout.policies]);
-  return { model: await loadRepository(new LayoutSource(inner, ctx.layout)), label: inner.label };
+  const source = new LayoutSource(inner, ctx.layout);
+  return { model: await loadRepository(keep ? only(source, keep) : source), label: inner.label };
 }
 async function report(ctx, pol, s, withView) {
   const { summary: summary2 } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
@@ -82945,9 +82949,11 @@ async function report(ctx, pol, s, withView) {
   return { id: s.id, status: summary2.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : void 0 };
 }
 async function judgePullRequest(ctx, headSha, changes, policyApprovalsNeeded) {
-  const { model, label: label2 } = await openCommit(ctx, headSha);
-  const all = validateRepository(model, ctx.now);
   const ids = touchedSessions(changes);
+  const wanted = new Set(ids);
+  const keep = (p) => p.startsWith("policies/") || wanted.has(/^sessions\/([^/]+)\//.exec(p)?.[1] ?? "");
+  const { model, label: label2 } = await openCommit(ctx, headSha, keep);
+  const all = validateRepository(model, ctx.now);
   const changed = new Set(changes.map((c) => c.path));
   const inScope = (f) => changed.has(f.file) || ids.some((id) => f.file.startsWith(`sessions/${id}/`));
   const findings = [...checkFileRules(changes, model, { policyApprovalsNeeded }), ...all.findings.filter(inScope)];

@@ -8,7 +8,7 @@ import { CommitSource } from '../adapters/source.js';
 import { revParse } from '../adapters/git.js';
 import { sortFindings } from '../core/document.js';
 import type { Finding } from '../core/errors.js';
-import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
+import { loadRepository, type FileSource, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import { checkPolicies, evaluateSession, validateRepository, type SessionStatus } from '../core/validate.js';
 import { buildApprovalView, type ApprovalView } from '../core/view.js';
 import { approvalEntries, type RepositoryKeys } from './approvals.js';
@@ -42,11 +42,20 @@ export interface JudgeContext {
   keys?: RepositoryKeys;
 }
 
-/** Opens the commit; a checkout without it (a shallow merge checkout) falls back to HEAD, which contains the same files. */
-export async function openCommit(ctx: JudgeContext, rev: string): Promise<{ model: RepositoryModel; label: string }> {
+/** Narrows a source to the files `keep` accepts: a pull request reads only the sessions it touches. */
+function only(source: FileSource, keep: (path: string) => boolean): FileSource {
+  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps) };
+}
+
+/**
+ * Opens the commit; a checkout without it (a shallow merge checkout) falls
+ * back to HEAD, which contains the same files. `keep` limits what is parsed.
+ */
+export async function openCommit(ctx: JudgeContext, rev: string, keep?: (path: string) => boolean): Promise<{ model: RepositoryModel; label: string }> {
   const commit = (await revParse(ctx.workspace, rev)) ?? 'HEAD';
   const inner = await CommitSource.open(ctx.workspace, commit, [ctx.layout.sessions, ctx.layout.policies]);
-  return { model: await loadRepository(new LayoutSource(inner, ctx.layout)), label: inner.label };
+  const source = new LayoutSource(inner, ctx.layout);
+  return { model: await loadRepository(keep ? only(source, keep) : source), label: inner.label };
 }
 
 type Policies = ReturnType<typeof checkPolicies>;
@@ -78,9 +87,12 @@ async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withVie
  * repository belong to whoever introduced them, not to this pull request.
  */
 export async function judgePullRequest(ctx: JudgeContext, headSha: string, changes: readonly Change[], policyApprovalsNeeded: number): Promise<Judgement> {
-  const { model, label } = await openCommit(ctx, headSha);
-  const all = validateRepository(model, ctx.now);
   const ids = touchedSessions(changes);
+  // Policies govern every session, so all are read; of the sessions, only those the pull request touches.
+  const wanted = new Set(ids);
+  const keep = (p: string) => p.startsWith('policies/') || wanted.has(/^sessions\/([^/]+)\//.exec(p)?.[1] ?? '');
+  const { model, label } = await openCommit(ctx, headSha, keep);
+  const all = validateRepository(model, ctx.now);
   const changed = new Set(changes.map((c) => c.path));
   const inScope = (f: Finding) => changed.has(f.file) || ids.some((id) => f.file.startsWith(`sessions/${id}/`));
   const findings = [...checkFileRules(changes, model, { policyApprovalsNeeded }), ...all.findings.filter(inScope)];
