@@ -1,0 +1,138 @@
+/**
+ * The in-cluster half of the Tailscale and Twingate providers: a Secret with
+ * the provider's one-session credentials and a Deployment that runs the
+ * router/connector, both owned (labels + expiry annotation) so the reaper
+ * finds them after a crash. Readiness is the Deployment's `readyReplicas`.
+ */
+import { BreakglassError } from '../../core/errors.js';
+import { EXPIRES_ANNOTATION, MANAGED_BY, SESSION_LABEL, type SessionPlan } from '../../core/plan.js';
+import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
+import { realDelay, type Delay } from '../../adapters/http.js';
+import type { ObjectRef } from './types.js';
+
+/** Labels and annotations every object created for a session carries. */
+export function ownership(session: string, expires: string, provider: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+  return {
+    labels: { [MANAGED_BY]: 'breakglass', [SESSION_LABEL]: session, 'breakglass.dev/provider': provider },
+    annotations: { [EXPIRES_ANNOTATION]: expires },
+  };
+}
+
+export interface WorkloadSpec {
+  provider: string;
+  namespace: string;
+  image: string;
+  /** Environment from the Secret (values are secrets). */
+  secretEnv: Record<string, string>;
+  /** Plain environment (not secret). */
+  env: Record<string, string>;
+}
+
+export function workloadName(session: string, provider: string): string {
+  return `bg-${session}-${provider}`.slice(0, 63).replace(/-+$/, '');
+}
+
+export function secretRef(spec: WorkloadSpec, name: string): ObjectRef {
+  return { kind: 'Secret', apiVersion: 'v1', namespace: spec.namespace, name, provider: spec.provider };
+}
+
+export function deploymentRef(spec: WorkloadSpec, name: string): ObjectRef {
+  return { kind: 'Deployment', apiVersion: 'apps/v1', namespace: spec.namespace, name, provider: spec.provider };
+}
+
+function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObject {
+  const own = ownership(plan.session, plan.expires, spec.provider);
+  const env = [
+    ...Object.entries(spec.env).map(([k, value]) => ({ name: k, value })),
+    ...Object.keys(spec.secretEnv).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name, key: k } } })),
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: spec.namespace, ...own },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { [SESSION_LABEL]: plan.session, 'breakglass.dev/provider': spec.provider } },
+      template: {
+        metadata: { labels: own.labels, annotations: own.annotations },
+        spec: {
+          // The router/connector needs no Kubernetes API access of its own.
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: spec.provider,
+              image: spec.image,
+              env,
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false },
+              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Creates the Secret then the Deployment; each reference is pushed to `created` as soon as it exists. */
+export async function createWorkload(kube: RawKube, plan: SessionPlan, spec: WorkloadSpec, created: ObjectRef[]): Promise<void> {
+  const name = workloadName(plan.session, spec.provider);
+  const own = ownership(plan.session, plan.expires, spec.provider);
+  await kube.create({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: spec.namespace, ...own },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(spec.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  });
+  created.push(secretRef(spec, name));
+  await kube.create(deployment(plan, spec, name));
+  created.push(deploymentRef(spec, name));
+}
+
+/** Waits until the Deployment reports a ready replica; throws PROVIDER_NOT_READY at the deadline. */
+export async function waitReady(kube: RawKube, namespace: string, name: string, timeoutMs: number, delay: Delay = realDelay): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await kube.get('apps/v1', 'Deployment', namespace, name);
+    if (!d) throw new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} disappeared while waiting for it`);
+    const ready = (d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
+    if (ready >= 1) return;
+    if (Date.now() >= deadline) throw new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} was not ready within ${Math.round(timeoutMs / 1000)} s`);
+    await delay(Math.min(1000, Math.max(50, deadline - Date.now())));
+  }
+}
+
+/** Deletes the session's Deployment then Secret (404 is success); returns what existed. */
+export async function deleteWorkload(kube: RawKube, namespace: string, session: string, provider: string): Promise<ObjectRef[]> {
+  const name = workloadName(session, provider);
+  const spec = { provider, namespace } as WorkloadSpec;
+  const deleted: ObjectRef[] = [];
+  if (await kube.delete('apps/v1', 'Deployment', namespace, name)) deleted.push(deploymentRef(spec, name));
+  if (await kube.delete('v1', 'Secret', namespace, name)) deleted.push(secretRef(spec, name));
+  return deleted;
+}
+
+/** True when neither the Deployment nor the Secret remains. */
+export async function workloadGone(kube: RawKube, namespace: string, session: string, provider: string): Promise<boolean> {
+  const name = workloadName(session, provider);
+  return !(await kube.get('apps/v1', 'Deployment', namespace, name)) && !(await kube.get('v1', 'Secret', namespace, name));
+}
+
+/**
+ * Runs `steps` of a provider's assembly; if one fails, tears down what the
+ * earlier steps created (so nothing is left behind) and rethrows the failure.
+ */
+export async function assembleOrRollBack(created: ObjectRef[], steps: () => Promise<void>, rollback: (created: ObjectRef[]) => Promise<unknown>): Promise<ObjectRef[]> {
+  try {
+    await steps();
+    return created;
+  } catch (e) {
+    try {
+      await rollback(created);
+    } catch (r) {
+      // The failure that matters is the first; the reaper removes what rollback could not.
+      (e as Error & { rollback?: string }).rollback = (r as Error).message;
+    }
+    throw e;
+  }
+}
