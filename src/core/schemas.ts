@@ -237,7 +237,9 @@ export const PolicyCommand = z.strictObject({
   run: z.array(z.string().min(1)).min(1),
   inputs: z.record(z.string(), z.string()).default({}),
   revoke: z.array(z.string().min(1)).min(1).optional(),
+  // Pins of the programs' bytes, checked before every run (run[0] and revoke[0]).
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  revokeSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   timeout: Duration.optional(),
 });
 export type PolicyCommand = z.infer<typeof PolicyCommand>;
@@ -251,7 +253,8 @@ export const PolicyResource = z.strictObject({
   maxDuration: Duration,
   network: z.array(Network).min(1),
   commands: z.array(PolicyCommand).optional(),
-  networkPolicy: z.strictObject({ manifest: RelativePath }).optional(),
+  // The manifest is pinned by digest, so approving the policy's bytes approves the manifest's too.
+  networkPolicy: z.strictObject({ manifest: RelativePath, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type PolicyResource = z.infer<typeof PolicyResource>;
 
@@ -299,13 +302,39 @@ export const Trust = z.strictObject({
 });
 export type Trust = z.infer<typeof Trust>;
 
+const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/);
+
+/** Tailscale subnet router for a resource. API credentials come from the runner's environment, never the file. */
+export const TailscaleConfig = z.strictObject({
+  tailnet: z.string().min(1).default('-'),
+  apiUrl: z.string().url().optional(),
+  apiKeyEnv: EnvName.optional(),
+  oauth: z.strictObject({ clientIdEnv: EnvName, clientSecretEnv: EnvName }).optional(),
+  tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/)).min(1),
+  routes: z.array(z.string().min(1)).min(1),
+  image: z.string().min(1).default('tailscale/tailscale:stable'),
+  readinessTimeout: Duration.default('2m'),
+});
+export type TailscaleConfig = z.infer<typeof TailscaleConfig>;
+
+/** Twingate connector for a resource, in an existing remote network. */
+export const TwingateConfig = z.strictObject({
+  url: z.string().url(),
+  network: z.string().min(1),
+  apiKeyEnv: EnvName,
+  remoteNetworkId: z.string().min(1),
+  image: z.string().min(1).default('twingate/connector:1'),
+  readinessTimeout: Duration.default('2m'),
+});
+export type TwingateConfig = z.infer<typeof TwingateConfig>;
+
 export const RunnerResource = z.strictObject({
   kubeconfig: FilePath.optional(),
   namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default('breakglass-system'),
   server: z.string().url(),
   certificateAuthority: FilePath.optional(),
-  tailscale: z.record(z.string(), z.unknown()).optional(),
-  twingate: z.record(z.string(), z.unknown()).optional(),
+  tailscale: TailscaleConfig.optional(),
+  twingate: TwingateConfig.optional(),
 });
 
 export const RunnerConfig = z.strictObject({
@@ -321,7 +350,15 @@ export const RunnerConfig = z.strictObject({
     z.strictObject({ directory: FilePath }),
     z.strictObject({ github: z.strictObject({ tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) }),
   ]),
-  commands: z.strictObject({ path: FilePath }).optional(),
+  commands: z
+    .strictObject({
+      path: FilePath,
+      // Names of runner environment variables passed through to commands; nothing else is.
+      env: z.array(EnvName).default([]),
+      timeout: Duration.default('30s'),
+      maxOutputBytes: z.number().int().min(1).max(1024 * 1024).default(64 * 1024),
+    })
+    .optional(),
   // A directory of recipients' PUBLIC keys, `<FINGERPRINT>.asc`, kept by the
   // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
   // commit is used; either way the key's fingerprint must equal the signed request's.
