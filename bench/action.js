@@ -1,6 +1,7 @@
 // The GitHub Action bundle (dist/index.js), run as a runner runs it: a child
 // process with INPUT_*/GITHUB_* variables against a local GitHub API
-// (test/github-fake/server.ts, loaded through Node 24's type stripping).
+// (test/github-fake/server.ts, loaded through Node 24's type stripping), with
+// the tests' documents (test/github-fake/documents.ts).
 // Figures are medians, printed next to a baseline with the ratio; nothing here
 // asserts a time (machines differ).
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,31 +15,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist/index.js');
 const node = process.execPath;
 const RUNS = 7;
-const RECIPIENT = '0123456789ABCDEF0123456789ABCDEF01234567';
-const POLICY = `apiVersion: breakglass.dev/v1
-kind: Policy
-metadata: { name: production }
-spec:
-  requesters: ["*@vendor.example"]
-  recipients: [${RECIPIENT}]
-  approvals: { required: 2, approvers: [alice, bob, carol], allowSelfApproval: false }
-  requestExpiry: 4h
-  reason: { pattern: "^INC-[0-9]+", minLength: 20 }
-  resources:
-    - { name: prod-eu, type: kubernetes, privileges: [cluster-admin, view], maxDuration: 2h, network: [direct, tailscale] }
-`;
-
-function request(id) {
-  const created = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  return `apiVersion: breakglass.dev/v1\nkind: Request\nmetadata:\n  id: ${id}\n  requester: oncall@vendor.example\n  created: ${created}\nspec:\n  reason: "INC-4411: api pods crash-looping after cert rotation"\n  resource: prod-eu\n  privilege: view\n  duration: 1h\n  network: tailscale\n  recipient: ${RECIPIENT}\n`;
-}
-
 function git(dir, ...args) {
   return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
 }
 
 /** A repository with a policy and `existing` sessions on main, and a branch adding one more. */
-function repository(existing) {
+function repository(existing, { POLICY, request }) {
   const dir = mkdtempSync(join(tmpdir(), 'bg-bench-action-'));
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'user.email', 'bench@example.com');
@@ -113,12 +95,13 @@ const row = (label, value, unit, baseLabel, base) => `  ${label.padEnd(44)} ${va
 
 export default async function main() {
   const { FakeGitHub } = await import('../test/github-fake/server.ts');
+  const documents = await import('../test/github-fake/documents.ts');
   console.log('GitHub Action (dist/index.js)');
   const empty = await median(['-e', '']);
   const cold = await median([bundle], undefined, 1); // no GITHUB_* variables: loads the whole bundle, then stops at the settings
   console.log(row('cold start (load the bundle, read settings)', cold, 'ms', 'node -e ""', empty));
 
-  const small = repository(0);
+  const small = repository(0, documents);
   const api = new FakeGitHub(small.dir, 'customer', 'access');
   await api.start();
   api.pulls.set(1, { base: small.base, head: small.head });
@@ -127,7 +110,7 @@ export default async function main() {
   console.log(row('pull request adding 1 session (API + comment)', pr, 'ms', 'bundle cold start', cold));
   await api.stop();
 
-  const big = repository(1000);
+  const big = repository(1000, documents);
   const api2 = new FakeGitHub(big.dir, 'customer', 'access');
   await api2.start();
   api2.pulls.set(1, { base: big.base, head: big.head });
