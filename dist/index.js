@@ -56139,7 +56139,9 @@ var PolicyCommand = external_exports.strictObject({
   run: external_exports.array(external_exports.string().min(1)).min(1),
   inputs: external_exports.record(external_exports.string(), external_exports.string()).default({}),
   revoke: external_exports.array(external_exports.string().min(1)).min(1).optional(),
+  // Pins of the programs' bytes, checked before every run (run[0] and revoke[0]).
   sha256: external_exports.string().regex(/^[0-9a-f]{64}$/).optional(),
+  revokeSha256: external_exports.string().regex(/^[0-9a-f]{64}$/).optional(),
   timeout: Duration.optional()
 });
 var RESOURCE_TYPES = ["kubernetes", "command", "vendor-held"];
@@ -56150,7 +56152,8 @@ var PolicyResource = external_exports.strictObject({
   maxDuration: Duration,
   network: external_exports.array(Network).min(1),
   commands: external_exports.array(PolicyCommand).optional(),
-  networkPolicy: external_exports.strictObject({ manifest: RelativePath }).optional()
+  // The manifest is pinned by digest, so approving the policy's bytes approves the manifest's too.
+  networkPolicy: external_exports.strictObject({ manifest: RelativePath, sha256: external_exports.string().regex(/^[0-9a-f]{64}$/) }).optional()
 });
 var Policy = external_exports.strictObject({
   apiVersion,
@@ -56187,13 +56190,32 @@ var Trust = external_exports.strictObject({
   approvers: external_exports.array(TrustApprover).min(1),
   runner: FilePath.optional()
 });
+var EnvName = external_exports.string().regex(/^[A-Z_][A-Z0-9_]*$/);
+var TailscaleConfig = external_exports.strictObject({
+  tailnet: external_exports.string().min(1).default("-"),
+  apiUrl: external_exports.string().url().optional(),
+  apiKeyEnv: EnvName.optional(),
+  oauth: external_exports.strictObject({ clientIdEnv: EnvName, clientSecretEnv: EnvName }).optional(),
+  tags: external_exports.array(external_exports.string().regex(/^tag:[a-z0-9-]+$/)).min(1),
+  routes: external_exports.array(external_exports.string().min(1)).min(1),
+  image: external_exports.string().min(1).default("tailscale/tailscale:stable"),
+  readinessTimeout: Duration.default("2m")
+});
+var TwingateConfig = external_exports.strictObject({
+  url: external_exports.string().url(),
+  network: external_exports.string().min(1),
+  apiKeyEnv: EnvName,
+  remoteNetworkId: external_exports.string().min(1),
+  image: external_exports.string().min(1).default("twingate/connector:1"),
+  readinessTimeout: Duration.default("2m")
+});
 var RunnerResource = external_exports.strictObject({
   kubeconfig: FilePath.optional(),
   namespace: external_exports.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default("breakglass-system"),
   server: external_exports.string().url(),
   certificateAuthority: FilePath.optional(),
-  tailscale: external_exports.record(external_exports.string(), external_exports.unknown()).optional(),
-  twingate: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+  tailscale: TailscaleConfig.optional(),
+  twingate: TwingateConfig.optional()
 });
 var RunnerConfig = external_exports.strictObject({
   apiVersion,
@@ -56208,7 +56230,13 @@ var RunnerConfig = external_exports.strictObject({
     external_exports.strictObject({ directory: FilePath }),
     external_exports.strictObject({ github: external_exports.strictObject({ tokenEnv: external_exports.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) })
   ]),
-  commands: external_exports.strictObject({ path: FilePath }).optional(),
+  commands: external_exports.strictObject({
+    path: FilePath,
+    // Names of runner environment variables passed through to commands; nothing else is.
+    env: external_exports.array(EnvName).default([]),
+    timeout: Duration.default("30s"),
+    maxOutputBytes: external_exports.number().int().min(1).max(1024 * 1024).default(64 * 1024)
+  }).optional(),
   // A directory of recipients' PUBLIC keys, `<FINGERPRINT>.asc`, kept by the
   // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
   // commit is used; either way the key's fingerprint must equal the signed request's.
@@ -82928,6 +82956,12 @@ async function openCommit(ctx, rev2, keep) {
   const source = new LayoutSource(inner, ctx.layout);
   return { model: await loadRepository(keep ? only(source, keep) : source), label: inner.label };
 }
+function failClosed(view) {
+  const bad = view.approvals.entries.filter((e) => e.state === "invalid").map((e) => e.approver);
+  if (bad.length && view.approvals.have >= view.approvals.need && view.verdict.ok && /^approvals complete/.test(view.status)) {
+    view.status = `blocked: the approval of ${bad.join(", ")} does not hold, and the runner refuses a session with any approval file that fails verification; remove or replace it`;
+  }
+}
 async function report(ctx, pol, s, withView) {
   const { summary: summary2 } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
   const req = s.request;
@@ -82945,6 +82979,7 @@ async function report(ctx, pol, s, withView) {
     ended: s.end?.value ? { by: s.end.value.by, reason: s.end.value.reason } : void 0,
     recorded: !!s.record
   });
+  failClosed(view);
   const { resource, privilege } = req.value.spec;
   return { id: s.id, status: summary2.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : void 0 };
 }

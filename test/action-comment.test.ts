@@ -108,6 +108,13 @@ describe('when approvals are added in a later pull request', () => {
     expect(body).toMatch(/\| \*\*Approvals\*\* \| 2 of 2 — alice \(.*\), bob \(.*\)/);
     expect(body).toContain('approvals complete; merge to activate');
     expect(commentsOn(9)).toHaveLength(1);
+
+    // A third approval that does not hold blocks the session: the runner fails closed on any bad approval file.
+    s.repo.write(`sessions/${ID}/approvals/carol.yaml`, approval(ID, 'carol', digestOf(req)));
+    s.repo.commit('carol, unsigned');
+    const three = await s.runPull(9);
+    expect(JSON.parse(three.outputs.approvals!)).toEqual({ [ID]: '2 of 2' });
+    expect(commentsOn(9)[0]!.body).toContain('blocked: the approval of carol does not hold');
   });
 
   it('an approval without its signature does not count', async () => {

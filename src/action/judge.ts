@@ -60,6 +60,18 @@ export async function openCommit(ctx: JudgeContext, rev: string, keep?: (path: s
 
 type Policies = ReturnType<typeof checkPolicies>;
 
+/**
+ * The runner refuses a session when ANY approval file fails verification, even
+ * if the others meet the threshold (fail-closed). The view counts only the
+ * good ones, so without this it would say "complete" where the runner says no.
+ */
+function failClosed(view: ApprovalView): void {
+  const bad = view.approvals.entries.filter((e) => e.state === 'invalid').map((e) => e.approver);
+  if (bad.length && view.approvals.have >= view.approvals.need && view.verdict.ok && /^approvals complete/.test(view.status)) {
+    view.status = `blocked: the approval of ${bad.join(', ')} does not hold, and the runner refuses a session with any approval file that fails verification; remove or replace it`;
+  }
+}
+
 async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withView: boolean): Promise<SessionReport> {
   const { summary } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
   const req = s.request;
@@ -77,6 +89,7 @@ async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withVie
     ended: s.end?.value ? { by: s.end.value.by, reason: s.end.value.reason } : undefined,
     recorded: !!s.record,
   });
+  failClosed(view);
   const { resource, privilege } = req.value.spec;
   return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined };
 }
