@@ -28,7 +28,7 @@ beforeAll(async () => {
   // Prints each argument followed by NUL: the credential is the argv it received.
   await script('argv.sh', `printf '%s\\0' "$@"`);
   await script('env.sh', 'env | sort');
-  await script('slow.sh', 'sleep 5; echo late');
+  await script('slow.sh', `sleep 30 & echo $! > "${'$'}{0%/*}/slow.pid"; wait`);
   await script('flood.sh', 'head -c 200000 /dev/zero');
   await script('leaky-fail.sh', 'echo "s3cr3t-password" >&2; exit 3');
   await script('silent.sh', 'exit 0');
@@ -131,6 +131,18 @@ describe('running an approved command', () => {
   it('kills a command that runs past its timeout', async () => {
     const r = { ...run({}, { run: ['slow.sh'], inputs: {} }), settings: { ...settings(), timeoutMs: 300 } };
     await expect(mintCommand(r)).rejects.toMatchObject({ code: 'COMMAND_FAILED', message: 'command db-password did not finish within 0 s; killed' });
+    // What the script started died with it: nothing keeps running after the session's command is killed.
+    const pid = Number(await (await import('node:fs/promises')).readFile(join(dir, 'slow.pid'), 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((res) => setTimeout(res, 20));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
   });
 
   it('kills a command whose output exceeds the cap', async () => {

@@ -87,14 +87,20 @@ export function commandEnv(run: Pick<CommandRun, 'session' | 'expires' | 'settin
 export function execArgv(argv: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; maxOutputBytes: number; what: string }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (argv.some((a) => a.includes('\0'))) return reject(new BreakglassError('COMMAND_INPUT', `${opts.what}: an argument contains NUL`));
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    // Its own process group, so a timeout kills what it started too (a script's
+    // `sleep` would otherwise hold stdout open and outlive the kill).
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     let size = 0;
     let errBytes = 0;
     let failure: string | undefined;
     const kill = (why: string) => {
       failure ??= why;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     };
     const timer = setTimeout(() => kill(`did not finish within ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
     child.stdout.on('data', (c: Buffer) => {
