@@ -57072,7 +57072,9 @@ function renderMarkdown(v, checkedWith) {
   out.push(`| **Policy** | ${v.verdict.ok ? "\u2705" : "\u274C"} ${v.verdict.lines.map(mdCell).join("<br>")} |`);
   out.push(`| **Approvals** | ${mdCell(approvalLine(v))}${checkedWith ? `<br>_signatures checked with ${mdCell(checkedWith)}_` : ""} |`);
   out.push(`| **Status** | ${mdCell(v.status)} |`, "");
-  out.push("<details><summary>Approve or reject</summary>", "", "```sh", v.commands.approve, "```", "", "Reject:", "", "```sh", v.commands.reject, "```", "", "Approve with nothing but `gpg`:", "", "```sh", v.commands.gpg, "```", "", "</details>");
+  out.push("**To approve** (signs these exact request bytes with your key, then commits the approval):", "", "```sh", v.commands.approve, "```", "");
+  out.push("**To reject** (the reason is shown to the requester):", "", "```sh", v.commands.reject, "```", "");
+  out.push("<details><summary>Approve with nothing but <code>gpg</code></summary>", "", "```sh", v.commands.gpg, "```", "", "</details>");
   return out.join("\n");
 }
 
@@ -82902,7 +82904,7 @@ async function verified2(session, evaluation, keys) {
 }
 async function approvalEntries(session, evaluation, keys) {
   if (keys && session.request?.value && evaluation.governing) return verified2(session, evaluation, keys);
-  return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: "unverified", detail: "present (unverified)" });
+  return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: "unverified", detail: "signature present, not checked" });
 }
 
 // src/action/layout.ts

@@ -80,6 +80,6 @@ describe('when the trust input names the repository keys', () => {
 
     expect(r.code).toBe(0);
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringContaining('cannot be used for the informational signature check') }));
-    expect(s.api.comments.get(33)![0]!.body).toContain('1 of 2 — alice (unverified: present (unverified))');
+    expect(s.api.comments.get(33)![0]!.body).toContain('1 of 2 — alice (unverified: signature present, not checked)');
   });
 });

@@ -54,9 +54,9 @@ async function verified(session: SessionFiles, evaluation: Evaluation, keys: Rep
 /**
  * One entry per approval file. With the repository's keys, signatures are
  * verified by the core verifier; without them, approvals that pass the
- * structural checks are "present (unverified)".
+ * structural checks are shown as present but unverified.
  */
 export async function approvalEntries(session: SessionFiles, evaluation: Evaluation, keys?: RepositoryKeys): Promise<ApprovalEntry[]> {
   if (keys && session.request?.value && evaluation.governing) return verified(session, evaluation, keys);
-  return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: 'unverified', detail: 'present (unverified)' });
+  return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: 'unverified', detail: 'signature present, not checked' });
 }

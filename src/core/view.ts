@@ -171,6 +171,9 @@ export function renderMarkdown(v: ApprovalView, checkedWith?: string): string {
   out.push(`| **Policy** | ${v.verdict.ok ? '✅' : '❌'} ${v.verdict.lines.map(mdCell).join('<br>')} |`);
   out.push(`| **Approvals** | ${mdCell(approvalLine(v))}${checkedWith ? `<br>_signatures checked with ${mdCell(checkedWith)}_` : ''} |`);
   out.push(`| **Status** | ${mdCell(v.status)} |`, '');
-  out.push('<details><summary>Approve or reject</summary>', '', '```sh', v.commands.approve, '```', '', 'Reject:', '', '```sh', v.commands.reject, '```', '', 'Approve with nothing but `gpg`:', '', '```sh', v.commands.gpg, '```', '', '</details>');
+  // The commands stay in view (an approver should not have to hunt for them); the long gpg recipe folds.
+  out.push('**To approve** (signs these exact request bytes with your key, then commits the approval):', '', '```sh', v.commands.approve, '```', '');
+  out.push('**To reject** (the reason is shown to the requester):', '', '```sh', v.commands.reject, '```', '');
+  out.push('<details><summary>Approve with nothing but <code>gpg</code></summary>', '', '```sh', v.commands.gpg, '```', '', '</details>');
   return out.join('\n');
 }
