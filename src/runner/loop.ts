@@ -74,9 +74,11 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const s = git.model.sessions.get(id);
   const req = s?.request?.value;
   if (!s || !req) return false;
+  // Closed sessions are settled from git alone (an open marker is step 2's business): no API call per past session.
+  if (s.record || s.rejection || s.end) return false;
   const t = d.targets.get(req.spec.resource);
   const marker = t && (await t.markers.get(id));
-  const facts = { requestValid: true, rejected: !!s.rejection, endRequested: !!s.end, recorded: !!s.record, marker: marker && { phase: marker.state.phase } };
+  const facts = { requestValid: true, rejected: false, endRequested: false, recorded: false, marker: marker && { phase: marker.state.phase } };
   let tr = decide(facts, d.now());
   if (tr.state !== 'pending') return false;
   const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());

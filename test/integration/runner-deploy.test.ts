@@ -11,18 +11,12 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenKubeConfig } from '../../src/adapters/kubernetes.js';
 import { ROOT } from '../helpers/cli.js';
+import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
 import { RunnerEnv } from '../helpers/runner-env.js';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
 
-async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    return { ok: true, out: (await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 })).stdout };
-  } catch (e) {
-    return { ok: false, out: String((e as { stderr?: string }).stderr ?? e) };
-  }
-}
 
 describe('the runner under the RBAC in deploy/', () => {
   const env = new RunnerEnv(cluster);
@@ -40,7 +34,7 @@ describe('the runner under the RBAC in deploy/', () => {
     execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], { input: manifest, stdio: ['pipe', 'ignore', 'inherit'] });
     const tr = await env.admin().makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: runnerName(), namespace: env.namespace, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
     runnerKubeconfig = join(env.root, 'runner-sa.kubeconfig');
-    writeFileSync(runnerKubeconfig, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token).exportConfig(), { mode: 0o600 });
+    writeFileSync(runnerKubeconfig, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token!).exportConfig(), { mode: 0o600 });
     env.useKubeconfig(runnerKubeconfig);
   });
   afterAll(async () => {
@@ -62,7 +56,7 @@ describe('the runner under the RBAC in deploy/', () => {
     expect(r.stderr).not.toMatch(/activation failed/);
     expect((await env.receive('dep-admin')).code).toBe(0);
     const kc = join(env.root, 'dep-admin.kubeconfig');
-    expect((await kubectl(kc, 'get', 'secrets', '-A')).ok).toBe(true);
+    expect((await kubectlEventually(kc, 'get', 'secrets', '-A')).ok).toBe(true);
     const rb = await kubectl(cluster.kubeconfig, 'get', 'rolebinding', 'bg-dep-edit', '-n', env.namespace, '-o', 'jsonpath={.roleRef.name}');
     expect(rb.out).toBe('edit');
 

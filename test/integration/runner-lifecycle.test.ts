@@ -3,27 +3,17 @@
  * runner -> receive -> the kubeconfig works with the privilege granted and no
  * more -> end -> the token is refused -> a signed record is pushed.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readPublicKey, verifyDetached } from '../../src/crypto/openpgp.js';
+import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
 import { RunnerEnv } from '../helpers/runner-env.js';
 
-const run = promisify(execFile);
 const cluster = inject('cluster');
 
-async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 });
-    return { ok: true, out: stdout };
-  } catch (e) {
-    return { ok: false, out: String((e as { stderr?: string }).stderr ?? e) };
-  }
-}
 
 describe('a session from approval to signed record', () => {
   const env = new RunnerEnv(cluster);
@@ -51,7 +41,8 @@ describe('a session from approval to signed record', () => {
   it('grants exactly the privilege approved: cluster-admin reads secrets, view cannot write', async () => {
     const admin = join(env.root, 'life-admin.kubeconfig');
     const view = join(env.root, 'life-view.kubeconfig');
-    expect((await kubectl(admin, 'get', 'secrets', '-A')).ok).toBe(true);
+    const secrets = await kubectlEventually(admin, 'get', 'secrets', '-A');
+    expect(secrets.ok, secrets.out).toBe(true);
     // The token authenticates as the session's ServiceAccount, bound to `view` and nothing else.
     // (`view` is an aggregated role; without a controller-manager its rules stay empty, so only refusals are asserted.)
     expect((await kubectl(view, 'auth', 'whoami')).out + (await kubectl(view, 'get', 'namespaces')).out).toMatch(new RegExp(`system:serviceaccount:${env.namespace}:bg-life-view`));

@@ -1,0 +1,46 @@
+/**
+ * Builds the runner's dependencies from its config file: the composition
+ * root's work, kept out of the CLI file so benchmarks can assemble the same
+ * runner in-process. The environment is passed in, never read here.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { loadTrust } from '../adapters/trust.js';
+import { readPrivateKey } from '../crypto/openpgp.js';
+import { loadRunnerConfig } from './config.js';
+import { buildTargets, type RunnerDeps } from './context.js';
+import { RepoMirror } from './repo.js';
+
+export interface AssembleOptions {
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+  log: (line: string) => void;
+  afterStep?: (step: string) => Promise<void>;
+}
+
+export async function assembleRunner(configFile: string, o: AssembleOptions): Promise<RunnerDeps> {
+  const config = await loadRunnerConfig(configFile);
+  await mkdir(config.state, { recursive: true, mode: 0o700 });
+  if ('directory' in config.delivery) await mkdir(config.delivery.directory, { recursive: true, mode: 0o700 });
+  const signingKey = await readPrivateKey(await readFile(config.signingKey, 'utf8'), o.env.BREAKGLASS_SIGNING_PASSPHRASE);
+  const mirror = new RepoMirror(join(config.state, 'repo.git'), config.repository.url, config.repository.branch);
+  await mirror.ensure();
+  return {
+    config,
+    trust: await loadTrust(config.trust),
+    signingKey,
+    publicKey: signingKey.toPublic().armor(),
+    fingerprint: signingKey.getFingerprint().toUpperCase(),
+    // In a pod this is the pod name (deploy/runner.yaml); two replicas never share it.
+    runnerId: o.env.BREAKGLASS_RUNNER_ID || hostname(),
+    targets: await buildTargets(config),
+    mirror,
+    now: o.now,
+    delay: (ms) => new Promise((r) => setTimeout(r, ms)),
+    log: o.log,
+    afterStep: o.afterStep ?? (async () => {}),
+    revocationAttempts: Number(o.env.BREAKGLASS_REVOCATION_ATTEMPTS ?? 90),
+    staleActivationMs: 2 * 60 * 1000,
+  };
+}
