@@ -31970,6 +31970,10 @@ function checkFileRules(changes, head, opts) {
   }
   return out;
 }
+function checkListingComplete(listed, changedFiles) {
+  if (changedFiles === void 0 || listed >= changedFiles) return [];
+  return [finding(".", "PULL_REQUEST_TOO_LARGE", `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`)];
+}
 function touchedSessions(changes) {
   const ids = changes.map((c) => /^sessions\/([^/]+)\//.exec(c.path)?.[1]).filter((id) => !!id);
   return [...new Set(ids)].sort();
@@ -83141,7 +83145,7 @@ function readEvent(env) {
   const pr = payload.pull_request;
   if ((name === "pull_request" || name === "pull_request_target") && pr) {
     const fork = !!pr.head.repo?.full_name && pr.head.repo.full_name !== pr.base.repo.full_name;
-    return { kind: "pull_request", number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork };
+    return { kind: "pull_request", number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork, changedFiles: pr.changed_files };
   }
   const sha = payload.after ?? env.GITHUB_SHA ?? "HEAD";
   if (name === "push") return { kind: "push", sha, ref: payload.ref ?? env.GITHUB_REF ?? "", defaultBranch: payload.repository?.default_branch };
@@ -83263,7 +83267,8 @@ async function runPullRequest(settings, ev, ctx, layout) {
   const files = await github.listPullFiles(ev.number);
   const changes = toChanges(files, (p) => toCanonical(layout, p));
   const judged = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
-  const j = { ...judged, findings: [...judged.findings, ...trustChangeFindings(files, settings.trustPath)] };
+  const extra = [...checkListingComplete(files.length, ev.changedFiles), ...trustChangeFindings(files, settings.trustPath)];
+  const j = { ...judged, findings: [...extra, ...judged.findings] };
   const where = (f) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {

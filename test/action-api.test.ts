@@ -110,6 +110,17 @@ describe('when a pull request has more files than one page holds', () => {
   });
 });
 
+describe('when GitHub lists fewer files than the pull request changes (its 3,000-file cap)', () => {
+  it('fails: a change the list leaves out is one the file rules never see', async () => {
+    s.branch();
+    addRequest();
+    s.repo.commit('request');
+    const r = await s.runPull(27, { changedFiles: 3001 });
+    expect(r.code).toBe(1);
+    expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'breakglass PULL_REQUEST_TOO_LARGE', message: expect.stringContaining('listed 1 of the 3001 files') }));
+  });
+});
+
 describe('when a push lands on the default branch', () => {
   it('validates every session, writes no comment and calls no API', async () => {
     addRequest('inc-1-a');

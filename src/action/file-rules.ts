@@ -112,6 +112,16 @@ export function checkFileRules(changes: readonly Change[], head: RepositoryModel
   return out;
 }
 
+/**
+ * GitHub lists at most 3,000 files of a pull request. A change the list leaves
+ * out is a change the rules never see, so a listing shorter than the pull
+ * request's `changed_files` is itself a finding.
+ */
+export function checkListingComplete(listed: number, changedFiles: number | undefined): Finding[] {
+  if (changedFiles === undefined || listed >= changedFiles) return [];
+  return [finding('.', 'PULL_REQUEST_TOO_LARGE', `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`)];
+}
+
 /** Session ids a set of changes touches, in order. */
 export function touchedSessions(changes: readonly Change[]): string[] {
   const ids = changes.map((c) => /^sessions\/([^/]+)\//.exec(c.path)?.[1]).filter((id): id is string => !!id);

@@ -10,7 +10,7 @@
  */
 import * as core from '@actions/core';
 import { hasErrors, type Finding } from '../core/errors.js';
-import { toChanges } from './file-rules.js';
+import { checkListingComplete, toChanges } from './file-rules.js';
 import { createGitHub } from './github.js';
 import { judgeAll, judgePullRequest, type JudgeContext, type Judgement } from './judge.js';
 import { toCanonical, toRepoPath, type Layout } from './layout.js';
@@ -28,7 +28,8 @@ async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeCon
   const files = await github.listPullFiles(ev.number);
   const changes = toChanges(files, (p) => toCanonical(layout, p));
   const judged = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
-  const j = { ...judged, findings: [...judged.findings, ...trustChangeFindings(files, settings.trustPath)] };
+  const extra = [...checkListingComplete(files.length, ev.changedFiles), ...trustChangeFindings(files, settings.trustPath)];
+  const j = { ...judged, findings: [...extra, ...judged.findings] };
   const where = (f: Finding) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {

@@ -11,7 +11,7 @@ import { BreakglassError } from '../core/errors.js';
 
 /** What triggered the run, reduced to what the Action acts on. */
 export type EventInfo =
-  | { kind: 'pull_request'; number: number; headSha: string; baseSha: string; fork: boolean }
+  | { kind: 'pull_request'; number: number; headSha: string; baseSha: string; fork: boolean; changedFiles?: number }
   | { kind: 'push'; sha: string; ref: string; defaultBranch?: string }
   | { kind: 'other'; name: string; sha: string };
 
@@ -62,7 +62,7 @@ function booleanInput(name: string, fallback: boolean): boolean {
 }
 
 interface Payload {
-  pull_request?: { number: number; head: { sha: string; repo?: { full_name?: string } | null }; base: { sha: string; repo: { full_name: string } } };
+  pull_request?: { number: number; changed_files?: number; head: { sha: string; repo?: { full_name?: string } | null }; base: { sha: string; repo: { full_name: string } } };
   after?: string;
   ref?: string;
   repository?: { default_branch?: string };
@@ -83,7 +83,7 @@ function readEvent(env: Env): EventInfo {
   if ((name === 'pull_request' || name === 'pull_request_target') && pr) {
     // A fork's head repository differs from the base: its token is read-only.
     const fork = !!pr.head.repo?.full_name && pr.head.repo.full_name !== pr.base.repo.full_name;
-    return { kind: 'pull_request', number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork };
+    return { kind: 'pull_request', number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork, changedFiles: pr.changed_files };
   }
   const sha = payload.after ?? env.GITHUB_SHA ?? 'HEAD';
   if (name === 'push') return { kind: 'push', sha, ref: payload.ref ?? env.GITHUB_REF ?? '', defaultBranch: payload.repository?.default_branch };

@@ -122,7 +122,7 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
 }
 
 /** A pull request event payload in GitHub's shape (the fields the Action reads, and a few more). */
-export function pullRequestPayload(n: number, base: string, head: string, opts: { fork?: boolean } = {}): unknown {
+export function pullRequestPayload(n: number, base: string, head: string, opts: { fork?: boolean; changedFiles?: number } = {}): unknown {
   const full = `${OWNER}/${REPO}`;
   return {
     action: 'synchronize',
@@ -130,6 +130,7 @@ export function pullRequestPayload(n: number, base: string, head: string, opts: 
     pull_request: {
       number: n,
       state: 'open',
+      ...(opts.changedFiles !== undefined ? { changed_files: opts.changedFiles } : {}),
       head: { ref: 'vendor-request', sha: head, repo: { full_name: opts.fork ? `vendor/${REPO}` : full, fork: !!opts.fork } },
       base: { ref: 'main', sha: base, repo: { full_name: full, default_branch: 'main' } },
     },
@@ -162,7 +163,7 @@ export class Scenario {
     this.base = head;
   }
   /** Runs the Action on pull request `n` at the current HEAD. */
-  runPull(n: number, opts: { fork?: boolean; token?: string; inputs?: Record<string, string> } = {}): Promise<RunResult> {
+  runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string> } = {}): Promise<RunResult> {
     const head = this.repo.git('rev-parse', 'HEAD');
     this.api.pulls.set(n, { base: this.base, head });
     return runAction({ workspace: this.repo.dir, api: this.api.url, event: 'pull_request', payload: pullRequestPayload(n, this.base, head, opts), token: opts.token, inputs: opts.inputs });
