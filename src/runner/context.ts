@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
+import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
 import type { PrivateKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
@@ -39,6 +40,8 @@ export interface RunnerDeps {
   afterStep(step: string): Promise<void>;
   /** How many TokenReview polls (1 s apart) before revocation is declared unproven. */
   revocationAttempts: number;
+  /** Set for a dry run: receives each plan instead of the applier. */
+  dryRun?: (plan: SessionPlan) => void;
   /** An activation left "activating" this long by another runner is taken to be dead and rolled back. */
   staleActivationMs: number;
 }

@@ -14,7 +14,7 @@ import { loadRepository, type RepositoryModel } from '../core/repository.js';
 import { decide } from '../core/session-state.js';
 import { verifySession } from '../core/verify-session.js';
 import type { CommitSource } from '../adapters/source.js';
-import { activate } from './activate.js';
+import { activate, planFor } from './activate.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
 import { networkProvider } from './providers/index.js';
@@ -87,8 +87,20 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
   if (tr.action !== 'activate' || !t) return true;
-  await activate(d, t, { request: req, verdict, commit: git.commit, source: git.source });
+  const approved = { request: req, verdict, commit: git.commit, source: git.source };
+  if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), true);
+  await activate(d, t, approved);
   return false;
+}
+
+/**
+ * Dry run: reads git and verifies exactly as a reconcile would, and hands each
+ * plan to `d.dryRun` instead of applying it. Writes nothing anywhere: no
+ * marker, no object, no loop state (so the real run still sees every session).
+ */
+export async function planOnce(d: RunnerDeps): Promise<void> {
+  const git = await readGit(d, await readLoopState(d.config.state));
+  for (const id of git?.ids ?? []) await guarded(d, `session ${id}`, () => handleCandidate(d, git!, id));
 }
 
 /** Runs steps that must not stop the others: each failure is logged and retried next loop. */

@@ -25,6 +25,18 @@ describe('a session from approval to signed record', () => {
   });
   afterAll(() => env.cleanup());
 
+  it('--dry-run prints the plans and creates nothing', async () => {
+    const r = await env.runner(['--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    const plans = JSON.parse(r.stdout) as { session: string; effectiveSeconds: number; objects: { kind: string; roleRef?: { name: string } }[] }[];
+    expect(plans.map((p) => p.session).sort()).toEqual(['life-admin', 'life-view']);
+    const admin = plans.find((p) => p.session === 'life-admin')!;
+    expect(admin.effectiveSeconds).toBe(900);
+    expect(admin.objects.map((o) => o.roleRef?.name ?? o.kind)).toEqual(['ServiceAccount', 'cluster-admin']);
+    expect(existsSync(join(env.outbox, 'life-admin.asc'))).toBe(false);
+    expect(r.stderr).not.toMatch(/marker created/);
+  });
+
   it('activates approved sessions and delivers a sealed credential once', async () => {
     const r = await env.runner();
     logs.push(r.stderr, r.stdout);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assembleRunner } from '../../runner/assemble.js';
-import { reconcileOnce, runLoop } from '../../runner/loop.js';
+import { planOnce, reconcileOnce, runLoop } from '../../runner/loop.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 export function registerRunner(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
@@ -10,7 +10,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
     .description('run the in-account runner: poll the repository, activate approved sessions, tear down, record')
     .requiredOption('--config <file>', 'RunnerConfig file (paths inside are relative to it)')
     .option('--once', 'reconcile once and exit')
-    .action(async (opts: { config: string; once?: boolean }) => {
+    .option('--dry-run', 'verify and print the plan of each approved session as JSON on stdout; create nothing')
+    .action(async (opts: { config: string; once?: boolean; dryRun?: boolean }) => {
       const killAfter = io.env.BREAKGLASS_FAULT_KILL_AFTER;
       const deps = await assembleRunner(resolve(io.cwd, opts.config), {
         env: io.env,
@@ -22,7 +23,12 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         },
       });
       deps.log(`runner ${deps.runnerId} (key ${deps.fingerprint}) watching ${deps.config.repository.name} ${deps.config.repository.branch}`);
-      if (opts.once) {
+      if (opts.dryRun) {
+        const plans: unknown[] = [];
+        deps.dryRun = (plan) => plans.push(plan);
+        await planOnce(deps);
+        io.out(JSON.stringify(plans, null, 2));
+      } else if (opts.once) {
         await reconcileOnce(deps);
       } else {
         const stop = new AbortController();
