@@ -83261,6 +83261,15 @@ function trustChangeFindings(files, trustPath) {
 }
 
 // src/action/main.ts
+function reportPublished(p) {
+  if (p.ok) {
+    info(`approval view ${p.outcome.action}: ${p.outcome.url}`);
+    return void 0;
+  }
+  if (p.readOnly) warning(p.notice);
+  else setFailed(p.notice);
+  return p.notice;
+}
 async function runPullRequest(settings, ev, ctx, layout) {
   const sig = await signatureSetup(settings, ctx.now);
   const github = createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug, warn: warning } });
@@ -83272,10 +83281,8 @@ async function runPullRequest(settings, ev, ctx, layout) {
   const where = (f) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {
-    const published = await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork);
-    if (published.ok) info(`approval view ${published.outcome.action}: ${published.outcome.url}`);
-    else if (published.readOnly) warning(published.notice), notices.push(published.notice);
-    else error(published.notice), notices.push(published.notice), setFailed(published.notice);
+    const notice = reportPublished(await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork));
+    if (notice) notices.push(notice);
   }
   if (settings.stepSummary) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
   if (sig.problem) warning(sig.problem);

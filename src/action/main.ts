@@ -14,13 +14,28 @@ import { checkListingComplete, toChanges } from './file-rules.js';
 import { createGitHub } from './github.js';
 import { judgeAll, judgePullRequest, type JudgeContext, type Judgement } from './judge.js';
 import { toCanonical, toRepoPath, type Layout } from './layout.js';
-import { publishComment } from './publish.js';
+import { publishComment, type PublishResult } from './publish.js';
 import { renderComment, renderSummary } from './render.js';
 import { annotate, setOutputs, writeSummary } from './report.js';
 import { readSettings, type Settings } from './settings.js';
 import { signatureSetup, trustChangeFindings } from './signatures.js';
 
 type PullRequest = Extract<Settings['event'], { kind: 'pull_request' }>;
+
+/**
+ * Says what became of the comment; returns the notice for the summary when it
+ * was not posted. A read-only token is expected on forks (a warning); any
+ * other failure is an outage the step must not hide.
+ */
+function reportPublished(p: PublishResult): string | undefined {
+  if (p.ok) {
+    core.info(`approval view ${p.outcome.action}: ${p.outcome.url}`);
+    return undefined;
+  }
+  if (p.readOnly) core.warning(p.notice);
+  else core.setFailed(p.notice);
+  return p.notice;
+}
 
 async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeContext, layout: Layout): Promise<Judgement> {
   const sig = await signatureSetup(settings, ctx.now);
@@ -33,10 +48,8 @@ async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeCon
   const where = (f: Finding) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {
-    const published = await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork);
-    if (published.ok) core.info(`approval view ${published.outcome.action}: ${published.outcome.url}`);
-    else if (published.readOnly) (core.warning(published.notice), notices.push(published.notice));
-    else (core.error(published.notice), notices.push(published.notice), core.setFailed(published.notice));
+    const notice = reportPublished(await publishComment(github, ev.number, renderComment(j, where, ev.headSha, sig.checkedWith), ev.fork));
+    if (notice) notices.push(notice);
   }
   if (settings.stepSummary) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
   if (sig.problem) core.warning(sig.problem);

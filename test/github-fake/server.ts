@@ -48,6 +48,8 @@ export interface PullRef {
   head: string;
 }
 
+type Send = (status: number, body: unknown, headers?: Record<string, string>) => void;
+
 const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' as const };
 
 /** The fake API. `pulls` maps a pull number to its base and head commits in `repoDir`. */
@@ -112,7 +114,7 @@ export class FakeGitHub {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const send: Send = (status, body, headers = {}) => {
       this.requests.push({ method, path: url.pathname + url.search, status, authorization: req.headers.authorization });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
@@ -126,17 +128,20 @@ export class FakeGitHub {
     }
     const token = (req.headers.authorization ?? '').replace(/^(token|bearer) /i, '');
     if (!token) return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
+    if ((method === 'POST' || method === 'PATCH') && this.readOnlyTokens.has(token)) {
+      return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment', status: '403' });
+    }
+    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { body?: string }) : {};
+    this.route(method, url, body, send);
+  }
+
+  private route(method: string, url: URL, body: { body?: string }, send: Send): void {
     const base = `/repos/${this.owner}/${this.repo}`;
     const files = new RegExp(`^${base}/pulls/(\\d+)/files$`).exec(url.pathname);
     const list = new RegExp(`^${base}/issues/(\\d+)/comments$`).exec(url.pathname);
     const edit = new RegExp(`^${base}/issues/comments/(\\d+)$`).exec(url.pathname);
-    const write = method === 'POST' || method === 'PATCH';
-    if (write && this.readOnlyTokens.has(token)) {
-      return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment', status: '403' });
-    }
     if (method === 'GET' && files) return this.page(url, this.pullFiles(Number(files[1])), send);
     if (method === 'GET' && list) return this.page(url, this.comments.get(Number(list[1])) ?? [], send);
-    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { body?: string }) : {};
     if (method === 'POST' && list) {
       if (typeof body.body !== 'string') return send(422, { message: 'Validation Failed' });
       return send(201, this.addComment(Number(list[1]), body.body));
@@ -152,7 +157,7 @@ export class FakeGitHub {
   }
 
   /** GitHub's pagination: `per_page` (default 30, max 100) and `page`, with a Link header for next/last/prev/first. */
-  private page(url: URL, items: readonly unknown[] | undefined, send: (s: number, b: unknown, h?: Record<string, string>) => void): void {
+  private page(url: URL, items: readonly unknown[] | undefined, send: Send): void {
     if (!items) return send(404, { message: 'Not Found' });
     const per = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.maxPerPage, 100);
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
