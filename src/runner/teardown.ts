@@ -31,7 +31,15 @@ async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readon
 
 async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<Ending['revocation']> {
   if (!s.sealedToken) return undefined;
-  const token = new TextDecoder().decode(await unseal(d.signingKey, s.sealedToken));
+  let token: string;
+  try {
+    token = new TextDecoder().decode(await unseal(d.signingKey, s.sealedToken));
+  } catch (e) {
+    // The runner key changed since activation: the token cannot be reviewed, but its
+    // ServiceAccount was verified gone, which revokes it. Record exactly that, and finish.
+    d.log(`session ${s.session}: sealed token unreadable (${(e as Error).message}); recording ServiceAccount deletion as the proof`);
+    return { method: 'ServiceAccount deleted', result: 'serviceaccount-absent', at: formatTime(d.now()) };
+  }
   const proof = await proveRevoked(t.kube, token, { attempts: d.revocationAttempts, delay: d.delay });
   if (proof.result !== 'unauthenticated') throw new Error(`token of session ${s.session} is still accepted after ${proof.attempts} TokenReviews`);
   return { ...proof, at: formatTime(d.now()) };

@@ -123,3 +123,24 @@ describe('the runner under faults', () => {
     expect(env.remoteFile(`sessions/${id}/record.yaml`)).toMatch(/endReason: expired/);
   });
 });
+
+describe('when the git history is rewritten', () => {
+  const env = new RunnerEnv(cluster);
+  beforeAll(() => env.setup());
+  afterAll(() => env.cleanup());
+
+  it('a session id that already activated never activates again', async () => {
+    const id = 'rewritten';
+    const before = env.git('rev-parse', 'HEAD').trim();
+    await env.addSession(id, { duration: '20m' });
+    expect((await env.runner()).stderr).toMatch(new RegExp(`session ${id}: marker created`));
+    // Force-push history without the session, then the same id again with a fresh, valid approval.
+    env.git('reset', '-q', '--hard', before);
+    env.git('push', '-q', '--force', 'origin', 'HEAD:main');
+    await env.addSession(id, { duration: '20m', privilege: 'cluster-admin' });
+    const again = await env.runner();
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(new RegExp(`session ${id}: marker created`));
+    expect(readdirSync(env.outbox)).toEqual([`${id}.asc`]);
+  });
+});
