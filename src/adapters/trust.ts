@@ -10,7 +10,7 @@ import { loadDocument } from '../core/document.js';
 import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
 import type { Trust } from '../core/schemas.js';
 import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
-import { readPublicKey } from '../crypto/openpgp.js';
+import { readPublicKey, type PublicKey } from '../crypto/openpgp.js';
 
 type TrustEntry = Trust['approvers'][number];
 
@@ -75,4 +75,21 @@ export async function loadTrust(path: string, repoDir?: string): Promise<TrustMa
     approvers.push({ name: entry.name, email: entry.email, key: await loadKey(dirname(full), entry, repoDir) });
   }
   return { threshold: loaded.value.threshold, approvers };
+}
+
+/**
+ * The runner's record-signing public key, named by the trust file's `runner:`
+ * (for auditors); undefined when the trust file names none.
+ */
+export async function loadRunnerKey(path: string, repoDir?: string): Promise<PublicKey | undefined> {
+  const full = resolve(path);
+  const loaded = loadDocument(full, await readAt(dirname(full), full, 'trust file', repoDir), 'Trust');
+  if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
+  if (!loaded.value.runner) return undefined;
+  const bytes = await readAt(dirname(full), loaded.value.runner, 'runner key', repoDir);
+  try {
+    return await readPublicKey(bytes);
+  } catch (e) {
+    throw new BreakglassError('TRUST_INVALID', `runner key ${loaded.value.runner} cannot be read: ${(e as Error).message}`, { cause: e });
+  }
 }

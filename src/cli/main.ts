@@ -17,10 +17,11 @@ import { registerApprove } from './commands/approve.js';
 import { registerReject } from './commands/reject.js';
 import { registerVerify } from './commands/verify.js';
 import { registerEnd } from './commands/end.js';
+import { registerAudit } from './commands/audit.js';
 
 export type Registrar = (program: Command, io: CliIo, done: (code: ExitCode) => void) => void;
 
-const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive];
+const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive, registerAudit];
 
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {

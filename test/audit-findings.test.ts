@@ -1,0 +1,216 @@
+/**
+ * `breakglass audit` on crafted histories: one test per finding code, each a
+ * real git repository with real signatures, and a clean history that exits 0.
+ */
+import { describe, expect, it } from 'vitest';
+import { AUDIT_CODES, type AuditReport } from '../src/core/audit.js';
+import { cli } from './helpers/cli.js';
+import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
+
+async function audit(repo: AuditRepo, extra: string[] = []): Promise<{ code: number; report: AuditReport; stderr: string }> {
+  const r = await cli(['audit', '--trust', repo.trustFile, '--repo', repo.dir, '--json', ...extra], { cwd: repo.dir, now: AUDIT_NOW });
+  if (r.code === 2) throw new Error(`audit failed: ${r.stderr}`);
+  return { code: r.code, report: JSON.parse(r.stdout) as AuditReport, stderr: r.stderr };
+}
+
+function codes(report: AuditReport, session?: string): string[] {
+  const all = [...report.findings, ...report.sessions.flatMap((s) => s.findings)];
+  return [...new Set(all.filter((f) => session === undefined || f.session === session).map((f) => f.code))].sort();
+}
+
+/** A repository with the approved policy; returns it and the policy digest. */
+async function base(): Promise<{ repo: AuditRepo; policy: string }> {
+  const repo = await AuditRepo.create();
+  return { repo, policy: await repo.policy(T('02:00:00')) };
+}
+
+const seen = new Set<string>();
+function expectOnly(report: AuditReport, id: string | undefined, ...expected: string[]): void {
+  expect(codes(report, id)).toEqual([...expected].sort());
+  for (const c of expected) seen.add(c);
+}
+
+describe('breakglass audit', () => {
+  it('exits 0 on a clean history: ended by request, ended at expiry, pending, rejected', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1-clean', policy);
+    await repo.session('inc-2-expired', policy, { end: false, record: { ended: T('03:22:04'), endReason: 'expired' } });
+    repo.request('inc-3-pending');
+    repo.commit(T('05:00:00'));
+    repo.request('inc-4-rejected');
+    repo.write('sessions/inc-4-rejected/rejection.yaml', 'apiVersion: breakglass.dev/v1\nkind: Rejection\nsession: inc-4-rejected\nrequest: sha256:0000000000000000000000000000000000000000000000000000000000000000\nby: alice\nat: 2026-11-21T05:01:00Z\nreason: not needed\n');
+    repo.commit(T('05:01:00'));
+    const { code, report } = await audit(repo);
+    expect(report.sessions.flatMap((s) => s.findings)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.clean).toBe(true);
+    expect(Object.fromEntries(report.sessions.map((s) => [s.id, s.status]))).toEqual({ 'inc-1-clean': 'recorded', 'inc-2-expired': 'recorded', 'inc-3-pending': 'open', 'inc-4-rejected': 'rejected' });
+    const s1 = report.sessions.find((s) => s.id === 'inc-1-clean')!;
+    expect(s1.approvals).toMatchObject([{ approver: 'alice', accepted: true, key: repo.keys.alice!.fingerprint }]);
+  });
+
+  it('RECORD_FORGED: a record signed by a key that is not the runner key of the trust file', async () => {
+    const { repo, policy } = await base();
+    const request = repo.request('inc-1');
+    repo.commit(T('02:17:00'));
+    const approval = await repo.approve('inc-1', 'alice', request);
+    const commit = repo.commit(T('02:21:30'));
+    await repo.record('inc-1', repo.recordDoc('inc-1', { request, approval, policy, commit }), T('02:40:05'), 'mallory');
+    const { code, report } = await audit(repo);
+    expect(code).toBe(1);
+    expectOnly(report, 'inc-1', 'RECORD_FORGED');
+    expect(report.sessions[0]!.findings[0]!.message).toContain('KEY_UNTRUSTED');
+  });
+
+  it('RECORD_INVALID: the record names a request digest the activation commit does not hold', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { record: { request: `sha256:${'ab'.repeat(32)}` } });
+    expectOnly((await audit(repo)).report, 'inc-1', 'RECORD_INVALID');
+  });
+
+  it('RECORD_CHANGED: a record rewritten after the runner committed it', async () => {
+    const { repo, policy } = await base();
+    const s = await repo.session('inc-1', policy);
+    await repo.record('inc-1', repo.recordDoc('inc-1', { ...s, policy }, { endReason: 'tidied up' }), T('06:00:00'));
+    expectOnly((await audit(repo)).report, 'inc-1', 'RECORD_CHANGED');
+  });
+
+  it('REQUEST_CHANGED: a request edited after approval (and activated on the edited bytes)', async () => {
+    const { repo, policy } = await base();
+    const request = repo.request('inc-1');
+    repo.commit(T('02:17:00'));
+    const approval = await repo.approve('inc-1', 'alice', request);
+    repo.commit(T('02:21:00'));
+    const edited = repo.request('inc-1', { privilege: 'cluster-admin' });
+    const commit = repo.commit(T('02:21:30'), 'widen');
+    await repo.record('inc-1', repo.recordDoc('inc-1', { request: edited, approval, policy, commit }), T('02:40:05'));
+    const { report } = await audit(repo);
+    expectOnly(report, 'inc-1', 'REQUEST_CHANGED', 'APPROVALS_INSUFFICIENT');
+    expect(report.sessions[0]!.findings.find((f) => f.code === 'APPROVALS_INSUFFICIENT')!.message).toContain('REQUEST_DIGEST_MISMATCH');
+  });
+
+  it('APPROVALS_INSUFFICIENT: activated after the only approval had expired', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { end: false, record: { activated: T('03:30:00'), expires: T('04:30:00'), ended: T('04:30:03') } });
+    const { report } = await audit(repo);
+    expectOnly(report, 'inc-1', 'APPROVALS_INSUFFICIENT');
+    expect(report.sessions[0]!.findings[0]!.message).toContain('APPROVAL_EXPIRED');
+  });
+
+  it('APPROVAL_AFTER_ACTIVATION: an approval added after activation does not make it approved', async () => {
+    const { repo, policy } = await base();
+    const request = repo.request('inc-1');
+    const commit = repo.commit(T('02:17:00'));
+    const approval = await repo.approve('inc-1', 'alice', request);
+    repo.commit(T('02:45:00'), 'approve after the fact');
+    await repo.record('inc-1', repo.recordDoc('inc-1', { request, approval, policy, commit }), T('02:46:00'));
+    const { report } = await audit(repo);
+    expectOnly(report, 'inc-1', 'APPROVAL_AFTER_ACTIVATION', 'UNAPPROVED_RECORD');
+  });
+
+  it('UNAPPROVED_RECORD: a record for a session that was rejected', async () => {
+    const { repo, policy } = await base();
+    const request = repo.request('inc-1');
+    repo.write('sessions/inc-1/rejection.yaml', `apiVersion: breakglass.dev/v1\nkind: Rejection\nsession: inc-1\nrequest: ${request}\nby: alice\nat: 2026-11-21T02:18:00Z\nreason: no\n`);
+    const commit = repo.commit(T('02:18:00'));
+    await repo.record('inc-1', repo.recordDoc('inc-1', { request, approval: request, policy, commit }, { approvals: [] }), T('02:40:05'));
+    expectOnly((await audit(repo)).report, 'inc-1', 'UNAPPROVED_RECORD');
+  });
+
+  it('ACTIVATION_OFF_BRANCH: activated from the pull request before it was merged', async () => {
+    const { repo, policy } = await base();
+    repo.git('checkout', '-q', '-b', 'pr');
+    const request = repo.request('inc-1');
+    repo.commit(T('02:17:00'));
+    const approval = await repo.approve('inc-1', 'alice', request);
+    const commit = repo.commit(T('02:21:00'));
+    repo.git('checkout', '-q', 'main');
+    repo.git('-c', 'core.editor=true', 'merge', '-q', '--no-ff', 'pr', '-m', 'merge pr');
+    await repo.record('inc-1', repo.recordDoc('inc-1', { request, approval, policy, commit }), T('02:40:05'));
+    expectOnly((await audit(repo)).report, 'inc-1', 'ACTIVATION_OFF_BRANCH');
+  });
+
+  it('DURATION_EXCEEDED: active for longer than approved', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { end: false, record: { expires: T('04:22:00'), ended: T('04:22:03'), endReason: 'expired' } });
+    const { report } = await audit(repo);
+    expectOnly(report, 'inc-1', 'DURATION_EXCEEDED');
+    expect(report.sessions[0]!.findings).toHaveLength(2);
+  });
+
+  it('END_NOT_HONOURED: an end request noticed later than one poll interval (plus tolerance)', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { record: { ended: T('02:41:00') } });
+    expectOnly((await audit(repo)).report, 'inc-1', 'END_NOT_HONOURED');
+    // With a runner that polls every minute, the same history is fine: the option is the contract.
+    expect((await audit(repo, ['--poll-interval', '1m'])).code).toBe(0);
+  });
+
+  it('TEARDOWN_INCOMPLETE: teardown did not delete everything it created', async () => {
+    const { repo, policy } = await base();
+    const deleted = [{ kind: 'ServiceAccount', apiVersion: 'v1', namespace: 'breakglass-system', name: 'bg-inc-1' }];
+    await repo.session('inc-1', policy, { record: { teardown: { deleted, completed: T('02:40:03'), errors: [] } } });
+    const { report } = await audit(repo);
+    expectOnly(report, 'inc-1', 'TEARDOWN_INCOMPLETE');
+    expect(report.sessions[0]!.findings[0]!.message).toContain('ClusterRoleBinding bg-inc-1');
+  });
+
+  it('TEARDOWN_INCOMPLETE: a record with no teardown at all', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { record: { teardown: undefined } });
+    expectOnly((await audit(repo)).report, 'inc-1', 'TEARDOWN_INCOMPLETE');
+  });
+
+  it('REVOCATION_UNPROVEN: the token was still accepted at the end', async () => {
+    const { repo, policy } = await base();
+    await repo.session('inc-1', policy, { record: { revocation: { method: 'TokenReview', at: T('02:40:03'), result: 'still-authenticated', attempts: 10 } } });
+    expectOnly((await audit(repo)).report, 'inc-1', 'REVOCATION_UNPROVEN');
+  });
+
+  it('POLICY_UNAPPROVED: a policy changed without approval, and a session activated under it', async () => {
+    const { repo } = await base();
+    const widened = repo.write('policies/production.yaml', (await import('./helpers/approvals.js')).policyYaml({ maxDuration: '4h' }));
+    repo.commit(T('02:05:00'), 'widen policy, no approval');
+    await repo.session('inc-1', widened);
+    const { report } = await audit(repo);
+    expectOnly(report, undefined, 'POLICY_UNAPPROVED');
+    expect(report.findings).toHaveLength(1);
+    expect(report.sessions[0]!.findings.map((f) => f.code)).toEqual(['POLICY_UNAPPROVED']);
+  });
+});
+
+describe('when the history was rewritten to remove a session', () => {
+  async function twoSessions(): Promise<AuditRepo> {
+    const { repo, policy } = await base();
+    await repo.session('inc-a', policy);
+    await repo.session('inc-b', policy);
+    repo.git('filter-branch', '-f', '--index-filter', 'git rm -r -q --cached --ignore-unmatch sessions/inc-a', '--', 'main');
+    return repo;
+  }
+
+  it('HISTORY_REWRITTEN: the surviving record names an activation commit the branch lost (old objects pruned)', async () => {
+    const repo = await twoSessions();
+    repo.git('update-ref', '-d', 'refs/original/refs/heads/main');
+    repo.git('reflog', 'expire', '--expire=now', '--all');
+    repo.git('gc', '-q', '--prune=now');
+    const { code, report } = await audit(repo);
+    expect(code).toBe(1);
+    expect(report.sessions.map((s) => s.id)).toEqual(['inc-b']);
+    expectOnly(report, 'inc-b', 'HISTORY_REWRITTEN');
+  });
+
+  it('HISTORY_REWRITTEN: a runner-signed record of the removed session survives on another ref', async () => {
+    const repo = await twoSessions();
+    const { report } = await audit(repo);
+    const a = report.sessions.find((s) => s.id === 'inc-a')!;
+    expect(a.status).toBe('vanished');
+    expectOnly(report, 'inc-a', 'HISTORY_REWRITTEN');
+    expectOnly(report, 'inc-b', 'HISTORY_REWRITTEN');
+  });
+});
+
+describe('the finding codes', () => {
+  it('each has a test above', () => {
+    expect([...seen].sort()).toEqual([...AUDIT_CODES].sort());
+  });
+});
