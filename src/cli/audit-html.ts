@@ -28,7 +28,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:0;word-break:break-all
 .reason{margin:4px 0 10px;color:#344054;font-style:italic;overflow-wrap:anywhere}
 .timeline{display:flex;list-style:none;padding:0;margin:14px 0;position:relative}
 .timeline li{flex:1;position:relative;padding-top:22px;min-width:0;padding-right:8px}
-.timeline li::before{content:"";position:absolute;top:6px;left:0;right:0;height:2px;background:var(--line)}
+.timeline li::before{content:"";position:absolute;top:6px;left:0;right:0;height:2px;background:var(--line)}.timeline li:last-child::before{display:none}
 .timeline li::after{content:"";position:absolute;top:0;left:0;width:14px;height:14px;border-radius:50%;background:var(--ok);border:2px solid #fff;box-shadow:0 0 0 1px var(--ok)}
 .timeline li.missing::after{background:#fff;box-shadow:0 0 0 1px var(--line)}.timeline li.bad::after{background:var(--bad);box-shadow:0 0 0 1px var(--bad)}
 .timeline .label{font-weight:600;display:block}.timeline time{display:block;font-size:12px}.timeline small{display:block;color:var(--muted);overflow-wrap:anywhere}
@@ -74,7 +74,7 @@ function fingerprint(fpr: string | undefined): string {
 function approvals(s: SessionReport): string {
   if (!s.approvals.length) return '<p class="meta">No approval files.</p>';
   const rows = s.approvals.map(
-    (a) => `<tr><td>${esc(a.approver)}</td><td class="mono">${fingerprint(a.key)}</td><td>${esc(a.signed ?? '—')}</td><td>${esc(a.committed)} <code>${esc(a.commit.slice(0, 12))}</code></td><td>${a.accepted ? '<span class="badge ok">counted</span>' : '<span class="badge bad">not counted</span>'}</td></tr>`,
+    (a) => `<tr><td>${esc(a.approver)}</td><td class="mono">${fingerprint(a.key)}</td><td>${esc(when({ at: a.signed }))}</td><td>${esc(when({ at: a.committed }))} <code>${esc(a.commit.slice(0, 12))}</code></td><td>${a.accepted ? '<span class="badge ok">counted</span>' : '<span class="badge bad">not counted</span>'}</td></tr>`,
   );
   return `<table><thead><tr><th>Approver</th><th>Key fingerprint</th><th>Signed</th><th>On the branch</th><th>At activation</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
