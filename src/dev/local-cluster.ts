@@ -160,6 +160,7 @@ export async function startLocalCluster(opts: { log?: (s: string) => void } = {}
   await startApiServer();
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigFor(server, ca, token), { mode: 0o600 });
+  await aggregateClusterRoles(kubeconfig);
   log(`kube-apiserver ready at ${server}`);
   return {
     kubeconfig,
@@ -175,6 +176,43 @@ export async function startLocalCluster(opts: { log?: (s: string) => void } = {}
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+interface Role {
+  metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string };
+  rules?: unknown[];
+  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string> }[] };
+}
+
+/**
+ * Does once what kube-controller-manager's ClusterRole aggregation controller
+ * does continuously: fills `view`, `edit` and `admin` with the rules of the
+ * roles labelled to aggregate into them. A bare API server leaves them empty,
+ * and then "view cannot create" would hold for the wrong reason: view could
+ * do nothing at all.
+ */
+export async function aggregateClusterRoles(kubeconfig: string): Promise<void> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { RawKube } = await import('../adapters/kube-raw.js');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const raw = new RawKube(kc);
+  const path = '/apis/rbac.authorization.k8s.io/v1/clusterroles';
+  // Aggregated roles aggregate into each other (view -> edit -> admin): repeat until nothing changes.
+  for (let pass = 0; pass < 5; pass++) {
+    const roles = ((await raw.send('GET', path)).body as { items: Role[] }).items;
+    let changed = false;
+    for (const role of roles.filter((r) => r.aggregationRule?.clusterRoleSelectors?.length)) {
+      const selectors = role.aggregationRule!.clusterRoleSelectors!;
+      const matches = (r: Role) => r.metadata.name !== role.metadata.name && selectors.some((sel) => Object.entries(sel.matchLabels ?? {}).every(([k, v]) => r.metadata.labels?.[k] === v));
+      const rules = roles.filter(matches).flatMap((r) => r.rules ?? []);
+      const unique = [...new Map(rules.map((r) => [JSON.stringify(r), r])).values()];
+      if (JSON.stringify(unique) === JSON.stringify(role.rules ?? [])) continue;
+      await raw.send('PUT', `${path}/${role.metadata.name}`, { ...role, apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', rules: unique });
+      changed = true;
+    }
+    if (!changed) return;
+  }
 }
 
 /** An existing cluster named by BREAKGLASS_TEST_KUBECONFIG, described the same way. */

@@ -4,7 +4,7 @@
  * (after the API server's ~10 s authentication cache), as TokenReview shows.
  */
 import { randomBytes } from 'node:crypto';
-import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 const cluster = inject('cluster');
@@ -39,6 +39,18 @@ describe('the test Kubernetes API server', () => {
   const core = admin().makeApiClient(CoreV1Api);
   afterAll(async () => {
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  it('has the aggregated ClusterRoles filled, as a cluster with a controller-manager does', async () => {
+    // Without this, tests of view/edit/admin would pass vacuously: the roles would grant nothing.
+    const rbac = admin().makeApiClient(RbacAuthorizationV1Api);
+    for (const name of ['view', 'edit', 'admin']) {
+      const role = await rbac.readClusterRole({ name });
+      expect(role.rules?.length, name).toBeGreaterThan(0);
+    }
+    const view = await rbac.readClusterRole({ name: 'view' });
+    expect(view.rules!.some((r) => r.resources?.includes('pods') && r.verbs.includes('list'))).toBe(true);
+    expect(view.rules!.some((r) => r.verbs.includes('create'))).toBe(false);
   });
 
   it('mints a token that works, and rejects it once its ServiceAccount is deleted', async () => {
