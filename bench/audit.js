@@ -13,23 +13,12 @@ import { auditHistory } from '../lib/core/audit.js';
 import { sha256Digest } from '../lib/core/digest.js';
 import { readHistory } from '../lib/adapters/history.js';
 import { generateKeyPair, readPrivateKey, readPublicKey, signDetached } from '../lib/crypto/openpgp.js';
+import { gpgHome, gpgVerify, POLICY, timed } from './common/baseline.js';
 
 const N = 1000;
 const REPO = 'github.com/customer/access';
 const T0 = Date.parse('2026-11-21T00:00:00Z');
 const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
-const POLICY = `apiVersion: breakglass.dev/v1
-kind: Policy
-metadata: { name: production }
-spec:
-  requesters: ["*@vendor.example"]
-  recipients: [0123456789ABCDEF0123456789ABCDEF01234567]
-  approvals: { required: 1, approvers: [alice], allowSelfApproval: false }
-  requestExpiry: 4h
-  resources:
-    - { name: prod-eu, type: kubernetes, privileges: [view], maxDuration: 2h, network: [direct] }
-`;
-
 /** git fast-import, with `get-mark` answered on stdout so records can name their activation commit. */
 function importer(dir) {
   const p = spawn('git', ['-C', dir, 'fast-import', '--quiet', '--done'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -97,24 +86,8 @@ async function build(dir) {
   return { alice, runner, signedFiles };
 }
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  const v = await fn();
-  return [Number(process.hrtime.bigint() - t) / 1e6, v];
-}
-
-function gpgVerify(env, path) {
-  return new Promise((resolve, reject) => {
-    const p = spawn('gpg', ['--batch', '--quiet', '--verify', `${path}.asc`, path], { env, stdio: 'ignore' });
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`gpg --verify ${path} exited ${code}`))));
-  });
-}
-
 async function baseline(dir, work, keys, signedFiles) {
-  const home = join(work, 'gnupg');
-  mkdirSync(home, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
-  for (const k of keys) execFileSync('gpg', ['--batch', '--quiet', '--import'], { env, input: k.publicKey, stdio: ['pipe', 'ignore', 'ignore'] });
+  const env = gpgHome(work, keys.map((k) => k.publicKey));
   const files = signedFiles.map((f, i) => {
     const path = join(work, 'files', `${i}.yaml`);
     mkdirSync(join(work, 'files'), { recursive: true });

@@ -1,8 +1,7 @@
 // Verifying 1,000 approvals: breakglass against `gpg --verify` over the same
 // files, in the same run. Figures are printed next to their baseline with the
 // ratio; nothing here asserts a time (machines differ).
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -10,21 +9,10 @@ import { loadDocument } from '../lib/core/document.js';
 import { sha256Digest } from '../lib/core/digest.js';
 import { verifyApprovals } from '../lib/core/verify.js';
 import { generateKeyPair, readPrivateKey, readPublicKey, signDetached, verifyDetached } from '../lib/crypto/openpgp.js';
+import { gpgHome, gpgVerify, POLICY, timed } from './common/baseline.js';
 
 const N = 1000;
 const NOW = Date.parse('2026-11-21T02:30:00Z');
-const POLICY = `apiVersion: breakglass.dev/v1
-kind: Policy
-metadata: { name: production }
-spec:
-  requesters: ["*@vendor.example"]
-  recipients: [0123456789ABCDEF0123456789ABCDEF01234567]
-  approvals: { required: 1, approvers: [alice], allowSelfApproval: false }
-  requestExpiry: 4h
-  resources:
-    - { name: prod-eu, type: kubernetes, privileges: [view], maxDuration: 2h, network: [direct] }
-`;
-
 function approval(i, digest) {
   return `apiVersion: breakglass.dev/v1\nkind: Approval\nsession: inc-${i}\nrequest: ${digest}\nrepository: github.com/customer/access\napprover: alice\ndecision: approve\nsigned: 2026-11-21T02:21:00Z\nexpires: 2026-11-21T03:21:00Z\nnonce: "${randomBytes(16).toString('hex')}"\n`;
 }
@@ -44,40 +32,24 @@ async function fixtures(dir) {
   return { key, digest, files };
 }
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-function gpgVerify(env, path) {
-  return new Promise((resolve, reject) => {
-    const p = spawn('gpg', ['--batch', '--quiet', '--verify', `${path}.asc`, path], { env, stdio: 'ignore' });
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`gpg --verify ${path} exited ${code}`))));
-  });
-}
-
 const row = (label, ms, base) => `  ${label.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms   baseline gpg --verify ${base.toFixed(0).padStart(7)} ms   ratio ${(ms / base).toFixed(3)}x (${(base / ms).toFixed(1)}x faster)`;
 
 export default async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'bg-bench-'));
-  const home = join(dir, 'gnupg');
-  mkdirSync(home, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
   const { key, digest, files } = await fixtures(dir);
-  execFileSync('gpg', ['--batch', '--quiet', '--import'], { env, input: key.publicKey, stdio: ['pipe', 'ignore', 'ignore'] });
+  const env = gpgHome(dir, [key.publicKey]);
   const pub = await readPublicKey(key.publicKey);
   const trust = { threshold: 1, approvers: [{ name: 'alice', key: { type: 'openpgp', key: pub } }] };
   const policy = loadDocument('policies/production.yaml', Buffer.from(POLICY), 'Policy').value;
   const inputs = files.map((p) => ({ path: p, bytes: readFileSync(p), sig: readFileSync(`${p}.asc`) }));
 
-  const gpgMs = await timed(async () => {
+  const [gpgMs] = await timed(async () => {
     for (const f of files) await gpgVerify(env, f);
   });
-  const sigMs = await timed(async () => {
+  const [sigMs] = await timed(async () => {
     for (const f of inputs) await verifyDetached(f.bytes, f.sig, [pub], new Date(NOW));
   });
-  const fullMs = await timed(async () => {
+  const [fullMs] = await timed(async () => {
     for (const [i, f] of inputs.entries()) {
       const loaded = loadDocument(f.path, f.bytes, 'Approval');
       const file = { path: f.path, name: 'alice', bytes: f.bytes, digest: sha256Digest(f.bytes), value: loaded.value, signatures: [{ path: `${f.path}.asc`, bytes: f.sig, type: 'openpgp' }] };
