@@ -75,7 +75,7 @@ class Demo {
     this.io.out(`      $ breakglass ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ').replaceAll(this.root, '$DEMO')}`);
     const r = await exec(process.execPath, [BIN, ...args], cwd, opts.env);
     if (r.code !== (opts.expect ?? 0)) throw new Error(`breakglass ${args[0]} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    for (const line of opts.show?.(r) ?? []) this.note(`  ${line}`);
+    for (const line of opts.show?.(r) ?? []) this.note(`  ${line.replaceAll(this.root, '$DEMO')}`);
     return r;
   }
 
