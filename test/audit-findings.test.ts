@@ -167,6 +167,16 @@ describe('breakglass audit', () => {
     expectOnly((await audit(repo)).report, 'inc-1', 'REVOCATION_UNPROVEN');
   });
 
+  it('REVOCATION_UNPROVEN: "serviceaccount-absent" proves nothing when no ServiceAccount was deleted', async () => {
+    const { repo, policy } = await base();
+    const revocation = { method: 'ServiceAccount deleted', at: T('02:40:03'), result: 'serviceaccount-absent' };
+    await repo.session('inc-ok', policy, { record: { revocation } });
+    await repo.session('inc-1', policy, { record: { revocation, objects: [], teardown: { deleted: [], completed: T('02:40:03'), errors: [] } } });
+    const { report } = await audit(repo);
+    expect(codes(report, 'inc-ok')).toEqual([]);
+    expectOnly(report, 'inc-1', 'REVOCATION_UNPROVEN');
+  });
+
   it('POLICY_UNAPPROVED: a policy changed without approval, and a session activated under it', async () => {
     const { repo } = await base();
     const widened = repo.write('policies/production.yaml', (await import('./helpers/approvals.js')).policyYaml({ maxDuration: '4h' }));

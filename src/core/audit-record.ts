@@ -113,15 +113,24 @@ export function checkTeardown(id: string, r: Record, commit: string): AuditFindi
   return out;
 }
 
-/** Results that prove a credential no longer works. */
-const REVOKED = new Set(['unauthenticated', 'revoked']);
+/**
+ * Results that prove a credential no longer works: a TokenReview that came back
+ * unauthenticated, or — when the runner could not read the sealed token back
+ * after a key change — its ServiceAccount verified deleted, which revokes every
+ * token bound to it. Any other result is not a proof (fail closed).
+ */
+function proven(r: Record): boolean {
+  const result = r.revocation?.result;
+  if (result === 'unauthenticated') return true;
+  return result === 'serviceaccount-absent' && !!r.teardown?.deleted.some((o) => o.kind === 'ServiceAccount');
+}
 
 /** A delivered credential must have a revocation proof whose result says it is refused. */
 export function checkRevocation(id: string, r: Record, commit: string): AuditFinding[] {
   if (!r.credential || r.credential.kind === 'none' || r.outcome !== 'ended') return [];
   if (!r.revocation) return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `a ${r.credential.kind} credential was delivered, but the record has no revocation proof` }];
-  if (!REVOKED.has(r.revocation.result)) {
-    return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `revocation by ${r.revocation.method} returned "${r.revocation.result}", not unauthenticated/revoked: the credential was not proven dead` }];
+  if (!proven(r)) {
+    return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `revocation by ${r.revocation.method} returned "${r.revocation.result}": not a TokenReview that came back unauthenticated, nor a deleted ServiceAccount; the credential was not proven dead` }];
   }
   return [];
 }
