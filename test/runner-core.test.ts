@@ -37,7 +37,7 @@ describe('the session plan', () => {
     const ns = plan({ privilege: 'admin:payments' }).objects[1]!;
     expect(ns).toMatchObject({ kind: 'RoleBinding', namespace: 'payments', roleRef: { name: 'admin' }, subject: { namespace: 'breakglass-system', name: 'bg-inc-1' } });
     for (const o of plan().objects) {
-      expect(o.labels).toEqual({ 'app.kubernetes.io/managed-by': 'breakglass', 'breakglass.dev/session': 'inc-1' });
+      expect(o.labels).toEqual({ 'app.kubernetes.io/managed-by': 'breakglass', 'breakglass.dev/runner-namespace': 'breakglass-system', 'breakglass.dev/session': 'inc-1' });
       expect(o.annotations['breakglass.dev/expires']).toBe('2026-11-21T03:30:00Z');
     }
   });

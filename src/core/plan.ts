@@ -11,6 +11,17 @@ import type { Request } from './schemas.js';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const SESSION_LABEL = 'breakglass.dev/session';
 export const EXPIRES_ANNOTATION = 'breakglass.dev/expires';
+/**
+ * The runner namespace that owns an object. Bindings are cluster-wide objects:
+ * without this, two runners sharing a cluster (two repositories, two teams)
+ * would each take the other's bindings for orphans and reap live sessions.
+ */
+export const OWNER_LABEL = 'breakglass.dev/runner-namespace';
+
+/** The label selector for what the runner in `namespace` owns (for one session, when given). */
+export function ownedSelector(namespace: string, session?: string): string {
+  return `${MANAGED_BY}=breakglass,${OWNER_LABEL}=${namespace}${session ? `,${SESSION_LABEL}=${session}` : ''}`;
+}
 /** The API server refuses TokenRequests shorter than this. */
 export const TOKEN_MIN_SECONDS = 600;
 
@@ -82,7 +93,7 @@ export function planSession(input: PlanInput): SessionPlan {
   if (!priv) throw new BreakglassError('PLAN_PRIVILEGE', `privilege ${JSON.stringify(request.spec.privilege)} is not a Kubernetes privilege`);
   const { seconds, limitedBy } = effective(input);
   const expires = formatTime(now + seconds * 1000);
-  const labels = { [MANAGED_BY]: 'breakglass', [SESSION_LABEL]: id };
+  const labels = { [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: namespace, [SESSION_LABEL]: id };
   const annotations = { [EXPIRES_ANNOTATION]: expires };
   const name = objectName(id);
   const sa: PlannedObject = { kind: 'ServiceAccount', apiVersion: 'v1', namespace, name, labels, annotations };
@@ -90,7 +101,8 @@ export function planSession(input: PlanInput): SessionPlan {
   const subject = { namespace, name };
   const binding: PlannedObject =
     priv.scope === 'cluster'
-      ? { kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', name, roleRef, subject, labels, annotations }
+      ? // Cluster-wide names are shared by every runner in the cluster: qualify by the runner namespace.
+        { kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', name: `bg-${namespace}-${id}`, roleRef, subject, labels, annotations }
       : { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', namespace: priv.namespace, name, roleRef, subject, labels, annotations };
   return {
     session: id,

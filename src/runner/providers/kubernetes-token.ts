@@ -6,7 +6,7 @@
  * with TokenReview, polling past the API server's authentication cache.
  */
 import type { V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
-import { SESSION_LABEL, clampExpiry, type PlannedObject, type SessionPlan } from '../../core/plan.js';
+import { clampExpiry, ownedSelector, type PlannedObject, type SessionPlan } from '../../core/plan.js';
 import type { Kube } from '../../adapters/kubernetes.js';
 import type { ObjectRef } from './types.js';
 
@@ -66,7 +66,7 @@ export async function mint(kube: Kube, plan: SessionPlan, created: ObjectRef[], 
  * survives). Bindings first: access ends before the identity does.
  */
 export async function teardownCredential(kube: Kube, namespace: string, session: string): Promise<ObjectRef[]> {
-  const owned = await kube.listOwned(namespace, `${SESSION_LABEL}=${session}`);
+  const owned = await kube.listOwned(namespace, ownedSelector(namespace, session));
   const order = { ClusterRoleBinding: 0, RoleBinding: 0, ServiceAccount: 1 } as const;
   const deleted: ObjectRef[] = [];
   for (const o of owned.sort((a, b) => order[a.kind] - order[b.kind])) {
@@ -77,7 +77,7 @@ export async function teardownCredential(kube: Kube, namespace: string, session:
 
 /** True when no object labelled with the session remains. */
 export async function credentialGone(kube: Kube, namespace: string, session: string): Promise<boolean> {
-  return (await kube.listOwned(namespace, `${SESSION_LABEL}=${session}`)).length === 0;
+  return (await kube.listOwned(namespace, ownedSelector(namespace, session))).length === 0;
 }
 
 export interface RevocationProof {
