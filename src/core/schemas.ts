@@ -348,7 +348,8 @@ export const RunnerConfig = z.strictObject({
   caps: z.strictObject({ maxDuration: Duration }),
   delivery: z.union([
     z.strictObject({ directory: FilePath }),
-    z.strictObject({ github: z.strictObject({ tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }) }),
+    // apiUrl: GitHub Enterprise, or a local stand-in in tests; default api.github.com.
+    z.strictObject({ github: z.strictObject({ tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/), apiUrl: z.string().url().optional() }) }),
   ]),
   commands: z
     .strictObject({

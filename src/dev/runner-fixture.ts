@@ -58,6 +58,8 @@ export class RunnerEnv {
   vendor!: GeneratedKey;
   runnerKey!: GeneratedKey;
   readonly cluster: ClusterInfo;
+  /** The runner config's `delivery` (default: the outbox directory). */
+  delivery?: unknown;
   /** The kubeconfig the runner uses (admin unless a test swaps in a restricted one). */
   runnerKubeconfig: string;
   constructor(cluster: ClusterInfo) {
@@ -151,7 +153,7 @@ export class RunnerEnv {
       pollInterval: '1s',
       state: this.state,
       caps: { maxDuration: cap },
-      delivery: { directory: this.outbox },
+      delivery: this.delivery ?? { directory: this.outbox },
       resources: { 'prod-eu': { kubeconfig: this.runnerKubeconfig, namespace: this.namespace, server: this.cluster.server, certificateAuthority: this.cluster.caFile } },
     });
   }

@@ -11,7 +11,7 @@ import type { SessionVerdict } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
-import { credentialDigest, deliverToDirectory, recipientKey, seal } from './delivery.js';
+import { credentialDigest, recipientKey, seal } from './delivery.js';
 import type { Marker, MarkerState } from './marker.js';
 import { mint } from './providers/kubernetes-token.js';
 import { networkProvider } from './providers/index.js';
@@ -91,9 +91,6 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   const minted = await mint(target.kube, plan, created, at);
   const sealed = await seal({ apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session, type: 'kubernetes-token', server: target.server, certificateAuthority: target.caPem, token: minted.token, expires: minted.expires }, recipient);
   await at('sealed');
-  if (!('directory' in d.config.delivery)) throw new StepError('deliver', Object.assign(new Error('only the directory delivery channel is implemented'), { code: 'DELIVERY_UNAVAILABLE' }));
-  const outbox = d.config.delivery.directory;
-  const ref = `${outbox}/${plan.session}.asc`;
   // Marked active BEFORE delivery: a crash after this point ends the session on
   // its clock; a crash before it rolls back. Either way, never delivered twice.
   const active: MarkerState = {
@@ -104,11 +101,13 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     objects: [...created],
     credentialSha256: credentialDigest(minted.token),
     sealedToken: await sealTo(d.publicKey, new TextEncoder().encode(minted.token)),
-    delivery: { channel: 'directory', ref },
+    delivery: { channel: d.channel.name },
   };
-  await target.markers.update(marker, active);
+  const activeMarker = await target.markers.update(marker, active);
   await at('active');
-  await deliverToDirectory(outbox, plan.session, sealed);
+  const ref = await d.channel.deliver(plan.session, sealed, a.commit);
+  // Remembered so teardown withdraws exactly this delivery (without it, the channel searches by session).
+  await target.markers.update(activeMarker, { ...active, delivery: { channel: d.channel.name, ref } });
   d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${minted.expires}`);
   await at('delivered');
 }

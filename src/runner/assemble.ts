@@ -8,7 +8,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { loadTrust } from '../adapters/trust.js';
 import { readPrivateKey } from '../crypto/openpgp.js';
-import { loadRunnerConfig } from './config.js';
+import { loadRunnerConfig, type ResolvedConfig } from './config.js';
+import { directoryChannel, githubChannel, type Channel } from './channels.js';
+import { BreakglassError } from '../core/errors.js';
 import { buildTargets, type RunnerDeps } from './context.js';
 import { RepoMirror } from './repo.js';
 
@@ -17,6 +19,14 @@ export interface AssembleOptions {
   now: () => number;
   log: (line: string) => void;
   afterStep?: (step: string) => Promise<void>;
+}
+
+function channelFor(config: ResolvedConfig, mirror: RepoMirror, env: NodeJS.ProcessEnv): Channel {
+  if ('directory' in config.delivery) return directoryChannel(config.delivery.directory);
+  const { tokenEnv, apiUrl } = config.delivery.github;
+  const token = env[tokenEnv];
+  if (!token) throw new BreakglassError('CONFIG_INVALID', `delivery.github.tokenEnv names ${tokenEnv}, which is not set in the runner's environment`);
+  return githubChannel({ token, apiUrl, repository: config.repository.name, mirror });
 }
 
 export async function assembleRunner(configFile: string, o: AssembleOptions): Promise<RunnerDeps> {
@@ -36,6 +46,7 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
     runnerId: o.env.BREAKGLASS_RUNNER_ID || hostname(),
     targets: await buildTargets(config),
     mirror,
+    channel: channelFor(config, mirror, o.env),
     now: o.now,
     delay: (ms) => new Promise((r) => setTimeout(r, ms)),
     log: o.log,

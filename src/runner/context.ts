@@ -11,6 +11,7 @@ import type { PrivateKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
 import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
+import type { Channel } from './channels.js';
 
 /** One configured Kubernetes resource: where sessions for it are assembled and their markers kept. */
 export interface Target {
@@ -33,6 +34,8 @@ export interface RunnerDeps {
   runnerId: string;
   targets: Map<string, Target>;
   mirror: RepoMirror;
+  /** Where sealed credentials are delivered (runner config `delivery`). */
+  channel: Channel;
   now(): number;
   delay(ms: number): Promise<void>;
   log(line: string): void;

@@ -8,7 +8,6 @@
 import { formatTime } from '../core/duration.js';
 import { unseal } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
-import { withdrawFromDirectory } from './delivery.js';
 import type { Marker, MarkerState } from './marker.js';
 import { credentialGone, proveRevoked, teardownCredential } from './providers/kubernetes-token.js';
 import { networkProvider } from './providers/index.js';
@@ -66,7 +65,8 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
   d.log(`session ${s.session}: tearing down (${s.endReason ?? reason})`);
   const deleted = await removeAll(d, t, s, []);
   const proof = await revocation(d, t, s);
-  if (s.delivery?.channel === 'directory' && s.delivery.ref) await withdrawFromDirectory(s.delivery.ref);
+  // The credential is dead now; remove the ciphertext too, so nothing lingers in the channel.
+  if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref);
   const now = formatTime(d.now());
   await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof });
   return true;

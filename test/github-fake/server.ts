@@ -7,6 +7,8 @@
  *   GET   /repos/{owner}/{repo}/issues/{issue_number}/comments (issue-comment[], Link pagination)
  *   POST  /repos/{owner}/{repo}/issues/{issue_number}/comments (201 issue-comment)
  *   PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}   (200 issue-comment)
+ *   DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}  (204; the runner's credential comment)
+ *   GET   /repos/{owner}/{repo}/commits/{sha}/pulls            (pull-request-simple[]: pulls whose head is sha)
  *
  * Faults are injected per request (a 5xx for the next n matching calls), and
  * a read-only token gets GitHub's 403 on writes, as a fork's token does.
@@ -117,7 +119,7 @@ export class FakeGitHub {
     const send: Send = (status, body, headers = {}) => {
       this.requests.push({ method, path: url.pathname + url.search, status, authorization: req.headers.authorization });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-      res.end(JSON.stringify(body));
+      res.end(status === 204 ? undefined : JSON.stringify(body));
     };
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -128,7 +130,7 @@ export class FakeGitHub {
     }
     const token = (req.headers.authorization ?? '').replace(/^(token|bearer) /i, '');
     if (!token) return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
-    if ((method === 'POST' || method === 'PATCH') && this.readOnlyTokens.has(token)) {
+    if ((method === 'POST' || method === 'PATCH' || method === 'DELETE') && this.readOnlyTokens.has(token)) {
       return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment', status: '403' });
     }
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { body?: string }) : {};
@@ -142,6 +144,9 @@ export class FakeGitHub {
     const edit = new RegExp(`^${base}/issues/comments/(\\d+)$`).exec(url.pathname);
     if (method === 'GET' && files) return this.page(url, this.pullFiles(Number(files[1])), send);
     if (method === 'GET' && list) return this.page(url, this.comments.get(Number(list[1])) ?? [], send);
+    const byCommit = new RegExp(`^${base}/commits/([0-9a-f]{40})/pulls$`).exec(url.pathname);
+    if (method === 'GET' && byCommit) return send(200, [...this.pulls].filter(([, p]) => p.head === byCommit[1]).map(([number, p]) => ({ number, state: 'closed', head: { sha: p.head }, base: { sha: p.base } })));
+    if (method === 'DELETE' && edit) return this.deleteComment(Number(edit[1]), send);
     if (method === 'POST' && list) {
       if (typeof body.body !== 'string') return send(422, { message: 'Validation Failed' });
       return send(201, this.addComment(Number(list[1]), body.body));
@@ -154,6 +159,15 @@ export class FakeGitHub {
       return send(200, c);
     }
     return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+  }
+
+  private deleteComment(id: number, send: Send): void {
+    for (const [issue, list] of this.comments) {
+      if (!list.some((c) => c.id === id)) continue;
+      this.comments.set(issue, list.filter((c) => c.id !== id));
+      return send(204, null);
+    }
+    send(404, { message: 'Not Found' });
   }
 
   /** GitHub's pagination: `per_page` (default 30, max 100) and `page`, with a Link header for next/last/prev/first. */

@@ -46,7 +46,10 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
       const sealed = await readFile(sealedPath, 'utf8').catch(() => {
         throw new BreakglassError('RECEIVE_MISSING', `nothing delivered for session ${id} at ${sealedPath}`);
       });
-      const payload = parsePayload(await unseal(key, sealed), id);
+      // The file may be a saved PR comment: take the armored block, whatever surrounds it.
+      const block = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(sealed)?.[0];
+      if (!block) throw new BreakglassError('RECEIVE_INVALID', `${sealedPath} holds no OpenPGP message`);
+      const payload = parsePayload(await unseal(key, block), id);
       const out = resolve(io.cwd, opts.out ?? `${id}.kubeconfig`);
       await writeFile(out, kubeconfigFor(payload), { mode: 0o600 });
       await chmod(out, 0o600); // writeFile's mode applies only on creation

@@ -1,0 +1,63 @@
+/**
+ * The GitHub delivery channel: the sealed credential is posted once as a
+ * comment on the pull request that added the session (through Octokit, to a
+ * local stand-in for the GitHub API), received from it, and deleted at teardown.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FakeGitHub } from '../github-fake/server.js';
+import { binary } from '../helpers/cli.js';
+import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
+import { RunnerEnv } from '../helpers/runner-env.js';
+
+const cluster = inject('cluster');
+
+describe('delivery as a pull-request comment', () => {
+  const env = new RunnerEnv(cluster);
+  let gh: FakeGitHub;
+  const id = 'gh-delivery';
+  const comments = () => gh.comments.get(7) ?? [];
+  beforeAll(async () => {
+    await env.setup();
+    gh = new FakeGitHub(env.work, 'customer', 'access');
+    env.delivery = { github: { tokenEnv: 'BREAKGLASS_TEST_GH_TOKEN', apiUrl: await gh.start() } };
+    writeFileSync(env.configFile, env.configYaml());
+    const base = env.git('rev-parse', 'HEAD').trim();
+    await env.addSession(id, { privilege: 'cluster-admin', duration: '15m' });
+    // The session's commit is the head of pull request #7, merged by fast-forward.
+    gh.pulls.set(7, { base, head: env.git('rev-parse', 'HEAD').trim() });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await env.cleanup();
+  });
+  const runner = () => env.runner(['--once'], { BREAKGLASS_TEST_GH_TOKEN: 'runner-token' });
+
+  it('posts the sealed credential once on the pull request; receive reads the saved comment', async () => {
+    const r = await runner();
+    expect(r.code, r.stderr).toBe(0);
+    expect(comments()).toHaveLength(1);
+    expect(comments()[0]!.body).toMatch(/^<!-- breakglass-credential:gh-delivery -->[\s\S]*-----BEGIN PGP MESSAGE-----/);
+    expect(comments()[0]!.body).not.toMatch(/token|eyJ/);
+    // The vendor saves the comment as <id>.asc.
+    const from = join(env.root, 'from-github');
+    mkdirSync(from, { recursive: true });
+    writeFileSync(join(from, `${id}.asc`), comments()[0]!.body);
+    writeFileSync(join(env.root, 'vendor.sec.asc'), env.vendor.privateKey, { mode: 0o600 });
+    const rec = await binary(['receive', id, '--key', 'vendor.sec.asc', '--from', from, '--out', `${id}.kubeconfig`], { cwd: env.root });
+    expect(rec.code, rec.stderr).toBe(0);
+    expect((await kubectlEventually(join(env.root, `${id}.kubeconfig`), 'get', 'secrets', '-A')).ok).toBe(true);
+    expect((await runner()).code).toBe(0);
+    expect(comments()).toHaveLength(1);
+  });
+
+  it('deletes the comment at teardown', async () => {
+    env.endSession(id);
+    const r = await runner();
+    expect(r.code, r.stderr).toBe(0);
+    expect(comments()).toHaveLength(0);
+    expect(gh.requests.some((q) => q.method === 'DELETE' && q.status === 204)).toBe(true);
+    expect((await kubectl(join(env.root, `${id}.kubeconfig`), 'get', 'namespaces')).ok).toBe(false);
+  });
+});
