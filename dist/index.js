@@ -56221,6 +56221,13 @@ var RunnerResource = external_exports.strictObject({
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional()
 });
+var DrillConfig = external_exports.strictObject({
+  // The drill approver's OpenPGP SECRET key, kept with the runner config, never in the repository.
+  key: FilePath,
+  resource: PolicyName,
+  privilege: external_exports.string().min(1).default("view"),
+  duration: Duration.default("10m")
+});
 var RunnerConfig = external_exports.strictObject({
   apiVersion,
   kind: external_exports.literal("RunnerConfig"),
@@ -56246,7 +56253,10 @@ var RunnerConfig = external_exports.strictObject({
   // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
   // commit is used; either way the key's fingerprint must equal the signed request's.
   recipientKeys: FilePath.optional(),
-  resources: external_exports.record(PolicyName, RunnerResource)
+  resources: external_exports.record(PolicyName, RunnerResource),
+  drill: DrillConfig.optional(),
+  // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
+  rehearsal: external_exports.boolean().optional()
 });
 var SCHEMAS = {
   Request,

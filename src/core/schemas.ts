@@ -337,6 +337,19 @@ export const RunnerResource = z.strictObject({
   twingate: TwingateConfig.optional(),
 });
 
+/**
+ * `breakglass drill`: a rehearsal against this runner's cluster in a sandbox
+ * repository, approved by a dedicated drill key (never a production approver).
+ */
+export const DrillConfig = z.strictObject({
+  // The drill approver's OpenPGP SECRET key, kept with the runner config, never in the repository.
+  key: FilePath,
+  resource: PolicyName,
+  privilege: z.string().min(1).default('view'),
+  duration: Duration.default('10m'),
+});
+export type DrillConfig = z.infer<typeof DrillConfig>;
+
 export const RunnerConfig = z.strictObject({
   apiVersion,
   kind: z.literal('RunnerConfig'),
@@ -365,6 +378,9 @@ export const RunnerConfig = z.strictObject({
   // commit is used; either way the key's fingerprint must equal the signed request's.
   recipientKeys: FilePath.optional(),
   resources: z.record(PolicyName, RunnerResource),
+  drill: DrillConfig.optional(),
+  // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
+  rehearsal: z.boolean().optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 

@@ -37,6 +37,7 @@ export async function loadRunnerConfig(file: string): Promise<ResolvedConfig> {
     delivery: 'directory' in c.delivery ? { directory: at(c.delivery.directory) } : c.delivery,
     commands: c.commands && { ...c.commands, path: at(c.commands.path) },
     recipientKeys: c.recipientKeys && at(c.recipientKeys),
+    drill: c.drill && { ...c.drill, key: at(c.drill.key) },
     resources,
   };
 }

@@ -24,8 +24,8 @@ export interface Ending {
   revocation?: { method: string; at: string; result: string; attempts?: number };
 }
 
-/** Builds the record document (schema-checked) from the marker state. */
-export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fingerprint: string }): Record {
+/** Builds the record document (schema-checked) from the marker state; `drill` marks a rehearsal's record. */
+export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fingerprint: string }, drill = false): Record {
   return Record.parse({
     apiVersion: API_VERSION,
     kind: 'Record',
@@ -34,6 +34,7 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
     repository: s.repository,
     commit: s.commit,
     outcome: e.outcome,
+    drill,
     runner,
     approvals: s.approvals,
     policy: s.policy,

@@ -46,7 +46,7 @@ async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<End
 
 async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending): Promise<void> {
   await t.markers.update(marker, { ...s, phase: ending.outcome });
-  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }), d.signingKey);
+  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey);
   d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`);
 }
 
