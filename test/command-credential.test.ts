@@ -133,14 +133,15 @@ describe('running an approved command', () => {
     await expect(mintCommand(r)).rejects.toMatchObject({ code: 'COMMAND_FAILED', message: 'command db-password did not finish within 0 s; killed' });
     // What the script started died with it: nothing keeps running after the session's command is killed.
     const pid = Number(await (await import('node:fs/promises')).readFile(join(dir, 'slow.pid'), 'utf8'));
+    // Dead or a zombie (killed, not yet reaped by PID 1): either way it runs no more.
+    const running = async () => {
+      const stat = await (await import('node:fs/promises')).readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return stat !== '' && !/^\d+ \(.*\) Z /.test(stat);
+    };
     let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((res) => setTimeout(res, 20));
-      } catch {
-        alive = false;
-      }
+    for (let i = 0; i < 250 && alive; i++) {
+      alive = await running();
+      if (alive) await new Promise((res) => setTimeout(res, 20));
     }
     expect(alive).toBe(false);
   });
