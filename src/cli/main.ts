@@ -19,10 +19,11 @@ import { registerVerify } from './commands/verify.js';
 import { registerEnd } from './commands/end.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDrill } from './commands/drill.js';
 
 export type Registrar = (program: Command, io: CliIo, done: (code: ExitCode) => void) => void;
 
-const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive, registerAudit, registerDemo];
+const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive, registerAudit, registerDemo, registerDrill];
 
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {

@@ -23,7 +23,7 @@ export function kubeconfigFor(p: CredentialPayload): string {
   });
 }
 
-function parsePayload(bytes: Uint8Array, id: string): CredentialPayload {
+export function parsePayload(bytes: Uint8Array, id: string): CredentialPayload {
   const p = JSON.parse(new TextDecoder().decode(bytes)) as CredentialPayload;
   if (p.kind !== 'Credential' || p.type !== 'kubernetes-token' || typeof p.token !== 'string') throw new BreakglassError('RECEIVE_INVALID', 'the sealed message is not a breakglass Kubernetes credential');
   // Sealed to me, but for which session? A message for another session must not be used under this name.
