@@ -56216,7 +56216,10 @@ var TwingateConfig = external_exports.strictObject({
 var RunnerResource = external_exports.strictObject({
   kubeconfig: FilePath.optional(),
   namespace: external_exports.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default("breakglass-system"),
-  server: external_exports.string().url(),
+  // What a vendor's kubeconfig points at: required for `kubernetes` resources (checked
+  // before activation), meaningless for `command` and `vendor-held` ones, whose
+  // kubeconfig/namespace only say where markers and network objects live.
+  server: external_exports.string().url().optional(),
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional()

@@ -103,8 +103,18 @@ export class RawKube {
   }
 
   async list(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<RawObject[]> {
-    const r = await this.send('GET', `${objectPath(apiVersion, kind, namespace)}?labelSelector=${encodeURIComponent(labelSelector)}`);
-    if (r.status !== 200) throw RawKube.fail(`list ${kind} in ${namespace}`, r);
+    return this.listAt(`${objectPath(apiVersion, kind, namespace)}?labelSelector=${encodeURIComponent(labelSelector)}`, apiVersion, kind, `in ${namespace}`);
+  }
+
+  /** Lists `kind` across every namespace: NetworkPolicies live wherever their manifest put them. */
+  async listAllNamespaces(apiVersion: string, kind: string, labelSelector: string): Promise<RawObject[]> {
+    const path = objectPath(apiVersion, kind, '-').replace('/namespaces/-', '');
+    return this.listAt(`${path}?labelSelector=${encodeURIComponent(labelSelector)}`, apiVersion, kind, 'in all namespaces');
+  }
+
+  private async listAt(path: string, apiVersion: string, kind: string, where: string): Promise<RawObject[]> {
+    const r = await this.send('GET', path);
+    if (r.status !== 200) throw RawKube.fail(`list ${kind} ${where}`, r);
     return ((r.body as { items?: RawObject[] }).items ?? []).map((o) => ({ ...o, apiVersion, kind }));
   }
 }

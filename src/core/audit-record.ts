@@ -117,10 +117,13 @@ export function checkTeardown(id: string, r: Record, commit: string): AuditFindi
  * Results that prove a credential no longer works: a TokenReview that came back
  * unauthenticated, or — when the runner could not read the sealed token back
  * after a key change — its ServiceAccount verified deleted, which revokes every
- * token bound to it. Any other result is not a proof (fail closed).
+ * token bound to it. For a command credential, the approved `revoke` command
+ * ran and succeeded (the only proof a script can give; nothing else counts for
+ * it, and it counts for nothing else). Any other result is not a proof (fail closed).
  */
 function proven(r: Record): boolean {
   const result = r.revocation?.result;
+  if (r.credential?.kind === 'command') return r.revocation?.method === 'command' && result === 'revoked';
   if (result === 'unauthenticated') return true;
   return result === 'serviceaccount-absent' && !!r.teardown?.deleted.some((o) => o.kind === 'ServiceAccount');
 }
@@ -130,7 +133,7 @@ export function checkRevocation(id: string, r: Record, commit: string): AuditFin
   if (!r.credential || r.credential.kind === 'none' || r.outcome !== 'ended') return [];
   if (!r.revocation) return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `a ${r.credential.kind} credential was delivered, but the record has no revocation proof` }];
   if (!proven(r)) {
-    return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `revocation by ${r.revocation.method} returned "${r.revocation.result}": not a TokenReview that came back unauthenticated, nor a deleted ServiceAccount; the credential was not proven dead` }];
+    return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `revocation by ${r.revocation.method} returned "${r.revocation.result}": not a TokenReview that came back unauthenticated, a deleted ServiceAccount, nor a revoke command that succeeded; the credential was not proven dead` }];
   }
   return [];
 }

@@ -6,7 +6,7 @@
 import { formatTime, parseDuration, parseTime } from './duration.js';
 import { BreakglassError } from './errors.js';
 import { parseKubePrivilege } from './privilege.js';
-import type { Request } from './schemas.js';
+import type { PolicyResource, Request } from './schemas.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const SESSION_LABEL = 'breakglass.dev/session';
@@ -41,6 +41,8 @@ export interface PlannedObject {
 export interface SessionPlan {
   session: string;
   resource: string;
+  /** The resource's type in the governing policy: which credential is made (a Kubernetes token, a command's output, none). */
+  type: PolicyResource['type'];
   privilege: string;
   network: Request['spec']['network'];
   recipient: string;
@@ -50,6 +52,7 @@ export interface SessionPlan {
   expires: string;
   /** What the TokenRequest asks for: the effective duration, raised to the API minimum (the session still ends on time). */
   tokenSeconds: number;
+  /** The Kubernetes credential's objects; empty for command and vendor-held resources. */
   objects: PlannedObject[];
   /** Which limit decided the effective duration, for the record and the log. */
   limitedBy: string;
@@ -57,6 +60,8 @@ export interface SessionPlan {
 
 export interface PlanInput {
   request: Request;
+  /** The governing resource's type; default `kubernetes`. */
+  type?: PolicyResource['type'];
   approvedDurations: readonly (string | undefined)[];
   policyMaxDuration: string;
   runnerCap: string;
@@ -85,14 +90,36 @@ export function objectName(session: string): string {
   return `bg-${session}`;
 }
 
-/** Computes the plan for a Kubernetes-token session with a direct network path. */
+/**
+ * Computes the plan for a session: its effective duration and, for a
+ * Kubernetes resource, the ServiceAccount and binding to create. Command and
+ * vendor-held resources get no Kubernetes objects: their privilege names are
+ * free-form (the policy's business), and nothing here may bind them.
+ */
 export function planSession(input: PlanInput): SessionPlan {
-  const { request, namespace, now } = input;
+  const { request, now } = input;
+  const type = input.type ?? 'kubernetes';
+  const { seconds, limitedBy } = effective(input);
+  const expires = formatTime(now + seconds * 1000);
+  const base = {
+    session: request.metadata.id,
+    resource: request.spec.resource,
+    type,
+    privilege: request.spec.privilege,
+    network: request.spec.network,
+    recipient: request.spec.recipient.toUpperCase(),
+    effectiveSeconds: seconds,
+    expires,
+    tokenSeconds: Math.max(seconds, TOKEN_MIN_SECONDS),
+    limitedBy,
+  };
+  return { ...base, objects: type === 'kubernetes' ? kubernetesObjects(request, input.namespace, expires) : [] };
+}
+
+function kubernetesObjects(request: Request, namespace: string, expires: string): PlannedObject[] {
   const id = request.metadata.id;
   const priv = parseKubePrivilege(request.spec.privilege);
   if (!priv) throw new BreakglassError('PLAN_PRIVILEGE', `privilege ${JSON.stringify(request.spec.privilege)} is not a Kubernetes privilege`);
-  const { seconds, limitedBy } = effective(input);
-  const expires = formatTime(now + seconds * 1000);
   const labels = { [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: namespace, [SESSION_LABEL]: id };
   const annotations = { [EXPIRES_ANNOTATION]: expires };
   const name = objectName(id);
@@ -104,18 +131,7 @@ export function planSession(input: PlanInput): SessionPlan {
       ? // Cluster-wide names are shared by every runner in the cluster: qualify by the runner namespace.
         { kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', name: `bg-${namespace}-${id}`, roleRef, subject, labels, annotations }
       : { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', namespace: priv.namespace, name, roleRef, subject, labels, annotations };
-  return {
-    session: id,
-    resource: request.spec.resource,
-    privilege: request.spec.privilege,
-    network: request.spec.network,
-    recipient: request.spec.recipient.toUpperCase(),
-    effectiveSeconds: seconds,
-    expires,
-    tokenSeconds: Math.max(seconds, TOKEN_MIN_SECONDS),
-    objects: [sa, binding],
-    limitedBy,
-  };
+  return [sa, binding];
 }
 
 /** The earlier of the planned expiry and what the environment granted: never later than planned. */

@@ -331,7 +331,10 @@ export type TwingateConfig = z.infer<typeof TwingateConfig>;
 export const RunnerResource = z.strictObject({
   kubeconfig: FilePath.optional(),
   namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default('breakglass-system'),
-  server: z.string().url(),
+  // What a vendor's kubeconfig points at: required for `kubernetes` resources (checked
+  // before activation), meaningless for `command` and `vendor-held` ones, whose
+  // kubeconfig/namespace only say where markers and network objects live.
+  server: z.string().url().optional(),
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional(),

@@ -36,12 +36,16 @@ export function binary(args: string[], opts: { cwd: string; env?: NodeJS.Process
     });
   });
 }
-const y = (doc: unknown) => stringify(doc, { lineWidth: 0 }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"');
+const y = (doc: unknown) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"');
 const nonce = () => randomBytes(16).toString('hex');
 
 export interface SessionOptions {
   privilege?: string;
   duration?: string;
+  /** Default prod-eu, over the direct network. */
+  resource?: string;
+  network?: string;
+  command?: { name: string; inputs: Record<string, string> };
   /** Leave the approval unsigned, or sign other bytes than the file holds. */
   tamper?: 'unsigned' | 'wrong-bytes' | 'request-changed';
 }
@@ -121,7 +125,7 @@ export class RunnerEnv {
         approvals: { required: 1, approvers: ['alice'], allowSelfApproval: false },
         requestExpiry: '4h',
         reason: { pattern: '^INC-[0-9]+', minLength: 10 },
-        resources: [{ name: 'prod-eu', type: 'kubernetes', privileges: ['cluster-admin', 'view', `edit:${this.namespace}`], maxDuration, network: ['direct'] }],
+        resources: this.policyResources(maxDuration),
       },
     });
     const digest = this.write('policies/production.yaml', policy);
@@ -131,6 +135,16 @@ export class RunnerEnv {
     // The vendor's public key in the repository: usable only because the runner checks its fingerprint against the signed request.
     this.write(`policies/keys/${this.vendor.fingerprint}.asc`, this.vendor.publicKey);
     this.push('policy');
+  }
+
+  /** The policy's resources; subclasses add others (and write the files they name). */
+  protected policyResources(maxDuration: string): unknown[] {
+    return [{ name: 'prod-eu', type: 'kubernetes', privileges: ['cluster-admin', 'view', `edit:${this.namespace}`], maxDuration, network: ['direct'] }];
+  }
+
+  /** The runner config's resources and any further top-level keys (e.g. `commands`). */
+  protected runnerResources(): { resources: Record<string, unknown>; extra?: Record<string, unknown> } {
+    return { resources: { 'prod-eu': { kubeconfig: this.runnerKubeconfig, namespace: this.namespace, server: this.cluster.server, certificateAuthority: this.cluster.caFile } } };
   }
 
   writeRunnerFiles(cap: string): void {
@@ -144,6 +158,7 @@ export class RunnerEnv {
   }
 
   configYaml(cap = '4h'): string {
+    const { resources, extra } = this.runnerResources();
     return y({
       apiVersion: 'breakglass.dev/v1',
       kind: 'RunnerConfig',
@@ -154,7 +169,8 @@ export class RunnerEnv {
       state: this.state,
       caps: { maxDuration: cap },
       delivery: this.delivery ?? { directory: this.outbox },
-      resources: { 'prod-eu': { kubeconfig: this.runnerKubeconfig, namespace: this.namespace, server: this.cluster.server, certificateAuthority: this.cluster.caFile } },
+      ...extra,
+      resources,
     });
   }
 
@@ -169,7 +185,15 @@ export class RunnerEnv {
       apiVersion: 'breakglass.dev/v1',
       kind: 'Request',
       metadata: { id, requester: 'oncall@vendor.example', created: formatTime(Date.now() - 60_000) },
-      spec: { reason: `INC-${id.length}: emergency access for runner tests`, resource: 'prod-eu', privilege: o.privilege ?? 'view', duration: o.duration ?? '1h', network: 'direct', recipient: this.vendor.fingerprint },
+      spec: {
+        reason: `INC-${id.length}: emergency access for runner tests`,
+        resource: o.resource ?? 'prod-eu',
+        privilege: o.privilege ?? 'view',
+        duration: o.duration ?? '1h',
+        network: o.network ?? 'direct',
+        recipient: this.vendor.fingerprint,
+        ...(o.command ? { command: o.command } : {}),
+      },
     });
   }
 
@@ -192,9 +216,9 @@ export class RunnerEnv {
     return binary(['runner', '--config', this.configFile, ...args], { cwd: this.root, env: { BREAKGLASS_RUNNER_ID: 'runner-a', ...env } });
   }
 
-  receive(id: string): Promise<CliResult> {
+  receive(id: string, out = `${id}.kubeconfig`): Promise<CliResult> {
     writeFileSync(join(this.root, 'vendor.sec.asc'), this.vendor.privateKey, { mode: 0o600 });
-    return binary(['receive', id, '--key', 'vendor.sec.asc', '--from', this.outbox, '--out', `${id}.kubeconfig`], { cwd: this.root });
+    return binary(['receive', id, '--key', 'vendor.sec.asc', '--from', this.outbox, '--out', out], { cwd: this.root });
   }
 
   hasRemoteMain(): boolean {

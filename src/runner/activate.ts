@@ -11,12 +11,12 @@ import type { SessionVerdict } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
-import { credentialDigest, recipientKey, seal } from './delivery.js';
+import { issue } from './credentials.js';
+import { recipientKey, seal } from './delivery.js';
 import type { Marker, MarkerState } from './marker.js';
-import { mint } from './providers/kubernetes-token.js';
 import { networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
-import { rollback } from './teardown.js';
+import { providerSetup, rollback } from './teardown.js';
 
 /** Everything activation needs about one verified session. */
 export interface Approved {
@@ -30,6 +30,7 @@ export interface Approved {
 export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): SessionPlan {
   return planSession({
     request: a.request,
+    type: a.verdict.evaluation!.governing!.resource.type,
     approvedDurations: (a.verdict.approvals?.accepted ?? []).map((x) => x.duration),
     policyMaxDuration: a.verdict.evaluation!.governing!.resource.maxDuration,
     runnerCap: d.config.caps.maxDuration,
@@ -40,7 +41,12 @@ export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number)
 
 function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
   const v = a.verdict;
+  const g = v.evaluation!.governing!;
+  const cmd = a.request.spec.command;
   return {
+    type: g.resource.type,
+    // Kept for revoke at teardown: exactly the approved definition and inputs, readable after a restart.
+    command: g.command && cmd ? { def: g.command, inputs: cmd.inputs } : undefined,
     session: a.request.metadata.id,
     phase: 'activating',
     runner: d.runnerId,
@@ -81,15 +87,25 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   }
 }
 
+/** Runs `fn`, tagging any failure with `step` for the record. */
+async function inStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw e instanceof StepError ? e : new StepError(step, e);
+  }
+}
+
 async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<void> {
-  const provider = networkProvider(plan.network);
-  if (!provider) throw new StepError('network', Object.assign(new Error(`network ${plan.network} is not available on this runner`), { code: 'NETWORK_UNAVAILABLE' }));
-  // The recipient key is resolved before anything is minted: no key, no credential.
-  const recipient = await recipientKey(plan.recipient, d.config.recipientKeys, a.source);
-  created.push(...(await provider.create(plan, { kube: target.kube, namespace: target.namespace })));
+  const g = a.verdict.evaluation!.governing!;
+  // Built before anything is created: an unconfigured path, or a manifest whose bytes are not the pinned ones, fails here with nothing made.
+  const provider = await inStep('network', () => networkProvider(plan.network, providerSetup(d, target, { pin: g.resource.networkPolicy, source: a.source })));
+  // The recipient key is resolved before anything is minted: no key, no credential. Vendor-held delivers nothing.
+  const recipient = plan.type === 'vendor-held' ? undefined : await inStep('recipient', () => recipientKey(plan.recipient, d.config.recipientKeys, a.source));
+  await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
-  const minted = await mint(target.kube, plan, created, at);
-  const sealed = await seal({ apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session, type: 'kubernetes-token', server: target.server, certificateAuthority: target.caPem, token: minted.token, expires: minted.expires }, recipient);
+  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at));
+  const sealed = issued.payload && (await seal(issued.payload, recipient!));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on
   // its clock; a crash before it rolls back. Either way, never delivered twice.
@@ -97,17 +113,21 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     ...state,
     phase: 'active',
     activated: formatTime(d.now()),
-    expires: minted.expires,
+    expires: issued.expires,
     objects: [...created],
-    credentialSha256: credentialDigest(minted.token),
-    sealedToken: await sealTo(d.publicKey, new TextEncoder().encode(minted.token)),
-    delivery: { channel: d.channel.name },
+    credentialSha256: issued.sha256,
+    sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
+    delivery: { channel: sealed ? d.channel.name : 'none' },
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
+  if (!sealed) {
+    d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`);
+    return;
+  }
   const ref = await d.channel.deliver(plan.session, sealed, a.commit);
   // Remembered so teardown withdraws exactly this delivery (without it, the channel searches by session).
   await target.markers.update(activeMarker, { ...active, delivery: { channel: d.channel.name, ref } });
-  d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${minted.expires}`);
+  d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`);
   await at('delivered');
 }

@@ -47,6 +47,7 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
     targets: await buildTargets(config),
     mirror,
     channel: channelFor(config, mirror, o.env),
+    env: o.env,
     now: o.now,
     delay: (ms) => new Promise((r) => setTimeout(r, ms)),
     log: o.log,

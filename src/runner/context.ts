@@ -4,6 +4,8 @@
  * the repository mirror, and the injected clock, delay, log and fault hook.
  */
 import { readFile } from 'node:fs/promises';
+import type { HttpOptions } from '../adapters/http.js';
+import { RawKube } from '../adapters/kube-raw.js';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
@@ -13,13 +15,17 @@ import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
 
-/** One configured Kubernetes resource: where sessions for it are assembled and their markers kept. */
+/** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
   resource: string;
+  /** The resource's runner config entry (tailscale/twingate settings). */
+  config: ResolvedConfig['resources'][string];
   kube: Kube;
+  /** The same cluster as plain JSON: provider objects are applied exactly as written. */
+  raw: RawKube;
   namespace: string;
   markers: MarkerStore;
-  /** What the vendor's kubeconfig points at. */
+  /** What the vendor's kubeconfig points at; '' when not configured (allowed for command and vendor-held resources only). */
   server: string;
   caPem?: string;
 }
@@ -36,6 +42,10 @@ export interface RunnerDeps {
   mirror: RepoMirror;
   /** Where sealed credentials are delivered (runner config `delivery`). */
   channel: Channel;
+  /** The runner's environment: provider API keys and command pass-through variables are read from it by name. */
+  env: NodeJS.ProcessEnv;
+  /** Retry settings for provider APIs (tests shorten the backoff). */
+  http?: HttpOptions;
   now(): number;
   delay(ms: number): Promise<void>;
   log(line: string): void;
@@ -53,9 +63,10 @@ export interface RunnerDeps {
 export async function buildTargets(config: ResolvedConfig): Promise<Map<string, Target>> {
   const out = new Map<string, Target>();
   for (const [resource, r] of Object.entries(config.resources)) {
-    const kube = new Kube(loadKubeConfig(r.kubeconfig));
+    const kc = loadKubeConfig(r.kubeconfig);
+    const kube = new Kube(kc);
     const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
-    out.set(resource, { resource, kube, namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server, caPem });
+    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server ?? '', caPem });
   }
   return out;
 }

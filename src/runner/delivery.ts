@@ -11,7 +11,7 @@ import { BreakglassError } from '../core/errors.js';
 import { readPublicKey, sealTo } from '../crypto/openpgp.js';
 import type { FileSource } from '../core/repository.js';
 
-/** What the vendor decrypts: enough for a kubeconfig that works as is. */
+/** What the vendor decrypts for a Kubernetes resource: enough for a kubeconfig that works as is. */
 export interface CredentialPayload {
   apiVersion: 'breakglass.dev/v1';
   kind: 'Credential';
@@ -23,8 +23,23 @@ export interface CredentialPayload {
   expires: string;
 }
 
-/** `sha256:<hex>` of the token: what the record keeps instead of the secret. */
-export function credentialDigest(token: string): string {
+/** What the vendor decrypts for a command resource: the command's output, byte for byte (base64, as it may be binary). */
+export interface CommandCredentialPayload {
+  apiVersion: 'breakglass.dev/v1';
+  kind: 'Credential';
+  session: string;
+  type: 'command';
+  command: string;
+  encoding: 'base64';
+  data: string;
+  expires: string;
+}
+
+/** Any sealed credential. */
+export type SealedPayload = CredentialPayload | CommandCredentialPayload;
+
+/** `sha256:<hex>` of the credential: what the record keeps instead of the secret. */
+export function credentialDigest(token: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(token).digest('hex')}`;
 }
 
@@ -52,7 +67,7 @@ export async function recipientKey(fingerprint: string, keyDir: string | undefin
 }
 
 /** Seals the payload to the recipient key. */
-export async function seal(payload: CredentialPayload, recipientArmored: string): Promise<string> {
+export async function seal(payload: SealedPayload, recipientArmored: string): Promise<string> {
   return sealTo(recipientArmored, new TextEncoder().encode(JSON.stringify(payload)));
 }
 

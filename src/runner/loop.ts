@@ -10,14 +10,16 @@
  */
 import { parseTime } from '../core/duration.js';
 import { parseKubePrivilege } from '../core/privilege.js';
+import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel } from '../core/repository.js';
+import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
 import { verifySession } from '../core/verify-session.js';
 import type { CommitSource } from '../adapters/source.js';
 import { activate, planFor } from './activate.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
-import { networkProvider } from './providers/index.js';
+import { networkRefusal } from './providers/index.js';
 import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState } from './repo.js';
@@ -61,12 +63,20 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
   }
 }
 
-/** Local caps the policy cannot override: the resource must be configured here, in a form this runner can assemble. */
-function localRefusal(d: RunnerDeps, resource: string, privilege: string, network: string): string | undefined {
-  if (!d.targets.has(resource)) return `resource ${resource} is not configured on this runner`;
-  if (!parseKubePrivilege(privilege)) return `privilege ${privilege} is not a Kubernetes privilege`;
-  if (!networkProvider(network as never)) return `network ${network} is not available on this runner`;
-  return undefined;
+/**
+ * Local caps the policy cannot override: the resource must be configured
+ * here, in a form this runner can assemble — its network path and its
+ * credential. Refused sessions stay pending with the reason; nothing is created.
+ */
+function localRefusal(d: RunnerDeps, req: Request, governing: Governing): string | undefined {
+  const { resource, privilege, network } = req.spec;
+  const t = d.targets.get(resource);
+  if (!t) return `resource ${resource} is not configured on this runner`;
+  const type = governing.resource.type;
+  if (type === 'kubernetes' && !parseKubePrivilege(privilege)) return `privilege ${privilege} is not a Kubernetes privilege`;
+  if (type === 'kubernetes' && !t.server) return `resource ${resource} has no server in this runner's config: a Kubernetes credential needs one for the vendor's kubeconfig`;
+  if (type === 'command' && !d.config.commands) return `resource ${resource} is a command resource, but this runner's config has no commands section`;
+  return networkRefusal(network, t.config, d.env, governing.resource.networkPolicy);
 }
 
 /** Step 3 for one candidate; returns true when the session is still pending. */
@@ -82,7 +92,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   let tr = decide(facts, d.now());
   if (tr.state !== 'pending') return false;
   const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());
-  const refusal = verdict.approved ? localRefusal(d, req.spec.resource, req.spec.privilege, req.spec.network) : undefined;
+  const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
   const reason = verdict.approved ? refusal : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);

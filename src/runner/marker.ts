@@ -14,6 +14,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
+import type { PolicyCommand } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import type { ObjectRef } from './providers/types.js';
 
@@ -38,6 +39,14 @@ export interface MarkerState {
   activated?: string;
   expires?: string;
   objects: ObjectRef[];
+  /** The resource's type, which decides the credential (absent in markers written before command resources existed: kubernetes). */
+  type?: 'kubernetes' | 'command' | 'vendor-held';
+  /**
+   * A command resource's approved command and inputs, copied at activation:
+   * teardown (and a rollback after a crash) runs `revoke` from the marker
+   * alone, exactly as approved, without re-reading git.
+   */
+  command?: { def: PolicyCommand; inputs: Record<string, string> };
   credentialSha256?: string;
   /** The token encrypted to the runner's own OpenPGP key, for the revocation proof after a restart. */
   sealedToken?: string;

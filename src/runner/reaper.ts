@@ -2,18 +2,46 @@
  * The reaper, every loop: deletes any object labelled as this runner's
  * whose session has no open marker (an orphan of a crash), or whose expiry
  * annotation is past by more than a grace period (a teardown that keeps
- * failing). Objects are listed BEFORE markers: an object is only ever created
- * after its marker, so a marker created concurrently is always seen.
+ * failing). That covers the credential's ServiceAccounts and bindings and the
+ * network providers' Deployments and Secrets (runner namespace) and
+ * NetworkPolicies (any namespace). Objects are listed BEFORE markers: an
+ * object is only ever created after its marker, so a marker created
+ * concurrently is always seen.
  */
 import { parseTime } from '../core/duration.js';
 import { EXPIRES_ANNOTATION, SESSION_LABEL, ownedSelector } from '../core/plan.js';
 import type { RunnerDeps, Target } from './context.js';
+import { deleteObject, listProviderObjects } from './owned.js';
 
 /** Past expiry by this much, an object is removed even if its session still looks open. */
 const EXPIRED_GRACE_MS = 5 * 60 * 1000;
 
+/** One labelled object, whichever API it came from, and how to delete it. */
+interface Candidate {
+  what: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  remove(): Promise<boolean>;
+}
+
+async function candidates(t: Target): Promise<Candidate[]> {
+  const kube = (await t.kube.listOwned(t.namespace, ownedSelector(t.namespace))).map((o) => ({
+    what: `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`,
+    labels: o.labels,
+    annotations: o.annotations,
+    remove: () => t.kube.delete(o),
+  }));
+  const raw = (await listProviderObjects(t.raw, t.namespace)).map((o) => ({
+    what: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`,
+    labels: o.metadata.labels ?? {},
+    annotations: o.metadata.annotations ?? {},
+    remove: () => deleteObject(t.raw, o),
+  }));
+  return [...kube, ...raw];
+}
+
 export async function reap(d: RunnerDeps, t: Target): Promise<number> {
-  const owned = await t.kube.listOwned(t.namespace, ownedSelector(t.namespace));
+  const owned = await candidates(t);
   if (owned.length === 0) return 0;
   const open = new Set((await t.markers.listOpen()).map((m) => m.state.session));
   const now = d.now();
@@ -24,9 +52,9 @@ export async function reap(d: RunnerDeps, t: Target): Promise<number> {
     const orphan = !session || !open.has(session);
     const overdue = expires === undefined || expires + EXPIRED_GRACE_MS < now;
     if (!orphan && !overdue) continue;
-    if (await t.kube.delete(o)) {
+    if (await o.remove()) {
       removed++;
-      d.log(`reaper: deleted ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name} (${orphan ? 'no open session' : 'expired'})`);
+      d.log(`reaper: deleted ${o.what} (${orphan ? 'no open session' : 'expired'})`);
     }
   }
   return removed;

@@ -43,11 +43,19 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
     ended: e.ended,
     endReason: e.endReason,
     objects: s.objects,
-    credential: s.credentialSha256 ? { kind: 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery: s.delivery ?? { channel: 'none' } } : undefined,
+    credential: credentialOf(s),
     teardown: e.teardown,
     revocation: e.revocation,
     failure: s.failure,
   });
+}
+
+/** What the record says about the credential: its kind by resource type; nothing when none was issued (a failed session). */
+function credentialOf(s: MarkerState): Record['credential'] {
+  const delivery = s.delivery ?? { channel: 'none' as const };
+  if (s.type === 'vendor-held') return s.activated ? { kind: 'none', expires: s.expires, delivery } : undefined;
+  if (!s.credentialSha256) return undefined;
+  return { kind: s.type === 'command' ? 'command' : 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery };
 }
 
 /** Signs and stores the record in the state directory's outbox of records. */

@@ -8,27 +8,60 @@
 import { formatTime } from '../core/duration.js';
 import { unseal } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
+import { revokeIssued } from './credentials.js';
 import type { Marker, MarkerState } from './marker.js';
+import { listProviderObjects, sweepSession } from './owned.js';
 import { credentialGone, proveRevoked, teardownCredential } from './providers/kubernetes-token.js';
-import { networkProvider } from './providers/index.js';
-import type { ObjectRef } from './providers/types.js';
+import { networkProvider, type ProviderSetup } from './providers/index.js';
+import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
 import type { Network } from '../core/schemas.js';
 
-async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readonly ObjectRef[]): Promise<ObjectRef[]> {
-  const ctx = { kube: t.kube, namespace: t.namespace };
-  const provider = networkProvider(s.network as Network);
-  const objects = [...s.objects, ...extra.filter((o) => !s.objects.some((x) => x.kind === o.kind && x.name === o.name && x.namespace === o.namespace))];
-  await provider?.teardown(s.session, objects, ctx);
-  await teardownCredential(t.kube, t.namespace, s.session);
-  // Verify, not assume: list by label again; anything left fails this teardown (retried next loop).
-  if (!(await credentialGone(t.kube, t.namespace, s.session)) || (provider && !(await provider.verifyGone(s.session, ctx)))) {
-    throw new Error(`objects of session ${s.session} remain after deletion`);
+/** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
+export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup['approved']): ProviderSetup {
+  return { config: t.config, raw: t.raw, namespace: t.namespace, env: d.env, http: d.http, approved };
+}
+
+const sameRef = (a: ObjectRef, b: ObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
+const union = (a: readonly ObjectRef[], b: readonly ObjectRef[]) => [...a, ...b.filter((o) => !a.some((x) => sameRef(x, o)))];
+/** Kinds that live in the cluster: a label sweep finds them without the provider. */
+const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding']);
+
+/**
+ * The session's network provider, built from the runner config and the marker
+ * alone. If it can no longer be built (its config section was removed), a label
+ * sweep still removes the cluster objects; objects held by an outside API
+ * (a Tailscale key, a Twingate connector) then cannot be removed, and the
+ * teardown fails loudly instead of claiming they are gone.
+ */
+async function teardownProvider(d: RunnerDeps, t: Target, s: MarkerState, objects: readonly ObjectRef[]): Promise<NetworkProvider | undefined> {
+  try {
+    return await networkProvider(s.network as Network, providerSetup(d, t));
+  } catch (e) {
+    const outside = objects.filter((o) => !CLUSTER_KINDS.has(o.kind));
+    if (outside.length) throw new Error(`cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${(e as Error).message}`);
+    d.log(`session ${s.session}: ${(e as Error).message}; removing its cluster objects by label`);
+    return undefined;
   }
-  return objects;
+}
+
+async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readonly ObjectRef[]): Promise<ObjectRef[]> {
+  const objects = union(s.objects, extra);
+  const provider = await teardownProvider(d, t, s, objects);
+  const gone = [...((await provider?.teardown(s.session, objects)) ?? [])];
+  gone.push(...(await teardownCredential(t.kube, t.namespace, s.session)));
+  // Belt and braces: anything else still labelled with the session (a crash forgot its reference).
+  gone.push(...(await sweepSession(t.raw, t.namespace, s.session)));
+  // Verify, not assume: list by label again; anything left fails this teardown (retried next loop).
+  const left = !(await credentialGone(t.kube, t.namespace, s.session)) || (await listProviderObjects(t.raw, t.namespace, s.session)).length > 0;
+  if (left || (provider && !(await provider.verifyGone(s.session)))) throw new Error(`objects of session ${s.session} remain after deletion`);
+  return union(objects, gone);
 }
 
 async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<Ending['revocation']> {
+  // A command credential: the approved `revoke` argv; a failure throws, and teardown is retried next loop.
+  const revoked = await revokeIssued(d, s);
+  if (revoked) return { ...revoked, at: formatTime(d.now()) };
   if (!s.sealedToken) return undefined;
   let token: string;
   try {
@@ -80,8 +113,13 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
 export async function rollback(d: RunnerDeps, t: Target, marker: Marker, failure: NonNullable<MarkerState['failure']>, created: readonly ObjectRef[]): Promise<void> {
   const s: MarkerState = { ...marker.state, failure };
   const deleted = await removeAll(d, t, s, created);
+  // A command may have made its credential before the failure (or the crash): nobody received
+  // it, but it exists, so `revoke` runs unless assembly stopped before the command could run.
+  const beforeCredential = ['marker', 'network', 'recipient'].includes(failure.step);
+  const revoked = beforeCredential ? undefined : await revokeIssued(d, s);
   const now = formatTime(d.now());
   // The objects that existed are part of the story even though nothing was delivered.
   const withObjects = { ...s, objects: deleted, credentialSha256: undefined, delivery: undefined };
-  await finish(d, t, marker, withObjects, { outcome: 'failed', ended: now, endReason: `activation failed at ${failure.step}: ${failure.code}`, teardown: { deleted, completed: now, errors: [] } });
+  const revocation = revoked && { ...revoked, at: now };
+  await finish(d, t, marker, withObjects, { outcome: 'failed', ended: now, endReason: `activation failed at ${failure.step}: ${failure.code}`, teardown: { deleted, completed: now, errors: [] }, revocation });
 }

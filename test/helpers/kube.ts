@@ -49,6 +49,7 @@ export function testPlan(session: string, network: SessionPlan['network']): Sess
   return {
     session,
     resource: 'prod-eu',
+    type: 'kubernetes',
     privilege: 'view',
     network,
     recipient: '0123456789ABCDEF0123456789ABCDEF01234567',

@@ -42,7 +42,7 @@ describe('the tailscale provider', () => {
     const { p } = provider();
     const plan = testPlan('inc-1-ts', 'tailscale');
     const ready = readinessController(raw, ns, workloadName(plan.session, 'tailscale'));
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     ready.stop();
 
     const key = [...fake.keys.values()][0]!;
@@ -65,14 +65,14 @@ describe('the tailscale provider', () => {
     // The router registers with the key from the Secret, exactly once.
     fake.register(key.key, routerHostname(plan.session), ['10.96.0.0/12']);
     expect(() => fake.register(key.key, 'second', [])).toThrow('key already used');
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(false);
+    expect(await p.verifyGone(plan.session)).toBe(false);
 
-    const deleted = await p.teardown(plan.session, created, undefined as never);
+    const deleted = await p.teardown(plan.session, created);
     expect(deleted.map((o) => o.kind).sort()).toEqual(['Deployment', 'Secret', 'TailscaleAuthKey', 'TailscaleDevice']);
     expect(await objectsOf(plan.session)).toEqual({ deployment: undefined, secret: undefined });
     expect(fake.devices.size).toBe(0);
     expect(fake.keys.size).toBe(0);
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    expect(await p.verifyGone(plan.session)).toBe(true);
     // Every API call carried the token as a Bearer header.
     expect(fake.requests.every((r) => r.headers.authorization === `Bearer ${fake.apiKey}`)).toBe(true);
   });
@@ -81,17 +81,17 @@ describe('the tailscale provider', () => {
     const { p } = provider({ apiKeyEnv: undefined, oauth: { clientIdEnv: 'TS_OAUTH_ID', clientSecretEnv: 'TS_OAUTH_SECRET' } }, { TS_OAUTH_ID: fake.oauth.id, TS_OAUTH_SECRET: fake.oauth.secret });
     const plan = testPlan('inc-2-oauth', 'tailscale');
     const ready = readinessController(raw, ns, workloadName(plan.session, 'tailscale'));
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     ready.stop();
     expect(fake.requests.some((r) => r.path === '/api/v2/oauth/token')).toBe(true);
-    await p.teardown(plan.session, created, undefined as never);
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    await p.teardown(plan.session, created);
+    expect(await p.verifyGone(plan.session)).toBe(true);
   });
 
   it('rolls everything back when the router never becomes ready', async () => {
     const { p } = provider({ readinessTimeout: '1s' });
     const plan = testPlan('inc-3-notready', 'tailscale');
-    await expect(p.create(plan, undefined as never)).rejects.toMatchObject({ code: 'PROVIDER_NOT_READY' });
+    await expect(p.create(plan)).rejects.toMatchObject({ code: 'PROVIDER_NOT_READY' });
     expect(await objectsOf(plan.session)).toEqual({ deployment: undefined, secret: undefined });
     expect(fake.keys.size).toBe(0);
   });
@@ -101,17 +101,17 @@ describe('the tailscale provider', () => {
     fake.failNext((r) => r.path.endsWith('/keys') && r.method === 'POST', { status: 429, headers: { 'retry-after': '2' }, body: { message: 'rate limited' } });
     const plan = testPlan('inc-4-ratelimit', 'tailscale');
     const ready = readinessController(raw, ns, workloadName(plan.session, 'tailscale'));
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     ready.stop();
     expect(waits).toContain(2000);
-    await p.teardown(plan.session, created, undefined as never);
+    await p.teardown(plan.session, created);
   });
 
   it('gives up after bounded retries on 5xx, with nothing created and no secret in the message', async () => {
     const { p, waits } = provider();
     fake.failNext((r) => r.path.endsWith('/keys') && r.method === 'POST', { status: 503, body: { message: 'upstream unavailable' } }, 4);
     const plan = testPlan('inc-5-down', 'tailscale');
-    const err = (await p.create(plan, undefined as never).catch((e: Error & { code?: string }) => e)) as Error & { code?: string };
+    const err = (await p.create(plan).catch((e: Error & { code?: string }) => e)) as Error & { code?: string };
     expect(err).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: 'create Tailscale auth key failed after 4 attempts: HTTP 503: upstream unavailable' });
     expect(waits).toEqual([500, 1000, 2000]);
     expect(err.message).not.toContain(fake.apiKey);
@@ -121,7 +121,7 @@ describe('the tailscale provider', () => {
   it('deletes the key it made when the cluster refuses the Secret', async () => {
     const d = recordingDelay();
     const p = tailscaleProvider(config(), { raw, namespace: 'bg-no-such-namespace', env: { TS_API_KEY: fake.apiKey }, http: { delay: d.delay } });
-    await expect(p.create(testPlan('inc-6-nons', 'tailscale'), undefined as never)).rejects.toMatchObject({ code: 'KUBE_FAILED' });
+    await expect(p.create(testPlan('inc-6-nons', 'tailscale'))).rejects.toMatchObject({ code: 'KUBE_FAILED' });
     expect(fake.keys.size).toBe(0);
   });
 
@@ -129,19 +129,19 @@ describe('the tailscale provider', () => {
     const { p } = provider();
     const plan = testPlan('inc-7-teardown', 'tailscale');
     const ready = readinessController(raw, ns, workloadName(plan.session, 'tailscale'));
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     ready.stop();
     fake.register([...fake.keys.values()][0]!.key, routerHostname(plan.session), []);
     fake.failNext((r) => r.method === 'DELETE' && r.path.startsWith('/api/v2/device/'), { status: 500, body: { message: 'boom' } }, 4);
-    await expect(p.teardown(plan.session, created, undefined as never)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(false);
-    await p.teardown(plan.session, created, undefined as never);
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    await expect(p.teardown(plan.session, created)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    expect(await p.verifyGone(plan.session)).toBe(false);
+    await p.teardown(plan.session, created);
+    expect(await p.verifyGone(plan.session)).toBe(true);
     expect(fake.keys.size).toBe(0);
   });
 
   it('refuses to start without its API key, naming the variable and nothing else', async () => {
     const { p } = provider({}, {});
-    await expect(p.create(testPlan('inc-8-nokey', 'tailscale'), undefined as never)).rejects.toMatchObject({ code: 'PROVIDER_CONFIG', message: 'Tailscale: environment variable TS_API_KEY is not set' });
+    await expect(p.create(testPlan('inc-8-nokey', 'tailscale'))).rejects.toMatchObject({ code: 'PROVIDER_CONFIG', message: 'Tailscale: environment variable TS_API_KEY is not set' });
   });
 });

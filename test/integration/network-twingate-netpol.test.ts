@@ -36,7 +36,7 @@ describe('the twingate provider', () => {
     const p = provider();
     const plan = testPlan('inc-1-tg', 'twingate');
     const ready = readinessController(raw, ns, workloadName(plan.session, 'twingate'));
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     ready.stop();
     const connector = [...fake.connectors.values()][0]!;
     expect(connector).toMatchObject({ name: connectorName(plan.session), remoteNetworkId: fake.remoteNetworkId });
@@ -47,21 +47,21 @@ describe('the twingate provider', () => {
     expect(Buffer.from(data.TWINGATE_REFRESH_TOKEN!, 'base64').toString()).toBe(connector.tokens!.refreshToken);
     expect(fake.requests.every((r) => r.headers['x-api-key'] === fake.apiKey)).toBe(true);
 
-    await p.teardown(plan.session, created, undefined as never);
+    await p.teardown(plan.session, created);
     expect(fake.connectors.size).toBe(0);
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    expect(await p.verifyGone(plan.session)).toBe(true);
   });
 
   it('deletes the connector when token generation fails (ok: false)', async () => {
     const p = provider();
     fake.failNext((r) => r.body.includes('connectorGenerateTokens'), { status: 200, body: { data: { connectorGenerateTokens: { ok: false, error: 'Insufficient permissions', connectorTokens: null } } } });
-    await expect(p.create(testPlan('inc-2-tokens', 'twingate'), undefined as never)).rejects.toMatchObject({ code: 'PROVIDER_FAILED', message: 'generate Twingate connector tokens failed: Insufficient permissions' });
+    await expect(p.create(testPlan('inc-2-tokens', 'twingate'))).rejects.toMatchObject({ code: 'PROVIDER_FAILED', message: 'generate Twingate connector tokens failed: Insufficient permissions' });
     expect(fake.connectors.size).toBe(0);
   });
 
   it('reports an unknown remote network and leaves nothing', async () => {
     const p = provider({ remoteNetworkId: 'UmVtb3RlTmV0d29yazpub3Bl' });
-    await expect(p.create(testPlan('inc-3-rn', 'twingate'), undefined as never)).rejects.toMatchObject({ message: 'create Twingate connector failed: Remote network not found' });
+    await expect(p.create(testPlan('inc-3-rn', 'twingate'))).rejects.toMatchObject({ message: 'create Twingate connector failed: Remote network not found' });
     expect(fake.connectors.size).toBe(0);
   });
 
@@ -69,9 +69,9 @@ describe('the twingate provider', () => {
     const p = provider();
     // As if the runner died right after connectorCreate: the connector exists, no record of it.
     fake.connectors.set('Q29ubmVjdG9yOjEyMw', { id: 'Q29ubmVjdG9yOjEyMw', name: connectorName('inc-4-crash'), remoteNetworkId: fake.remoteNetworkId });
-    expect(await p.verifyGone('inc-4-crash', undefined as never)).toBe(false);
-    await p.teardown('inc-4-crash', [], undefined as never);
-    expect(await p.verifyGone('inc-4-crash', undefined as never)).toBe(true);
+    expect(await p.verifyGone('inc-4-crash')).toBe(false);
+    await p.teardown('inc-4-crash', []);
+    expect(await p.verifyGone('inc-4-crash')).toBe(true);
   });
 });
 
@@ -102,16 +102,16 @@ describe('the networkpolicy provider', () => {
     const denyAll: RawObject = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny', namespace: ns }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
     const before = await raw.create(denyAll);
     const manifest = readManifest('policies/networkpolicies/prod-eu.yaml', bytes(), sha());
-    const p = networkPolicyProvider(manifest, raw);
+    const p = networkPolicyProvider(manifest, raw, ns);
     const plan = testPlan('inc-5-np', 'networkpolicy');
-    const created = await p.create(plan, undefined as never);
+    const created = await p.create(plan);
     const applied = await raw.get('networking.k8s.io/v1', 'NetworkPolicy', ns, created[0]!.name);
     // Read back: the spec is the manifest's, key for key, `from` included.
     expect(applied!.spec).toEqual(manifest.spec);
     expect((applied!.spec as any).ingress[0].from).toHaveLength(2);
     expect(applied!.metadata.labels).toMatchObject({ 'breakglass.dev/session': plan.session });
-    await p.teardown(plan.session, created, undefined as never);
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    await p.teardown(plan.session, created);
+    expect(await p.verifyGone(plan.session)).toBe(true);
     const after = await raw.get('networking.k8s.io/v1', 'NetworkPolicy', ns, 'default-deny');
     expect(after!.spec).toEqual(before.spec);
     expect(after!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
@@ -121,16 +121,16 @@ describe('the networkpolicy provider', () => {
     // Kubernetes 1.20 prunes endPort (added in 1.21): enforcing the rest would not be what was approved.
     const withEndPort = Buffer.from(MANIFEST.replace('NS', ns).replace('port: 53 }', 'port: 53, endPort: 60 }'));
     const manifest = readManifest('m.yaml', withEndPort, createHash('sha256').update(withEndPort).digest('hex'));
-    const p = networkPolicyProvider(manifest, raw);
+    const p = networkPolicyProvider(manifest, raw, ns);
     const plan = testPlan('inc-6-pruned', 'networkpolicy');
-    const err = await p.create(plan, undefined as never).catch((e) => e);
+    const err = await p.create(plan).catch((e) => e);
     if (err?.code === undefined) {
       // A cluster that supports endPort stores it: then there is nothing to refuse.
-      await p.teardown(plan.session, [], undefined as never);
+      await p.teardown(plan.session, []);
       return;
     }
     expect(err).toMatchObject({ code: 'NETPOL_ALTERED', message: expect.stringContaining('spec.ingress[0].ports[1]') });
-    expect(await p.verifyGone(plan.session, undefined as never)).toBe(true);
+    expect(await p.verifyGone(plan.session)).toBe(true);
   });
 
   it('refuses manifest bytes that the approved policy does not pin', () => {

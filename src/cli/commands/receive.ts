@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { BreakglassError } from '../../core/errors.js';
 import { SessionId } from '../../core/schemas.js';
 import { readPrivateKey, unseal } from '../../crypto/openpgp.js';
-import type { CredentialPayload } from '../../runner/delivery.js';
+import type { CredentialPayload, SealedPayload } from '../../runner/delivery.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 /** A kubeconfig that kubectl and k9s use as is: one cluster, one token user, one context. */
@@ -23,22 +23,37 @@ export function kubeconfigFor(p: CredentialPayload): string {
   });
 }
 
-export function parsePayload(bytes: Uint8Array, id: string): CredentialPayload {
-  const p = JSON.parse(new TextDecoder().decode(bytes)) as CredentialPayload;
-  if (p.kind !== 'Credential' || p.type !== 'kubernetes-token' || typeof p.token !== 'string') throw new BreakglassError('RECEIVE_INVALID', 'the sealed message is not a breakglass Kubernetes credential');
+/** Parses any sealed credential (Kubernetes token or command output) for session `id`. */
+export function parseSealed(bytes: Uint8Array, id: string): SealedPayload {
+  const p = JSON.parse(new TextDecoder().decode(bytes)) as SealedPayload;
+  const ok = p.kind === 'Credential' && ((p.type === 'kubernetes-token' && typeof p.token === 'string') || (p.type === 'command' && p.encoding === 'base64' && typeof p.data === 'string'));
+  if (!ok) throw new BreakglassError('RECEIVE_INVALID', 'the sealed message is not a breakglass credential');
   // Sealed to me, but for which session? A message for another session must not be used under this name.
   if (p.session !== id) throw new BreakglassError('RECEIVE_MISMATCH', `the sealed credential is for session ${p.session}, not ${id}`);
   return p;
+}
+
+/** Parses a sealed Kubernetes credential; anything else is refused. */
+export function parsePayload(bytes: Uint8Array, id: string): CredentialPayload {
+  const p = parseSealed(bytes, id);
+  if (p.type !== 'kubernetes-token') throw new BreakglassError('RECEIVE_INVALID', 'the sealed message is not a breakglass Kubernetes credential');
+  return p;
+}
+
+/** The bytes `--out` receives: a kubeconfig for a Kubernetes token, the credential itself for any other kind. */
+function outputFor(p: SealedPayload): { bytes: string | Buffer; what: string } {
+  if (p.type === 'kubernetes-token') return { bytes: kubeconfigFor(p), what: 'kubeconfig' };
+  return { bytes: Buffer.from(p.data, 'base64'), what: `output of command ${p.command}` };
 }
 
 export function registerReceive(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
   program
     .command('receive')
     .argument('<id>', 'session id')
-    .description('decrypt a delivered credential and write a kubeconfig (mode 0600)')
+    .description('decrypt a delivered credential and write a kubeconfig, or the credential itself for a command resource (mode 0600)')
     .requiredOption('--key <file>', 'your OpenPGP secret key (armored); passphrase from BREAKGLASS_PASSPHRASE')
     .option('--from <dir>', 'delivery directory (default: current directory)')
-    .option('--out <file>', 'where to write the kubeconfig (default: <id>.kubeconfig)')
+    .option('--out <file>', 'where to write it (default: <id>.kubeconfig, or <id>.credential for a command credential)')
     .action(async (id: string, opts: { key: string; from?: string; out?: string }) => {
       if (!SessionId.safeParse(id).success) throw new BreakglassError('USAGE', `${JSON.stringify(id)} is not a session id`);
       const key = await readPrivateKey(await readFile(resolve(io.cwd, opts.key), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
@@ -49,11 +64,12 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
       // The file may be a saved PR comment: take the armored block, whatever surrounds it.
       const block = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(sealed)?.[0];
       if (!block) throw new BreakglassError('RECEIVE_INVALID', `${sealedPath} holds no OpenPGP message`);
-      const payload = parsePayload(await unseal(key, block), id);
-      const out = resolve(io.cwd, opts.out ?? `${id}.kubeconfig`);
-      await writeFile(out, kubeconfigFor(payload), { mode: 0o600 });
+      const payload = parseSealed(await unseal(key, block), id);
+      const out = resolve(io.cwd, opts.out ?? (payload.type === 'kubernetes-token' ? `${id}.kubeconfig` : `${id}.credential`));
+      const { bytes, what } = outputFor(payload);
+      await writeFile(out, bytes, { mode: 0o600 });
       await chmod(out, 0o600); // writeFile's mode applies only on creation
-      io.out(`wrote ${out} (expires ${payload.expires}); use: KUBECONFIG=${out} kubectl ...`);
+      io.out(payload.type === 'kubernetes-token' ? `wrote ${out} (expires ${payload.expires}); use: KUBECONFIG=${out} kubectl ...` : `wrote the ${what} to ${out} (expires ${payload.expires})`);
       done(0);
     });
 }

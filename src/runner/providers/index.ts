@@ -1,11 +1,86 @@
-/** The network providers this runner can use, by the name a request gives. */
-import type { Network } from '../../core/schemas.js';
+/**
+ * The network providers, built per resource from the runner's own config.
+ * A network this runner is not configured for is refused with the reason
+ * BEFORE any marker exists (`networkRefusal`), and again, fail-closed, when
+ * the provider is built (`networkProvider`). Teardown builds the provider
+ * from the marker alone: no manifest, no git.
+ */
+import type { HttpOptions } from '../../adapters/http.js';
+import type { RawKube } from '../../adapters/kube-raw.js';
+import { BreakglassError } from '../../core/errors.js';
+import type { FileSource } from '../../core/repository.js';
+import type { Network, PolicyResource, RunnerConfig } from '../../core/schemas.js';
 import { direct } from './direct.js';
+import { networkPolicyProvider, readManifest } from './networkpolicy.js';
+import { tailscaleProvider } from './tailscale.js';
+import { twingateProvider } from './twingate.js';
 import type { NetworkProvider } from './types.js';
 
-const PROVIDERS: Partial<Record<Network, NetworkProvider>> = { direct };
+type RunnerResource = RunnerConfig['resources'][string];
 
-/** The provider for `network`, or undefined when this runner cannot open that path (the session fails closed). */
-export function networkProvider(network: Network): NetworkProvider | undefined {
-  return PROVIDERS[network];
+/** What building a provider takes: the resource's runner settings and cluster, and at activation the approved manifest. */
+export interface ProviderSetup {
+  /** The resource's entry in the runner config. */
+  config: RunnerResource;
+  raw: RawKube;
+  /** The runner's namespace there: where workloads live, and the owner label's value. */
+  namespace: string;
+  /** The runner's environment: API keys are read from it by name, never from a file. */
+  env: NodeJS.ProcessEnv;
+  /** Activation only: the governing policy resource's manifest pin and the verified commit's files. */
+  approved?: { pin: PolicyResource['networkPolicy']; source: FileSource };
+  http?: HttpOptions;
+}
+
+const missingEnv = (env: NodeJS.ProcessEnv, names: readonly string[]) => names.filter((n) => !env[n]);
+
+/** Why this runner cannot open `network` for the resource, or undefined when it can. Names variables, never values. */
+export function networkRefusal(network: Network, config: RunnerResource, env: NodeJS.ProcessEnv, pin: PolicyResource['networkPolicy']): string | undefined {
+  if (network === 'tailscale') {
+    const ts = config.tailscale;
+    if (!ts) return 'network tailscale is not configured for this resource on this runner (its runner config entry has no tailscale section)';
+    const unset = missingEnv(env, ts.oauth ? [ts.oauth.clientIdEnv, ts.oauth.clientSecretEnv] : [ts.apiKeyEnv ?? 'TS_API_KEY']);
+    return unset.length ? `network tailscale: ${unset.join(', ')} not set in the runner's environment` : undefined;
+  }
+  if (network === 'twingate') {
+    const tg = config.twingate;
+    if (!tg) return 'network twingate is not configured for this resource on this runner (its runner config entry has no twingate section)';
+    return env[tg.apiKeyEnv] ? undefined : `network twingate: ${tg.apiKeyEnv} not set in the runner's environment`;
+  }
+  if (network === 'networkpolicy' && !pin) return 'network networkpolicy needs a pinned manifest (networkPolicy: { manifest, sha256 }) on the resource in the approved policy';
+  return undefined;
+}
+
+function unavailable(message: string): BreakglassError {
+  return new BreakglassError('NETWORK_UNAVAILABLE', message);
+}
+
+/** Reads the approved manifest at the verified commit and checks it against the policy's pin. */
+async function approvedManifest(approved: NonNullable<ProviderSetup['approved']>) {
+  const pin = approved.pin;
+  if (!pin) throw unavailable('network networkpolicy needs a pinned manifest on the resource in the approved policy');
+  const bytes = await approved.source.read(pin.manifest);
+  // The runner reads policies/ at the verified commit; a manifest elsewhere is not covered.
+  if (!bytes) throw new BreakglassError('NETPOL_MANIFEST', `${pin.manifest} is not in policies/ at the verified commit; nothing applied`);
+  return readManifest(pin.manifest, bytes, pin.sha256);
+}
+
+/** Builds the provider for `network`; throws NETWORK_UNAVAILABLE (or NETPOL_*) with the reason when it cannot. */
+export async function networkProvider(network: Network, setup: ProviderSetup): Promise<NetworkProvider> {
+  const { config, raw, namespace, env, http } = setup;
+  switch (network) {
+    case 'direct':
+      return direct;
+    case 'tailscale':
+      if (!config.tailscale) throw unavailable('network tailscale is not configured for this resource on this runner');
+      return tailscaleProvider(config.tailscale, { raw, namespace, env, http });
+    case 'twingate':
+      if (!config.twingate) throw unavailable('network twingate is not configured for this resource on this runner');
+      return twingateProvider(config.twingate, { raw, namespace, env, http });
+    case 'networkpolicy':
+      // Without `approved` this is a teardown: references and labels are enough.
+      return networkPolicyProvider(setup.approved ? await approvedManifest(setup.approved) : undefined, raw, namespace);
+    default:
+      throw unavailable(`network ${String(network)} is not one this runner knows`);
+  }
 }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { BreakglassError } from '../../core/errors.js';
-import type { SessionPlan } from '../../core/plan.js';
+import { ownedSelector, type SessionPlan } from '../../core/plan.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
 import { ownership } from './workload.js';
@@ -40,13 +40,15 @@ export function readManifest(path: string, bytes: Uint8Array, pinnedSha256: stri
   return m;
 }
 
-/** The object applied for a session: the manifest's spec verbatim, under a session-owned name. */
-export function sessionNetworkPolicy(manifest: RawObject, plan: SessionPlan): RawObject {
-  const own = ownership(plan.session, plan.expires, PROVIDER);
+const policyName = (session: string) => `bg-${session}`.slice(0, 63);
+
+/** The object applied for a session: the manifest's spec verbatim, under a session-owned name, owned by the runner namespace `owner`. */
+export function sessionNetworkPolicy(manifest: RawObject, plan: SessionPlan, owner: string): RawObject {
+  const own = ownership(plan.session, plan.expires, PROVIDER, owner);
   return {
     apiVersion: API,
     kind: 'NetworkPolicy',
-    metadata: { name: `bg-${plan.session}`.slice(0, 63), namespace: manifest.metadata.namespace, ...own },
+    metadata: { name: policyName(plan.session), namespace: manifest.metadata.namespace, ...own },
     spec: manifest.spec,
   };
 }
@@ -75,29 +77,41 @@ export function firstDifference(want: unknown, got: unknown, path = 'spec'): str
   return want === got ? undefined : path;
 }
 
-export function networkPolicyProvider(manifest: RawObject, raw: RawKube): NetworkProvider {
-  const namespace = manifest.metadata.namespace!;
-  const name = (session: string) => `bg-${session}`.slice(0, 63);
+/**
+ * The provider. `manifest` is needed only to create: teardown and
+ * verification work from the marker's references and the ownership labels
+ * alone, so a restarted runner closes the path without re-reading git.
+ * `owner` is the runner namespace (the owner label's value).
+ */
+export function networkPolicyProvider(manifest: RawObject | undefined, raw: RawKube, owner: string): NetworkProvider {
+  const ref = (namespace: string, name: string): ObjectRef => ({ kind: 'NetworkPolicy', apiVersion: API, namespace, name, provider: PROVIDER });
+  // Across namespaces, by label: a crash between create and recording the reference leaves no reference.
+  const labelled = (session: string) => raw.listAllNamespaces(API, 'NetworkPolicy', ownedSelector(owner, session));
   return {
     name: PROVIDER,
     async create(plan: SessionPlan): Promise<ObjectRef[]> {
-      const stored = await raw.create(sessionNetworkPolicy(manifest, plan));
-      const ref = { kind: 'NetworkPolicy', apiVersion: API, namespace, name: name(plan.session), provider: PROVIDER };
+      if (!manifest) throw new BreakglassError('NETPOL_MANIFEST', `no approved NetworkPolicy manifest for session ${plan.session}; nothing applied`);
+      const stored = await raw.create(sessionNetworkPolicy(manifest, plan, owner));
+      const made = ref(manifest.metadata.namespace!, policyName(plan.session));
       // An API server silently prunes fields it does not know (endPort before 1.21):
       // what it enforces would not be what was approved. Read back; on any loss, undo and refuse.
       const lost = firstDifference(manifest.spec, stored.spec);
       if (lost) {
-        await raw.delete(API, 'NetworkPolicy', namespace, ref.name);
+        await raw.delete(API, 'NetworkPolicy', made.namespace!, made.name);
         throw new BreakglassError('NETPOL_ALTERED', `the API server did not store ${lost} of the approved NetworkPolicy as written (unsupported by this cluster?); removed it and refused the session`);
       }
-      return [ref];
+      return [made];
     },
-    async teardown(session: string): Promise<ObjectRef[]> {
-      const existed = await raw.delete(API, 'NetworkPolicy', namespace, name(session));
-      return existed ? [{ kind: 'NetworkPolicy', apiVersion: API, namespace, name: name(session), provider: PROVIDER }] : [];
+    async teardown(session: string, objects: readonly ObjectRef[]): Promise<ObjectRef[]> {
+      const targets = new Map<string, ObjectRef>();
+      for (const o of objects) if (o.kind === 'NetworkPolicy' && o.namespace) targets.set(`${o.namespace}/${o.name}`, ref(o.namespace, o.name));
+      for (const o of await labelled(session)) targets.set(`${o.metadata.namespace}/${o.metadata.name}`, ref(o.metadata.namespace!, o.metadata.name));
+      const deleted: ObjectRef[] = [];
+      for (const t of targets.values()) if (await raw.delete(API, 'NetworkPolicy', t.namespace!, t.name)) deleted.push(t);
+      return deleted;
     },
     async verifyGone(session: string): Promise<boolean> {
-      return !(await raw.get(API, 'NetworkPolicy', namespace, name(session)));
+      return (await labelled(session)).length === 0;
     },
   };
 }

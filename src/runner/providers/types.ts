@@ -5,7 +5,6 @@
  * creates is returned as a reference for the marker and the record, and
  * carries the ownership labels so the reaper finds it after a crash.
  */
-import type { Kube } from '../../adapters/kubernetes.js';
 import type { SessionPlan } from '../../core/plan.js';
 
 /** A reference to something a provider created: never a secret. */
@@ -17,18 +16,15 @@ export interface ObjectRef {
   provider?: string;
 }
 
-/** What providers may use: the cluster of the resource, and the runner's namespace there. */
-export interface ProviderContext {
-  kube: Kube;
-  namespace: string;
-}
-
-/** Opens a network path for one session and closes it again. */
+/**
+ * Opens a network path for one session and closes it again. A provider is
+ * built for one resource (see index.ts) and holds its cluster and settings.
+ */
 export interface NetworkProvider {
   readonly name: string;
-  create(plan: SessionPlan, ctx: ProviderContext): Promise<ObjectRef[]>;
-  /** Deletes what `create` made; already-gone is success. Returns what it deleted. */
-  teardown(session: string, objects: readonly ObjectRef[], ctx: ProviderContext): Promise<ObjectRef[]>;
+  create(plan: SessionPlan): Promise<ObjectRef[]>;
+  /** Deletes what `create` made, from the references alone (after a restart too); already-gone is success. Returns what it deleted. */
+  teardown(session: string, objects: readonly ObjectRef[]): Promise<ObjectRef[]>;
   /** True when nothing the provider made for the session remains. */
-  verifyGone(session: string, ctx: ProviderContext): Promise<boolean>;
+  verifyGone(session: string): Promise<boolean>;
 }

@@ -5,15 +5,21 @@
  * finds them after a crash. Readiness is the Deployment's `readyReplicas`.
  */
 import { BreakglassError } from '../../core/errors.js';
-import { EXPIRES_ANNOTATION, MANAGED_BY, SESSION_LABEL, type SessionPlan } from '../../core/plan.js';
+import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, SESSION_LABEL, type SessionPlan } from '../../core/plan.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { realDelay, type Delay } from '../../adapters/http.js';
 import type { ObjectRef } from './types.js';
 
-/** Labels and annotations every object created for a session carries. */
-export function ownership(session: string, expires: string, provider: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+export const PROVIDER_LABEL = 'breakglass.dev/provider';
+
+/**
+ * Labels and annotations every object created for a session carries. The
+ * owner label is the runner's namespace: the reaper selects by it, so two
+ * runners sharing a cluster never take each other's objects for orphans.
+ */
+export function ownership(session: string, expires: string, provider: string, owner: string): { labels: Record<string, string>; annotations: Record<string, string> } {
   return {
-    labels: { [MANAGED_BY]: 'breakglass', [SESSION_LABEL]: session, 'breakglass.dev/provider': provider },
+    labels: { [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: owner, [SESSION_LABEL]: session, [PROVIDER_LABEL]: provider },
     annotations: { [EXPIRES_ANNOTATION]: expires },
   };
 }
@@ -41,7 +47,7 @@ export function deploymentRef(spec: WorkloadSpec, name: string): ObjectRef {
 }
 
 function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObject {
-  const own = ownership(plan.session, plan.expires, spec.provider);
+  const own = ownership(plan.session, plan.expires, spec.provider, spec.namespace);
   const env = [
     ...Object.entries(spec.env).map(([k, value]) => ({ name: k, value })),
     ...Object.keys(spec.secretEnv).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name, key: k } } })),
@@ -52,7 +58,7 @@ function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObj
     metadata: { name, namespace: spec.namespace, ...own },
     spec: {
       replicas: 1,
-      selector: { matchLabels: { [SESSION_LABEL]: plan.session, 'breakglass.dev/provider': spec.provider } },
+      selector: { matchLabels: { [SESSION_LABEL]: plan.session, [PROVIDER_LABEL]: spec.provider } },
       template: {
         metadata: { labels: own.labels, annotations: own.annotations },
         spec: {
@@ -76,7 +82,7 @@ function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObj
 /** Creates the Secret then the Deployment; each reference is pushed to `created` as soon as it exists. */
 export async function createWorkload(kube: RawKube, plan: SessionPlan, spec: WorkloadSpec, created: ObjectRef[]): Promise<void> {
   const name = workloadName(plan.session, spec.provider);
-  const own = ownership(plan.session, plan.expires, spec.provider);
+  const own = ownership(plan.session, plan.expires, spec.provider, spec.namespace);
   await kube.create({
     apiVersion: 'v1',
     kind: 'Secret',
