@@ -112,7 +112,7 @@ describe('breakglass drill', () => {
       const report = JSON.parse(r.stdout) as Report;
       expect(report.ok).toBe(false);
       expect(report.failedStep).toBe('activate');
-      expect(report.steps.find((s) => s.step === 'activate')!.detail).toMatch(/no credential.*bg-drill-missing|bg-drill-missing.*not found|NotFound/i);
+      expect(report.steps.find((s) => s.step === 'activate')!.detail).toMatch(/no credential.*namespaces "bg-drill-missing" not found/);
       expect(report.steps.at(-1)).toMatchObject({ step: 'cleanup', ok: true });
       expect(await leftovers(report.session)).toBe('');
     });
