@@ -90,7 +90,7 @@ export class ProviderEnv extends RunnerEnv {
     const sha = (f: string) => createHash('sha256').update(readFileSync(join(this.commandsDir, f))).digest('hex');
     const command = { name: 'db-password', run: ['mint.sh', '{database}'], inputs: { database: '^(orders|billing)$' }, revoke: ['revoke.sh', '{database}'], sha256: sha('mint.sh'), revokeSha256: sha('revoke.sh') };
     return [
-      { name: 'prod-eu', type: 'kubernetes', privileges: ['view', 'cluster-admin'], maxDuration, network: ['direct', 'tailscale', 'twingate', 'networkpolicy'], networkPolicy: pin },
+      { name: 'prod-eu', type: 'kubernetes', privileges: ['view', 'cluster-admin', `edit:${this.namespace}`], maxDuration, network: ['direct', 'tailscale', 'twingate', 'networkpolicy'], networkPolicy: pin },
       { name: 'bad-pin', type: 'kubernetes', privileges: ['view'], maxDuration, network: ['networkpolicy'], networkPolicy: wrongPin },
       { name: 'orders-db', type: 'command', privileges: ['read-write'], maxDuration, network: ['direct'], commands: [command] },
       { name: 'vendor-box', type: 'vendor-held', privileges: ['ssh'], maxDuration, network: ['networkpolicy'], networkPolicy: pin },
@@ -116,9 +116,20 @@ export class ProviderEnv extends RunnerEnv {
     };
   }
 
+  /** Everything the runner printed in `reconcile`, for "no secret in the logs". */
+  readonly logs: string[] = [];
+
   /** The runner with the provider API keys in its environment. */
   run(env: NodeJS.ProcessEnv = {}) {
     return this.runner(['--once'], { ...this.providerEnv, ...env });
+  }
+
+  /** One `runner --once` that must exit 0; its output is kept in `logs`. */
+  async reconcile() {
+    const r = await this.run();
+    this.logs.push(r.stdout, r.stderr);
+    if (r.code !== 0) throw new Error(`runner exited ${r.code}: ${r.stderr}`);
+    return r;
   }
 
   revokedLog(): string {

@@ -12,14 +12,17 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenKubeConfig } from '../../src/adapters/kubernetes.js';
 import { ROOT } from '../helpers/cli.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
-import { RunnerEnv } from '../helpers/runner-env.js';
+import { readinessController } from '../helpers/kube.js';
+import { ProviderEnv } from '../helpers/provider-env.js';
+import { workloadName } from '../../src/runner/providers/workload.js';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
 
 
 describe('the runner under the RBAC in deploy/', () => {
-  const env = new RunnerEnv(cluster);
+  // Every provider configured: the RBAC must cover their objects, the reaper's sweeps and their teardown.
+  const env = new ProviderEnv(cluster);
   const runnerName = () => `breakglass-runner-${env.namespace}`;
   let runnerKubeconfig: string;
   beforeAll(async () => {
@@ -51,9 +54,9 @@ describe('the runner under the RBAC in deploy/', () => {
   it('activates cluster-admin and namespace sessions, and tears them down', async () => {
     await env.addSession('dep-admin', { privilege: 'cluster-admin', duration: '15m' });
     await env.addSession('dep-edit', { privilege: `edit:${env.namespace}`, duration: '15m' });
-    const r = await env.runner();
+    const r = await env.run();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toMatch(/activation failed/);
+    expect(r.stderr).not.toMatch(/activation failed|will retry/);
     expect((await env.receive('dep-admin')).code).toBe(0);
     const kc = join(env.root, 'dep-admin.kubeconfig');
     expect((await kubectlEventually(kc, 'get', 'secrets', '-A')).ok).toBe(true);
@@ -62,9 +65,26 @@ describe('the runner under the RBAC in deploy/', () => {
 
     env.endSession('dep-admin');
     env.endSession('dep-edit');
-    const end = await env.runner();
+    const end = await env.run();
     expect(end.code, end.stderr).toBe(0);
     expect((await kubectl(kc, 'get', 'namespaces')).ok).toBe(false);
     for (const id of ['dep-admin', 'dep-edit']) expect(env.remoteFile(`sessions/${id}/record.yaml`)).toMatch(/outcome: ended[\s\S]*result: unauthenticated/);
+  });
+
+  it('opens and closes tailscale and networkpolicy paths, and reaps, with only the deploy/ rules', async () => {
+    await env.addSession('dep-ts', { network: 'tailscale', duration: '15m' });
+    await env.addSession('dep-np', { network: 'networkpolicy', duration: '15m' });
+    const ready = readinessController(env.raw, env.namespace, workloadName('dep-ts', 'tailscale'));
+    const r = await env.run();
+    ready.stop();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/activation failed|will retry|forbidden/i);
+    expect(await env.raw.get('networking.k8s.io/v1', 'NetworkPolicy', env.appNamespace, 'bg-dep-np')).toBeDefined();
+    env.endSession('dep-ts');
+    env.endSession('dep-np');
+    const end = await env.run();
+    expect(end.stderr).not.toMatch(/will retry|forbidden/i);
+    for (const id of ['dep-ts', 'dep-np']) expect(env.remoteFile(`sessions/${id}/record.yaml`)).toMatch(/outcome: ended/);
+    expect(env.tailscale.keys.size).toBe(0);
   });
 });
