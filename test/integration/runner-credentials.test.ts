@@ -63,6 +63,19 @@ describe('credentials and provider failures through the runner', () => {
     expect(rec).toMatchObject({ outcome: 'ended', credential: { kind: 'command', sha256: `sha256:${createHash('sha256').update(credential).digest('hex')}` }, revocation: { method: 'command', result: 'revoked' } });
   });
 
+  it('command: a runner killed right after the command ran rolls back on restart and revokes what it made', async () => {
+    const id = 'cmd-crash';
+    await env.addSession(id, { resource: 'orders-db', privilege: 'read-write', command: { name: 'db-password', inputs: { database: 'billing' } }, duration: '20m' });
+    const killed = await env.run({ BREAKGLASS_FAULT_KILL_AFTER: 'credential' });
+    expect(killed.code).not.toBe(0);
+    expect(env.revokedLog()).not.toContain(id);
+    await run();
+    expect(env.revokedLog()).toContain(`billing ${id}\n`);
+    expect(delivered(id)).toBe(false);
+    expect(record(id)).toMatchObject({ outcome: 'failed', failure: { code: 'RUNNER_INTERRUPTED' }, revocation: { method: 'command', result: 'revoked' } });
+    expect(record(id).credential).toBeUndefined();
+  });
+
   it('vendor-held: nothing minted or delivered; only the NetworkPolicy opens and closes', async () => {
     const id = 'vh-box';
     await env.addSession(id, { resource: 'vendor-box', privilege: 'ssh', network: 'networkpolicy', duration: '20m' });

@@ -1,0 +1,61 @@
+/**
+ * Which network paths and credentials a runner will assemble, decided before
+ * any marker exists: a path it is not configured for is refused with a reason
+ * that names what is missing (a variable's name, never a value).
+ */
+import { describe, expect, it } from 'vitest';
+import { planSession } from '../src/core/plan.js';
+import { RunnerConfig, type Request } from '../src/core/schemas.js';
+import { networkRefusal } from '../src/runner/providers/index.js';
+
+const resource = (extra: object = {}) =>
+  RunnerConfig.parse({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'RunnerConfig',
+    repository: { url: 'x', name: 'github.com/customer/access' },
+    trust: 't',
+    signingKey: 'k',
+    state: 's',
+    caps: { maxDuration: '1h' },
+    delivery: { directory: 'o' },
+    resources: { r: { namespace: 'breakglass-system', ...extra } },
+  }).resources.r!;
+const tailscale = { tags: ['tag:bg'], routes: ['10.0.0.0/8'], apiKeyEnv: 'TS_KEY' };
+const twingate = { url: 'https://acme.twingate.com/api/graphql/', network: 'acme', apiKeyEnv: 'TG_KEY', remoteNetworkId: 'rn' };
+const pin = { manifest: 'policies/np.yaml', sha256: 'a'.repeat(64) };
+
+describe('when a session asks for a network path', () => {
+  it('direct always works', () => {
+    expect(networkRefusal('direct', resource(), {}, undefined)).toBeUndefined();
+  });
+
+  it('tailscale and twingate need their section and their API key variable', () => {
+    expect(networkRefusal('tailscale', resource(), {}, undefined)).toMatch(/no tailscale section/);
+    expect(networkRefusal('tailscale', resource({ tailscale }), {}, undefined)).toBe("network tailscale: TS_KEY not set in the runner's environment");
+    expect(networkRefusal('tailscale', resource({ tailscale }), { TS_KEY: 'secret-value' }, undefined)).toBeUndefined();
+    expect(networkRefusal('twingate', resource(), {}, undefined)).toMatch(/no twingate section/);
+    expect(networkRefusal('twingate', resource({ twingate }), { TG_KEY: 'k' }, undefined)).toBeUndefined();
+  });
+
+  it('networkpolicy needs a pinned manifest in the approved policy', () => {
+    expect(networkRefusal('networkpolicy', resource(), {}, undefined)).toMatch(/pinned manifest/);
+    expect(networkRefusal('networkpolicy', resource(), {}, pin)).toBeUndefined();
+  });
+});
+
+describe('the plan of a non-Kubernetes resource', () => {
+  const request = (privilege: string): Request => ({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Request',
+    metadata: { id: 'inc-1', requester: 'oncall@vendor.example', created: '2026-11-21T02:17:00Z' },
+    spec: { reason: 'INC-1: database access', resource: 'orders-db', privilege, duration: '30m', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' },
+  });
+  const plan = (type: 'command' | 'vendor-held' | 'kubernetes') =>
+    planSession({ request: request('read-write'), type, approvedDurations: [], policyMaxDuration: '1h', runnerCap: '4h', namespace: 'breakglass-system', now: Date.parse('2026-11-21T02:30:00Z') });
+
+  it('binds nothing in Kubernetes, whatever the free-form privilege is called', () => {
+    expect(plan('command')).toMatchObject({ type: 'command', objects: [], effectiveSeconds: 1800 });
+    expect(plan('vendor-held').objects).toEqual([]);
+    expect(() => plan('kubernetes')).toThrow(expect.objectContaining({ code: 'PLAN_PRIVILEGE' }));
+  });
+});
