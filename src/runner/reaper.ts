@@ -11,7 +11,7 @@
 import { parseTime } from '../core/duration.js';
 import { EXPIRES_ANNOTATION, SESSION_LABEL, ownedSelector } from '../core/plan.js';
 import type { RunnerDeps, Target } from './context.js';
-import { deleteObject, listProviderObjects } from './owned.js';
+import { deleteObject, listKind, PROVIDER_KINDS } from './owned.js';
 
 /** Past expiry by this much, an object is removed even if its session still looks open. */
 const EXPIRED_GRACE_MS = 5 * 60 * 1000;
@@ -24,24 +24,26 @@ interface Candidate {
   remove(): Promise<boolean>;
 }
 
-async function candidates(t: Target): Promise<Candidate[]> {
+async function candidates(d: RunnerDeps, t: Target): Promise<Candidate[]> {
   const kube = (await t.kube.listOwned(t.namespace, ownedSelector(t.namespace))).map((o) => ({
     what: `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`,
     labels: o.labels,
     annotations: o.annotations,
     remove: () => t.kube.delete(o),
   }));
-  const raw = (await listProviderObjects(t.raw, t.namespace)).map((o) => ({
-    what: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`,
-    labels: o.metadata.labels ?? {},
-    annotations: o.metadata.annotations ?? {},
-    remove: () => deleteObject(t.raw, o),
-  }));
+  const raw: Candidate[] = [];
+  for (const kind of PROVIDER_KINDS) {
+    // One kind the runner may not list (RBAC not yet updated) must not stop the sweep of the others.
+    const listed = await listKind(t.raw, kind, t.namespace).catch((e: Error) => (d.log(`reaper: cannot list ${kind}: ${e.message}`), []));
+    for (const o of listed) {
+      raw.push({ what: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {}, remove: () => deleteObject(t.raw, o) });
+    }
+  }
   return [...kube, ...raw];
 }
 
 export async function reap(d: RunnerDeps, t: Target): Promise<number> {
-  const owned = await candidates(t);
+  const owned = await candidates(d, t);
   if (owned.length === 0) return 0;
   const open = new Set((await t.markers.listOpen()).map((m) => m.state.session));
   const now = d.now();

@@ -10,7 +10,7 @@ import { unseal } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { revokeIssued } from './credentials.js';
 import type { Marker, MarkerState } from './marker.js';
-import { listProviderObjects, sweepSession } from './owned.js';
+import { listProviderObjects, NETWORK_KINDS, PROVIDER_KINDS, sweepSession } from './owned.js';
 import { credentialGone, proveRevoked, teardownCredential } from './providers/kubernetes-token.js';
 import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
@@ -50,10 +50,11 @@ async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readon
   const provider = await teardownProvider(d, t, s, objects);
   const gone = [...((await provider?.teardown(s.session, objects)) ?? [])];
   gone.push(...(await teardownCredential(t.kube, t.namespace, s.session)));
-  // Belt and braces: anything else still labelled with the session (a crash forgot its reference).
-  gone.push(...(await sweepSession(t.raw, t.namespace, s.session)));
+  // Belt and braces: anything else of the path's kinds still labelled with the session (a crash forgot its reference).
+  const kinds = NETWORK_KINDS[s.network] ?? PROVIDER_KINDS;
+  gone.push(...(await sweepSession(t.raw, t.namespace, s.session, kinds)));
   // Verify, not assume: list by label again; anything left fails this teardown (retried next loop).
-  const left = !(await credentialGone(t.kube, t.namespace, s.session)) || (await listProviderObjects(t.raw, t.namespace, s.session)).length > 0;
+  const left = !(await credentialGone(t.kube, t.namespace, s.session)) || (await listProviderObjects(t.raw, t.namespace, s.session, kinds)).length > 0;
   if (left || (provider && !(await provider.verifyGone(s.session)))) throw new Error(`objects of session ${s.session} remain after deletion`);
   return union(objects, gone);
 }
