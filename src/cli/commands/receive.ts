@@ -1,4 +1,5 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -46,6 +47,23 @@ function outputFor(p: SealedPayload): { bytes: string | Buffer; what: string } {
   return { bytes: Buffer.from(p.data, 'base64'), what: `output of command ${p.command}` };
 }
 
+/**
+ * Writes a secret so it is never readable by others, not even for a moment:
+ * a new file (O_EXCL, mode 0600) beside `out`, then renamed over it. Writing
+ * `out` directly would keep an existing file's looser mode until a chmod, and
+ * would follow a symlink planted at `out`; rename replaces the link itself.
+ */
+export async function writeSecretFile(out: string, bytes: string | Buffer): Promise<void> {
+  const tmp = `${out}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 export function registerReceive(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
   program
     .command('receive')
@@ -67,8 +85,7 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
       const payload = parseSealed(await unseal(key, block), id);
       const out = resolve(io.cwd, opts.out ?? (payload.type === 'kubernetes-token' ? `${id}.kubeconfig` : `${id}.credential`));
       const { bytes, what } = outputFor(payload);
-      await writeFile(out, bytes, { mode: 0o600 });
-      await chmod(out, 0o600); // writeFile's mode applies only on creation
+      await writeSecretFile(out, bytes);
       io.out(payload.type === 'kubernetes-token' ? `wrote ${out} (expires ${payload.expires}); use: KUBECONFIG=${out} kubectl ...` : `wrote the ${what} to ${out} (expires ${payload.expires})`);
       done(0);
     });
