@@ -10,15 +10,13 @@
  * `audit` with its HTML report. Every step runs the real `breakglass` binary,
  * and is narrated with its timing. Everything is removed at the end.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PROJECT_ROOT } from '../project-root.js';
 import { startLocalCluster, type LocalCluster } from './local-cluster.js';
+import { binary, run, type CliResult } from './exec.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'breakglass.js');
 const REPOSITORY = 'github.com/customer/access';
 const ID = 'inc-4411-prod-crashloop';
 
@@ -27,19 +25,11 @@ export interface DemoIo {
   keep: boolean;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliResult;
 
+/** Runs a command for the demo (argv only); `env` adds to the environment. */
 function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, env: { ...process.env, CI: '1', ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 2) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(cmd, args, { cwd, env });
 }
 
 const who = (name: string, email: string): NodeJS.ProcessEnv => ({ GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email });
@@ -73,7 +63,7 @@ class Demo {
   /** Runs the real binary; shows the command and the lines `show` selects; fails the demo unless `expect` matches. */
   async bg(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; expect?: number; show?: (r: Run) => string[] } = {}): Promise<Run> {
     this.io.out(`      $ breakglass ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ').replaceAll(this.root, '$DEMO')}`);
-    const r = await exec(process.execPath, [BIN, ...args], cwd, opts.env);
+    const r = await binary(args, { cwd, env: opts.env });
     if (r.code !== (opts.expect ?? 0)) throw new Error(`breakglass ${args[0]} exited ${r.code}:\n${r.stderr}${r.stdout}`);
     for (const line of opts.show?.(r) ?? []) this.note(`  ${line.replaceAll(this.root, '$DEMO')}`);
     return r;

@@ -4,7 +4,7 @@
  * a trust file and runner config outside the repository, and a fresh runner
  * namespace on the real API server. Times are real: the runner uses its clock.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,28 +14,13 @@ import { stringify } from 'yaml';
 import { sha256Digest } from '../core/digest.js';
 import { formatTime } from '../core/duration.js';
 import { generateKeyPair, readPrivateKey, signDetached, type GeneratedKey } from '../crypto/openpgp.js';
-import { PROJECT_ROOT } from '../project-root.js';
 import type { ClusterInfo } from './local-cluster.js';
+import { binary, type CliResult } from './exec.js';
+
+export { binary, type CliResult };
 
 export const REPOSITORY = 'github.com/customer/access';
-const NODE = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
-const BIN = join(PROJECT_ROOT, 'bin', 'breakglass.js');
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real binary (compiled lib/), under Node 24. */
-export function binary(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((res) => {
-    execFile(NODE, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, CI: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 2 : 0;
-      res({ code, stdout, stderr });
-    });
-  });
-}
 const y = (doc: unknown) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"');
 const nonce = () => randomBytes(16).toString('hex');
 
