@@ -20,7 +20,7 @@ import { BreakglassError } from '../core/errors.js';
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
 const Base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be canonical base64').min(4, 'must not be empty');
-const Time = z.iso.datetime({ offset: true, error: (i) => (i.input === undefined ? 'required: a missing bound is not "always"' : 'must be an RFC 3339 time') });
+const Time = z.iso.datetime({ offset: true, error: (i) => (i.input == null ? 'required: a missing bound is not "always"' : 'must be an RFC 3339 time') });
 // Protobuf JSON may spell an absent optional field as null; a required one may not be.
 const optional = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 
