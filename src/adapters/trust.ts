@@ -11,6 +11,7 @@ import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
 import type { Trust } from '../core/schemas.js';
 import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
 import { readPublicKey, type PublicKey } from '../crypto/openpgp.js';
+import { pinTrustedRoot } from '../crypto/sigstore-root.js';
 
 type TrustEntry = Trust['approvers'][number];
 
@@ -54,7 +55,16 @@ async function loadKey(base: string, entry: TrustEntry, repoDir?: string): Promi
     // Offline only: the public-good root would have to be fetched (TUF); pin it as a file instead.
     throw new BreakglassError('TRUST_INVALID', `keyless sigstore approver ${entry.name} needs trustedRoot: a pinned trusted_root.json (verification is offline)`);
   }
-  const root = JSON.parse((await readAt(base, s.trustedRoot, `trusted root of ${entry.name}`, repoDir)).toString('utf8')) as unknown;
+  const label = `trusted root of ${entry.name} (${s.trustedRoot})`;
+  let root: unknown;
+  try {
+    root = JSON.parse((await readAt(base, s.trustedRoot, label, repoDir)).toString('utf8'));
+  } catch (e) {
+    if (e instanceof BreakglassError) throw e;
+    throw new BreakglassError('TRUST_INVALID', `${label} is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  // Validated now, so a bad root stops the runner at start rather than at the first approval.
+  pinTrustedRoot(root, label);
   return { type: 'sigstore-identity', issuer: s.issuer, subject: s.subject, trustedRoot: root };
 }
 

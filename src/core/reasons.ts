@@ -39,6 +39,12 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // Sigstore bundles bound to the approval's bytes and to the approver's own root (docs/security/sigstore.md).
+  'SIGSTORE_DSSE_REFUSED',
+  'SIGSTORE_DIGEST_MISMATCH',
+  'SIGSTORE_TLOG_KIND_REFUSED',
+  'SIGSTORE_ROOT_MISMATCH',
+  'SIGSTORE_TLOG_KEY_NOT_VALID',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
