@@ -39,6 +39,9 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
+  'KEY_RETIRED',
+  'DUPLICATE_APPROVER',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
