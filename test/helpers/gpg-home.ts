@@ -31,26 +31,27 @@ export class GpgHome {
     execFileSync('gpg', [...opts, ...args], { env: this.env, input: `${answers.join('\n')}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
-  /** Primary key and subkey fingerprints of the key whose user id holds `email`, in order. */
-  fingerprints(email: string): string[] {
-    return this.run(['--with-colons', '--list-keys', `<${email}>`])
-      .split('\n')
-      .filter((l) => l.startsWith('fpr:'))
-      .map((l) => l.split(':')[9]!);
+  /** Every primary and subkey fingerprint in the keyring, in listing order. */
+  private fingerprints(): string[] {
+    const out = this.run(['--with-colons', '--list-keys']);
+    return out.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]!);
   }
 
-  /** Generates a key at `at`: `algo` like ed25519 or rsa4096, `usage` sign or cert, `expire` like never or 5d. Returns its fingerprint. */
-  generate(name: string, algo: string, usage: string, expire: string, at: string): string {
-    this.run(['--quick-gen-key', `${name} <${name}@customer.example>`, algo, usage, expire], at);
-    return this.fingerprints(`${name}@customer.example`)[0]!;
+  /** Runs `make` and returns the first fingerprint it added to the keyring. */
+  private added(make: () => void): string {
+    const before = new Set(this.fingerprints());
+    make();
+    return this.fingerprints().find((f) => !before.has(f))!;
+  }
+
+  /** Generates a key at `at` with user id `name <email>` (email defaults to name@customer.example): `algo` like ed25519 or rsa4096, `usage` sign or cert, `expire` like never or 5d. Returns its fingerprint. */
+  generate(name: string, algo: string, usage: string, expire: string, at: string, email = `${name}@customer.example`): string {
+    return this.added(() => this.run(['--yes', '--quick-gen-key', `${name} <${email}>`, algo, usage, expire], at));
   }
 
   /** Adds a subkey at `at`; returns its fingerprint. */
   addSubkey(primary: string, algo: string, usage: string, expire: string, at: string): string {
-    const before = new Set(this.run(['--with-colons', '--list-keys', primary]).split('\n'));
-    this.run(['--quick-add-key', primary, algo, usage, expire], at);
-    const added = this.run(['--with-colons', '--list-keys', primary]).split('\n').filter((l) => l.startsWith('fpr:') && !before.has(l));
-    return added[0]!.split(':')[9]!;
+    return this.added(() => this.run(['--quick-add-key', primary, algo, usage, expire], at));
   }
 
   /** A detached signature over `file` by exactly `keyFpr` (a subkey is forced with gpg's `!`), made at `at`. */
