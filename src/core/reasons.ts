@@ -45,6 +45,9 @@ export const REASONS = [
   'SIGSTORE_TLOG_KIND_REFUSED',
   'SIGSTORE_ROOT_MISMATCH',
   'SIGSTORE_TLOG_KEY_NOT_VALID',
+  // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
+  'KEY_RETIRED',
+  'DUPLICATE_APPROVER',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
