@@ -53,7 +53,7 @@ function readJson(bytes: Uint8Array): unknown {
 /** Step 1, before any parsing or crypto: a DSSE envelope never approves (see the file comment). */
 function refuseDsse(json: unknown): void {
   if (typeof json === 'object' && json !== null && 'dsseEnvelope' in json) {
-    fail('SIGSTORE_DSSE_REFUSED', 'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message signature, e.g. `cosign sign-blob --bundle` or `sigstore sign`)');
+    fail('SIGSTORE_DSSE_REFUSED', 'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)');
   }
 }
 
