@@ -10,7 +10,7 @@
  * key material that parses and matches its declared type), and every problem
  * is reported at once as TRUST_INVALID naming the field.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, X509Certificate as NodeCertificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -126,8 +126,8 @@ export interface PinnedRoot {
   material: TrustMaterial;
   tlogs: readonly LogWindow[];
   ctlogCount: number;
-  /** Every certificate of every CA chain, to tell "issued under another root" from other failures. */
-  caCertificates: readonly X509Certificate[];
+  /** Every certificate of every CA chain (node's native parser: fast signature checks), to tell "issued under another root" from other failures. */
+  caCertificates: readonly NodeCertificate[];
 }
 
 function pin(root: RootJson): PinnedRoot {
@@ -137,7 +137,7 @@ function pin(root: RootJson): PinnedRoot {
     start: new Date(l.publicKey.validFor.start),
     end: l.publicKey.validFor.end === undefined ? undefined : new Date(l.publicKey.validFor.end),
   }));
-  const caCertificates = material.certificateAuthorities.flatMap((ca) => ca.certChain);
+  const caCertificates = root.certificateAuthorities.flatMap((ca) => ca.certChain.certificates.map((c) => new NodeCertificate(Buffer.from(c.rawBytes, 'base64'))));
   return { material, tlogs, ctlogCount: root.ctlogs.length, caCertificates };
 }
 

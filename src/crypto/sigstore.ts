@@ -15,7 +15,7 @@
  *   a policy subject as a regular expression, so `bob@customer.example` would
  *   match `bob@customer.example.evil.test`; we never hand it a policy.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate as NodeCertificate } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto as sigCrypto, RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
@@ -53,7 +53,7 @@ function readJson(bytes: Uint8Array): unknown {
 /** Step 1, before any parsing or crypto: a DSSE envelope never approves (see the file comment). */
 function refuseDsse(json: unknown): void {
   if (typeof json === 'object' && json !== null && 'dsseEnvelope' in json) {
-    fail('SIGSTORE_DSSE_REFUSED', 'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message signature, e.g. `cosign sign-blob --bundle` or `sigstore sign`)');
+    fail('SIGSTORE_DSSE_REFUSED', 'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)');
   }
 }
 
@@ -136,12 +136,26 @@ function claimedIdentity(leaf: X509Certificate): Identity {
   return { issuer, subject: leaf.subjectAltName };
 }
 
+/** The leaf certificate's DER as the bundle carries it. */
+function leafDer(bundle: Bundle): Buffer | undefined {
+  const m = bundle.verificationMaterial.content;
+  if (m.$case === 'certificate') return Buffer.from(m.certificate.rawBytes);
+  if (m.$case === 'x509CertificateChain' && m.x509CertificateChain.certificates[0]) return Buffer.from(m.x509CertificateChain.certificates[0].rawBytes);
+  return undefined;
+}
+
 /** sigstore-js builds the chain from the leaf and the root's certificates only, so the leaf's issuer must be one of them. */
-function issuedUnder(leaf: X509Certificate, root: PinnedRoot): boolean {
+function issuedUnder(der: Buffer | undefined, root: PinnedRoot): boolean {
+  if (!der) return false;
+  let leaf: NodeCertificate;
+  try {
+    leaf = new NodeCertificate(der);
+  } catch {
+    return false;
+  }
   return root.caCertificates.some((ca) => {
-    if (!ca.subject.equals(leaf.issuer)) return false;
     try {
-      return leaf.verify(ca);
+      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
     } catch {
       return false;
     }
@@ -182,9 +196,9 @@ function verifyAgainstRoot(bundle: Bundle, entity: SignedEntity, root: PinnedRoo
 }
 
 /** One approver's own root, and only that: a certificate from another approver's CA never counts for this one. */
-function verifyForApprover(bundle: Bundle, entity: SignedEntity, leaf: X509Certificate, e: IdentityEntry): void {
+function verifyForApprover(bundle: Bundle, entity: SignedEntity, e: IdentityEntry): void {
   const root = pinTrustedRoot(e.key.trustedRoot, `trusted root of ${e.name}`);
-  if (!issuedUnder(leaf, root)) fail('SIGSTORE_ROOT_MISMATCH', `the certificate for ${e.key.subject} is not issued by a CA in the trusted root pinned for ${e.name}`);
+  if (!issuedUnder(leafDer(bundle), root)) fail('SIGSTORE_ROOT_MISMATCH', `the certificate for ${e.key.subject} is not issued by a CA in the trusted root pinned for ${e.name}`);
   const got = verifyAgainstRoot(bundle, entity, root);
   if (got.issuer !== e.key.issuer || got.subject !== e.key.subject) fail('SIGSTORE_SUBJECT_MISMATCH', `verified identity ${got.issuer} ${got.subject} is not ${e.name}'s`);
 }
@@ -204,7 +218,7 @@ function verifyKeyless(bundle: Bundle, entity: SignedEntity, entries: readonly I
   let first: VerificationFailure | undefined;
   for (const e of candidates) {
     try {
-      verifyForApprover(bundle, entity, leaf, e);
+      verifyForApprover(bundle, entity, e);
       accepted.push(e);
     } catch (err) {
       if (!(err instanceof VerificationFailure)) throw err;
