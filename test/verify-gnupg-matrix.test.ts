@@ -15,9 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalYaml, makeKeys, policyApprovalYaml, policyYaml, Repo, REPOSITORY, requestYaml, sign, type Keys } from './helpers/approvals.js';
-import { binary } from './helpers/cli.js';
+import { approvalYaml, makeKeys, policyApprovalYaml, policyYaml, Repo, requestYaml, sign, type Keys } from './helpers/approvals.js';
 import { GpgHome, type GpgReason } from './helpers/gpg-home.js';
+import { verifyJson, type VerifyJson } from './helpers/verify-json.js';
 
 const T0 = '2026-11-10T00:00:00Z';
 const SIGNED = '2026-11-11T00:00:00Z';
@@ -139,12 +139,6 @@ afterAll(() => {
   rmSync(trustDir, { recursive: true, force: true });
 });
 
-interface VerifyJson {
-  approved: boolean;
-  accepted: { approver: string; keyId: string; signingKey: string }[];
-  reasons: { code: string; file?: string; message: string }[];
-}
-
 const verdicts = new Map<string, Promise<{ code: number; json: VerifyJson }>>();
 
 /** `breakglass verify --json` for one cell, run once per cell. */
@@ -153,11 +147,8 @@ function verify(c: Cell): Promise<{ code: number; json: VerifyJson }> {
   return verdicts.get(c.id)!;
 }
 
-async function runVerify(c: Cell): Promise<{ code: number; json: VerifyJson }> {
-  const trust = join(trustDir, `trust-${c.approver}.yaml`);
-  const r = await binary(['verify', c.id, '--trust', trust, '--repo', repo.dir, '--repository', REPOSITORY, '--at', c.at, '--json'], { cwd: repo.dir });
-  expect(r.stderr).toBe('');
-  return { code: r.code, json: JSON.parse(r.stdout) as VerifyJson };
+function runVerify(c: Cell): Promise<{ code: number; json: VerifyJson }> {
+  return verifyJson(c.id, join(trustDir, `trust-${c.approver}.yaml`), repo.dir, c.at);
 }
 
 describe('gpg-made keys and signatures through `breakglass verify`', () => {

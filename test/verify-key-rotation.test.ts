@@ -19,6 +19,7 @@ import { AuditRepo, T } from './helpers/audit-history.js';
 import { approvalYaml, REPOSITORY } from './helpers/approvals.js';
 import { binary } from './helpers/cli.js';
 import { GpgHome } from './helpers/gpg-home.js';
+import { verifyJson, type VerifyJson } from './helpers/verify-json.js';
 import { CommitSource } from '../src/adapters/source.js';
 import { loadTrust } from '../src/adapters/trust.js';
 import { loadRepository } from '../src/core/repository.js';
@@ -123,16 +124,8 @@ afterAll(() => {
   for (const dir of repo ? [repo.dir, repo.trustDir] : []) rmSync(dir, { recursive: true, force: true });
 });
 
-interface VerifyJson {
-  approved: boolean;
-  accepted: { approver: string; keyId: string }[];
-  reasons: { code: string; file?: string; message: string }[];
-}
-
-async function verify(id: string, trust: string, at: string): Promise<{ code: number; json: VerifyJson }> {
-  const r = await binary(['verify', id, '--trust', trust, '--repo', repo.dir, '--repository', REPOSITORY, '--at', at, '--json'], { cwd: repo.dir });
-  expect(r.stderr).toBe('');
-  return { code: r.code, json: JSON.parse(r.stdout) as VerifyJson };
+function verify(id: string, trust: string, at: string): Promise<{ code: number; json: VerifyJson }> {
+  return verifyJson(id, trust, repo.dir, at);
 }
 
 async function audit(trust: string): Promise<{ code: number; report: { clean: boolean; sessions: { id: string; approvals: { accepted: boolean; key?: string }[]; findings: { code: string; message: string }[] }[] } }> {
