@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../project-root.js';
 import { promisify } from 'node:util';
@@ -47,11 +48,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Builds (or finds cached) kube-apiserver; returns its path. */
+/**
+ * Builds (or finds cached) kube-apiserver; returns its path. The build script's
+ * progress lines (phase and elapsed time, one every few seconds) are passed to
+ * `log` as they come, so a first run of ten minutes or more is never silent.
+ */
 export async function ensureApiServerBinary(log: (s: string) => void = () => {}): Promise<string> {
   const script = join(PROJECT_ROOT, 'test', 'k8s', 'build-apiserver.sh');
   log('ensuring kube-apiserver (built once from Debian source, then cached)');
-  const { stdout } = await run('bash', [script], { maxBuffer: 64 * 1024 * 1024, timeout: 40 * 60 * 1000 });
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  const stderr: string[] = [];
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 60) stderr.shift();
+    log(line.replace(/^\[build-apiserver\] /, ''));
+  });
+  const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
+  if (code !== 0) throw new Error(`test/k8s/build-apiserver.sh exited ${code}:\n${stderr.join('\n')}`);
   return stdout.trim().split('\n').at(-1)!;
 }
 
