@@ -36,6 +36,37 @@ describe('the version and the Node requirement are stated once', () => {
   });
 });
 
+/** A Node older than engines allows, if this machine has one (Debian's node 20 at /usr/bin/node, say). */
+function oldNode(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/bin', '/usr/local/bin')) {
+    try {
+      const path = join(dir, 'node');
+      const v = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+      if (Number(v.split('.')[0]) < 24) return path;
+    } catch {
+      // No node there.
+    }
+  }
+  return undefined;
+}
+
+describe.runIf(oldNode())('under a Node older than engines allows', () => {
+  const node = oldNode()!;
+  for (const [what, entry, args] of [
+    ['the CLI', join(ROOT, 'bin', 'breakglass.js'), ['demo', '--keep']],
+    ['the Action bundle', join(ROOT, 'dist', 'index.js'), []],
+  ] as const) {
+    it(`${what} says in one line what it needs and what it found, exit 2, no stack trace`, async () => {
+      const found = execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+      const r = await run(node, [entry, ...args], { cwd: tmpdir() });
+      expect(r.code).toBe(2);
+      const said = (r.stdout + r.stderr).trim();
+      expect(said).toMatch(new RegExp(`^(::error::)?breakglass: needs Node\\.js 24 or newer; found Node\\.js ${found.replaceAll('.', '\\.')}( \\(.*\\))?$`));
+      expect(said.split('\n')).toHaveLength(1);
+    });
+  }
+});
+
 describe('the packed package, installed globally from a tarball', () => {
   let work: string;
   let registry: LoopbackRegistry;
