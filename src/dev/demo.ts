@@ -65,6 +65,7 @@ class Demo {
 
   /** Runs the real binary; shows the command and the lines `show` selects; fails the demo unless `expect` matches. */
   async bg(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; expect?: number; show?: (r: Run) => string[] } = {}): Promise<Run> {
+    this.io.signal?.throwIfAborted();
     this.io.out(`      $ breakglass ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ').replaceAll(this.root, '$DEMO')}`);
     const r = await binary(args, { cwd, env: opts.env });
     if (r.code !== (opts.expect ?? 0)) throw new Error(`breakglass ${args[0]} exited ${r.code}:\n${r.stderr}${r.stdout}`);
@@ -73,6 +74,7 @@ class Demo {
   }
 
   async git(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+    this.io.signal?.throwIfAborted();
     const r = await exec('git', args, cwd, env);
     if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout.trim();
