@@ -36,6 +36,31 @@ describe('the version and the Node requirement are stated once', () => {
   });
 });
 
+describe('breakglass --help starts fast because it loads no command', () => {
+  // Records every module URL resolved; printed at exit. Counting modules, not milliseconds (bench/startup.js has the time).
+  const HOOK = `import { registerHooks } from 'node:module';
+const seen = new Set();
+registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.add(r.url); return r; } });
+process.on('exit', () => process.stderr.write('LOADED ' + [...seen].join(' ') + '\\n'));`;
+  const loaded = async (args: string[]) => {
+    const r = await run(NODE, ['--import', `data:text/javascript,${encodeURIComponent(HOOK)}`, join(ROOT, 'bin', 'breakglass.js'), ...args], { cwd: tmpdir() });
+    return /LOADED (.*)/.exec(r.stderr)?.[1]?.split(' ') ?? [];
+  };
+
+  it('--help and --version load commander and nothing heavier', async () => {
+    for (const args of [['--help'], ['--version']]) {
+      const mods = await loaded(args);
+      expect(mods.some((u) => u.includes('/node_modules/commander/'))).toBe(true);
+      expect(mods.filter((u) => /\/node_modules\/(?!commander\/)/.test(u) || /\/lib\/cli\/commands\//.test(u))).toEqual([]);
+    }
+  });
+
+  it('a command loads its own module only', async () => {
+    const mods = await loaded(['init', '--help']);
+    expect(mods.filter((u) => /\/lib\/cli\/commands\//.test(u)).map((u) => u.split('/').at(-1))).toEqual(['init.js']);
+  });
+});
+
 /** A Node older than engines allows, if this machine has one (Debian's node 20 at /usr/bin/node, say). */
 function oldNode(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/bin', '/usr/local/bin')) {
