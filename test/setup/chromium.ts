@@ -30,24 +30,36 @@ function sh(script: string): Promise<{ code: number; output: string }> {
   });
 }
 
+/** What ensureChromium touches, injectable so each outcome can be tested without uninstalling anything. */
+export interface ChromiumWorld {
+  env: NodeJS.ProcessEnv;
+  debianPath: string;
+  isRoot: boolean;
+  exists: (path: string) => boolean;
+  sh: (script: string) => Promise<{ code: number; output: string }>;
+  log: (s: string) => void;
+}
+
+const REAL: ChromiumWorld = { env: process.env, debianPath: DEBIAN_PATH, isRoot: process.getuid?.() === 0, exists: existsSync, sh, log };
+
 /** Finds Chromium, or installs Debian's package when this process may (root or passwordless sudo). */
-export async function ensureChromium(env: NodeJS.ProcessEnv): Promise<ChromiumInfo> {
-  const named = env.BREAKGLASS_CHROMIUM;
-  if (named) return existsSync(named) ? { path: named } : { missing: `BREAKGLASS_CHROMIUM names ${named}, which does not exist` };
-  if (existsSync(DEBIAN_PATH)) return { path: DEBIAN_PATH };
-  const sudo = process.getuid?.() === 0 ? '' : 'sudo -n ';
-  if (sudo && (await sh('sudo -n true')).code !== 0) {
-    return { missing: `headless Chromium is needed and ${DEBIAN_PATH} is missing; this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM to a Chromium binary` };
+export async function ensureChromium(w: ChromiumWorld = REAL): Promise<ChromiumInfo> {
+  const named = w.env.BREAKGLASS_CHROMIUM;
+  if (named) return w.exists(named) ? { path: named } : { missing: `BREAKGLASS_CHROMIUM names ${named}, which does not exist` };
+  if (w.exists(w.debianPath)) return { path: w.debianPath };
+  const sudo = w.isRoot ? '' : 'sudo -n ';
+  if (sudo && (await w.sh('sudo -n true')).code !== 0) {
+    return { missing: `headless Chromium is needed and ${w.debianPath} is missing; this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM to a Chromium binary` };
   }
-  log('installing the Debian package chromium (once; a few minutes)');
-  const r = await sh(`${sudo}apt-get update -qq && ${sudo}apt-get install -y -qq --no-install-recommends chromium`);
-  if (r.code !== 0 || !existsSync(DEBIAN_PATH)) {
+  w.log('installing the Debian package chromium (once; a few minutes)');
+  const r = await w.sh(`${sudo}apt-get update -qq && ${sudo}apt-get install -y -qq --no-install-recommends chromium`);
+  if (r.code !== 0 || !w.exists(w.debianPath)) {
     return { missing: `apt-get install chromium failed (exit ${r.code}); install it by hand or set BREAKGLASS_CHROMIUM:\n${r.output.trim().split('\n').slice(-10).join('\n')}` };
   }
-  log(`installed ${DEBIAN_PATH}`);
-  return { path: DEBIAN_PATH };
+  w.log(`installed ${w.debianPath}`);
+  return { path: w.debianPath };
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  project.provide('chromium', await ensureChromium(process.env));
+  project.provide('chromium', await ensureChromium());
 }
