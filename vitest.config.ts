@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/global-cluster.ts'],
+    // Teardowns run in reverse: the sweep (private TMPDIR, leftovers removed and reported) runs last.
+    globalSetup: ['test/setup/sweep.ts', 'test/setup/chromium.ts', 'test/setup/global-cluster.ts'],
     // Real git, gpg and an API server: give each test room, but never assert on time.
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -1,5 +1,23 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in lib/ (built by `npm run build`, or `prepare` on install).
-import { main } from '../lib/cli/main.js';
-
-await main();
+//
+// The Node version is checked first, in syntax any Node parses (no import
+// statement, arrow function or template literal before the check): an older
+// Node gets one line saying what is needed and what was found, exit code 2,
+// instead of a stack trace from deep inside a dependency.
+var NEEDED_MAJOR = 24;
+var found = process.versions && process.versions.node ? process.versions.node : '0';
+if (parseInt(found.split('.')[0], 10) < NEEDED_MAJOR) {
+  process.stderr.write('breakglass: needs Node.js ' + NEEDED_MAJOR + ' or newer; found Node.js ' + found + ' (' + process.execPath + ')\n');
+  process.exit(2);
+}
+import('../lib/cli/main.js').then(
+  function (m) {
+    return m.main();
+  },
+  function (e) {
+    // lib/ missing or broken (a checkout that was never built): say so, no stack trace.
+    process.stderr.write('breakglass: cannot load the compiled CLI (lib/): ' + (e && e.message ? e.message : e) + '\n');
+    process.exit(2);
+  },
+);

@@ -15,7 +15,14 @@ await build({
   target: 'node24',
   format: 'esm',
   // Some dependencies are CommonJS and call require() on Node built-ins; an ESM bundle has no require.
-  banner: { js: "import { createRequire as __bgCreateRequire } from 'node:module';\nconst require = __bgCreateRequire(import.meta.url);" },
+  // The Node check runs before any bundled module body (same rule as bin/breakglass.js).
+  banner: {
+    js: [
+      "import { createRequire as __bgCreateRequire } from 'node:module';",
+      "if (parseInt(process.versions.node, 10) < 24) { process.stdout.write('::error::breakglass: needs Node.js 24 or newer; found Node.js ' + process.versions.node + '\\n'); process.exit(2); }",
+      'const require = __bgCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
   legalComments: 'eof',
   minify: false,
   sourcemap: false,

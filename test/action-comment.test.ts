@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { approval, digestOf, rejection, request, useScenario } from './github-fake/harness.js';
+import { CLI_INVOCATION } from '../src/core/invocation.js';
 
 const MARKER = '<!-- breakglass:approval-view -->';
 const ID = 'inc-4411-prod-crashloop';
@@ -42,8 +43,8 @@ describe('when a pull request adds a valid request', () => {
     expect(body).toContain('0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567');
     expect(body).toContain('allowed by policy production');
     expect(body).toContain('| **Approvals** | 0 of 2 |');
-    expect(body).toContain(`npx breakglass approve ${ID} --key <your-key.asc> --commit`);
-    expect(body).toContain(`npx breakglass reject ${ID} --reason "<why>" --commit`);
+    expect(body).toContain(`${CLI_INVOCATION} approve ${ID} --key <your-key.asc> --commit`);
+    expect(body).toContain(`${CLI_INVOCATION} reject ${ID} --reason "<why>" --commit`);
     expect(body).toContain('gpg --armor --detach-sign');
     expect(body).toContain('repository: github.com/customer/access');
     expect(body).toContain('informational only');

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { approval, digestOf, POLICY, request, useScenario, type RunResult } from './github-fake/harness.js';
+import { CLI_INVOCATION } from '../src/core/invocation.js';
 
 const ID = 'inc-4411-prod-crashloop';
 
@@ -107,7 +108,7 @@ describe('when a pull request changes policies/', () => {
     const [f] = errors(r);
     expect(f).toMatchObject({ file: 'policies/production.yaml', line: 1, col: 1, title: 'breakglass POLICY_UNAPPROVED' });
     expect(f!.message).toContain(`carries 0 of 1 signed approval for these bytes`);
-    expect(f!.message).toContain('npx breakglass approve --policy production');
+    expect(f!.message).toContain(`${CLI_INVOCATION} approve --policy production`);
     expect(s.api.comments.get(8)![0]!.body).toContain('This pull request touches no session.');
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { AuditReport } from '../src/core/audit.js';
 import { cli } from './helpers/cli.js';
 import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
@@ -42,7 +42,10 @@ describe('the HTML audit report in headless Chromium', () => {
     expect(new Set(findings.map((f) => f.code))).toEqual(new Set(['END_NOT_HONOURED', 'TEARDOWN_INCOMPLETE']));
     expect(readFileSync(html, 'utf8')).not.toMatch(/<script|<img|<link|@import|url\(/i);
 
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'bg-chromium-')), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
+    const browser = inject('chromium');
+    // No Chromium and no way to install it: fail with the reason, never skip quietly.
+    if ('missing' in browser) expect.fail(browser.missing);
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'bg-chromium-')), { executablePath: browser.path, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
     try {
       const requests: string[] = [];
       context.on('request', (q) => requests.push(q.url()));

@@ -14,6 +14,7 @@
  * schema and policy (validate). Files outside sessions/ and policies/ are not
  * judged at all.
  */
+import { CLI_INVOCATION } from '../core/invocation.js';
 import type { Finding } from '../core/errors.js';
 import type { RepositoryModel } from '../core/repository.js';
 import type { PullFile } from './github.js';
@@ -97,7 +98,7 @@ function policyApprovalRule(path: string, name: string, head: RepositoryModel, o
   return finding(
     path,
     'POLICY_UNAPPROVED',
-    `policy ${name} changes to ${file.digest} but carries ${approvers.size} of ${opts.policyApprovalsNeeded} signed approval${opts.policyApprovalsNeeded === 1 ? '' : 's'} for these bytes; an approver runs \`npx breakglass approve --policy ${name} --key <key>\` and commits policies/approvals/${name}/<approver>.yaml with its signature. Until then the runner will not use it`,
+    `policy ${name} changes to ${file.digest} but carries ${approvers.size} of ${opts.policyApprovalsNeeded} signed approval${opts.policyApprovalsNeeded === 1 ? '' : 's'} for these bytes; an approver runs \`${CLI_INVOCATION} approve --policy ${name} --key <key>\` and commits policies/approvals/${name}/<approver>.yaml with its signature. Until then the runner will not use it`,
   );
 }
 

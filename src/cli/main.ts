@@ -6,24 +6,10 @@
 import { Command, CommanderError } from 'commander';
 import { BreakglassError, InvalidDocumentError, formatFinding } from '../core/errors.js';
 import type { CliIo, ExitCode } from './io.js';
-import { registerInit } from './commands/init.js';
-import { registerRequest } from './commands/request.js';
-import { registerValidate } from './commands/validate.js';
-import { registerShow } from './commands/show.js';
-import { registerRunner } from './commands/runner.js';
-import { registerReceive } from './commands/receive.js';
-import { registerKeygen } from './commands/keygen.js';
-import { registerApprove } from './commands/approve.js';
-import { registerReject } from './commands/reject.js';
-import { registerVerify } from './commands/verify.js';
-import { registerEnd } from './commands/end.js';
-import { registerAudit } from './commands/audit.js';
-import { registerDemo } from './commands/demo.js';
-import { registerDrill } from './commands/drill.js';
+import { COMMANDS, namedCommand } from './command-table.js';
+import { VERSION } from '../version.js';
 
 export type Registrar = (program: Command, io: CliIo, done: (code: ExitCode) => void) => void;
-
-const registrars: Registrar[] = [registerInit, registerRequest, registerValidate, registerShow, registerKeygen, registerApprove, registerReject, registerVerify, registerEnd, registerRunner, registerReceive, registerAudit, registerDemo, registerDrill];
 
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -31,9 +17,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
   const program = new Command('breakglass')
     .description('Consented, time-boxed, signed emergency access, run entirely through git.')
     .showHelpAfterError('(run with --help for usage)')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
-  for (const register of registrars) register(program, io, (c) => (code = c));
+  // Load only the command the arguments name; without one, list them all from the table.
+  const named = namedCommand(argv);
+  if (named) (await named.load())(program, io, (c) => (code = c));
+  else for (const c of COMMANDS) program.command(`${c.name}${c.args ? ` ${c.args}` : ''}`).description(c.summary);
   program.commands.forEach(function override(c: Command): void {
     c.exitOverride();
     c.commands.forEach(override);

@@ -1,8 +1,10 @@
+import { CLI_INVOCATION } from '../core/invocation.js';
+
 /** Files `breakglass init` writes. The policy validates as written; edit before use. */
 export const STARTER_POLICY = `# yaml-language-server: $schema=../.breakglass/schemas/policy.json
 # Who may ask for what, for how long, and who must approve.
 # This file takes effect for the runner only once its exact bytes are approved:
-#   npx breakglass approve --policy production --key <your-key.asc> --commit
+#   ${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit
 apiVersion: breakglass.dev/v1
 kind: Policy
 metadata:

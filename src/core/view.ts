@@ -3,6 +3,7 @@
  * nothing hidden. One data structure, rendered for a terminal (`show`,
  * `approve`) and as Markdown (the PR comment).
  */
+import { CLI_INVOCATION } from './invocation.js';
 import { buildArgv, showArgv } from './command.js';
 import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
 import type { Evaluation } from './policy.js';
@@ -131,8 +132,8 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
     approvals: { have: counted.size, need, entries: input.approvals },
     status,
     commands: {
-      approve: `npx breakglass approve ${req.metadata.id} --key <your-key.asc> --commit`,
-      reject: `npx breakglass reject ${req.metadata.id} --reason "<why>" --commit`,
+      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
+      reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
       gpg: gpgRecipe(req.metadata.id, input.requestDigest, repo),
     },
   };

@@ -23,6 +23,8 @@ const ID = 'inc-4411-prod-crashloop';
 export interface DemoIo {
   out(line: string): void;
   keep: boolean;
+  /** Aborts the demo (Ctrl-C): the current step stops, everything is cleaned up. */
+  signal?: AbortSignal;
 }
 
 type Run = CliResult;
@@ -48,6 +50,7 @@ class Demo {
 
   /** Narrates one step: its title, what it ran, and how long it took. */
   async step<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    this.io.signal?.throwIfAborted();
     this.n++;
     this.io.out(`\n[${this.n}/${this.total}] ${title}`);
     const t0 = performance.now();
@@ -62,6 +65,7 @@ class Demo {
 
   /** Runs the real binary; shows the command and the lines `show` selects; fails the demo unless `expect` matches. */
   async bg(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; expect?: number; show?: (r: Run) => string[] } = {}): Promise<Run> {
+    this.io.signal?.throwIfAborted();
     this.io.out(`      $ breakglass ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ').replaceAll(this.root, '$DEMO')}`);
     const r = await binary(args, { cwd, env: opts.env });
     if (r.code !== (opts.expect ?? 0)) throw new Error(`breakglass ${args[0]} exited ${r.code}:\n${r.stderr}${r.stdout}`);
@@ -70,6 +74,7 @@ class Demo {
   }
 
   async git(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+    this.io.signal?.throwIfAborted();
     const r = await exec('git', args, cwd, env);
     if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout.trim();
@@ -89,6 +94,9 @@ async function fingerprint(keyDir: string, name: string): Promise<string> {
   return text.trim();
 }
 
+/** The exit code after Ctrl-C: an operational stop (the CLI's 2), after cleaning up. */
+export const INTERRUPTED = 2;
+
 /** Runs the demo; resolves with the process exit code. */
 export async function runDemo(io: DemoIo): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'breakglass-demo-'));
@@ -100,7 +108,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
   try {
     cluster = await d.step('A real Kubernetes API server on loopback (etcd + kube-apiserver 1.20.2)', async () => {
       await ensureKubectl(d);
-      const c = await startLocalCluster({ log: (s) => d.note(s) });
+      const c = await startLocalCluster({ log: (s) => d.note(s), ...(io.signal ? { signal: io.signal } : {}) });
       await exec('kubectl', ['--kubeconfig', c.kubeconfig, 'create', 'namespace', 'breakglass-system'], root);
       await exec('kubectl', ['--kubeconfig', c.kubeconfig, 'create', 'namespace', 'payments'], root);
       return c;
@@ -109,6 +117,10 @@ export async function runDemo(io: DemoIo): Promise<number> {
     io.out(`\nThe whole lifecycle took ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
     return 0;
   } catch (e) {
+    if (io.signal?.aborted) {
+      io.out('\ninterrupted: stopping etcd and the API server, removing the keys and temporary directories');
+      return INTERRUPTED;
+    }
     io.out(`\ndemo FAILED: ${(e as Error).message}`);
     return 1;
   } finally {

@@ -1,10 +1,16 @@
 /** Child processes for the demo, drill fixtures and tests: argv only, output collected, never throws on exit status. */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../project-root.js';
 
-/** Node 24 from the `node` dev dependency, whatever node runs the caller. */
-export const NODE = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
+const DEV_NODE = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
+/**
+ * Node 24 from the `node` dev dependency in a checkout, whatever node runs the
+ * caller; in an installed package (no dev dependencies) the node running us,
+ * which bin/breakglass.js has already checked.
+ */
+export const NODE = existsSync(DEV_NODE) ? DEV_NODE : process.execPath;
 export const BIN = join(PROJECT_ROOT, 'bin', 'breakglass.js');
 
 export interface CliResult {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../project-root.js';
 import { promisify } from 'node:util';
@@ -47,11 +48,37 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Builds (or finds cached) kube-apiserver; returns its path. */
-export async function ensureApiServerBinary(log: (s: string) => void = () => {}): Promise<string> {
+/**
+ * Builds (or finds cached) kube-apiserver; returns its path. The build script's
+ * progress lines (phase and elapsed time, one every few seconds) are passed to
+ * `log` as they come, so a first run of ten minutes or more is never silent.
+ */
+export async function ensureApiServerBinary(log: (s: string) => void = () => {}, signal?: AbortSignal): Promise<string> {
+  signal?.throwIfAborted();
   const script = join(PROJECT_ROOT, 'test', 'k8s', 'build-apiserver.sh');
   log('ensuring kube-apiserver (built once from Debian source, then cached)');
-  const { stdout } = await run('bash', [script], { maxBuffer: 64 * 1024 * 1024, timeout: 40 * 60 * 1000 });
+  // Its own process group, so an abort stops the script and whatever it runs (make, go, apt-get) together.
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const onAbort = () => {
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let stdout = '';
+  const stderr: string[] = [];
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 60) stderr.shift();
+    log(line.replace(/^\[build-apiserver\] /, ''));
+  });
+  const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
+  signal?.removeEventListener('abort', onAbort);
+  signal?.throwIfAborted();
+  if (code !== 0) throw new Error(`test/k8s/build-apiserver.sh exited ${code}:\n${stderr.join('\n')}`);
   return stdout.trim().split('\n').at(-1)!;
 }
 
@@ -70,7 +97,7 @@ async function waitReady(server: string, token: string, ca: Buffer, proc: ChildP
   const agent = new Agent({ ca });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode})`);
     const ok = await new Promise<boolean>((res) => {
       const req = request(`${server}/readyz`, { agent, headers: { authorization: `Bearer ${token}` }, timeout: 2000 }, (r) => {
         r.resume();
@@ -97,11 +124,44 @@ function kubeconfigFor(server: string, ca: Buffer, token: string): string {
   });
 }
 
-/** Starts etcd and kube-apiserver on loopback in a temporary directory. */
-export async function startLocalCluster(opts: { log?: (s: string) => void } = {}): Promise<LocalCluster> {
+/**
+ * Starts etcd and kube-apiserver on loopback in a temporary directory. If
+ * starting fails or `signal` aborts it, whatever was started is stopped and
+ * the directory removed before the error is thrown; once started, `stop()`
+ * is the caller's.
+ */
+export async function startLocalCluster(opts: { log?: (s: string) => void; signal?: AbortSignal } = {}): Promise<LocalCluster> {
   const log = opts.log ?? (() => {});
-  const bin = await ensureApiServerBinary(log);
+  const bin = await ensureApiServerBinary(log, opts.signal);
   const dir = await mkdtemp(join(tmpdir(), 'breakglass-kube-'));
+  const started: { etcd?: ChildProcess; stopApiServer?: () => Promise<void> } = {};
+  const stopAll = async () => {
+    await started.stopApiServer?.();
+    const etcd = started.etcd;
+    if (etcd && etcd.exitCode === null && etcd.signalCode === null) {
+      const exited = new Promise((r) => etcd.once('exit', r));
+      etcd.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  // An abort while starting stops what runs, which makes the start below fail and clean up.
+  const onAbort = () => void started.stopApiServer?.().then(() => started.etcd?.kill('SIGTERM'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const cluster = await startIn(dir, bin, log, started);
+    opts.signal?.throwIfAborted();
+    return { ...cluster, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The body of startLocalCluster: records each process in `started` as soon as it runs. */
+async function startIn(dir: string, bin: string, log: (s: string) => void, started: { etcd?: ChildProcess; stopApiServer?: () => Promise<void> }): Promise<Omit<LocalCluster, 'stop'>> {
   await makePki(dir);
   const token = randomBytes(24).toString('hex');
   await writeFile(join(dir, 'tokens.csv'), `${token},breakglass-admin,breakglass-admin,system:masters\n`, { mode: 0o600 });
@@ -111,6 +171,7 @@ export async function startLocalCluster(opts: { log?: (s: string) => void } = {}
     ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${etcdClient}`, '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`, '--log-level', 'error'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  started.etcd = etcd;
   const etcdLog: string[] = [];
   etcd.stderr?.on('data', (d: Buffer) => etcdLog.push(d.toString()));
   const server = `https://127.0.0.1:${apiPort}`;
@@ -150,13 +211,14 @@ export async function startLocalCluster(opts: { log?: (s: string) => void } = {}
   const stopApiServer = async () => {
     const p = api;
     api = undefined;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((res) => {
       p.once('exit', () => res());
       p.kill('SIGTERM');
       setTimeout(() => p.kill('SIGKILL'), 5000).unref();
     });
   };
+  started.stopApiServer = stopApiServer;
   await startApiServer();
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigFor(server, ca, token), { mode: 0o600 });
@@ -169,12 +231,6 @@ export async function startLocalCluster(opts: { log?: (s: string) => void } = {}
     local: true,
     stopApiServer,
     startApiServer,
-    async stop() {
-      await stopApiServer();
-      etcd.kill('SIGTERM');
-      await new Promise((r) => (etcd.exitCode !== null ? r(null) : etcd.once('exit', r)));
-      await rm(dir, { recursive: true, force: true });
-    },
   };
 }
 

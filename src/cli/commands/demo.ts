@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../dev/demo.js';
+import { INTERRUPTED, runDemo } from '../../dev/demo.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 export function registerDemo(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
@@ -8,6 +8,18 @@ export function registerDemo(program: Command, io: CliIo, done: (code: ExitCode)
     .description('run the whole signed lifecycle end to end on this machine (real git, keys, kube-apiserver), narrated')
     .option('--keep', 'keep the demo directory (repositories, keys, audit report) instead of removing it')
     .action(async (opts: { keep?: boolean }) => {
-      done((await runDemo({ out: io.out, keep: !!opts.keep })) === 0 ? 0 : 1);
+      // Ctrl-C (or SIGTERM) aborts the current step; runDemo then stops etcd and
+      // the API server and removes the keys and temporary directories before exiting.
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const code = await runDemo({ out: io.out, keep: !!opts.keep, signal: ac.signal });
+        done(code === 0 ? 0 : code === INTERRUPTED ? 2 : 1);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
     });
 }
