@@ -5,10 +5,12 @@
 // statement, arrow function or template literal before the check): an older
 // Node gets one line saying what is needed and what was found, exit code 2,
 // instead of a stack trace from deep inside a dependency.
-var NEEDED_MAJOR = 24;
+var NEEDED = '22.12';
 var found = process.versions && process.versions.node ? process.versions.node : '0';
-if (parseInt(found.split('.')[0], 10) < NEEDED_MAJOR) {
-  process.stderr.write('breakglass: needs Node.js ' + NEEDED_MAJOR + ' or newer; found Node.js ' + found + ' (' + process.execPath + ')\n');
+var have = found.split('.');
+var want = NEEDED.split('.');
+if (+have[0] < +want[0] || (+have[0] === +want[0] && +have[1] < +want[1])) {
+  process.stderr.write('breakglass: needs Node.js ' + NEEDED + ' or newer (24 recommended); found Node.js ' + found + ' (' + process.execPath + ')\n');
   process.exit(2);
 }
 import('../lib/cli/main.js').then(

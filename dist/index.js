@@ -1,4 +1,5 @@
 import { createRequire as __bgCreateRequire } from 'node:module';
+{ const [__bgMaj, __bgMin] = process.versions.node.split('.').map(Number); if (__bgMaj < 22 || (__bgMaj === 22 && __bgMin < 12)) { process.stdout.write('::error::breakglass: needs Node.js 22.12 or newer (24 recommended); found Node.js ' + process.versions.node + '\n'); process.exit(2); } }
 const require = __bgCreateRequire(import.meta.url);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
@@ -15763,8 +15764,8 @@ var require_cache = __commonJS({
        * @returns {requestResponseList}
        */
       #batchCacheOperations(operations) {
-        const cache = this.#relevantRequestResponseList;
-        const backupCache = [...cache];
+        const cache2 = this.#relevantRequestResponseList;
+        const backupCache = [...cache2];
         const addedItems = [];
         const resultList = [];
         try {
@@ -15791,9 +15792,9 @@ var require_cache = __commonJS({
                 return [];
               }
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert2(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
             } else if (operation.type === "put") {
               if (operation.response == null) {
@@ -15823,11 +15824,11 @@ var require_cache = __commonJS({
               }
               requestResponses = this.#queryCache(operation.request);
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert2(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
-              cache.push([operation.request, operation.response]);
+              cache2.push([operation.request, operation.response]);
               addedItems.push([operation.request, operation.response]);
             }
             resultList.push([operation.request, operation.response]);
@@ -16001,13 +16002,13 @@ var require_cachestorage = __commonJS({
         if (options.cacheName != null) {
           if (this.#caches.has(options.cacheName)) {
             const cacheList = this.#caches.get(options.cacheName);
-            const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request2, options);
+            const cache2 = new Cache(kConstruct, cacheList);
+            return await cache2.match(request2, options);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
-            const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request2, options);
+            const cache2 = new Cache(kConstruct, cacheList);
+            const response = await cache2.match(request2, options);
             if (response !== void 0) {
               return response;
             }
@@ -16037,12 +16038,12 @@ var require_cachestorage = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         cacheName = webidl.converters.DOMString(cacheName, prefix, "cacheName");
         if (this.#caches.has(cacheName)) {
-          const cache2 = this.#caches.get(cacheName);
-          return new Cache(kConstruct, cache2);
+          const cache3 = this.#caches.get(cacheName);
+          return new Cache(kConstruct, cache3);
         }
-        const cache = [];
-        this.#caches.set(cacheName, cache);
-        return new Cache(kConstruct, cache);
+        const cache2 = [];
+        this.#caches.set(cacheName, cache2);
+        return new Cache(kConstruct, cache2);
       }
       /**
        * @see https://w3c.github.io/ServiceWorker/#cache-storage-delete
@@ -26585,52 +26586,52 @@ var require_sigstore_common = __commonJS({
     exports.subjectAlternativeNameTypeFromJSON = subjectAlternativeNameTypeFromJSON;
     exports.subjectAlternativeNameTypeToJSON = subjectAlternativeNameTypeToJSON;
     var timestamp_1 = require_timestamp2();
-    var HashAlgorithm;
-    (function(HashAlgorithm2) {
-      HashAlgorithm2[HashAlgorithm2["HASH_ALGORITHM_UNSPECIFIED"] = 0] = "HASH_ALGORITHM_UNSPECIFIED";
-      HashAlgorithm2[HashAlgorithm2["SHA2_256"] = 1] = "SHA2_256";
-      HashAlgorithm2[HashAlgorithm2["SHA2_384"] = 2] = "SHA2_384";
-      HashAlgorithm2[HashAlgorithm2["SHA2_512"] = 3] = "SHA2_512";
-      HashAlgorithm2[HashAlgorithm2["SHA3_256"] = 4] = "SHA3_256";
-      HashAlgorithm2[HashAlgorithm2["SHA3_384"] = 5] = "SHA3_384";
-    })(HashAlgorithm || (exports.HashAlgorithm = HashAlgorithm = {}));
+    var HashAlgorithm2;
+    (function(HashAlgorithm3) {
+      HashAlgorithm3[HashAlgorithm3["HASH_ALGORITHM_UNSPECIFIED"] = 0] = "HASH_ALGORITHM_UNSPECIFIED";
+      HashAlgorithm3[HashAlgorithm3["SHA2_256"] = 1] = "SHA2_256";
+      HashAlgorithm3[HashAlgorithm3["SHA2_384"] = 2] = "SHA2_384";
+      HashAlgorithm3[HashAlgorithm3["SHA2_512"] = 3] = "SHA2_512";
+      HashAlgorithm3[HashAlgorithm3["SHA3_256"] = 4] = "SHA3_256";
+      HashAlgorithm3[HashAlgorithm3["SHA3_384"] = 5] = "SHA3_384";
+    })(HashAlgorithm2 || (exports.HashAlgorithm = HashAlgorithm2 = {}));
     function hashAlgorithmFromJSON(object2) {
       switch (object2) {
         case 0:
         case "HASH_ALGORITHM_UNSPECIFIED":
-          return HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED;
+          return HashAlgorithm2.HASH_ALGORITHM_UNSPECIFIED;
         case 1:
         case "SHA2_256":
-          return HashAlgorithm.SHA2_256;
+          return HashAlgorithm2.SHA2_256;
         case 2:
         case "SHA2_384":
-          return HashAlgorithm.SHA2_384;
+          return HashAlgorithm2.SHA2_384;
         case 3:
         case "SHA2_512":
-          return HashAlgorithm.SHA2_512;
+          return HashAlgorithm2.SHA2_512;
         case 4:
         case "SHA3_256":
-          return HashAlgorithm.SHA3_256;
+          return HashAlgorithm2.SHA3_256;
         case 5:
         case "SHA3_384":
-          return HashAlgorithm.SHA3_384;
+          return HashAlgorithm2.SHA3_384;
         default:
           throw new globalThis.Error("Unrecognized enum value " + object2 + " for enum HashAlgorithm");
       }
     }
     function hashAlgorithmToJSON(object2) {
       switch (object2) {
-        case HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED:
+        case HashAlgorithm2.HASH_ALGORITHM_UNSPECIFIED:
           return "HASH_ALGORITHM_UNSPECIFIED";
-        case HashAlgorithm.SHA2_256:
+        case HashAlgorithm2.SHA2_256:
           return "SHA2_256";
-        case HashAlgorithm.SHA2_384:
+        case HashAlgorithm2.SHA2_384:
           return "SHA2_384";
-        case HashAlgorithm.SHA2_512:
+        case HashAlgorithm2.SHA2_512:
           return "SHA2_512";
-        case HashAlgorithm.SHA3_256:
+        case HashAlgorithm2.SHA3_256:
           return "SHA3_256";
-        case HashAlgorithm.SHA3_384:
+        case HashAlgorithm2.SHA3_384:
           return "SHA3_384";
         default:
           throw new globalThis.Error("Unrecognized enum value " + object2 + " for enum HashAlgorithm");
@@ -28684,12 +28685,12 @@ var require_crypto = __commonJS({
       return mod2 && mod2.__esModule ? mod2 : { "default": mod2 };
     };
     Object.defineProperty(exports, "__esModule", { value: true });
-    exports.createPublicKey = createPublicKey3;
+    exports.createPublicKey = createPublicKey4;
     exports.digest = digest;
     exports.verify = verify2;
     exports.bufferEqual = bufferEqual;
     var crypto_1 = __importDefault(__require("crypto"));
-    function createPublicKey3(key, type = "spki") {
+    function createPublicKey4(key, type = "spki") {
       if (typeof key === "string") {
         if (key.startsWith("-----")) {
           return crypto_1.default.createPublicKey(key);
@@ -29003,7 +29004,7 @@ var require_timestamp3 = __commonJS({
     var OID_PKCS9_CONTENT_TYPE_SIGNED_DATA = "1.2.840.113549.1.7.2";
     var OID_PKCS9_CONTENT_TYPE_TSTINFO = "1.2.840.113549.1.9.16.1.4";
     var OID_PKCS9_MESSAGE_DIGEST_KEY = "1.2.840.113549.1.9.4";
-    var RFC3161Timestamp = class _RFC3161Timestamp {
+    var RFC3161Timestamp2 = class _RFC3161Timestamp {
       root;
       constructor(asn1) {
         this.root = asn1;
@@ -29138,7 +29139,7 @@ var require_timestamp3 = __commonJS({
         return this.signerInfoObj.subs[5];
       }
     };
-    exports.RFC3161Timestamp = RFC3161Timestamp;
+    exports.RFC3161Timestamp = RFC3161Timestamp2;
   }
 });
 
@@ -29483,7 +29484,7 @@ var require_cert = __commonJS({
     var EXTENSION_OID_BASIC_CONSTRAINTS = "2.5.29.19";
     var EXTENSION_OID_AUTHORITY_KEY_ID = "2.5.29.35";
     exports.EXTENSION_OID_SCT = "1.3.6.1.4.1.11129.2.4.2";
-    var X509Certificate = class _X509Certificate {
+    var X509Certificate3 = class _X509Certificate {
       root;
       constructor(asn1) {
         this.root = asn1;
@@ -29643,7 +29644,7 @@ var require_cert = __commonJS({
         return this.tbsCertificateObj.subs.find((sub) => sub.tag.isContextSpecific(3));
       }
     };
-    exports.X509Certificate = X509Certificate;
+    exports.X509Certificate = X509Certificate3;
   }
 });
 
@@ -30239,8 +30240,8 @@ var require_key = __commonJS({
     var error_1 = require_error4();
     var certificate_1 = require_certificate();
     var sct_1 = require_sct2();
-    var OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
-    var OID_FULCIO_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8";
+    var OID_FULCIO_ISSUER_V12 = "1.3.6.1.4.1.57264.1.1";
+    var OID_FULCIO_ISSUER_V22 = "1.3.6.1.4.1.57264.1.8";
     function verifyPublicKey(hint, timestamps, trustMaterial) {
       const key = trustMaterial.publicKey(hint);
       timestamps.forEach((timestamp) => {
@@ -30265,11 +30266,11 @@ var require_key = __commonJS({
     }
     function getSigner(cert) {
       let issuer;
-      const issuerExtension = cert.extension(OID_FULCIO_ISSUER_V2);
+      const issuerExtension = cert.extension(OID_FULCIO_ISSUER_V22);
       if (issuerExtension) {
         issuer = issuerExtension.valueObj.subs?.[0]?.value.toString("ascii");
       } else {
-        issuer = cert.extension(OID_FULCIO_ISSUER_V1)?.value.toString("ascii");
+        issuer = cert.extension(OID_FULCIO_ISSUER_V12)?.value.toString("ascii");
       }
       const oids = cert.extensions.map((ext) => {
         const oid = ext.subs[0].toOID();
@@ -31897,6 +31898,13 @@ var InvalidDocumentError = class extends BreakglassError {
   }
 };
 
+// src/version.ts
+var PACKAGE_NAME = "breakglass";
+var VERSION = "0.1.0";
+
+// src/core/invocation.ts
+var CLI_INVOCATION = `npx --yes ${PACKAGE_NAME}@${VERSION}`;
+
 // src/action/file-rules.ts
 function toChanges(files, canonical) {
   const out = [];
@@ -31958,7 +31966,7 @@ function policyApprovalRule(path, name, head, opts) {
   return finding(
     path,
     "POLICY_UNAPPROVED",
-    `policy ${name} changes to ${file2.digest} but carries ${approvers.size} of ${opts.policyApprovalsNeeded} signed approval${opts.policyApprovalsNeeded === 1 ? "" : "s"} for these bytes; an approver runs \`npx breakglass approve --policy ${name} --key <key>\` and commits policies/approvals/${name}/<approver>.yaml with its signature. Until then the runner will not use it`
+    `policy ${name} changes to ${file2.digest} but carries ${approvers.size} of ${opts.policyApprovalsNeeded} signed approval${opts.policyApprovalsNeeded === 1 ? "" : "s"} for these bytes; an approver runs \`${CLI_INVOCATION} approve --policy ${name} --key <key>\` and commits policies/approvals/${name}/<approver>.yaml with its signature. Until then the runner will not use it`
   );
 }
 function checkFileRules(changes, head, opts) {
@@ -32097,8 +32105,8 @@ function Collection() {
 var before_after_hook_default = { Singular, Collection };
 
 // node_modules/@octokit/endpoint/dist-bundle/index.js
-var VERSION = "0.0.0-development";
-var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var VERSION2 = "0.0.0-development";
+var userAgent = `octokit-endpoint.js/${VERSION2} ${getUserAgent()}`;
 var DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
@@ -32968,10 +32976,10 @@ var RequestError = class extends Error {
 };
 
 // node_modules/@octokit/request/dist-bundle/index.js
-var VERSION2 = "10.0.16";
+var VERSION3 = "10.0.16";
 var defaults_default = {
   headers: {
-    "user-agent": `octokit-request.js/${VERSION2} ${getUserAgent()}`
+    "user-agent": `octokit-request.js/${VERSION3} ${getUserAgent()}`
   }
 };
 function isPlainObject2(value) {
@@ -33150,7 +33158,7 @@ function withDefaults2(oldEndpoint, newDefaults) {
 var request = withDefaults2(endpoint, defaults_default);
 
 // node_modules/@octokit/graphql/dist-bundle/index.js
-var VERSION3 = "0.0.0-development";
+var VERSION4 = "0.0.0-development";
 function _buildMessageForResponseErrors(data) {
   return `Request failed due to following response errors:
 ` + data.errors.map((e) => ` - ${e.message}`).join("\n");
@@ -33247,7 +33255,7 @@ function withDefaults3(request2, newDefaults) {
 }
 var graphql2 = withDefaults3(request, {
   headers: {
-    "user-agent": `octokit-graphql.js/${VERSION3} ${getUserAgent()}`
+    "user-agent": `octokit-graphql.js/${VERSION4} ${getUserAgent()}`
   },
   method: "POST",
   url: "/graphql"
@@ -33305,7 +33313,7 @@ var createTokenAuth = function createTokenAuth2(token) {
 };
 
 // node_modules/@octokit/core/dist-src/version.js
-var VERSION4 = "7.0.8";
+var VERSION5 = "7.0.8";
 
 // node_modules/@octokit/core/dist-src/index.js
 var noop2 = () => {
@@ -33327,9 +33335,9 @@ function createLogger(logger = {}) {
   }
   return logger;
 }
-var userAgentTrail = `octokit-core.js/${VERSION4} ${getUserAgent()}`;
+var userAgentTrail = `octokit-core.js/${VERSION5} ${getUserAgent()}`;
 var Octokit = class {
-  static VERSION = VERSION4;
+  static VERSION = VERSION5;
   static defaults(defaults) {
     const OctokitWithDefaults = class extends this {
       constructor(...args) {
@@ -33442,7 +33450,7 @@ var Octokit = class {
 };
 
 // node_modules/@octokit/plugin-request-log/dist-src/version.js
-var VERSION5 = "6.0.0";
+var VERSION6 = "6.0.0";
 
 // node_modules/@octokit/plugin-request-log/dist-src/index.js
 function requestLog(octokit) {
@@ -33466,10 +33474,10 @@ function requestLog(octokit) {
     });
   });
 }
-requestLog.VERSION = VERSION5;
+requestLog.VERSION = VERSION6;
 
 // node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
-var VERSION6 = "0.0.0-development";
+var VERSION7 = "0.0.0-development";
 function normalizePaginatedListResponse(response) {
   if (!response.data) {
     return {
@@ -33582,10 +33590,10 @@ function paginateRest(octokit) {
     })
   };
 }
-paginateRest.VERSION = VERSION6;
+paginateRest.VERSION = VERSION7;
 
 // node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
-var VERSION7 = "17.0.0";
+var VERSION8 = "17.0.0";
 
 // node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
 var Endpoints = {
@@ -35930,9 +35938,9 @@ var handler = {
   set(target, methodName, value) {
     return target.cache[methodName] = value;
   },
-  get({ octokit, scope, cache }, methodName) {
-    if (cache[methodName]) {
-      return cache[methodName];
+  get({ octokit, scope, cache: cache2 }, methodName) {
+    if (cache2[methodName]) {
+      return cache2[methodName];
     }
     const method = endpointMethodsMap.get(scope).get(methodName);
     if (!method) {
@@ -35940,7 +35948,7 @@ var handler = {
     }
     const { endpointDefaults, decorations } = method;
     if (decorations) {
-      cache[methodName] = decorate(
+      cache2[methodName] = decorate(
         octokit,
         scope,
         methodName,
@@ -35948,9 +35956,9 @@ var handler = {
         decorations
       );
     } else {
-      cache[methodName] = octokit.request.defaults(endpointDefaults);
+      cache2[methodName] = octokit.request.defaults(endpointDefaults);
     }
-    return cache[methodName];
+    return cache2[methodName];
   }
 };
 function endpointsToMethods(octokit) {
@@ -36009,7 +36017,7 @@ function restEndpointMethods(octokit) {
     rest: api
   };
 }
-restEndpointMethods.VERSION = VERSION7;
+restEndpointMethods.VERSION = VERSION8;
 function legacyRestEndpointMethods(octokit) {
   const api = endpointsToMethods(octokit);
   return {
@@ -36017,15 +36025,15 @@ function legacyRestEndpointMethods(octokit) {
     rest: api
   };
 }
-legacyRestEndpointMethods.VERSION = VERSION7;
+legacyRestEndpointMethods.VERSION = VERSION8;
 
 // node_modules/@octokit/rest/dist-src/version.js
-var VERSION8 = "22.0.1";
+var VERSION9 = "22.0.1";
 
 // node_modules/@octokit/rest/dist-src/index.js
 var Octokit2 = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRest).defaults(
   {
-    userAgent: `octokit-rest.js/${VERSION8}`
+    userAgent: `octokit-rest.js/${VERSION9}`
   }
 );
 
@@ -52778,8 +52786,8 @@ var tupleProcessor = (schema, ctx, _json, params) => {
   let minItems = def.items.length;
   while (minItems > 0) {
     const item = def.items[minItems - 1];
-    const optional2 = ctx.io === "input" ? inputOptin(item) !== void 0 : item._zod.optout === "optional";
-    if (!optional2)
+    const optional3 = ctx.io === "input" ? inputOptin(item) !== void 0 : item._zod.optout === "optional";
+    if (!optional3)
       break;
     minItems--;
   }
@@ -55718,21 +55726,21 @@ function visit(schema, fnOrHandlers) {
     const h = fnOrHandlers[node2._zod.def.type];
     return h ? h(node2, rewritten) : node2;
   };
-  const cache = /* @__PURE__ */ new Map();
+  const cache2 = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached2 = cache.get(s);
+    const cached2 = cache2.get(s);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
-        getter: () => cache.get(s)
+        getter: () => cache2.get(s)
       });
     }
     if (cached2 !== void 0)
       return cached2;
-    cache.set(s, RESOLVING);
+    cache2.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
-    cache.set(s, mapped);
+    cache2.set(s, mapped);
     return mapped;
   }
   function mapInner(s) {
@@ -56829,11 +56837,11 @@ function checkCommand(request2, g, out) {
 }
 function checkAge(request2, policy, now, out) {
   const created = parseTime(request2.metadata.created);
-  const expiry2 = parseDuration(policy.spec.requestExpiry);
-  if (created === void 0 || expiry2 === void 0) return;
+  const expiry = parseDuration(policy.spec.requestExpiry);
+  if (created === void 0 || expiry === void 0) return;
   if (created > now + CLOCK_SKEW_MS) {
     out.push({ code: "REQUEST_FUTURE", message: `created ${request2.metadata.created} is in the future; use the current UTC time`, path: ["metadata", "created"] });
-  } else if (now - created > expiry2 * 1e3) {
+  } else if (now - created > expiry * 1e3) {
     out.push({ code: "REQUEST_STALE", message: `request created ${request2.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`, path: ["metadata", "created"] });
   }
 }
@@ -57050,8 +57058,8 @@ function buildApprovalView(input2) {
   }
   rows.push(["Reason", req.spec.reason], ["Requester", req.metadata.requester], ["Recipient key", groupFingerprint(req.spec.recipient)]);
   const created = parseTime(req.metadata.created);
-  const expiry2 = g ? parseDuration(g.policy.spec.requestExpiry) : void 0;
-  rows.push(["Created", created !== void 0 && expiry2 !== void 0 ? `${req.metadata.created} (approve before ${formatTime(created + expiry2 * 1e3)})` : req.metadata.created]);
+  const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : void 0;
+  rows.push(["Created", created !== void 0 && expiry !== void 0 ? `${req.metadata.created} (approve before ${formatTime(created + expiry * 1e3)})` : req.metadata.created]);
   rows.push(["Request digest", input2.requestDigest]);
   if (input2.repository) rows.push(["Repository", input2.repository]);
   const need = g ? g.policy.spec.approvals.required : 0;
@@ -57069,8 +57077,8 @@ function buildApprovalView(input2) {
     approvals: { have: counted.size, need, entries: input2.approvals },
     status,
     commands: {
-      approve: `npx breakglass approve ${req.metadata.id} --key <your-key.asc> --commit`,
-      reject: `npx breakglass reject ${req.metadata.id} --reason "<why>" --commit`,
+      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
+      reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
       gpg: gpgRecipe(req.metadata.id, input2.requestDigest, repo)
     }
   };
@@ -70460,37 +70468,40 @@ function createKey(packetlist) {
   }
   throw new Error("No key packet found");
 }
-async function readKey({ armoredKey, binaryKey, config: config$1, ...rest }) {
+async function readKeys({ armoredKeys, binaryKeys, config: config$1, ...rest }) {
   config$1 = { ...config2, ...config$1 };
-  if (!armoredKey && !binaryKey) {
-    throw new Error("readKey: must pass options object containing `armoredKey` or `binaryKey`");
+  let input2 = armoredKeys || binaryKeys;
+  if (!input2) {
+    throw new Error("readKeys: must pass options object containing `armoredKeys` or `binaryKeys`");
   }
-  if (armoredKey && !util.isString(armoredKey)) {
-    throw new Error("readKey: options.armoredKey must be a string");
+  if (armoredKeys && !util.isString(armoredKeys)) {
+    throw new Error("readKeys: options.armoredKeys must be a string");
   }
-  if (binaryKey && !util.isUint8Array(binaryKey)) {
-    throw new Error("readKey: options.binaryKey must be a Uint8Array");
+  if (binaryKeys && !util.isUint8Array(binaryKeys)) {
+    throw new Error("readKeys: options.binaryKeys must be a Uint8Array");
   }
   const unknownOptions = Object.keys(rest);
   if (unknownOptions.length > 0)
     throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
-  let input2;
-  if (armoredKey) {
-    const { type, data } = await unarmor(armoredKey);
-    if (!(type === enums.armor.publicKey || type === enums.armor.privateKey)) {
+  if (armoredKeys) {
+    const { type, data } = await unarmor(armoredKeys);
+    if (type !== enums.armor.publicKey && type !== enums.armor.privateKey) {
       throw new Error("Armored text not of type key");
     }
     input2 = data;
-  } else {
-    input2 = binaryKey;
   }
+  const keys = [];
   const packetlist = await PacketList.fromBinary(input2, allowedKeyPackets, config$1);
   const keyIndex = packetlist.indexOfTag(enums.packet.publicKey, enums.packet.secretKey);
   if (keyIndex.length === 0) {
     throw new Error("No key packet found");
   }
-  const firstKeyPacketList = packetlist.slice(keyIndex[0], keyIndex[1]);
-  return createKey(firstKeyPacketList);
+  for (let i2 = 0; i2 < keyIndex.length; i2++) {
+    const oneKeyList = packetlist.slice(keyIndex[i2], keyIndex[i2 + 1]);
+    const newKey = createKey(oneKeyList);
+    keys.push(newKey);
+  }
+  return keys;
 }
 var allowedSymSessionKeyPackets = /* @__PURE__ */ util.constructAllowedPackets([SymEncryptedSessionKeyPacket]);
 var allowedDetachedSignaturePackets = /* @__PURE__ */ util.constructAllowedPackets([SignaturePacket]);
@@ -71744,7 +71755,7 @@ function tonelliShanks(P) {
     let M2 = S2;
     let c = Fp2.mul(Fp2.ONE, cc);
     let t = Fp2.pow(n, Q);
-    let R = Fp2.pow(n, Q1div2);
+    let R2 = Fp2.pow(n, Q1div2);
     while (!Fp2.eql(t, Fp2.ONE)) {
       if (Fp2.is0(t))
         return Fp2.ZERO;
@@ -71761,9 +71772,9 @@ function tonelliShanks(P) {
       M2 = i2;
       c = Fp2.sqr(b);
       t = Fp2.mul(t, c);
-      R = Fp2.mul(R, b);
+      R2 = Fp2.mul(R2, b);
     }
-    return R;
+    return R2;
   };
 }
 function FpSqrt(P) {
@@ -73659,12 +73670,12 @@ function ecdsa(Point, hash2, ecdsaOpts = {}) {
       if (!Fp2.isValid(radj))
         throw new Error("recovery id 2 or 3 invalid");
       const x2 = Fp2.toBytes(radj);
-      const R = Point.fromBytes(concatBytes(pprefix((rec & 1) === 0), x2));
+      const R2 = Point.fromBytes(concatBytes(pprefix((rec & 1) === 0), x2));
       const ir = Fn2.inv(radj);
       const h = bits2int_modN(ensureBytes("msgHash", messageHash));
       const u1 = Fn2.create(-h * ir);
       const u2 = Fn2.create(s * ir);
-      const Q = Point.BASE.multiplyUnsafe(u1).add(R.multiplyUnsafe(u2));
+      const Q = Point.BASE.multiplyUnsafe(u1).add(R2.multiplyUnsafe(u2));
       if (Q.is0())
         throw new Error("point at infinify");
       Q.assertValidity();
@@ -73822,10 +73833,10 @@ function ecdsa(Point, hash2, ecdsaOpts = {}) {
       const is = Fn2.inv(s);
       const u1 = Fn2.create(h * is);
       const u2 = Fn2.create(r * is);
-      const R = Point.BASE.multiplyUnsafe(u1).add(P.multiplyUnsafe(u2));
-      if (R.is0())
+      const R2 = Point.BASE.multiplyUnsafe(u1).add(P.multiplyUnsafe(u2));
+      if (R2.is0())
         return false;
-      const v = Fn2.create(R.x);
+      const v = Fn2.create(R2.x);
       return v === r;
     } catch (e) {
       return false;
@@ -73952,14 +73963,14 @@ var _0x71n = BigInt(113);
 var SHA3_PI = [];
 var SHA3_ROTL = [];
 var _SHA3_IOTA = [];
-for (let round = 0, R = _1n$3, x2 = 1, y = 0; round < 24; round++) {
+for (let round = 0, R2 = _1n$3, x2 = 1, y = 0; round < 24; round++) {
   [x2, y] = [y, (2 * x2 + 3 * y) % 5];
   SHA3_PI.push(2 * (5 * y + x2));
   SHA3_ROTL.push((round + 1) * (round + 2) / 2 % 64);
   let t = _0n$2;
   for (let j = 0; j < 7; j++) {
-    R = (R << _1n$3 ^ (R >> _7n) * _0x71n) % _256n;
-    if (R & _2n$4)
+    R2 = (R2 << _1n$3 ^ (R2 >> _7n) * _0x71n) % _256n;
+    if (R2 & _2n$4)
       t ^= _1n$3 << (_1n$3 << /* @__PURE__ */ BigInt(j)) - _1n$3;
   }
   _SHA3_IOTA.push(t);
@@ -74463,12 +74474,12 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
       msg = prehash(msg);
     const { prefix, scalar, pointBytes } = getExtendedPublicKey(secretKey);
     const r = hashDomainToScalar(options.context, prefix, msg);
-    const R = BASE.multiply(r).toBytes();
-    const k = hashDomainToScalar(options.context, R, pointBytes, msg);
+    const R2 = BASE.multiply(r).toBytes();
+    const k = hashDomainToScalar(options.context, R2, pointBytes, msg);
     const s = Fn2.create(r + k * scalar);
     if (!Fn2.isValid(s))
       throw new Error("sign failed: invalid s");
-    const rs = concatBytes(R, Fn2.toBytes(s));
+    const rs = concatBytes(R2, Fn2.toBytes(s));
     return _abytes2(rs, lengths.signature, "result");
   }
   const verifyOpts = { zip215: true };
@@ -74485,18 +74496,18 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     const mid = len / 2;
     const r = sig.subarray(0, mid);
     const s = bytesToNumberLE(sig.subarray(mid, len));
-    let A2, R, SB;
+    let A2, R2, SB;
     try {
       A2 = Point.fromBytes(publicKey, zip215);
-      R = Point.fromBytes(r, zip215);
+      R2 = Point.fromBytes(r, zip215);
       SB = BASE.multiplyUnsafe(s);
     } catch (error63) {
       return false;
     }
     if (!zip215 && A2.isSmallOrder())
       return false;
-    const k = hashDomainToScalar(context, R.toBytes(), A2.toBytes(), msg);
-    const RkA = R.add(A2.multiplyUnsafe(k));
+    const k = hashDomainToScalar(context, R2.toBytes(), A2.toBytes(), msg);
+    const RkA = R2.add(A2.multiplyUnsafe(k));
     return RkA.subtract(SB).clearCofactor().is0();
   }
   const _size2 = Fp2.BYTES;
@@ -75015,8 +75026,8 @@ var Id160 = /* @__PURE__ */ (() => Uint8Array.from(new Array(16).fill(0).map((_,
 var Pi160 = /* @__PURE__ */ (() => Id160.map((i2) => (9 * i2 + 5) % 16))();
 var idxLR = /* @__PURE__ */ (() => {
   const L2 = [Id160];
-  const R = [Pi160];
-  const res = [L2, R];
+  const R2 = [Pi160];
+  const res = [L2, R2];
   for (let i2 = 0; i2 < 4; i2++)
     for (let j of res)
       j.push(j[i2].map((k) => Rho160[k]));
@@ -81650,7 +81661,7 @@ function createHash2(outlen, key, salt, personal) {
 var OUTBYTES_MAX = 64;
 var BLOCKBYTES = 128;
 var TYPE = 2;
-var VERSION9 = 19;
+var VERSION10 = 19;
 var TAGBYTES_MAX = 4294967295;
 var TAGBYTES_MIN = 4;
 var SALTBYTES_MAX = 4294967295;
@@ -81705,23 +81716,23 @@ function XOR(wasmContext, buf, xs, ys) {
   );
   return buf;
 }
-function G(wasmContext, X2, Y2, R) {
+function G(wasmContext, X2, Y2, R2) {
   wasmContext.fn.G(
     X2.byteOffset,
     Y2.byteOffset,
-    R.byteOffset,
+    R2.byteOffset,
     wasmContext.refs.gZ.byteOffset
   );
-  return R;
+  return R2;
 }
-function G2(wasmContext, X2, Y2, R) {
+function G2(wasmContext, X2, Y2, R2) {
   wasmContext.fn.G2(
     X2.byteOffset,
     Y2.byteOffset,
-    R.byteOffset,
+    R2.byteOffset,
     wasmContext.refs.gZ.byteOffset
   );
-  return R;
+  return R2;
 }
 function* makePRNG(wasmContext, pass, lane, slice2, m_, totalPasses, segmentLength, segmentOffset) {
   wasmContext.refs.prngTmp.fill(0);
@@ -81747,7 +81758,7 @@ function validateParams({ type, version: version2, tagLength: tagLength2, passwo
       throw new Error(`${name} size should be between ${min} and ${max2} bytes`);
     }
   };
-  if (type !== TYPE || version2 !== VERSION9) throw new Error("Unsupported type or version");
+  if (type !== TYPE || version2 !== VERSION10) throw new Error("Unsupported type or version");
   assertLength("password", password, passwordBYTES_MIN, passwordBYTES_MAX);
   assertLength("salt", salt, SALTBYTES_MIN, SALTBYTES_MAX);
   assertLength("tag", tagLength2, TAGBYTES_MIN, TAGBYTES_MAX);
@@ -81760,7 +81771,7 @@ var KB = 1024;
 var WASM_PAGE_SIZE = 64 * KB;
 function argon2id(params, { memory, instance: wasmInstance }) {
   if (!isLittleEndian) throw new Error("BigEndian system not supported");
-  const ctx = validateParams({ type: TYPE, version: VERSION9, ...params });
+  const ctx = validateParams({ type: TYPE, version: VERSION10, ...params });
   const { G: wasmG, G2: wasmG2, xor: wasmXOR, getLZ: wasmLZ } = wasmInstance.exports;
   const wasmRefs = {};
   const wasmFn = {};
@@ -82626,17 +82637,104 @@ var index$1 = /* @__PURE__ */ _mergeNamespaces({
   default: index
 }, [unbzip2StreamExports]);
 
+// src/crypto/openpgp-validity.ts
+var MIN_RSA_BITS = 3072;
+var R = enums.reasonForRevocation;
+var SOFT_REASONS = /* @__PURE__ */ new Set([R.keySuperseded, R.keyRetired]);
+var REASON_NAMES = { [R.noReason]: "no reason given", [R.keySuperseded]: "superseded", [R.keyCompromised]: "compromised", [R.keyRetired]: "retired", [R.userIDInvalid]: "user id no longer valid" };
+function describe3(key, part) {
+  return `${part === key ? "key" : "signing subkey"} ${part.getFingerprint().toUpperCase()}`;
+}
+function reasonOf(sig) {
+  const flag = sig.reasonForRevocationFlag ?? R.noReason;
+  const name = REASON_NAMES[flag] ?? `reason code ${flag}`;
+  return sig.reasonForRevocationString ? `${name}: "${sig.reasonForRevocationString}"` : name;
+}
+async function revocationsOf(key, part) {
+  const primary = key.keyPacket;
+  const isPrimary = part === key;
+  const type = isPrimary ? enums.signature.keyRevocation : enums.signature.subkeyRevocation;
+  const data = isPrimary ? { key: primary } : { key: primary, bind: part.keyPacket };
+  const out = [];
+  for (const sig of part.revocationSignatures) {
+    let verified3 = true;
+    try {
+      await sig.verify(primary, type, data, null, false);
+    } catch {
+      verified3 = false;
+    }
+    const flag = sig.reasonForRevocationFlag ?? R.noReason;
+    out.push({ soft: verified3 && SOFT_REASONS.has(flag), at: sig.created ?? /* @__PURE__ */ new Date(0), reason: reasonOf(sig), verified: verified3 });
+  }
+  return out;
+}
+async function checkRevocations(key, part, signed, now) {
+  const parts = part === key ? [key] : [key, part];
+  const all = await Promise.all(parts.map(async (p) => ({ p, revs: await revocationsOf(key, p) })));
+  for (const { p, revs } of all) {
+    for (const r of revs.filter((x2) => !x2.soft)) {
+      const why = r.verified ? r.reason : `${r.reason}; the revocation signature cannot be verified, so it is treated as a compromise`;
+      fail("KEY_REVOKED", `${describe3(key, p)} is revoked (${why}, ${r.at.toISOString()}): a key revoked for compromise or without a reason voids every signature it made, before or after`);
+    }
+  }
+  for (const { p, revs } of all) {
+    for (const r of revs) {
+      if (r.at.getTime() <= signed.getTime()) fail("KEY_RETIRED", `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before this signature was made (${signed.toISOString()}); sign with the approver's new key`);
+      if (r.at.getTime() <= now.getTime()) {
+        fail("KEY_RETIRED", `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before ${now.toISOString()}: it authorises nothing judged after that; a signature made before stays valid only for what was judged before it (audit)`);
+      }
+    }
+  }
+}
+function checkStrength(part) {
+  const a = part.getAlgorithmInfo();
+  const ok = a.algorithm.startsWith("rsa") ? (a.bits ?? 0) >= MIN_RSA_BITS : a.algorithm === "eddsaLegacy" ? a.curve === "ed25519Legacy" : a.algorithm === "ed25519" || a.algorithm === "ed448";
+  if (!ok) fail("KEY_WEAK", `key ${part.getFingerprint().toUpperCase()} is ${a.algorithm}${a.bits ? ` ${a.bits} bits` : ""}${a.curve ? ` ${a.curve}` : ""}, not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
+}
+async function checkValidAt(key, part, at2, when) {
+  for (const p of part === key ? [key] : [key, part]) {
+    try {
+      if (p === key) await key.verifyPrimaryKey(at2);
+      else await p.verify(at2);
+    } catch (e) {
+      const exp = p === key ? await key.getExpirationTime() : await p.getExpirationTime(at2);
+      const expires = exp instanceof Date ? `; it expires ${exp.toISOString()}` : "";
+      fail("KEY_EXPIRED", `${describe3(key, p)} is not valid ${when} (${at2.toISOString()}): ${e.message}${expires}`, e);
+    }
+  }
+}
+async function checkKeyValidity(key, part, signed, now) {
+  await checkRevocations(key, part, signed, now);
+  checkStrength(key);
+  if (part !== key) checkStrength(part);
+  for (const p of part === key ? [key] : [key, part]) {
+    if (p.getCreationTime().getTime() > signed.getTime()) fail("SIGNATURE_FUTURE", `the signature (${signed.toISOString()}) is older than ${describe3(key, p)} that made it (${p.getCreationTime().toISOString()})`);
+  }
+  await checkValidAt(key, part, signed, "when the signature was made");
+  if (now.getTime() > signed.getTime()) await checkValidAt(key, part, now, "at the time judged");
+}
+
 // src/crypto/openpgp.ts
 var CONFIG = { v6Keys: false };
-var MIN_RSA_BITS = 3072;
-async function readPublicKey(data) {
-  const key = typeof data === "string" ? await readKey({ armoredKey: data }) : await readBinaryOrArmoredKey(data);
-  if (key.isPrivate()) throw new Error("expected a public key, found a secret key");
-  return key;
-}
-async function readBinaryOrArmoredKey(data) {
-  const text = Buffer.from(data).toString("utf8");
-  return text.includes("-----BEGIN PGP") ? readKey({ armoredKey: text }) : readKey({ binaryKey: data });
+var ARMORED_BLOCK = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+async function readPublicKeys(data) {
+  const text = typeof data === "string" ? data : Buffer.from(data).toString("utf8");
+  const keys = [];
+  if (text.includes("-----BEGIN PGP")) {
+    const blocks = text.match(ARMORED_BLOCK) ?? [];
+    if (blocks.length === 0) throw new Error("an armored key block is not terminated");
+    for (const armoredKeys of blocks) keys.push(...await readKeys({ armoredKeys }));
+  } else {
+    keys.push(...await readKeys({ binaryKeys: typeof data === "string" ? Buffer.from(data) : data }));
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const key of keys) {
+    if (key.isPrivate()) throw new Error("expected a public key, found a secret key");
+    const fpr = key.getFingerprint().toUpperCase();
+    if (seen.has(fpr)) throw new Error(`key ${fpr} appears twice; merge the copies (gpg --import both, then gpg --armor --export ${fpr})`);
+    seen.add(fpr);
+  }
+  return keys;
 }
 async function inspectSignature(bytes) {
   let signature;
@@ -82656,45 +82754,20 @@ async function inspectSignature(bytes) {
   const issuerKeyIds = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
   return { signature, packet, created: packet.created, issuerKeyIds };
 }
-function findIssuer(info2, keys) {
-  return keys.find((k) => k.getKeyIDs().some((id) => info2.issuerKeyIds.includes(id.toHex().toUpperCase())));
+function findIssuers(info2, keys) {
+  return keys.filter((k) => k.getKeyIDs().some((id) => info2.issuerKeyIds.includes(id.toHex().toUpperCase())));
 }
 function keyPartFor(key, info2) {
   const part = key.getKeys().find((k) => info2.issuerKeyIds.includes(k.getKeyID().toHex().toUpperCase()));
   return part ?? key;
 }
-function strongEnough(part) {
-  const a = part.getAlgorithmInfo();
-  if (a.algorithm.startsWith("rsa")) return (a.bits ?? 0) >= MIN_RSA_BITS;
-  if (a.algorithm === "eddsaLegacy") return a.curve === "ed25519Legacy";
-  return a.algorithm === "ed25519" || a.algorithm === "ed448";
-}
-async function expiry(part, key) {
-  return part === key ? key.getExpirationTime() : part.getExpirationTime(new Date(2147483647 * 1e3));
-}
-async function checkKeyUsable(key, info2, now) {
-  const part = keyPartFor(key, info2);
-  const far = /* @__PURE__ */ new Date(864e13);
-  if (await key.isRevoked(void 0, void 0, far)) fail("KEY_REVOKED", `key ${key.getFingerprint().toUpperCase()} is revoked`);
-  if (part !== key && await part.isRevoked(void 0, void 0, far)) {
-    fail("KEY_REVOKED", `signing subkey ${part.getFingerprint().toUpperCase()} is revoked`);
-  }
-  if (!strongEnough(part)) fail("KEY_WEAK", `key ${part.getFingerprint().toUpperCase()} is not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
-  for (const p of part === key ? [key] : [key, part]) {
-    const exp = await expiry(p, key);
-    if (exp === null) fail("KEY_EXPIRED", `key ${p.getFingerprint().toUpperCase()} has no valid self-signature (expired or unusable)`);
-    for (const [what, at2] of [["now", now], ["at signing time", info2.created]]) {
-      if (exp !== Infinity && exp.getTime() <= at2.getTime()) fail("KEY_EXPIRED", `key ${p.getFingerprint().toUpperCase()} expired ${exp.toISOString()}, before ${what}`);
-    }
-    if (p.getCreationTime().getTime() > info2.created.getTime()) fail("SIGNATURE_FUTURE", "the signature is older than the key that made it");
-  }
-}
 async function verifyDetached(data, sigBytes, keys, now) {
   const info2 = await inspectSignature(sigBytes);
-  const key = findIssuer(info2, keys);
+  const matches = findIssuers(info2, keys);
+  const key = matches[0];
   if (!key) fail("KEY_UNTRUSTED", `signed by key id ${info2.issuerKeyIds.join(", ") || "(none named)"}, which is not in the trust file`);
   if (info2.created.getTime() > now.getTime() + 5 * 6e4) fail("SIGNATURE_FUTURE", `signature made ${info2.created.toISOString()}, in the future`);
-  await checkKeyUsable(key, info2, now);
+  for (const k of matches) await checkKeyValidity(k, keyPartFor(k, info2), info2.created, now);
   try {
     const message = await createMessage({ binary: data });
     const result = await verify({ message, signature: info2.signature, verificationKeys: key, date: info2.created, format: "binary", expectSigned: true, config: CONFIG });
@@ -82709,38 +82782,202 @@ async function verifyDetached(data, sigBytes, keys, now) {
 function keyEmails(key) {
   return key.users.flatMap((u) => u.userID?.email ? [u.userID.email.toLowerCase()] : []);
 }
+var REVOCATION_FLAGS = {
+  superseded: enums.reasonForRevocation.keySuperseded,
+  retired: enums.reasonForRevocation.keyRetired,
+  compromised: enums.reasonForRevocation.keyCompromised,
+  unspecified: enums.reasonForRevocation.noReason
+};
 
 // src/crypto/sigstore.ts
 var import_bundle = __toESM(require_dist3(), 1);
+var import_core12 = __toESM(require_dist4(), 1);
+var import_protobuf_specs2 = __toESM(require_dist2(), 1);
+var import_verify2 = __toESM(require_dist5(), 1);
+import { createHash as createHash3, createPublicKey as createPublicKey2, X509Certificate as NodeCertificate2 } from "node:crypto";
+
+// src/crypto/sigstore-root.ts
+import { createPublicKey, X509Certificate as NodeCertificate } from "node:crypto";
 var import_core11 = __toESM(require_dist4(), 1);
 var import_protobuf_specs = __toESM(require_dist2(), 1);
 var import_verify = __toESM(require_dist5(), 1);
-import { createHash as createHash3, createPublicKey } from "node:crypto";
-function parseBundle(bytes) {
+var MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+var Base64 = external_exports.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "must be canonical base64").min(4, "must not be empty");
+var Time2 = external_exports.iso.datetime({ offset: true, error: (i2) => i2.input == null ? 'required: a missing bound is not "always"' : "must be an RFC 3339 time" });
+var optional2 = (t) => t.nullish().transform((v) => v ?? void 0);
+var Window = external_exports.strictObject({ start: Time2, end: optional2(Time2) }).refine((w) => w.end === void 0 || Date.parse(w.end) >= Date.parse(w.start), { message: "end is before start", path: ["end"] });
+var KEY_TYPES = {
+  PKIX_ECDSA_P256_SHA_256: { type: "ec", curve: "prime256v1", der: "spki" },
+  PKIX_ECDSA_P384_SHA_384: { type: "ec", curve: "secp384r1", der: "spki" },
+  PKIX_ECDSA_P521_SHA_512: { type: "ec", curve: "secp521r1", der: "spki" },
+  PKIX_ED25519: { type: "ed25519", der: "spki" },
+  PKIX_RSA_PKCS1V15_2048_SHA256: { type: "rsa", der: "spki" },
+  PKIX_RSA_PKCS1V15_3072_SHA256: { type: "rsa", der: "spki" },
+  PKIX_RSA_PKCS1V15_4096_SHA256: { type: "rsa", der: "spki" },
+  PKIX_RSA_PKCS1V5: { type: "rsa", der: "spki" },
+  // Some published roots label an SPKI-encoded RSA key this way; sigstore-js accepts both encodings.
+  PKCS1_RSA_PKCS1V5: { type: "rsa", der: "pkcs1" }
+};
+var KeyDetails = external_exports.enum(Object.keys(KEY_TYPES));
+var LogId = external_exports.strictObject({ keyId: Base64 });
+var Log = external_exports.strictObject({
+  baseUrl: external_exports.url(),
+  hashAlgorithm: external_exports.enum(["SHA2_256", "SHA2_384", "SHA2_512"]),
+  publicKey: external_exports.strictObject({ rawBytes: Base64, keyDetails: KeyDetails, validFor: Window }),
+  logId: LogId,
+  checkpointKeyId: optional2(LogId),
+  operator: optional2(external_exports.string())
+});
+var Authority = external_exports.strictObject({
+  subject: optional2(external_exports.strictObject({ organization: optional2(external_exports.string()), commonName: optional2(external_exports.string()) })),
+  uri: optional2(external_exports.string()),
+  certChain: external_exports.strictObject({ certificates: external_exports.array(external_exports.strictObject({ rawBytes: Base64 })).min(1) }),
+  validFor: Window,
+  operator: optional2(external_exports.string())
+});
+var RootSchema = external_exports.strictObject({
+  mediaType: external_exports.literal(MEDIA_TYPE),
+  tlogs: external_exports.array(Log).default([]),
+  certificateAuthorities: external_exports.array(Authority).default([]),
+  ctlogs: external_exports.array(Log).default([]),
+  timestampAuthorities: external_exports.array(Authority).default([])
+});
+function parseKey(raw, der) {
   try {
-    return (0, import_bundle.bundleFromJSON)(JSON.parse(Buffer.from(bytes).toString("utf8")));
+    return createPublicKey({ key: raw, format: "der", type: der });
+  } catch {
+    return createPublicKey({ key: raw, format: "der", type: "spki" });
+  }
+}
+function checkKey(log, path, issues) {
+  const want = KEY_TYPES[log.publicKey.keyDetails];
+  let key;
+  try {
+    key = parseKey(Buffer.from(log.publicKey.rawBytes, "base64"), want.der);
+  } catch (e) {
+    issues.push(`${path}.publicKey.rawBytes: not a public key (${e.message})`);
+    return;
+  }
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (key.asymmetricKeyType !== want.type || want.curve && curve !== want.curve) {
+    issues.push(`${path}.publicKey.rawBytes: a ${key.asymmetricKeyType}${curve ? ` ${curve}` : ""} key, but keyDetails says ${log.publicKey.keyDetails}`);
+  }
+}
+function checkCertificates(ca, path, issues) {
+  ca.certChain.certificates.forEach((c, i2) => {
+    try {
+      import_core11.X509Certificate.parse(Buffer.from(c.rawBytes, "base64"));
+    } catch (e) {
+      issues.push(`${path}.certChain.certificates[${i2}].rawBytes: not an X.509 certificate (${e.message})`);
+    }
+  });
+}
+function materialIssues(root) {
+  const issues = [];
+  root.tlogs.forEach((l, i2) => checkKey(l, `tlogs[${i2}]`, issues));
+  root.ctlogs.forEach((l, i2) => checkKey(l, `ctlogs[${i2}]`, issues));
+  root.certificateAuthorities.forEach((c, i2) => checkCertificates(c, `certificateAuthorities[${i2}]`, issues));
+  root.timestampAuthorities.forEach((c, i2) => checkCertificates(c, `timestampAuthorities[${i2}]`, issues));
+  return issues;
+}
+function pin(root) {
+  const material = (0, import_verify.toTrustMaterial)(import_protobuf_specs.TrustedRoot.fromJSON(root));
+  const tlogs = root.tlogs.map((l) => ({
+    logId: Buffer.from((l.checkpointKeyId ?? l.logId).keyId, "base64"),
+    start: new Date(l.publicKey.validFor.start),
+    end: l.publicKey.validFor.end === void 0 ? void 0 : new Date(l.publicKey.validFor.end)
+  }));
+  const caCertificates = root.certificateAuthorities.flatMap((ca) => ca.certChain.certificates.map((c) => new NodeCertificate(Buffer.from(c.rawBytes, "base64"))));
+  return { material, tlogs, ctlogCount: root.ctlogs.length, caCertificates };
+}
+var cache = /* @__PURE__ */ new WeakMap();
+function pinTrustedRoot(json2, label2) {
+  if (typeof json2 === "object" && json2 !== null) {
+    const hit = cache.get(json2);
+    if (hit) return hit;
+  }
+  const parsed = RootSchema.safeParse(json2);
+  const issues = parsed.success ? materialIssues(parsed.data) : parsed.error.issues.map((i2) => `${formatPath(i2.path) || "(root)"}: ${i2.message}`);
+  if (!parsed.success || issues.length) throw new BreakglassError("TRUST_INVALID", `${label2} is not a valid sigstore trusted root: ${issues.join("; ")}`);
+  let pinned;
+  try {
+    pinned = pin(parsed.data);
+  } catch (e) {
+    throw new BreakglassError("TRUST_INVALID", `${label2} cannot be used as a sigstore trusted root: ${e.message}`, { cause: e });
+  }
+  if (typeof json2 === "object" && json2 !== null) cache.set(json2, pinned);
+  return pinned;
+}
+function formatPath(path) {
+  return path.map((p, i2) => typeof p === "number" ? `[${p}]` : `${i2 ? "." : ""}${String(p)}`).join("");
+}
+
+// src/crypto/sigstore.ts
+var OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
+var OID_FULCIO_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8";
+function readJson(bytes) {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
   } catch (e) {
     return fail("SIGNATURE_MALFORMED", `sigstore bundle cannot be read: ${e.message}`, e);
   }
 }
+function refuseDsse(json2) {
+  if (typeof json2 === "object" && json2 !== null && "dsseEnvelope" in json2) {
+    fail("SIGSTORE_DSSE_REFUSED", "the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)");
+  }
+}
+function parseBundle(json2) {
+  let bundle;
+  try {
+    bundle = (0, import_bundle.bundleFromJSON)(json2);
+  } catch (e) {
+    return fail("SIGNATURE_MALFORMED", `sigstore bundle cannot be read: ${e.message}`, e);
+  }
+  if (bundle.content.$case !== "messageSignature") fail("SIGSTORE_DSSE_REFUSED", `the sigstore bundle holds ${bundle.content.$case}, not a message signature over the approval file`);
+  return bundle;
+}
+function checkDigest(bundle, artifact) {
+  if (bundle.content.$case !== "messageSignature") return;
+  const d = bundle.content.messageSignature.messageDigest;
+  if (!d) return fail("SIGSTORE_DIGEST_MISMATCH", "the sigstore bundle has no messageDigest; it must carry the SHA2_256 digest of the approval file");
+  if (d.algorithm !== import_protobuf_specs2.HashAlgorithm.SHA2_256) fail("SIGSTORE_DIGEST_MISMATCH", `the sigstore bundle's messageDigest uses ${import_protobuf_specs2.HashAlgorithm[d.algorithm] ?? d.algorithm}; only SHA2_256 is accepted`);
+  const want = createHash3("sha256").update(artifact).digest();
+  if (Buffer.compare(Buffer.from(d.digest), want) !== 0) {
+    fail("SIGSTORE_DIGEST_MISMATCH", `the sigstore bundle signs different bytes: messageDigest ${Buffer.from(d.digest).toString("hex")}, approval file ${want.toString("hex")}`);
+  }
+}
+function refuseRootInChain(bundle) {
+  const m = bundle.verificationMaterial.content;
+  if (m.$case !== "x509CertificateChain") return;
+  for (const c of m.x509CertificateChain.certificates) {
+    let cert;
+    try {
+      cert = import_core12.X509Certificate.parse(Buffer.from(c.rawBytes));
+    } catch (e) {
+      return fail("SIGNATURE_MALFORMED", `a certificate in the sigstore bundle cannot be read: ${e.message}`, e);
+    }
+    if (cert.subject.equals(cert.issuer)) fail("SIGNATURE_MALFORMED", "the sigstore bundle's certificate chain carries a self-signed root; roots come only from the pinned trusted root");
+  }
+}
+function checkTlogKinds(bundle) {
+  for (const e of bundle.verificationMaterial.tlogEntries) {
+    if (e.kindVersion?.kind !== "hashedrekord") fail("SIGSTORE_TLOG_KIND_REFUSED", `the sigstore bundle has a ${JSON.stringify(e.kindVersion?.kind)} log entry; only hashedrekord entries (a signature over the approval's digest) are accepted`);
+  }
+}
 function spkiId(pem) {
-  const der = createPublicKey(pem).export({ type: "spki", format: "der" });
+  const der = createPublicKey2(pem).export({ type: "spki", format: "der" });
   return `sigstore-key:${createHash3("sha256").update(der).digest("hex")}`;
 }
-function messageDigestMatches(bundle, artifact) {
-  if (bundle.content.$case !== "messageSignature") return true;
-  const d = bundle.content.messageSignature.messageDigest;
-  return !d || Buffer.compare(Buffer.from(d.digest), createHash3("sha256").update(artifact).digest()) === 0;
-}
 function keyMaterial(pem) {
-  const publicKey = import_core11.crypto.createPublicKey(pem);
+  const publicKey = import_core12.crypto.createPublicKey(pem);
   return { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [], publicKey: () => ({ publicKey, validFor: () => true }) };
 }
 function verifyKeyBased(entity, entries) {
   const bare = { ...entity, tlogEntries: [], timestamps: [] };
   for (const e of entries) {
     try {
-      new import_verify.Verifier(keyMaterial(e.key.publicKeyPem), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(bare);
+      new import_verify2.Verifier(keyMaterial(e.key.publicKeyPem), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(bare);
     } catch {
       continue;
     }
@@ -82749,46 +82986,100 @@ function verifyKeyBased(entity, entries) {
   }
   return fail("SIGSTORE_KEY_UNTRUSTED", "the sigstore bundle does not verify with any public key in the trust file");
 }
-function rootMaterial(root) {
-  const parsed = import_protobuf_specs.TrustedRoot.fromJSON(root);
-  return { material: (0, import_verify.toTrustMaterial)(parsed), tlogs: parsed.tlogs.length, ctlogs: parsed.ctlogs.length };
+function claimedIdentity(leaf) {
+  const v2 = leaf.extension(OID_FULCIO_ISSUER_V2);
+  const issuer = v2 ? v2.valueObj.subs?.[0]?.value.toString("ascii") : leaf.extension(OID_FULCIO_ISSUER_V1)?.value.toString("ascii");
+  return { issuer, subject: leaf.subjectAltName };
 }
-function verifyAgainstRoot(entity, root) {
-  const r = rootMaterial(root);
-  const v = new import_verify.Verifier(r.material, { tlogThreshold: r.tlogs ? 1 : 0, ctlogThreshold: r.ctlogs ? 1 : 0, timestampThreshold: 1 });
-  const signer = v.verify(entity);
+function leafDer(bundle) {
+  const m = bundle.verificationMaterial.content;
+  if (m.$case === "certificate") return Buffer.from(m.certificate.rawBytes);
+  if (m.$case === "x509CertificateChain" && m.x509CertificateChain.certificates[0]) return Buffer.from(m.x509CertificateChain.certificates[0].rawBytes);
+  return void 0;
+}
+function issuedUnder(der, root) {
+  if (!der) return false;
+  let leaf;
+  try {
+    leaf = new NodeCertificate2(der);
+  } catch {
+    return false;
+  }
+  return root.caCertificates.some((ca) => {
+    try {
+      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+}
+function checkLogWindows(bundle, entity, root) {
+  const tsa = (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []).map((t) => import_core12.RFC3161Timestamp.parse(Buffer.from(t.signedTimestamp)).signingTime);
+  const integrated = entity.tlogEntries.map((e) => Number(e.integratedTime)).filter((t) => t > 0).map((t) => new Date(t * 1e3));
+  for (const e of entity.tlogEntries) {
+    const t = Number(e.integratedTime);
+    const times = t > 0 ? [new Date(t * 1e3)] : [...tsa, ...integrated];
+    const logId = Buffer.from(e.logId?.keyId ?? []);
+    const ok = times.length > 0 && root.tlogs.some((w) => w.logId.equals(logId) && times.every((d) => w.start <= d && (!w.end || d <= w.end)));
+    if (!ok) fail("SIGSTORE_TLOG_KEY_NOT_VALID", `log ${logId.toString("base64")} is not in the pinned root with a key valid at ${times.map((d) => d.toISOString()).join(", ") || "an unknown time"}`);
+  }
+}
+function verifyAgainstRoot(bundle, entity, root) {
+  const v = new import_verify2.Verifier(root.material, { tlogThreshold: root.tlogs.length ? 1 : 0, ctlogThreshold: root.ctlogCount ? 1 : 0, timestampThreshold: 1 });
+  let signer;
+  try {
+    signer = v.verify(entity);
+  } catch (e) {
+    return fail("SIGSTORE_INVALID", e.message, e);
+  }
+  checkLogWindows(bundle, entity, root);
   return { issuer: signer.identity?.extensions?.issuer, subject: signer.identity?.subjectAlternativeName };
 }
-function verifyKeyless(entity, entries) {
-  let identity;
-  let lastError;
-  for (const e of entries) {
+function verifyForApprover(bundle, entity, e) {
+  const root = pinTrustedRoot(e.key.trustedRoot, `trusted root of ${e.name}`);
+  if (!issuedUnder(leafDer(bundle), root)) fail("SIGSTORE_ROOT_MISMATCH", `the certificate for ${e.key.subject} is not issued by a CA in the trusted root pinned for ${e.name}`);
+  const got = verifyAgainstRoot(bundle, entity, root);
+  if (got.issuer !== e.key.issuer || got.subject !== e.key.subject) fail("SIGSTORE_SUBJECT_MISMATCH", `verified identity ${got.issuer} ${got.subject} is not ${e.name}'s`);
+}
+function noCandidate(claimed, entries) {
+  if (entries.some((x2) => x2.key.issuer === claimed.issuer)) fail("SIGSTORE_SUBJECT_MISMATCH", `certificate subject ${JSON.stringify(claimed.subject)} is not exactly any trusted subject for issuer ${claimed.issuer}`);
+  return fail("SIGSTORE_ISSUER_MISMATCH", `certificate issuer ${JSON.stringify(claimed.issuer)} is not a trusted issuer`);
+}
+function verifyKeyless(bundle, entity, entries) {
+  if (entity.key.$case !== "certificate") return fail("SIGNATURE_MALFORMED", "the sigstore bundle has neither a certificate nor a public key");
+  const leaf = entity.key.certificate;
+  const claimed = claimedIdentity(leaf);
+  const candidates = entries.filter((x2) => x2.key.issuer === claimed.issuer && x2.key.subject === claimed.subject);
+  if (candidates.length === 0) return noCandidate(claimed, entries);
+  const accepted = [];
+  let first;
+  for (const e of candidates) {
     try {
-      identity = verifyAgainstRoot(entity, e.key.trustedRoot);
+      verifyForApprover(bundle, entity, e);
+      accepted.push(e);
     } catch (err2) {
-      lastError = err2;
-      continue;
+      if (!(err2 instanceof VerificationFailure)) throw err2;
+      first ??= err2;
     }
-    const { issuer, subject } = identity;
-    const matching = entries.filter((x2) => x2.key.issuer === issuer && x2.key.subject === subject);
-    if (matching.length) return { keyId: `sigstore-identity:${issuer} ${subject}`, approvers: matching, subject };
   }
-  if (!identity) return fail("SIGSTORE_INVALID", `the sigstore bundle does not verify against any pinned trusted root: ${lastError?.message ?? "no keyless approver in the trust file"}`, lastError);
-  const sameIssuer = entries.some((x2) => x2.key.issuer === identity.issuer);
-  if (sameIssuer) return fail("SIGSTORE_SUBJECT_MISMATCH", `certificate subject ${JSON.stringify(identity.subject)} is not exactly any trusted subject for issuer ${identity.issuer}`);
-  return fail("SIGSTORE_ISSUER_MISMATCH", `certificate issuer ${JSON.stringify(identity.issuer)} is not a trusted issuer`);
+  if (accepted.length === 0) throw first;
+  return { keyId: `sigstore-identity:${claimed.issuer} ${claimed.subject}`, approvers: accepted, subject: claimed.subject };
 }
 function verifySigstoreBundle(bundleBytes, artifact, approvers, _now) {
-  const bundle = parseBundle(bundleBytes);
-  if (!messageDigestMatches(bundle, artifact)) fail("SIGNATURE_INVALID", "the sigstore bundle signs different bytes (message digest differs)");
+  const json2 = readJson(bundleBytes);
+  refuseDsse(json2);
+  const bundle = parseBundle(json2);
+  checkDigest(bundle, artifact);
+  checkTlogKinds(bundle);
+  refuseRootInChain(bundle);
   let entity;
   try {
-    entity = (0, import_verify.toSignedEntity)(bundle, Buffer.from(artifact));
+    entity = (0, import_verify2.toSignedEntity)(bundle, Buffer.from(artifact));
   } catch (e) {
     return fail("SIGNATURE_MALFORMED", `sigstore bundle cannot be used: ${e.message}`, e);
   }
   if (entity.key.$case === "public-key") return verifyKeyBased(entity, approvers.filter((a) => a.key.type === "sigstore-key"));
-  return verifyKeyless(entity, approvers.filter((a) => a.key.type === "sigstore-identity"));
+  return verifyKeyless(bundle, entity, approvers.filter((a) => a.key.type === "sigstore-identity"));
 }
 
 // src/core/verify-signer.ts
@@ -82858,19 +83149,28 @@ async function verifyOne(file2, s, trust, now) {
   checkDecision(a);
   checkTimes(a, now);
   checkDuration(a, s);
-  return { file: file2.path, approver: a.approver, keyId: signer.keyId, signingKey: signer.signingKey, fileDigest: file2.digest, expires: a.expires, duration: a.duration };
+  const accepted = { file: file2.path, approver: a.approver, keyId: signer.keyId, signingKey: signer.signingKey, fileDigest: file2.digest, expires: a.expires, duration: a.duration };
+  return { accepted, identities: signer.identities };
 }
 function asReason(e, file2) {
   if (e instanceof VerificationFailure) return { code: e.code, message: e.message, file: file2 };
   throw e;
 }
-function distinctKeys(accepted, reasons) {
-  const seen = /* @__PURE__ */ new Map();
+function countOnce(passed, reasons) {
+  const keys = /* @__PURE__ */ new Map();
+  const people = /* @__PURE__ */ new Map();
   const out = [];
-  for (const a of accepted) {
-    const first = seen.get(a.keyId);
-    if (first) reasons.push({ code: "DUPLICATE_KEY", message: `${a.approver} signed with the same key as ${first}; one key counts once`, file: a.file });
-    else seen.set(a.keyId, a.approver), out.push(a);
+  for (const { accepted: a, identities } of passed) {
+    const sameKey = keys.get(a.keyId);
+    const samePerson = [`name:${a.approver}`, ...identities.map((id) => `id:${id}`)].map((k) => people.get(k)).find((x2) => x2 !== void 0);
+    if (sameKey) reasons.push({ code: "DUPLICATE_KEY", message: `${a.approver} signed with the same key as ${sameKey}; one key counts once`, file: a.file });
+    else if (samePerson) reasons.push({ code: "DUPLICATE_APPROVER", message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(", ")}); one approver counts once, whatever the number of keys`, file: a.file });
+    else {
+      keys.set(a.keyId, a.approver);
+      people.set(`name:${a.approver}`, a.approver);
+      for (const id of identities) people.set(`id:${id}`, a.approver);
+      out.push(a);
+    }
   }
   return out;
 }
@@ -82885,7 +83185,7 @@ async function verifyApprovals(files, subject, trust, now) {
       reasons.push(asReason(e, f.path));
     }
   }
-  const accepted = distinctKeys(passed, reasons);
+  const accepted = countOnce(passed, reasons);
   const need = Math.max(trust.threshold, subject.policy.spec.approvals.required);
   if (accepted.length < need) {
     reasons.push({ code: "THRESHOLD_NOT_MET", message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(", ")})` : ""}` });
@@ -83194,7 +83494,7 @@ import { dirname as dirname2, join } from "node:path";
 // src/adapters/trust.ts
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute as isAbsolute2, relative, resolve } from "node:path";
-import { createPublicKey as createPublicKey2 } from "node:crypto";
+import { createPublicKey as createPublicKey3 } from "node:crypto";
 function inside(dir, path) {
   const rel = relative(dir, path);
   return rel === "" || !rel.startsWith("..") && !isAbsolute2(rel);
@@ -83208,20 +83508,23 @@ async function readAt(base, path, what, repoDir) {
     throw new BreakglassError("TRUST_UNREADABLE", `cannot read ${what} ${full}: ${e.message}`, { cause: e });
   }
 }
-async function loadKey(base, entry, repoDir) {
+async function loadKeys(base, entry, repoDir) {
   if ("openpgp" in entry) {
     const bytes = await readAt(base, entry.openpgp, `OpenPGP key of ${entry.name}`, repoDir);
     try {
-      return { type: "openpgp", key: await readPublicKey(bytes) };
+      return (await readPublicKeys(bytes)).map((key) => ({ type: "openpgp", key }));
     } catch (e) {
       throw new BreakglassError("TRUST_INVALID", `OpenPGP key of ${entry.name} (${entry.openpgp}) cannot be read: ${e.message}`, { cause: e });
     }
   }
+  return [await loadSigstore(base, entry, repoDir)];
+}
+async function loadSigstore(base, entry, repoDir) {
   const s = entry.sigstore;
   if ("publicKey" in s) {
     const pem = (await readAt(base, s.publicKey, `sigstore public key of ${entry.name}`, repoDir)).toString("utf8");
     try {
-      createPublicKey2(pem);
+      createPublicKey3(pem);
     } catch (e) {
       throw new BreakglassError("TRUST_INVALID", `sigstore public key of ${entry.name} (${s.publicKey}) is not a PEM public key`, { cause: e });
     }
@@ -83230,7 +83533,15 @@ async function loadKey(base, entry, repoDir) {
   if (!s.trustedRoot) {
     throw new BreakglassError("TRUST_INVALID", `keyless sigstore approver ${entry.name} needs trustedRoot: a pinned trusted_root.json (verification is offline)`);
   }
-  const root = JSON.parse((await readAt(base, s.trustedRoot, `trusted root of ${entry.name}`, repoDir)).toString("utf8"));
+  const label2 = `trusted root of ${entry.name} (${s.trustedRoot})`;
+  let root;
+  try {
+    root = JSON.parse((await readAt(base, s.trustedRoot, label2, repoDir)).toString("utf8"));
+  } catch (e) {
+    if (e instanceof BreakglassError) throw e;
+    throw new BreakglassError("TRUST_INVALID", `${label2} is not JSON: ${e.message}`, { cause: e });
+  }
+  pinTrustedRoot(root, label2);
   return { type: "sigstore-identity", issuer: s.issuer, subject: s.subject, trustedRoot: root };
 }
 async function loadTrust(path, repoDir) {
@@ -83243,7 +83554,7 @@ async function loadTrust(path, repoDir) {
   for (const entry of loaded.value.approvers) {
     if (names.has(entry.name)) throw new BreakglassError("TRUST_INVALID", `approver ${entry.name} is listed twice in ${full}`);
     names.add(entry.name);
-    approvers.push({ name: entry.name, email: entry.email, key: await loadKey(dirname(full), entry, repoDir) });
+    for (const key of await loadKeys(dirname(full), entry, repoDir)) approvers.push({ name: entry.name, email: entry.email, key });
   }
   return { threshold: loaded.value.threshold, approvers };
 }

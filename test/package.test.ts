@@ -29,10 +29,11 @@ describe('the version and the Node requirement are stated once', () => {
   });
 
   it('bin/breakglass.js and the Action bundle check for the major version engines names', () => {
-    const major = /^>=(\d+)$/.exec(pkg.engines.node)?.[1];
-    expect(major).toBeDefined();
-    expect(readFileSync(join(ROOT, 'bin', 'breakglass.js'), 'utf8')).toContain(`var NEEDED_MAJOR = ${major};`);
-    expect(readFileSync(join(ROOT, 'scripts', 'bundle.mjs'), 'utf8')).toContain(`parseInt(process.versions.node, 10) < ${major})`);
+    const needed = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node);
+    expect(needed).not.toBeNull();
+    const [, major, minor] = needed!;
+    expect(readFileSync(join(ROOT, 'bin', 'breakglass.js'), 'utf8')).toContain(`var NEEDED = '${major}.${minor}';`);
+    expect(readFileSync(join(ROOT, 'scripts', 'bundle.mjs'), 'utf8')).toContain(`__bgMaj < ${major} || (__bgMaj === ${major} && __bgMin < ${minor})`);
   });
 });
 
@@ -86,7 +87,7 @@ describe.runIf(oldNode())('under a Node older than engines allows', () => {
       const r = await run(node, [entry, ...args], { cwd: tmpdir() });
       expect(r.code).toBe(2);
       const said = (r.stdout + r.stderr).trim();
-      expect(said).toMatch(new RegExp(`^(::error::)?breakglass: needs Node\\.js 24 or newer; found Node\\.js ${found.replaceAll('.', '\\.')}( \\(.*\\))?$`));
+      expect(said).toMatch(new RegExp(`^(::error::)?breakglass: needs Node\\.js 22\\.12 or newer \\(24 recommended\\); found Node\\.js ${found.replaceAll('.', '\\.')}( \\(.*\\))?$`));
       expect(said.split('\n')).toHaveLength(1);
     });
   }
