@@ -50,7 +50,7 @@ const EXPECTED: Record<string, [string, string, number, number]> = {
   'time-malformed': ['TIME_INVALID', R, 6, 12],
   'stale-request': ['REQUEST_STALE', R, 6, 12],
   'future-request': ['REQUEST_FUTURE', R, 6, 12],
-  'alias-bomb': ['YAML_ALIAS', R, 1, 7],
+  'alias-bomb': ['YAML_ALIAS', R, 1, 4],
   'invalid-utf8': ['FILE_ENCODING', R, 8, 45],
   tabs: ['FILE_TAB', R, 12, 1],
   crlf: ['FILE_CRLF', R, 1, 30],
