@@ -199,13 +199,13 @@ class Scanner {
     if (inFlow && FLOW_INDICATOR(c)) return this.flowIndicator(c, i);
     if (c === ':' && (SPACE_OR_END(t[i + 1]) || i + 1 === end || (inFlow && FLOW_INDICATOR(t[i + 1])))) {
       this.tokenStart = true;
-      return this.key(this.tokenCol, i);
+      return this.key(this.tokenCol);
     }
     if (!this.tokenStart) return undefined;
     this.tokenCol = i;
     if ((c === '-' || c === '?') && (SPACE_OR_END(t[i + 1]) || i + 1 === end) && !inFlow) {
       this.lineParent = i - this.lineStart;
-      return c === '-' ? this.item(i) : this.key(i, i);
+      return c === '-' ? this.item(i) : this.key(i);
     }
     if (c === '&' || c === '*') {
       const name = /^[^\s,[\]{}]*/.exec(t.slice(i + 1, Math.min(end, i + 1 + 64)))![0];
@@ -250,7 +250,7 @@ class Scanner {
   }
 
   /** A key indicator (`:` after a key, or `?`) for the key token starting at index `col`. */
-  private key(col: number, i: number): Finding | undefined {
+  private key(col: number): Finding | undefined {
     // A key that began on an earlier line (a multi-line quoted key, which the
     // parser refuses anyway) is placed where this line begins.
     if (col < this.lineStart) col = this.lineFirst;
@@ -264,7 +264,7 @@ class Scanner {
       if (!frame || frame.indent !== indent) {
         frame = { indent, kind: 'map', keys: 0 };
         this.block.push(frame);
-        const f = this.count(i) ?? this.depth(i);
+        const f = this.count(col) ?? this.depth(col);
         if (f) return f;
       }
       this.lineParent = indent;
