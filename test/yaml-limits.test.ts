@@ -113,6 +113,12 @@ describe('what the scan must not refuse', () => {
     expect(found.filter((c) => c.startsWith('YAML_'))).toEqual([]);
   });
 
+  it('reads a quote or "&" that continues a plain scalar as text, so it cannot hide what follows', () => {
+    expect(codes("a: x\n  'y &z\n")).toEqual(codes('a: x y\n'));
+    const r = load(`a: x\n  'y\nb: ${'['.repeat(40)}${']'.repeat(40)}\n`);
+    expect(r.findings[0]).toMatchObject({ code: 'YAML_TOO_DEEP', line: 3 });
+  });
+
   it('accepts a leading document marker and a directive', () => {
     const r = loadDocument(R, Buffer.from(`%YAML 1.2\n---\n${HOSTILE['distinct keys']!(10).split('metadata')[0]}`), 'Request');
     expect(r.findings.map((f) => f.code)).not.toContain('YAML_MULTI_DOC');

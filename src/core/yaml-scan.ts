@@ -62,6 +62,8 @@ class Scanner {
   private scalar: BlockScalar | undefined;
   /** True where a new token may begin (line start, after "- ", ": ", "[", "{", ","). */
   private tokenStart = true;
+  /** True while the last token read is a plain scalar, which a more indented next line continues. */
+  private plain = false;
   /** Column of the token being read (the candidate key), and of the innermost key or dash on this line. */
   private tokenCol = 0;
   private lineParent = -1;
@@ -117,10 +119,12 @@ class Scanner {
     this.lineFirst = i;
     if (this.scalar && this.inBlockScalar(i, end, indent)) return undefined;
     if (!this.quote) {
-      if (i === end || t[i] === '#') return undefined;
+      if (i === end) return undefined;
+      if (t[i] === '#') return ((this.plain = false), undefined);
       if (indent === 0 && t[i] === '%') return undefined;
       const marker = indent === 0 && (t.startsWith('---', i) || t.startsWith('...', i)) && SPACE_OR_END(t[i + 3]) ? t[i] : undefined;
       if (marker) {
+        this.plain = false;
         this.block = [];
         this.flow = [];
         if (marker === '.') return ((this.docOpen = false), undefined);
@@ -129,7 +133,11 @@ class Scanner {
         i += 3;
       }
       this.lineParent = indent - 1;
-      this.tokenStart = true;
+      // A more indented line after a plain scalar continues it, as the parser
+      // reads it: a quote, dash or "&" there is text, not a new token.
+      const continues = this.plain && (this.flow.length > 0 || indent > (this.block.at(-1)?.indent ?? -1));
+      this.tokenStart = !continues;
+      this.plain = continues;
       this.tokenCol = i;
     }
     return this.tokens(i, end);
@@ -166,7 +174,7 @@ class Scanner {
       if (c === ' ') {
         continue;
       }
-      if (c === '#' && (i === this.lineStart || t[i - 1] === ' ')) return undefined;
+      if (c === '#' && (i === this.lineStart || t[i - 1] === ' ')) return ((this.plain = false), undefined);
       const f = this.token(c, i, end);
       if (typeof f === 'number') i = f;
       else if (f) return f;
@@ -199,12 +207,14 @@ class Scanner {
     if (inFlow && FLOW_INDICATOR(c)) return this.flowIndicator(c, i);
     if (c === ':' && (SPACE_OR_END(t[i + 1]) || i + 1 === end || (inFlow && FLOW_INDICATOR(t[i + 1])))) {
       this.tokenStart = true;
+      this.plain = false;
       return this.key(this.tokenCol);
     }
     if (!this.tokenStart) return undefined;
     this.tokenCol = i;
     if ((c === '-' || c === '?') && (SPACE_OR_END(t[i + 1]) || i + 1 === end) && !inFlow) {
       this.lineParent = i - this.lineStart;
+      this.plain = false;
       return c === '-' ? this.item(i) : this.key(i);
     }
     if (c === '&' || c === '*') {
@@ -219,6 +229,7 @@ class Scanner {
     }
     this.tokenStart = false;
     if (c === '"' || c === "'") this.quote = c;
+    this.plain = this.quote === undefined;
     return this.count(i);
   }
 
@@ -234,6 +245,7 @@ class Scanner {
     while (j < end && t[j] === ' ') j++;
     if (j < end && t[j] !== '#') return undefined;
     const parent = this.lineParent;
+    this.plain = false;
     this.scalar = { parent, content: explicit === undefined ? undefined : Math.max(parent, 0) + explicit };
     this.nodes++;
     return end;
@@ -241,6 +253,7 @@ class Scanner {
 
   private flowIndicator(c: string, i: number): Finding | undefined {
     this.tokenStart = true;
+    this.plain = false;
     if (c === '[' || c === '{') {
       this.flow.push({ indent: -1, kind: c === '{' ? 'map' : 'seq', keys: 0 });
       return this.count(i) ?? this.depth(i);
