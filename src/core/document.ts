@@ -305,10 +305,21 @@ export function loadDocument<K extends Kind>(file: string, bytes: Uint8Array, ki
   // Limits first, in one pass, so the parser only ever sees bounded input.
   const limit = scanYaml(file, pre.text);
   if (limit) return { ok: false, findings: [limit] };
+  try {
+    return parseBounded(file, pre.text, kind);
+  } catch (e) {
+    // Should the scan ever underestimate nesting, the parser's recursion ends
+    // in a RangeError: that is a refusal of this file, not a crash of the tool.
+    if (e instanceof RangeError) return { ok: false, findings: [{ file, line: 1, col: 1, code: 'YAML_TOO_DEEP', message: 'collections are nested too deep to read', severity: 'error' }] };
+    throw e;
+  }
+}
+
+function parseBounded<K extends Kind>(file: string, text: string, kind: K): Loaded<DocumentOf<K>> {
   const lc = new LineCounter();
-  const loc: Located = { file, lc, text: pre.text };
+  const loc: Located = { file, lc, text };
   // uniqueKeys off: it is quadratic; keyFindings does the same check linearly.
-  const docs = parseAllDocuments(pre.text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', schema: 'core' });
+  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', schema: 'core' });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length !== 1) {
     const second = list[1];
