@@ -43,6 +43,8 @@ const EXPECTED: Record<string, [string, string, number, number]> = {
   'input-missing': ['POLICY_INPUT', C, 17, 7],
   'requester-not-allowed': ['POLICY_REQUESTER', R, 5, 14],
   'requester-lookalike-domain': ['POLICY_REQUESTER', R, 5, 14],
+  'requester-zero-width': ['IDENTITY_INVISIBLE_CHAR', R, 5, 14],
+  'requester-homoglyph': ['IDENTITY_CONFUSABLE_CHAR', R, 5, 14],
   'recipient-not-allowed': ['POLICY_RECIPIENT', R, 13, 14],
   'recipient-malformed': ['FINGERPRINT_INVALID', R, 13, 14],
   'resource-unknown': ['POLICY_RESOURCE', R, 9, 13],
