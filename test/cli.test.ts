@@ -31,7 +31,7 @@ describe('breakglass validate (binary)', () => {
     await cp(join(FIXTURES, 'invalid', 'alias-bomb'), dir, { recursive: true });
     const r = await binary(['validate', '--repo', dir], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^sessions\/inc-4411-prod-crashloop\/request\.yaml:1:7: error YAML_ALIAS: /m);
+    expect(r.stderr).toMatch(/^sessions\/inc-4411-prod-crashloop\/request\.yaml:1:4: error YAML_ALIAS: /m);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 

@@ -7,11 +7,15 @@
  * different bytes or different text for the same file is refused — CRLF, a
  * BOM, tabs, control characters, bidirectional overrides, invalid UTF-8.
  * Anchors and aliases are refused outright (no alias bombs, no shared nodes).
+ * Then a linear pre-scan (yaml-scan.ts) bounds line length, depth, node and
+ * key counts before the parser runs, so reading any file costs time
+ * proportional to its size.
  */
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import type { Finding, Position } from './errors.js';
 import { API_VERSION, describeField, SCHEMAS, type DocumentOf, type Kind } from './schemas.js';
+import { scanYaml } from './yaml-scan.js';
 
 /** Larger files are refused before parsing; real documents are a few KiB. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024;
@@ -39,6 +43,21 @@ function lineColOfByte(bytes: Uint8Array, offset: number): { line: number; col: 
   return { line, col: offset - start + 1 };
 }
 
+/** Where the first ill-formed UTF-8 sequence starts, or -1; one pass (RFC 3629 well-formed byte sequences). */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    const d = b[i + 1] ?? 0;
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+    if ((c === 0xe0 && d < 0xa0) || (c === 0xed && d > 0x9f) || (c === 0xf0 && d < 0x90) || (c === 0xf4 && d > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
 /** Byte- and text-level rules; returns the decoded text only when they all pass. */
 function checkBytes(file: string, bytes: Uint8Array): { text?: string; findings: Finding[] } {
   const here = (offset: number, code: string, message: string): Finding => ({
@@ -55,16 +74,7 @@ function checkBytes(file: string, bytes: Uint8Array): { text?: string; findings:
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    let bad = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, i + 1), { stream: true });
-      } catch {
-        bad = i;
-        break;
-      }
-    }
-    return { findings: [here(bad, 'FILE_ENCODING', 'file is not valid UTF-8; save it as UTF-8')] };
+    return { findings: [here(Math.max(0, firstInvalidUtf8(bytes)), 'FILE_ENCODING', 'file is not valid UTF-8; save it as UTF-8')] };
   }
   const findings: Finding[] = [];
   if (text.charCodeAt(0) === 0xfeff) findings.push(here(0, 'FILE_BOM', 'file starts with a byte-order mark; save it as UTF-8 without BOM'));
@@ -90,21 +100,40 @@ function checkBytes(file: string, bytes: Uint8Array): { text?: string; findings:
   return findings.length ? { findings } : { text, findings };
 }
 
+/**
+ * Duplicate and non-scalar keys, with one set per mapping: linear, unlike the
+ * parser's `uniqueKeys`, which compares each key with every earlier one (a
+ * 250 KB file of distinct keys took minutes). Keys are compared as the strings
+ * they become, so `1:` and `"1":` are the same key, as they are after parsing.
+ */
+function keyFindings(loc: Located, map: YAMLMap): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const pair of map.items) {
+    const key = pair.key;
+    const offset = isNode(key) ? (key.range?.[0] ?? 0) : 0;
+    if (key !== null && !isScalar(key)) {
+      out.push(at(loc, offset, 'YAML_COMPLEX_KEY', 'a list or mapping is used as a key; keys must be plain values'));
+      continue;
+    }
+    const name = String(key?.value ?? null);
+    if (seen.has(name)) out.push(at(loc, offset, 'YAML_DUPLICATE_KEY', `key "${name}" appears twice in the same mapping; keep one`));
+    seen.add(name);
+  }
+  return out;
+}
+
 function yamlFindings(loc: Located, doc: Document.Parsed): Finding[] {
   const out: Finding[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
-    if (e.code === 'DUPLICATE_KEY') {
-      const key = /^\s*([^:#\n]+?)\s*:/.exec(loc.text.slice(e.pos[0], e.pos[0] + 200))?.[1] ?? '?';
-      out.push(at(loc, e.pos[0], 'YAML_DUPLICATE_KEY', `key "${key}" appears twice in the same mapping; keep one`));
-    } else {
-      out.push(at(loc, e.pos[0], 'YAML_SYNTAX', first));
-    }
+    out.push(at(loc, e.pos[0], 'YAML_SYNTAX', first));
   }
   // An alias bomb has thousands of aliases: report the first of each kind and a count.
   const refs: { offset: number; text: string }[] = [];
   visit(doc, {
     Node(_key, node) {
+      if (isMap(node)) out.push(...keyFindings(loc, node));
       if (isAlias(node)) refs.push({ offset: node.range?.[0] ?? 0, text: `alias *${node.source}` });
       else if (isNode(node) && node.anchor) refs.push({ offset: node.range?.[0] ?? 0, text: `anchor &${node.anchor}` });
       if (isNode(node) && node.tag && (!node.tag.startsWith('tag:yaml.org,2002:') || /:(binary|set|omap|pairs)$/.test(node.tag))) {
@@ -205,6 +234,12 @@ function show(v: unknown): string {
   return String(v);
 }
 
+/** The finding code a check named itself (identity.ts puts it in `params.code`). */
+function ownCode(issue: z.core.$ZodIssue): string | undefined {
+  const code = issue.code === 'custom' ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
 function issueFindings(loc: Located, doc: Document.Parsed, schema: z.ZodType, value: unknown, issue: z.core.$ZodIssue): Finding[] {
   const path = issue.path;
   const where = nodeAt(doc, path);
@@ -234,11 +269,17 @@ function issueFindings(loc: Located, doc: Document.Parsed, schema: z.ZodType, va
       return [at(loc, offset(where.node), 'SCHEMA_VALUE', `${name} ${show(got)} is not one of: ${issue.values.map(String).join(', ')}`)];
     }
     case 'invalid_union': {
+      // An identity problem inside one form (a trust approver's e-mail) is the precise finding.
+      const inner = issue.errors.flat().find((i) => ownCode(i) !== undefined);
+      if (inner) return issueFindings(loc, doc, schema, value, { ...inner, path: [...path, ...inner.path] });
       const field = String(path.at(-1));
       return [at(loc, offset(where.node), 'SCHEMA_VALUE', `${name} does not match any accepted form for ${field}; accepted keys: ${acceptedKeys(schema, path).join(', ')}`)];
     }
     case 'invalid_format':
     case 'custom': {
+      // Checks that know their own finding code (identity.ts) say it in params.
+      const own = ownCode(issue);
+      if (own) return [at(loc, offset(where.node), own, `${name} ${issue.message}`)];
       const hint = describeField(schemaAt(schema, path) ?? z.never());
       const code = hint?.code ?? 'SCHEMA_VALUE';
       return [at(loc, offset(where.node), code, `${name} ${show(got)} is not ${hint?.hint ?? 'valid'}`)];
@@ -261,9 +302,24 @@ function issueFindings(loc: Located, doc: Document.Parsed, schema: z.ZodType, va
 export function loadDocument<K extends Kind>(file: string, bytes: Uint8Array, kind: K): Loaded<DocumentOf<K>> {
   const pre = checkBytes(file, bytes);
   if (pre.text === undefined) return { ok: false, findings: pre.findings };
+  // Limits first, in one pass, so the parser only ever sees bounded input.
+  const limit = scanYaml(file, pre.text);
+  if (limit) return { ok: false, findings: [limit] };
+  try {
+    return parseBounded(file, pre.text, kind);
+  } catch (e) {
+    // Should the scan ever underestimate nesting, the parser's recursion ends
+    // in a RangeError: that is a refusal of this file, not a crash of the tool.
+    if (e instanceof RangeError) return { ok: false, findings: [{ file, line: 1, col: 1, code: 'YAML_TOO_DEEP', message: 'collections are nested too deep to read', severity: 'error' }] };
+    throw e;
+  }
+}
+
+function parseBounded<K extends Kind>(file: string, text: string, kind: K): Loaded<DocumentOf<K>> {
   const lc = new LineCounter();
-  const loc: Located = { file, lc, text: pre.text };
-  const docs = parseAllDocuments(pre.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', schema: 'core' });
+  const loc: Located = { file, lc, text };
+  // uniqueKeys off: it is quadratic; keyFindings does the same check linearly.
+  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', schema: 'core' });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length !== 1) {
     const second = list[1];

@@ -7,6 +7,7 @@
  * itself was approved. Those are the verifier's job (`verify`, the runner).
  */
 import { formatDuration, parseDuration, parseTime } from './duration.js';
+import { canonicalIdentity } from './identity.js';
 import { isClusterAdminTier, parseKubePrivilege } from './privilege.js';
 import type { Policy, PolicyCommand, PolicyResource, Request } from './schemas.js';
 
@@ -59,11 +60,11 @@ export function unsafeInput(value: string): string | undefined {
   return SAFE_INPUT.test(value) ? undefined : 'is not acceptable';
 }
 
-/** Requester patterns are exact addresses or `*@domain`; case-insensitive as e-mail domains are. */
+/** Requester patterns are exact addresses or `*@domain`, compared in canonical form (identity.ts). */
 export function requesterAllowed(requester: string, patterns: readonly string[]): boolean {
-  const who = requester.toLowerCase();
+  const who = canonicalIdentity(requester);
   return patterns.some((p) => {
-    const pat = p.toLowerCase();
+    const pat = canonicalIdentity(p);
     if (pat.startsWith('*@')) return who.endsWith(pat.slice(1)) && who.indexOf('@') === who.length - pat.length + 1;
     return who === pat;
   });

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseTime, DURATION_HINT } from './duration.js';
+import { plainIdentity, visibleText } from './identity.js';
 
 export const API_VERSION = 'breakglass.dev/v1';
 
@@ -23,17 +24,26 @@ export function describeField(schema: z.ZodType): FieldHint | undefined {
   return fieldHints.get(schema);
 }
 
-function constrained(re: RegExp, code: string, hint: string, extra?: (s: string) => boolean): z.ZodString {
-  let s = z.string().regex(re);
+function constrained(re: RegExp, code: string, hint: string, extra?: (s: string) => boolean, base: z.ZodString = z.string()): z.ZodString {
+  let s = base.regex(re);
   if (extra) s = s.refine(extra) as unknown as z.ZodString;
   const out = s.meta({ description: hint });
   fieldHints.set(out, { code, hint });
   return out;
 }
 
+/**
+ * An identity field (a requester, an approver name, an id): invisible and
+ * non-ASCII characters are refused first, with their own codes (identity.ts),
+ * then the field's pattern applies.
+ */
+function identity(re: RegExp, code: string, hint: string): z.ZodString {
+  return constrained(re, code, hint, undefined, z.string().check(plainIdentity));
+}
+
 // Session ids become folder names, Kubernetes object names and label values:
 // a DNS label (RFC 1123), so `..`, `/`, upper case and >63 chars are impossible.
-export const SessionId = constrained(
+export const SessionId = identity(
   /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
   'ID_INVALID',
   'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
@@ -53,7 +63,7 @@ export const Fingerprint = constrained(
 export const Digest = constrained(/^sha256:[0-9a-f]{64}$/, 'DIGEST_INVALID', 'sha256: followed by 64 lower-case hex digits');
 export const Nonce = constrained(/^[0-9a-f]{32}$/, 'NONCE_INVALID', '32 lower-case hex digits (128 random bits), quoted');
 // Approver names become file names (`approvals/<name>.yaml`): no dots first, no slashes.
-export const ApproverName = constrained(
+export const ApproverName = identity(
   /^[a-z0-9][a-z0-9_-]{0,62}$/,
   'APPROVER_INVALID',
   'a name of lower-case letters, digits, "-" and "_", at most 63 characters',
@@ -63,17 +73,17 @@ export const Repository = constrained(
   'REPOSITORY_INVALID',
   'host/owner/name, such as github.com/customer/access',
 );
-export const Requester = constrained(
+export const Requester = identity(
   /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
   'REQUESTER_INVALID',
   'an e-mail address such as oncall@vendor.example',
 );
-export const RequesterPattern = constrained(
+export const RequesterPattern = identity(
   /^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/,
   'REQUESTER_PATTERN_INVALID',
   'an e-mail address, or *@domain for anyone at that domain',
 );
-export const PolicyName = constrained(
+export const PolicyName = identity(
   /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
   'NAME_INVALID',
   'a DNS label: lower-case letters, digits and "-", at most 63 characters',
@@ -156,7 +166,7 @@ export const Rejection = z.strictObject({
   kind: z.literal('Rejection'),
   session: SessionId,
   request: Digest,
-  by: z.string().min(1).max(253),
+  by: z.string().min(1).max(253).check(visibleText),
   at: Time,
   reason: z.string().min(1).max(2000),
 });
@@ -166,7 +176,7 @@ export const End = z.strictObject({
   apiVersion,
   kind: z.literal('End'),
   session: SessionId,
-  by: z.string().min(1).max(253),
+  by: z.string().min(1).max(253).check(visibleText),
   at: Time,
   reason: z.string().max(2000).optional(),
 });
@@ -287,7 +297,7 @@ export const TrustApprover = z.union([
     name: ApproverName,
     email: Requester.optional(),
     sigstore: z.union([
-      z.strictObject({ issuer: z.string().url(), subject: z.string().min(1), trustedRoot: FilePath.optional() }),
+      z.strictObject({ issuer: z.string().url(), subject: z.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }),
       z.strictObject({ publicKey: FilePath }),
     ]),
   }),

@@ -7,6 +7,7 @@
  * to it) is never looked at, so committing one changes nothing.
  */
 import { keyEmails, verifyDetached, type PublicKey } from '../crypto/openpgp.js';
+import { canonicalIdentity } from './identity.js';
 import { verifySigstoreBundle } from '../crypto/sigstore.js';
 import { fail } from './reasons.js';
 import type { SignatureFile } from './repository.js';
@@ -20,13 +21,14 @@ export interface Signer {
   signingKey: string;
   /** Trust entries that carry this key; more than one is a trust-file mistake the threshold must survive. */
   approvers: TrustedApprover[];
-  /** Every identity of the signer (lower-cased e-mails and subjects), for the self-approval rule. */
+  /** Every identity of the signer (e-mails and subjects in canonical form), for the self-approval rule. */
   identities: string[];
 }
 
 function identitiesOf(approvers: readonly TrustedApprover[], extra: readonly string[]): string[] {
-  const out = new Set(extra.map((e) => e.toLowerCase()));
-  for (const a of approvers) if (a.email) out.add(a.email.toLowerCase());
+  // Canonical forms (identity.ts), so `Alice+x@Customer.Example` is alice@customer.example.
+  const out = new Set(extra.map(canonicalIdentity));
+  for (const a of approvers) if (a.email) out.add(canonicalIdentity(a.email));
   return [...out];
 }
 

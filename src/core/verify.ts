@@ -8,6 +8,7 @@
  * lists every reason at once.
  */
 import { parseDuration, parseTime } from './duration.js';
+import { canonicalIdentity } from './identity.js';
 import { fail, VerificationFailure, type Reason } from './reasons.js';
 import type { SignedFile } from './repository.js';
 import type { Approval, Policy } from './schemas.js';
@@ -89,8 +90,12 @@ function checkApprover(a: Approval, signer: Signer, s: ApprovalSubject): void {
     fail('APPROVER_NAME_MISMATCH', `signed by the key of ${signer.approvers.map((t) => t.name).join(', ')}, but the file says approver "${a.approver}"`);
   }
   if (!s.policy.spec.approvals.approvers.includes(a.approver)) fail('APPROVER_NOT_IN_POLICY', `${a.approver} is not an approver in policy ${s.policy.metadata.name}`);
-  if (!s.policy.spec.approvals.allowSelfApproval && signer.identities.includes(s.requester.toLowerCase())) {
-    fail('SELF_APPROVAL', `${a.approver} is the requester ${s.requester}; policy ${s.policy.metadata.name} does not allow self-approval`);
+  // Compared in canonical form: case, plus-addressing and compatibility forms
+  // are aliases of one mailbox, not a second person.
+  const requester = canonicalIdentity(s.requester);
+  if (!s.policy.spec.approvals.allowSelfApproval && signer.identities.includes(requester)) {
+    const alias = requester === s.requester ? '' : ` (${s.requester} is an alias of ${requester})`;
+    fail('SELF_APPROVAL', `${a.approver} is the requester ${requester}${alias}; policy ${s.policy.metadata.name} does not allow self-approval`);
   }
 }
 

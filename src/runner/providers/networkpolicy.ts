@@ -11,7 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
+import { MAX_DOCUMENT_BYTES } from '../../core/document.js';
 import { BreakglassError } from '../../core/errors.js';
+import { scanYaml } from '../../core/yaml-scan.js';
 import { ownedSelector, type SessionPlan } from '../../core/plan.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
@@ -26,9 +28,16 @@ export function readManifest(path: string, bytes: Uint8Array, pinnedSha256: stri
   if (actual !== pinnedSha256) {
     throw new BreakglassError('NETPOL_DIGEST', `${path} has sha256 ${actual}, but the approved policy pins ${pinnedSha256}; refusing to apply it`);
   }
+  // The same limits as every breakglass document, before the parser runs: the
+  // runner's loop must not stall on a manifest, however it was approved.
+  if (bytes.length > MAX_DOCUMENT_BYTES) throw new BreakglassError('NETPOL_INVALID', `${path} is ${bytes.length} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`);
+  const text = Buffer.from(bytes).toString('utf8');
+  const limit = scanYaml(path, text);
+  if (limit) throw new BreakglassError('NETPOL_INVALID', `${path}:${limit.line}:${limit.col}: ${limit.code}: ${limit.message}`);
   let doc: unknown;
   try {
-    doc = parse(Buffer.from(bytes).toString('utf8'), { maxAliasCount: 0, uniqueKeys: true });
+    // uniqueKeys compares each key with every earlier one; the scan above caps keys per mapping.
+    doc = parse(text, { maxAliasCount: 0, uniqueKeys: true });
   } catch (e) {
     throw new BreakglassError('NETPOL_INVALID', `${path} is not valid YAML: ${(e as Error).message}`);
   }
