@@ -39,6 +39,11 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
+  'REQUEST_ID_MISMATCH',
+  'POLICY_FILE_MISMATCH',
+  'POLICY_ROLLBACK',
+  'SESSION_CLAIMED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

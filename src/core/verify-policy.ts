@@ -25,10 +25,19 @@ export interface PolicyVerdict {
   approved: boolean;
   need: number;
   approvers: string[];
+  /** The approvals that counted (one per distinct key), with their signed times. */
+  accepted?: { approver: string; keyId: string; signed: number }[];
+  /** When the threshold was reached: the `need`-th earliest signed time among `accepted`. */
+  approvedAt?: number;
   reasons: Reason[];
 }
 
-async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ approver: string; keyId: string }> {
+/** The time a threshold of `need` was reached by approvals signed at `signed`; undefined below it. */
+export function thresholdTime(signed: readonly number[], need: number): number | undefined {
+  return [...signed].sort((a, b) => a - b)[need - 1];
+}
+
+async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ approver: string; keyId: string; signed: number }> {
   if (!file.value) fail('APPROVAL_INVALID', `${file.path} is not a valid PolicyApproval document`);
   const a: PolicyApproval = file.value;
   if (a.approver !== file.name) fail('APPROVAL_FILE_MISMATCH', `approver "${a.approver}" is written in ${file.name}.yaml`);
@@ -38,7 +47,7 @@ async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, t
   if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
   if (parseTime(a.signed)! > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
-  return { approver: a.approver, keyId: signer.keyId };
+  return { approver: a.approver, keyId: signer.keyId, signed: parseTime(a.signed)! };
 }
 
 /**
@@ -50,13 +59,13 @@ async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, t
  */
 export async function verifyPolicyApprovals(policy: PolicySubject, files: readonly SignedFile<'PolicyApproval'>[], trust: TrustMaterial, now: number): Promise<PolicyVerdict> {
   const reasons: Reason[] = [];
-  const keys = new Map<string, string>();
+  const keys = new Map<string, { approver: string; keyId: string; signed: number }>();
   for (const f of [...files].sort((x, y) => x.path.localeCompare(y.path))) {
     try {
       const ok = await verifyOne(f, policy, trust, now);
       const first = keys.get(ok.keyId);
-      if (first) reasons.push({ code: 'DUPLICATE_KEY', message: `${ok.approver} signed with the same key as ${first}; one key counts once`, file: f.path });
-      else keys.set(ok.keyId, ok.approver);
+      if (first) reasons.push({ code: 'DUPLICATE_KEY', message: `${ok.approver} signed with the same key as ${first.approver}; one key counts once`, file: f.path });
+      else keys.set(ok.keyId, ok);
     } catch (e) {
       reasons.push(asReason(e, f.path));
     }
@@ -66,5 +75,6 @@ export async function verifyPolicyApprovals(policy: PolicySubject, files: readon
   if (!approved) {
     reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${keys.size} of ${need} approvals from distinct trusted keys; a policy changed without fresh approvals is not used` });
   }
-  return { approved, need, approvers: [...keys.values()], reasons };
+  const accepted = [...keys.values()];
+  return { approved, need, approvers: accepted.map((a) => a.approver), accepted, approvedAt: thresholdTime(accepted.map((a) => a.signed), need), reasons };
 }
