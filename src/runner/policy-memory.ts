@@ -21,7 +21,7 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 export type PolicyMemory = Map<string, { digest: string; approvedAt: number }>;
 
 function invalid(stateDir: string, why: string): BreakglassError {
-  return new BreakglassError('STATE_INVALID', `${join(stateDir, FILE)} ${why}; the runner activates nothing until it is restored (or removed, forgetting which policy versions it saw)`);
+  return new BreakglassError('STATE_INVALID', `STATE_INVALID: ${join(stateDir, FILE)} ${why}; the runner activates nothing until it is restored (or removed, forgetting which policy versions it saw)`);
 }
 
 /** Reads the memory; an absent file is an empty memory, a corrupt one throws STATE_INVALID. */
