@@ -2,6 +2,8 @@
  * `breakglass audit` on crafted histories: one test per finding code, each a
  * real git repository with real signatures, and a clean history that exits 0.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_CODES, type AuditReport } from '../src/core/audit.js';
 import { cli } from './helpers/cli.js';
@@ -186,6 +188,36 @@ describe('breakglass audit', () => {
     expectOnly(report, undefined, 'POLICY_UNAPPROVED');
     expect(report.findings).toHaveLength(1);
     expect(report.sessions[0]!.findings.map((f) => f.code)).toEqual(['POLICY_UNAPPROVED']);
+  });
+});
+
+describe('which policy and which session', () => {
+  it('POLICY_ROLLBACK: an older policy version restored with its old approvals, and a session activated under it', async () => {
+    const { repo, policy: v1 } = await base();
+    const { policyApprovalYaml, policyYaml, sign } = await import('./helpers/approvals.js');
+    const old = new Map(['production.yaml', 'approvals/production/alice.yaml', 'approvals/production/alice.yaml.asc'].map((f) => [f, readFileSync(join(repo.dir, 'policies', f))]));
+    const v2 = repo.write('policies/production.yaml', policyYaml({ maxDuration: '1h' }));
+    const pa = policyApprovalYaml('alice', v2, { signed: '2026-11-10T00:00:00Z' });
+    repo.write('policies/approvals/production/alice.yaml', pa);
+    repo.write('policies/approvals/production/alice.yaml.asc', await sign(repo.keys.alice!, pa, new Date('2026-11-10T00:00:00Z')));
+    repo.commit(T('02:05:00'), 'v2, approved');
+    for (const [f, body] of old) writeFileSync(join(repo.dir, 'policies', f), body);
+    repo.commit(T('02:10:00'), 'back to v1 with its old approval');
+    await repo.session('inc-1', v1);
+    const { code, report } = await audit(repo);
+    expect(code).toBe(1);
+    expectOnly(report, undefined, 'POLICY_ROLLBACK');
+    expect(report.findings).toEqual([expect.objectContaining({ code: 'POLICY_ROLLBACK', file: 'policies/production.yaml' })]);
+    expect(report.sessions[0]!.findings.map((f) => f.code)).toEqual(['POLICY_ROLLBACK']);
+  });
+
+  it('REQUEST_ID_MISMATCH: a request whose metadata.id is not its folder', async () => {
+    const { repo } = await base();
+    const { requestYaml } = await import('./helpers/approvals.js');
+    const digest = repo.write('sessions/inc-1/request.yaml', requestYaml('inc-9-another'));
+    await repo.approve('inc-1', 'alice', digest);
+    repo.commit(T('02:21:30'));
+    expectOnly((await audit(repo)).report, 'inc-1', 'REQUEST_ID_MISMATCH');
   });
 });
 

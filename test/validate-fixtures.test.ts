@@ -21,7 +21,7 @@ const EXPECTED: Record<string, [string, string, number, number]> = {
   'missing-field': ['SCHEMA_MISSING', R, 7, 1],
   'wrong-api-version': ['API_VERSION', R, 1, 13],
   'wrong-kind': ['KIND', R, 2, 7],
-  'id-not-folder': ['ID_MISMATCH', R, 4, 7],
+  'id-not-folder': ['REQUEST_ID_MISMATCH', R, 4, 7],
   'id-dot-dot': ['ID_INVALID', R, 4, 7],
   'id-slash': ['ID_INVALID', R, 4, 7],
   'id-upper-case': ['ID_INVALID', 'sessions/INC-4411/request.yaml', 1, 1],

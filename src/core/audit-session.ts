@@ -11,7 +11,8 @@ import type { Record } from './schemas.js';
 import { verifySession, type SessionVerdict } from './verify-session.js';
 import type { HistoryIndex } from './audit-history.js';
 import { checkDuration, checkEnd, checkRecordSignature, checkRecordUnchanged, checkRevocation, checkTeardown, parseRecord, type FoundRecord } from './audit-record.js';
-import type { ApprovalEvent, AuditFinding, AuditOptions, AuditTrust, SessionReport } from './audit-types.js';
+import { historyPolicyVersions } from './audit-policy.js';
+import type { ApprovalEvent, AuditCode, AuditFinding, AuditOptions, AuditTrust, SessionReport } from './audit-types.js';
 
 /** What every per-session check needs. */
 export interface AuditContext {
@@ -73,13 +74,18 @@ async function checkApprovalsAt(ctx: AuditContext, id: string, r: Record, pos: n
     return undefined;
   }
   if (s.request.digest !== r.request) out.push({ code: 'RECORD_INVALID', session: id, commit, message: `the record is for request ${r.request}, but request.yaml at the activation commit is ${s.request.digest}` });
-  const verdict = await verifySession(model, id, trust.approvals, opts.repository, parseTime(r.activated ?? r.ended)!);
-  if (!verdict.approved) {
-    const policy = verdict.reasons.some((x) => x.code === 'POLICY_UNAPPROVED');
-    out.push({ code: policy ? 'POLICY_UNAPPROVED' : 'APPROVALS_INSUFFICIENT', session: id, commit, message: `not approved at activation (${r.activated ?? r.ended}): ${verdict.reasons.map((x) => `${x.code}: ${x.message}`).join('; ')}` });
-  }
+  const verdict = await verifySession(model, id, trust.approvals, opts.repository, parseTime(r.activated ?? r.ended)!, { policyVersions: historyPolicyVersions(ctx, pos) });
+  if (!verdict.approved) out.push({ code: verdictCode(verdict), session: id, commit, message: `not approved at activation (${r.activated ?? r.ended}): ${verdict.reasons.map((x) => `${x.code}: ${x.message}`).join('; ')}` });
   out.push(...lateApprovals(ctx, id, s, r, pos));
   return verdict;
+}
+
+/** The finding for a session the verifier refuses at its activation commit: the most specific reason wins. */
+function verdictCode(v: SessionVerdict): AuditCode {
+  const has = (c: string) => v.reasons.some((x) => x.code === c);
+  if (has('REQUEST_ID_MISMATCH')) return 'REQUEST_ID_MISMATCH';
+  if (has('POLICY_ROLLBACK')) return 'POLICY_ROLLBACK';
+  return has('POLICY_UNAPPROVED') ? 'POLICY_UNAPPROVED' : 'APPROVALS_INSUFFICIENT';
 }
 
 /** Approval files that reached the branch only after the activation commit cannot have authorised it. */
@@ -156,6 +162,7 @@ function describeRequest(ctx: AuditContext, id: string, report: SessionReport): 
   report.requested = { at: iso(c.time), commit: c.oid };
   const doc = loadDocument(req.path, req.bytes, 'Request');
   if (!doc.ok) return;
+  if (doc.value.metadata.id !== id) report.findings.push({ code: 'REQUEST_ID_MISMATCH', session: id, commit: c.oid, file: req.path, message: `request.yaml says metadata.id "${doc.value.metadata.id}" in folder ${id}: the id is the folder's everywhere, and such a request is never activated` });
   const s = doc.value.spec;
   Object.assign(report, { requester: doc.value.metadata.requester, resource: s.resource, privilege: s.privilege, duration: s.duration, reason: s.reason });
   report.requested.detail = `created ${doc.value.metadata.created}`;

@@ -21,6 +21,8 @@ export const AUDIT_CODES = [
   'TEARDOWN_INCOMPLETE',
   'REVOCATION_UNPROVEN',
   'POLICY_UNAPPROVED',
+  'POLICY_ROLLBACK',
+  'REQUEST_ID_MISMATCH',
 ] as const;
 export type AuditCode = (typeof AUDIT_CODES)[number];
 

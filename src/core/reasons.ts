@@ -48,6 +48,11 @@ export const REASONS = [
   // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
   'KEY_RETIRED',
   'DUPLICATE_APPROVER',
+  // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
+  'REQUEST_ID_MISMATCH',
+  'POLICY_FILE_MISMATCH',
+  'POLICY_ROLLBACK',
+  'SESSION_CLAIMED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

@@ -117,7 +117,7 @@ function buildSession(id: string, rels: string[], files: Map<string, Uint8Array>
     const r = s.request;
     if (r.value && r.value.metadata.id !== id) {
       const pos = r.locate!(['metadata', 'id']);
-      findings.push({ ...pos, code: 'ID_MISMATCH', message: `metadata.id "${r.value.metadata.id}" does not equal its folder name "${id}"; they must be the same`, severity: 'error' });
+      findings.push({ ...pos, code: 'REQUEST_ID_MISMATCH', message: `metadata.id "${r.value.metadata.id}" does not equal its folder name "${id}"; they must be the same`, severity: 'error' });
     }
   } else {
     findings.push(layoutFinding(`${dir}/`, 'SESSION_NO_REQUEST', `session ${id} has no request.yaml`));

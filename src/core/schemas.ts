@@ -391,6 +391,9 @@ export const RunnerConfig = z.strictObject({
   // commit is used; either way the key's fingerprint must equal the signed request's.
   recipientKeys: FilePath.optional(),
   resources: z.record(PolicyName, RunnerResource),
+  // Where this installation claims session ids ("once", whatever resource a request names).
+  // Optional when every resource shares one kubeconfig and namespace: the claims live there.
+  claims: z.strictObject({ kubeconfig: FilePath.optional(), namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),

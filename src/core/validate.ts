@@ -3,6 +3,7 @@
  * and their signatures are `verify`'s concern, not this module's.
  */
 import { lintPolicy } from './policy-lint.js';
+import { nameMatchesPath } from './policy-versions.js';
 import { evaluatePolicy, type Evaluation, type Violation } from './policy.js';
 import { sortFindings } from './document.js';
 import type { Finding } from './errors.js';
@@ -54,7 +55,8 @@ export function checkPolicies(model: RepositoryModel): { findings: Finding[]; us
     }
     const lint = lintPolicy(file.value);
     findings.push(...violationFindings(file, lint, (v) => v.policyPath ?? []));
-    if (lint.length) broken.add(file.value.metadata.name);
+    // A file named otherwise than its metadata.name governs nothing (POLICY_MISMATCH is reported by the loader).
+    if (lint.length || !nameMatchesPath(file)) broken.add(file.value.metadata.name);
     else usable.push(file.value);
   }
   return { findings, usable, broken };

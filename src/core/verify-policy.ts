@@ -25,10 +25,19 @@ export interface PolicyVerdict {
   approved: boolean;
   need: number;
   approvers: string[];
+  /** The approvals that counted (one per distinct key), with their signed times. */
+  accepted?: { approver: string; keyId: string; signed: number }[];
+  /** When the threshold was reached: the `need`-th earliest signed time among `accepted`. */
+  approvedAt?: number;
   reasons: Reason[];
 }
 
-async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ accepted: { approver: string; keyId: string; file: string }; identities: readonly string[] }> {
+/** The time a threshold of `need` was reached by approvals signed at `signed`; undefined below it. */
+export function thresholdTime(signed: readonly number[], need: number): number | undefined {
+  return [...signed].sort((a, b) => a - b)[need - 1];
+}
+
+async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ accepted: { approver: string; keyId: string; file: string; signed: number }; identities: readonly string[] }> {
   if (!file.value) fail('APPROVAL_INVALID', `${file.path} is not a valid PolicyApproval document`);
   const a: PolicyApproval = file.value;
   if (a.approver !== file.name) fail('APPROVAL_FILE_MISMATCH', `approver "${a.approver}" is written in ${file.name}.yaml`);
@@ -38,7 +47,7 @@ async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, t
   if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
   if (parseTime(a.signed)! > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
-  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file.path }, identities: signer.identities };
+  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file.path, signed: parseTime(a.signed)! }, identities: signer.identities };
 }
 
 /**
@@ -64,5 +73,6 @@ export async function verifyPolicyApprovals(policy: PolicySubject, files: readon
   if (!approved) {
     reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used` });
   }
-  return { approved, need, approvers: counted.map((a) => a.approver), reasons };
+  const accepted = counted.map(({ approver, keyId, signed }) => ({ approver, keyId, signed }));
+  return { approved, need, approvers: accepted.map((a) => a.approver), accepted, approvedAt: thresholdTime(accepted.map((a) => a.signed), need), reasons };
 }

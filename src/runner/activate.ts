@@ -47,7 +47,8 @@ function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
     type: g.resource.type,
     // Kept for revoke at teardown: exactly the approved definition and inputs, readable after a restart.
     command: g.command && cmd ? { def: g.command, inputs: cmd.inputs } : undefined,
-    session: a.request.metadata.id,
+    // The folder's id (verify refuses a request whose metadata.id differs): the id is one thing everywhere.
+    session: v.id,
     phase: 'activating',
     runner: d.runnerId,
     started: formatTime(now),
@@ -67,7 +68,12 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   const now = d.now();
   const plan = planFor(d, target, a, now);
   const state = initialState(d, a, now);
-  // The marker first: if it exists, someone activated (or is activating) this id. Never again.
+  // The installation-wide claim first: an id claimed for another resource or request never activates, on any resource.
+  const refused = d.claims
+    ? await d.claims.claim({ session: state.session, resource: target.resource, requestDigest: state.requestDigest, runner: d.runnerId, commit: a.commit })
+    : 'SESSION_CLAIMED: this runner has no claim store (set claims: in its config); nothing activates without one';
+  if (refused) return (d.log(`session ${state.session}: refused: ${refused}`), false);
+  // Then the marker: if it exists, someone activated (or is activating) this id on this resource. Never again.
   const marker = await target.markers.create(state);
   if (!marker) return false;
   d.log(`session ${plan.session}: marker created; effective duration ${plan.effectiveSeconds}s (limited by ${plan.limitedBy})`);

@@ -11,6 +11,7 @@ import { readPrivateKey } from '../crypto/openpgp.js';
 import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { directoryChannel, githubChannel, type Channel } from './channels.js';
 import { BreakglassError } from '../core/errors.js';
+import { claimStoreFor } from './claims.js';
 import { buildTargets, type RunnerDeps } from './context.js';
 import { RepoMirror } from './repo.js';
 
@@ -54,5 +55,6 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
     afterStep: o.afterStep ?? (async () => {}),
     revocationAttempts: Number(o.env.BREAKGLASS_REVOCATION_ATTEMPTS ?? 90),
     staleActivationMs: 2 * 60 * 1000,
+    claims: claimStoreFor(config),
   };
 }

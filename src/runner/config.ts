@@ -38,6 +38,7 @@ export async function loadRunnerConfig(file: string): Promise<ResolvedConfig> {
     commands: c.commands && { ...c.commands, path: at(c.commands.path) },
     recipientKeys: c.recipientKeys && at(c.recipientKeys),
     drill: c.drill && { ...c.drill, key: at(c.drill.key) },
+    claims: c.claims && { ...c.claims, kubeconfig: c.claims.kubeconfig && at(c.claims.kubeconfig) },
     resources,
   };
 }

@@ -11,6 +11,7 @@ import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
 import type { PrivateKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
+import type { ClaimStore } from './claims.js';
 import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
@@ -57,6 +58,8 @@ export interface RunnerDeps {
   dryRun?: (plan: SessionPlan) => void;
   /** An activation left "activating" this long by another runner is taken to be dead and rolled back. */
   staleActivationMs: number;
+  /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
+  claims?: ClaimStore;
 }
 
 /** Builds a target per configured resource. */

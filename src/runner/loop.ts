@@ -14,12 +14,15 @@ import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
-import { verifySession } from '../core/verify-session.js';
+import type { PolicyVersionLookup } from '../core/policy-versions.js';
+import { verifyPolicies, verifySession } from '../core/verify-session.js';
+import { gitPolicyVersions } from '../adapters/policy-history.js';
 import type { CommitSource } from '../adapters/source.js';
 import { activate, planFor } from './activate.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
 import { networkRefusal } from './providers/index.js';
+import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState } from './repo.js';
@@ -30,6 +33,31 @@ interface GitView {
   source: CommitSource;
   model: RepositoryModel;
   ids: string[];
+  /** Approved versions of each policy path: git history at `commit` plus this runner's memory. */
+  versions: PolicyVersionLookup;
+  policiesChanged: boolean;
+}
+
+/**
+ * The policy versions the rollback rule compares with. The memory is read
+ * lazily: a corrupt file (STATE_INVALID) stops activations, which need it,
+ * and nothing else — end requests and teardowns go on.
+ */
+function policyVersions(d: RunnerDeps, commit: string): PolicyVersionLookup {
+  const fromGit = gitPolicyVersions(d.mirror.dir, commit, d.config.repository.name, d.trust);
+  let memory: Promise<PolicyMemory> | undefined;
+  return async (path) => [...(await fromGit(path)), ...remembered(await (memory ??= readPolicyMemory(d.config.state)), path)];
+}
+
+/** Remembers the newest approved version of each policy file, so a rewritten history cannot roll one back. */
+async function rememberPolicies(d: RunnerDeps, git: GitView): Promise<void> {
+  if (!git.policiesChanged) return;
+  const memory = await readPolicyMemory(d.config.state);
+  let changed = false;
+  for (const p of (await verifyPolicies(git.model, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions })).values()) {
+    if (p.verdict.approved && p.verdict.approvedAt !== undefined) changed = remember(memory, p.path, p.digest, p.verdict.approvedAt) || changed;
+  }
+  if (changed) await writePolicyMemory(d.config.state, memory);
 }
 
 /** Step 1: fetch and load only what changed (plus pending sessions when policies changed). */
@@ -46,7 +74,7 @@ async function readGit(d: RunnerDeps, st: LoopState): Promise<GitView | undefine
   if (ch.policies) for (const id of st.pending) ids.add(id);
   const list = [...ids].sort();
   const source = await d.mirror.source(commit, list);
-  return { commit, source, model: await loadRepository(source), ids: list };
+  return { commit, source, model: await loadRepository(source), ids: list, versions: policyVersions(d, commit), policiesChanged: ch.policies };
 }
 
 /** Step 2 for one marker. */
@@ -86,12 +114,14 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   if (!s || !req) return false;
   // Closed sessions are settled from git alone (an open marker is step 2's business): no API call per past session.
   if (s.record || s.rejection || s.end) return false;
+  // The folder is the session's id everywhere (marker, claim, end.yaml, record); a request naming another is never activated.
+  if (req.metadata.id !== id) return (d.log(`session ${id}: refused: REQUEST_ID_MISMATCH: metadata.id "${req.metadata.id}" is not the folder name`), false);
   const t = d.targets.get(req.spec.resource);
   const marker = t && (await t.markers.get(id));
   const facts = { requestValid: true, rejected: false, endRequested: false, recorded: false, marker: marker && { phase: marker.state.phase } };
   let tr = decide(facts, d.now());
   if (tr.state !== 'pending') return false;
-  const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());
+  const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
   const reason = verdict.approved ? refusal : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
@@ -142,6 +172,7 @@ export async function reconcileOnce(d: RunnerDeps): Promise<void> {
   }
   st.ends = [...ends].filter((id) => !listedAll || stillOpen.has(id)).sort();
   if (git) {
+    await guarded(d, 'policy versions', () => rememberPolicies(d, git));
     const pending = new Set(st.pending);
     for (const id of git.ids) {
       let still = true;

@@ -5,6 +5,7 @@ import { BreakglassError } from '../../core/errors.js';
 import { loadRepository } from '../../core/repository.js';
 import { SessionId } from '../../core/schemas.js';
 import { verifySession, type SessionVerdict } from '../../core/verify-session.js';
+import { gitPolicyVersions } from '../../adapters/policy-history.js';
 import { CommitSource } from '../../adapters/source.js';
 import { loadTrust } from '../../adapters/trust.js';
 import { repoDir } from '../common.js';
@@ -66,7 +67,8 @@ export function registerVerify(program: Command, io: CliIo, done: (code: ExitCod
       const source = await CommitSource.open(dir, 'HEAD');
       const model = await loadRepository(source);
       if (!model.sessions.has(id)) throw new BreakglassError('SESSION_MISSING', `no session ${id} committed at HEAD (${source.commit.slice(0, 12)}) in ${dir}; verify reads committed files only`);
-      const verdict = await verifySession(model, id, trust, repository, at);
+      // The policy's own history: an older approved version restored in git needs fresh approvals.
+      const verdict = await verifySession(model, id, trust, repository, at, { policyVersions: gitPolicyVersions(dir, source.commit, repository, trust) });
       if (opts.json) io.out(JSON.stringify(toJson(verdict, source.commit, repository, at), null, 2));
       else printText(io, verdict, source.commit);
       done(verdict.approved ? 0 : 1);

@@ -1,0 +1,87 @@
+/**
+ * "Once" for the whole runner installation: before any marker, the runner
+ * creates a ConfigMap `bg-claim-<id>` in one namespace for the installation
+ * (RunnerConfig `claims`, or the namespace every resource shares). Creation is
+ * create-only on the API server, so a session id is claimed once, whatever
+ * resource or namespace a later (rewritten) request names. Claims are never
+ * deleted.
+ *
+ * The claim binds the id to one resource and one request digest. Finding our
+ * own claim again (a crash between claim and marker) lets activation go on,
+ * where the per-resource marker still decides; any other claim is
+ * SESSION_CLAIMED.
+ */
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
+import { BreakglassError } from '../core/errors.js';
+import { MANAGED_BY } from '../core/plan.js';
+import type { ResolvedConfig } from './config.js';
+
+export const CLAIM_LABEL = 'breakglass.dev/claim';
+
+/** What a claim binds a session id to. */
+export interface Claim {
+  session: string;
+  resource: string;
+  requestDigest: string;
+  runner: string;
+  commit: string;
+}
+
+export function claimName(session: string): string {
+  return `bg-claim-${session}`;
+}
+
+/** The installation's claim store. */
+export class ClaimStore {
+  readonly kube: Kube;
+  readonly namespace: string;
+  constructor(kube: Kube, namespace: string) {
+    this.kube = kube;
+    this.namespace = namespace;
+  }
+
+  /** Claims the id; returns undefined when it is (now) ours, or the reason it is not: SESSION_CLAIMED. */
+  async claim(c: Claim): Promise<string | undefined> {
+    const body: V1ConfigMap = { metadata: { name: claimName(c.session), labels: { [MANAGED_BY]: 'breakglass', [CLAIM_LABEL]: 'true' } }, data: { 'claim.json': JSON.stringify(c) } };
+    try {
+      await this.kube.createConfigMap(this.namespace, body);
+      return undefined;
+    } catch (e) {
+      if ((e as BreakglassError).code !== 'KUBE_CONFLICT') throw e;
+    }
+    const existing = await this.read(c.session);
+    if (existing && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
+    const what = existing ? `resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner} at commit ${existing.commit.slice(0, 12)}` : 'an unreadable claim';
+    return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${this.namespace} (${what}); a session id activates once per runner installation, whatever resource it names`;
+  }
+
+  /** Only for `breakglass drill`, whose sandbox id and repository are thrown away: production claims are never deleted. */
+  async releaseDrill(session: string): Promise<void> {
+    await this.kube.call(`delete ConfigMap ${this.namespace}/${claimName(session)}`, () => this.kube.core.deleteNamespacedConfigMap({ namespace: this.namespace, name: claimName(session) }), true);
+  }
+
+  async read(session: string): Promise<Claim | undefined> {
+    const cm = await this.kube.readConfigMap(this.namespace, claimName(session));
+    try {
+      return JSON.parse(cm?.data?.['claim.json'] ?? '') as Claim;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Where the installation's claims live: `claims` in the config, else the one
+ * (kubeconfig, namespace) every resource shares. Resources spread over
+ * several clusters or namespaces without `claims` is a configuration error:
+ * claims split by resource would not be "once".
+ */
+export function claimStoreFor(config: ResolvedConfig): ClaimStore | undefined {
+  if (config.claims) return new ClaimStore(new Kube(loadKubeConfig(config.claims.kubeconfig)), config.claims.namespace);
+  const places = new Set(Object.values(config.resources).map((r) => JSON.stringify([r.kubeconfig ?? '', r.namespace])));
+  if (places.size === 0) return undefined;
+  if (places.size > 1) throw new BreakglassError('CONFIG_INVALID', `resources live in ${places.size} different clusters or namespaces; set claims: { namespace, kubeconfig } to the one place where this installation claims session ids`);
+  const r = Object.values(config.resources)[0]!;
+  return new ClaimStore(new Kube(loadKubeConfig(r.kubeconfig)), r.namespace);
+}
