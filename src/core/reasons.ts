@@ -39,6 +39,11 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // A delivered credential (`receive`): who sealed it, and for what.
+  'DELIVERY_UNSIGNED',
+  'DELIVERY_SIGNER_UNKNOWN',
+  'DELIVERY_SIGNATURE_INVALID',
+  'DELIVERY_BINDING_MISMATCH',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

@@ -201,9 +201,10 @@ export class RunnerEnv {
     return binary(['runner', '--config', this.configFile, ...args], { cwd: this.root, env: { BREAKGLASS_RUNNER_ID: 'runner-a', ...env } });
   }
 
-  receive(id: string, out = `${id}.kubeconfig`): Promise<CliResult> {
+  /** The vendor's `receive`, trusting only this runner's key (the key file by default; `runnerKey` overrides, e.g. a fingerprint). */
+  receive(id: string, out = `${id}.kubeconfig`, runnerKey = join('etc', 'keys', 'runner.asc'), extra: string[] = []): Promise<CliResult> {
     writeFileSync(join(this.root, 'vendor.sec.asc'), this.vendor.privateKey, { mode: 0o600 });
-    return binary(['receive', id, '--key', 'vendor.sec.asc', '--from', this.outbox, '--out', out], { cwd: this.root });
+    return binary(['receive', id, '--key', 'vendor.sec.asc', '--runner-key', runnerKey, '--from', this.outbox, '--out', out, ...extra], { cwd: this.root });
   }
 
   hasRemoteMain(): boolean {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FakeGitHub } from '../github-fake/server.js';
 import { binary } from '../helpers/cli.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
-import { RunnerEnv } from '../helpers/runner-env.js';
+import { REPOSITORY, RunnerEnv } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
 
@@ -45,7 +45,9 @@ describe('delivery as a pull-request comment', () => {
     mkdirSync(from, { recursive: true });
     writeFileSync(join(from, `${id}.asc`), comments()[0]!.body);
     writeFileSync(join(env.root, 'vendor.sec.asc'), env.vendor.privateKey, { mode: 0o600 });
-    const rec = await binary(['receive', id, '--key', 'vendor.sec.asc', '--from', from, '--out', `${id}.kubeconfig`], { cwd: env.root });
+    // The vendor pinned the runner's fingerprint and checks the delivery is bound to the request bytes in the repository.
+    const pin = ['--runner-key', env.runnerKey.fingerprint, '--repo', env.work, '--repository', REPOSITORY];
+    const rec = await binary(['receive', id, '--key', 'vendor.sec.asc', ...pin, '--from', from, '--out', `${id}.kubeconfig`], { cwd: env.root });
     expect(rec.code, rec.stderr).toBe(0);
     expect((await kubectlEventually(join(env.root, `${id}.kubeconfig`), 'get', 'secrets', '-A')).ok).toBe(true);
     expect((await runner()).code).toBe(0);
