@@ -99,20 +99,25 @@ export class RunnerEnv {
     return this;
   }
 
-  private async seedPolicy(maxDuration: string): Promise<void> {
-    const policy = y({
+  /** A policy like the seeded one (vendor requesters and key, alice approves) over `resources`. */
+  policyYaml(name: string, resources: unknown[]): string {
+    return y({
       apiVersion: 'breakglass.dev/v1',
       kind: 'Policy',
-      metadata: { name: 'production' },
+      metadata: { name },
       spec: {
         requesters: ['*@vendor.example'],
         recipients: [this.vendor.fingerprint],
         approvals: { required: 1, approvers: ['alice'], allowSelfApproval: false },
         requestExpiry: '4h',
         reason: { pattern: '^INC-[0-9]+', minLength: 10 },
-        resources: this.policyResources(maxDuration),
+        resources,
       },
     });
+  }
+
+  private async seedPolicy(maxDuration: string): Promise<void> {
+    const policy = this.policyYaml('production', this.policyResources(maxDuration));
     const digest = this.write('policies/production.yaml', policy);
     const pa = y({ apiVersion: 'breakglass.dev/v1', kind: 'PolicyApproval', policy: 'production', digest, repository: REPOSITORY, approver: 'alice', signed: formatTime(Date.now() - 60_000), nonce: nonce() });
     this.write('policies/approvals/production/alice.yaml', pa);

@@ -14,6 +14,7 @@ import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
+import { verdictLine } from '../core/verdict.js';
 import { verifySession } from '../core/verify-session.js';
 import type { CommitSource } from '../adapters/source.js';
 import { activate, planFor } from './activate.js';
@@ -93,7 +94,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   if (tr.state !== 'pending') return false;
   const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());
   const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
-  const reason = verdict.approved ? refusal : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
+  const reason = verdict.approved ? refusal : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
   if (tr.action !== 'activate' || !t) return true;
