@@ -52,9 +52,9 @@ describe('a key-based bundle', () => {
     const v = await withBundle('carol', (b) => keyBundle(ecKey().privateKey, b));
     expect(fileCodes(v, 'carol')).toEqual(['SIGSTORE_KEY_UNTRUSTED']);
   });
-  it('over different bytes: SIGNATURE_INVALID', async () => {
+  it('over different bytes: SIGSTORE_DIGEST_MISMATCH', async () => {
     const v = await withBundle('carol', (b) => keyBundle(carol.privateKey, Buffer.concat([b, Buffer.from('#')])));
-    expect(fileCodes(v, 'carol')).toEqual(['SIGNATURE_INVALID']);
+    expect(fileCodes(v, 'carol')).toEqual(['SIGSTORE_DIGEST_MISMATCH']);
   });
   it('not a bundle at all: SIGNATURE_MALFORMED', async () => {
     const v = await withBundle('carol', () => '{"mediaType": 7}');
@@ -80,10 +80,10 @@ describe('a keyless bundle', () => {
     const v = await withBundle('bob', (b) => fulcio.keylessBundle(fulcio.issue('bob@customer.example', 'https://accounts.google.com.evil.test'), b));
     expect(fileCodes(v, 'bob')).toEqual(['SIGSTORE_ISSUER_MISMATCH']);
   });
-  it('from a CA that is not pinned: SIGSTORE_INVALID', async () => {
+  it('from a CA that is not pinned: SIGSTORE_ROOT_MISMATCH', async () => {
     const other = new LocalFulcio();
     const v = await withBundle('bob', (b) => other.keylessBundle(other.issue('bob@customer.example', ISSUER), b));
-    expect(fileCodes(v, 'bob')).toEqual(['SIGSTORE_INVALID']);
+    expect(fileCodes(v, 'bob')).toEqual(['SIGSTORE_ROOT_MISMATCH']);
   });
   it('with a forged log promise: SIGSTORE_INVALID', async () => {
     const forger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;

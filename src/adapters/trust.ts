@@ -10,7 +10,8 @@ import { loadDocument } from '../core/document.js';
 import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
 import type { Trust } from '../core/schemas.js';
 import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
-import { readPublicKey, type PublicKey } from '../crypto/openpgp.js';
+import { readPublicKey, readPublicKeys, type PublicKey } from '../crypto/openpgp.js';
+import { pinTrustedRoot } from '../crypto/sigstore-root.js';
 
 type TrustEntry = Trust['approvers'][number];
 
@@ -31,15 +32,25 @@ async function readAt(base: string, path: string, what: string, repoDir?: string
   }
 }
 
-async function loadKey(base: string, entry: TrustEntry, repoDir?: string): Promise<TrustedKey> {
+/**
+ * The keys of one trust entry. An `openpgp:` file may hold several keys (one
+ * armored block of several, or blocks one after the other): an approver who
+ * rotates keeps the old key, revoked as superseded, beside the new one, so
+ * sessions approved with the old key stay verifiable. All of them are one approver.
+ */
+async function loadKeys(base: string, entry: TrustEntry, repoDir?: string): Promise<TrustedKey[]> {
   if ('openpgp' in entry) {
     const bytes = await readAt(base, entry.openpgp, `OpenPGP key of ${entry.name}`, repoDir);
     try {
-      return { type: 'openpgp', key: await readPublicKey(bytes) };
+      return (await readPublicKeys(bytes)).map((key) => ({ type: 'openpgp', key }));
     } catch (e) {
       throw new BreakglassError('TRUST_INVALID', `OpenPGP key of ${entry.name} (${entry.openpgp}) cannot be read: ${(e as Error).message}`, { cause: e });
     }
   }
+  return [await loadSigstore(base, entry, repoDir)];
+}
+
+async function loadSigstore(base: string, entry: Extract<TrustEntry, { sigstore: unknown }>, repoDir?: string): Promise<TrustedKey> {
   const s = entry.sigstore;
   if ('publicKey' in s) {
     const pem = (await readAt(base, s.publicKey, `sigstore public key of ${entry.name}`, repoDir)).toString('utf8');
@@ -54,7 +65,16 @@ async function loadKey(base: string, entry: TrustEntry, repoDir?: string): Promi
     // Offline only: the public-good root would have to be fetched (TUF); pin it as a file instead.
     throw new BreakglassError('TRUST_INVALID', `keyless sigstore approver ${entry.name} needs trustedRoot: a pinned trusted_root.json (verification is offline)`);
   }
-  const root = JSON.parse((await readAt(base, s.trustedRoot, `trusted root of ${entry.name}`, repoDir)).toString('utf8')) as unknown;
+  const label = `trusted root of ${entry.name} (${s.trustedRoot})`;
+  let root: unknown;
+  try {
+    root = JSON.parse((await readAt(base, s.trustedRoot, label, repoDir)).toString('utf8'));
+  } catch (e) {
+    if (e instanceof BreakglassError) throw e;
+    throw new BreakglassError('TRUST_INVALID', `${label} is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  // Validated now, so a bad root stops the runner at start rather than at the first approval.
+  pinTrustedRoot(root, label);
   return { type: 'sigstore-identity', issuer: s.issuer, subject: s.subject, trustedRoot: root };
 }
 
@@ -72,7 +92,7 @@ export async function loadTrust(path: string, repoDir?: string): Promise<TrustMa
   for (const entry of loaded.value.approvers) {
     if (names.has(entry.name)) throw new BreakglassError('TRUST_INVALID', `approver ${entry.name} is listed twice in ${full}`);
     names.add(entry.name);
-    approvers.push({ name: entry.name, email: entry.email, key: await loadKey(dirname(full), entry, repoDir) });
+    for (const key of await loadKeys(dirname(full), entry, repoDir)) approvers.push({ name: entry.name, email: entry.email, key });
   }
   return { threshold: loaded.value.threshold, approvers };
 }

@@ -39,6 +39,15 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // Sigstore bundles bound to the approval's bytes and to the approver's own root (docs/security/sigstore.md).
+  'SIGSTORE_DSSE_REFUSED',
+  'SIGSTORE_DIGEST_MISMATCH',
+  'SIGSTORE_TLOG_KIND_REFUSED',
+  'SIGSTORE_ROOT_MISMATCH',
+  'SIGSTORE_TLOG_KEY_NOT_VALID',
+  // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
+  'KEY_RETIRED',
+  'DUPLICATE_APPROVER',
   // A delivered credential (`receive`): who sealed it, and for what.
   'DELIVERY_UNSIGNED',
   'DELIVERY_SIGNER_UNKNOWN',

@@ -11,7 +11,11 @@ export type TrustedKey =
   | { type: 'sigstore-key'; publicKeyPem: string }
   | { type: 'sigstore-identity'; issuer: string; subject: string; trustedRoot: unknown };
 
-/** One approver of the trust file. */
+/**
+ * One key of one approver of the trust file. An approver with several keys
+ * (the old one, revoked as superseded, beside the new one) appears once per
+ * key, under the same name; the threshold counts the name once.
+ */
 export interface TrustedApprover {
   name: string;
   /**

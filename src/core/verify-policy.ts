@@ -8,7 +8,7 @@ import { fail, type Reason } from './reasons.js';
 import type { SignedFile } from './repository.js';
 import type { PolicyApproval } from './schemas.js';
 import type { TrustMaterial } from './trust.js';
-import { asReason } from './verify.js';
+import { asReason, countOnce } from './verify.js';
 import { identifySigner } from './verify-signer.js';
 
 const SKEW_MS = 5 * 60 * 1000;
@@ -28,7 +28,7 @@ export interface PolicyVerdict {
   reasons: Reason[];
 }
 
-async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ approver: string; keyId: string }> {
+async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ accepted: { approver: string; keyId: string; file: string }; identities: readonly string[] }> {
   if (!file.value) fail('APPROVAL_INVALID', `${file.path} is not a valid PolicyApproval document`);
   const a: PolicyApproval = file.value;
   if (a.approver !== file.name) fail('APPROVAL_FILE_MISMATCH', `approver "${a.approver}" is written in ${file.name}.yaml`);
@@ -38,33 +38,31 @@ async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, t
   if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
   if (parseTime(a.signed)! > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
-  return { approver: a.approver, keyId: signer.keyId };
+  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file.path }, identities: signer.identities };
 }
 
 /**
  * Verifies the approvals of one policy file against the trust threshold.
- * Distinct keys only, for the reason given in `verifyApprovals`.
+ * Each key and each approver counts once, for the reasons given in `countOnce`.
  *
  * Does NOT check: the policy's content (lint, evaluation), or the policy's own
  * `approvers` list — a policy cannot vouch for itself; trust decides.
  */
 export async function verifyPolicyApprovals(policy: PolicySubject, files: readonly SignedFile<'PolicyApproval'>[], trust: TrustMaterial, now: number): Promise<PolicyVerdict> {
   const reasons: Reason[] = [];
-  const keys = new Map<string, string>();
+  const passed: Awaited<ReturnType<typeof verifyOne>>[] = [];
   for (const f of [...files].sort((x, y) => x.path.localeCompare(y.path))) {
     try {
-      const ok = await verifyOne(f, policy, trust, now);
-      const first = keys.get(ok.keyId);
-      if (first) reasons.push({ code: 'DUPLICATE_KEY', message: `${ok.approver} signed with the same key as ${first}; one key counts once`, file: f.path });
-      else keys.set(ok.keyId, ok.approver);
+      passed.push(await verifyOne(f, policy, trust, now));
     } catch (e) {
       reasons.push(asReason(e, f.path));
     }
   }
+  const counted = countOnce(passed, reasons);
   const need = trust.threshold;
-  const approved = keys.size >= need;
+  const approved = counted.length >= need;
   if (!approved) {
-    reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${keys.size} of ${need} approvals from distinct trusted keys; a policy changed without fresh approvals is not used` });
+    reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used` });
   }
-  return { approved, need, approvers: [...keys.values()], reasons };
+  return { approved, need, approvers: counted.map((a) => a.approver), reasons };
 }

@@ -94,8 +94,14 @@ function checkApprover(a: Approval, signer: Signer, s: ApprovalSubject): void {
   }
 }
 
+/** An approval that passed its checklist, with who signed it (for counting people once). */
+interface Passed {
+  accepted: AcceptedApproval;
+  identities: readonly string[];
+}
+
 /** The checklist for one approval file. Throws `VerificationFailure` on the first failed step. */
-async function verifyOne(file: SignedFile<'Approval'>, s: ApprovalSubject, trust: TrustMaterial, now: number): Promise<AcceptedApproval> {
+async function verifyOne(file: SignedFile<'Approval'>, s: ApprovalSubject, trust: TrustMaterial, now: number): Promise<Passed> {
   const a = checkParsed(file);
   const signer = await identifySigner(file.bytes, file.signatures, trust, now);
   checkApprover(a, signer, s);
@@ -103,7 +109,8 @@ async function verifyOne(file: SignedFile<'Approval'>, s: ApprovalSubject, trust
   checkDecision(a);
   checkTimes(a, now);
   checkDuration(a, s);
-  return { file: file.path, approver: a.approver, keyId: signer.keyId, signingKey: signer.signingKey, fileDigest: file.digest, expires: a.expires, duration: a.duration };
+  const accepted = { file: file.path, approver: a.approver, keyId: signer.keyId, signingKey: signer.signingKey, fileDigest: file.digest, expires: a.expires, duration: a.duration };
+  return { accepted, identities: signer.identities };
 }
 
 /** Turns a step's failure into a reason; anything else is a bug or an operational error and propagates. */
@@ -113,18 +120,31 @@ export function asReason(e: unknown, file: string): Reason {
 }
 
 /**
- * Counts each key once. gittuf's rule, for the same reason: a threshold is a
- * claim that N *independent* parties agreed. One key listed under two names in
- * the trust file (a copy-paste slip, or one person holding two roles) is still
- * one party; counting it twice would let one stolen key satisfy a two-person rule.
+ * Counts each key once, and each approver once. gittuf's rule, for the same
+ * reason: a threshold is a claim that N *independent* parties agreed.
+ * - One key listed under two names in the trust file (a copy-paste slip, or
+ *   one person holding two roles) is still one party (DUPLICATE_KEY).
+ * - One approver with several keys (rotation keeps the old key beside the new)
+ *   is one party however many keys signed (DUPLICATE_APPROVER); so is one
+ *   person entered under two names with two keys, recognised by a shared
+ *   e-mail (trust file, key user ids) or sigstore subject.
+ * Counting either twice would let one person, or one stolen key, satisfy a two-person rule.
  */
-function distinctKeys(accepted: readonly AcceptedApproval[], reasons: Reason[]): AcceptedApproval[] {
-  const seen = new Map<string, string>();
-  const out: AcceptedApproval[] = [];
-  for (const a of accepted) {
-    const first = seen.get(a.keyId);
-    if (first) reasons.push({ code: 'DUPLICATE_KEY', message: `${a.approver} signed with the same key as ${first}; one key counts once`, file: a.file });
-    else (seen.set(a.keyId, a.approver), out.push(a));
+export function countOnce<T extends { approver: string; keyId: string; file: string }>(passed: readonly { accepted: T; identities: readonly string[] }[], reasons: Reason[]): T[] {
+  const keys = new Map<string, string>();
+  const people = new Map<string, string>();
+  const out: T[] = [];
+  for (const { accepted: a, identities } of passed) {
+    const sameKey = keys.get(a.keyId);
+    const samePerson = [`name:${a.approver}`, ...identities.map((id) => `id:${id}`)].map((k) => people.get(k)).find((x) => x !== undefined);
+    if (sameKey) reasons.push({ code: 'DUPLICATE_KEY', message: `${a.approver} signed with the same key as ${sameKey}; one key counts once`, file: a.file });
+    else if (samePerson) reasons.push({ code: 'DUPLICATE_APPROVER', message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(', ')}); one approver counts once, whatever the number of keys`, file: a.file });
+    else {
+      keys.set(a.keyId, a.approver);
+      people.set(`name:${a.approver}`, a.approver);
+      for (const id of identities) people.set(`id:${id}`, a.approver);
+      out.push(a);
+    }
   }
   return out;
 }
@@ -139,7 +159,7 @@ function distinctKeys(accepted: readonly AcceptedApproval[], reasons: Reason[]):
  */
 export async function verifyApprovals(files: readonly SignedFile<'Approval'>[], subject: ApprovalSubject, trust: TrustMaterial, now: number): Promise<ApprovalsVerdict> {
   const reasons: Reason[] = [];
-  const passed: AcceptedApproval[] = [];
+  const passed: Passed[] = [];
   const sorted = [...files].sort((x, y) => x.path.localeCompare(y.path));
   for (const f of sorted) {
     try {
@@ -148,7 +168,7 @@ export async function verifyApprovals(files: readonly SignedFile<'Approval'>[], 
       reasons.push(asReason(e, f.path));
     }
   }
-  const accepted = distinctKeys(passed, reasons);
+  const accepted = countOnce(passed, reasons);
   const need = Math.max(trust.threshold, subject.policy.spec.approvals.required);
   if (accepted.length < need) {
     reasons.push({ code: 'THRESHOLD_NOT_MET', message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(', ')})` : ''}` });

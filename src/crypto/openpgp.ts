@@ -8,6 +8,7 @@
  */
 import * as openpgp from 'openpgp';
 import { fail } from '../core/reasons.js';
+import { checkKeyValidity, type KeyPart } from './openpgp-validity.js';
 
 export type PublicKey = openpgp.PublicKey;
 export type PrivateKey = openpgp.PrivateKey;
@@ -15,7 +16,6 @@ export type PrivateKey = openpgp.PrivateKey;
 // v4 keys only: gpg 2.2 rejects RFC 9580 v6 keys, and approvers must be able to
 // use plain gpg. Nothing below relies on v6 features.
 const CONFIG: Partial<openpgp.Config> = { v6Keys: false };
-const MIN_RSA_BITS = 3072;
 
 /** A generated key pair, armored. The secret key is unencrypted: the caller protects the file (mode 0600). */
 export interface GeneratedKey {
@@ -51,14 +51,38 @@ export async function generateKeyPair(opts: KeygenOptions): Promise<GeneratedKey
 
 /** Reads one armored or binary public key; refuses secret keys so a trust file never holds one by mistake. */
 export async function readPublicKey(data: string | Uint8Array): Promise<PublicKey> {
-  const key = typeof data === 'string' ? await openpgp.readKey({ armoredKey: data }) : await readBinaryOrArmoredKey(data);
-  if (key.isPrivate()) throw new Error('expected a public key, found a secret key');
-  return key as PublicKey;
+  const keys = await readPublicKeys(data);
+  // One key expected: silently using the first of several would hide the others.
+  if (keys.length !== 1) throw new Error(`expected one public key, found ${keys.length}`);
+  return keys[0]!;
 }
 
-async function readBinaryOrArmoredKey(data: Uint8Array): Promise<openpgp.Key> {
-  const text = Buffer.from(data).toString('utf8');
-  return text.includes('-----BEGIN PGP') ? openpgp.readKey({ armoredKey: text }) : openpgp.readKey({ binaryKey: data });
+const ARMORED_BLOCK = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+
+/**
+ * Reads every public key in `data`: binary packets, one armored block holding
+ * several keys (`gpg --armor --export A B`), or several armored blocks one after
+ * the other (`cat old.asc new.asc`). Refuses secret keys and a key that appears
+ * twice (two copies could disagree on a revocation; merge them first).
+ */
+export async function readPublicKeys(data: string | Uint8Array): Promise<PublicKey[]> {
+  const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+  const keys: openpgp.Key[] = [];
+  if (text.includes('-----BEGIN PGP')) {
+    const blocks = text.match(ARMORED_BLOCK) ?? [];
+    if (blocks.length === 0) throw new Error('an armored key block is not terminated');
+    for (const armoredKeys of blocks) keys.push(...(await openpgp.readKeys({ armoredKeys })));
+  } else {
+    keys.push(...(await openpgp.readKeys({ binaryKeys: typeof data === 'string' ? Buffer.from(data) : data })));
+  }
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (key.isPrivate()) throw new Error('expected a public key, found a secret key');
+    const fpr = key.getFingerprint().toUpperCase();
+    if (seen.has(fpr)) throw new Error(`key ${fpr} appears twice; merge the copies (gpg --import both, then gpg --armor --export ${fpr})`);
+    seen.add(fpr);
+  }
+  return keys as PublicKey[];
 }
 
 /** Reads an armored secret key, decrypting it with `passphrase` when it is protected. */
@@ -117,50 +141,16 @@ export async function inspectSignature(bytes: Uint8Array): Promise<SignatureInfo
   return { signature, packet, created: packet.created, issuerKeyIds };
 }
 
-/** A trusted key whose key or subkey id matches the signature's issuer. */
-export function findIssuer(info: SignatureInfo, keys: readonly PublicKey[]): PublicKey | undefined {
-  return keys.find((k) => k.getKeyIDs().some((id) => info.issuerKeyIds.includes(id.toHex().toUpperCase())));
+/** Every trusted key whose key or subkey id matches the signature's issuer. */
+export function findIssuers(info: SignatureInfo, keys: readonly PublicKey[]): PublicKey[] {
+  return keys.filter((k) => k.getKeyIDs().some((id) => info.issuerKeyIds.includes(id.toHex().toUpperCase())));
 }
-
-type KeyPart = PublicKey | openpgp.Subkey;
 
 function keyPartFor(key: PublicKey, info: SignatureInfo): KeyPart {
+  // The part the signature names, never a sibling: a signature by an expired
+  // or revoked subkey is refused even when the key has another valid one.
   const part = key.getKeys().find((k) => info.issuerKeyIds.includes(k.getKeyID().toHex().toUpperCase()));
   return part ?? key;
-}
-
-function strongEnough(part: KeyPart): boolean {
-  const a = part.getAlgorithmInfo() as { algorithm: string; bits?: number; curve?: string };
-  if (a.algorithm.startsWith('rsa')) return (a.bits ?? 0) >= MIN_RSA_BITS;
-  if (a.algorithm === 'eddsaLegacy') return a.curve === 'ed25519Legacy';
-  return a.algorithm === 'ed25519' || a.algorithm === 'ed448';
-}
-
-async function expiry(part: KeyPart, key: PublicKey): Promise<Date | number | null> {
-  return part === key ? key.getExpirationTime() : (part as openpgp.Subkey).getExpirationTime(new Date(0x7fffffff * 1000));
-}
-
-/**
- * Refuses a key that is revoked (at any time: a revocation is never dated
- * away), expired now or at signing time, or weaker than RSA 3072 / ed25519.
- * Checks the primary key and the subkey that signed.
- */
-export async function checkKeyUsable(key: PublicKey, info: SignatureInfo, now: Date): Promise<void> {
-  const part = keyPartFor(key, info);
-  const far = new Date(8.64e15);
-  if (await key.isRevoked(undefined, undefined, far)) fail('KEY_REVOKED', `key ${key.getFingerprint().toUpperCase()} is revoked`);
-  if (part !== key && (await (part as openpgp.Subkey).isRevoked(undefined as never, undefined as never, far))) {
-    fail('KEY_REVOKED', `signing subkey ${part.getFingerprint().toUpperCase()} is revoked`);
-  }
-  if (!strongEnough(part)) fail('KEY_WEAK', `key ${part.getFingerprint().toUpperCase()} is not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
-  for (const p of part === key ? [key] : [key, part]) {
-    const exp = await expiry(p, key);
-    if (exp === null) fail('KEY_EXPIRED', `key ${p.getFingerprint().toUpperCase()} has no valid self-signature (expired or unusable)`);
-    for (const [what, at] of [['now', now], ['at signing time', info.created]] as const) {
-      if (exp !== Infinity && (exp as Date).getTime() <= at.getTime()) fail('KEY_EXPIRED', `key ${p.getFingerprint().toUpperCase()} expired ${(exp as Date).toISOString()}, before ${what}`);
-    }
-    if (p.getCreationTime().getTime() > info.created.getTime()) fail('SIGNATURE_FUTURE', 'the signature is older than the key that made it');
-  }
 }
 
 /** The outcome of a verified detached signature. */
@@ -177,10 +167,13 @@ export interface OpenPgpVerified {
  */
 export async function verifyDetached(data: Uint8Array, sigBytes: Uint8Array, keys: readonly PublicKey[], now: Date): Promise<OpenPgpVerified> {
   const info = await inspectSignature(sigBytes);
-  const key = findIssuer(info, keys);
+  const matches = findIssuers(info, keys);
+  const key = matches[0];
   if (!key) fail('KEY_UNTRUSTED', `signed by key id ${info.issuerKeyIds.join(', ') || '(none named)'}, which is not in the trust file`);
   if (info.created.getTime() > now.getTime() + 5 * 60_000) fail('SIGNATURE_FUTURE', `signature made ${info.created.toISOString()}, in the future`);
-  await checkKeyUsable(key, info, now);
+  // The same key may sit in the trust file more than once (under two names, or
+  // an old copy beside a revoked one): every copy must agree it was valid.
+  for (const k of matches) await checkKeyValidity(k, keyPartFor(k, info), info.created, now);
   try {
     const message = await openpgp.createMessage({ binary: data });
     const result = await openpgp.verify({ message, signature: info.signature, verificationKeys: key, date: info.created, format: 'binary', expectSigned: true, config: CONFIG });
@@ -243,9 +236,20 @@ export async function unseal(privateKey: PrivateKey, armoredMessage: string): Pr
   return data as Uint8Array;
 }
 
-/** Revokes a key (tests and key rotation); returns the armored revoked public key. */
-export async function revoke(privateKeyArmored: string): Promise<string> {
+/** Why a key is revoked; `superseded` and `retired` keep earlier signatures valid, the others void them all. */
+export type RevocationReason = 'superseded' | 'retired' | 'compromised' | 'unspecified';
+
+const REVOCATION_FLAGS: Record<RevocationReason, number> = {
+  superseded: openpgp.enums.reasonForRevocation.keySuperseded,
+  retired: openpgp.enums.reasonForRevocation.keyRetired,
+  compromised: openpgp.enums.reasonForRevocation.keyCompromised,
+  unspecified: openpgp.enums.reasonForRevocation.noReason,
+};
+
+/** Revokes a key (tests and key rotation); returns the armored revoked public key. Without a reason the revocation is hard. */
+export async function revoke(privateKeyArmored: string, opts: { reason?: RevocationReason; date?: Date } = {}): Promise<string> {
   const privateKey = await readPrivateKey(privateKeyArmored);
-  const { publicKey } = await openpgp.revokeKey({ key: privateKey, format: 'armored' });
+  const reasonForRevocation = { flag: REVOCATION_FLAGS[opts.reason ?? 'unspecified'] as openpgp.enums.reasonForRevocation };
+  const { publicKey } = await openpgp.revokeKey({ key: privateKey, reasonForRevocation, date: opts.date, format: 'armored' });
   return publicKey;
 }
