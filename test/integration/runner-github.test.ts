@@ -66,8 +66,8 @@ describe('delivery as a pull-request comment', () => {
     const unsigned = await receive(id);
     expect([unsigned.code, unsigned.stderr]).toEqual([1, expect.stringMatching(/^breakglass: refused DELIVERY_UNSIGNED: /)]);
     // Signed, too, by a key of the attacker's own, carried along.
-    const mallory = await generateKeyPair({ name: 'mallory', email: 'mallory@example.invalid' });
-    const binding = { session: id, request: 'sha256:' + '0'.repeat(64), commit: '0'.repeat(40), repository: REPOSITORY, recipient: env.vendor.fingerprint, runner: env.runnerKey.fingerprint, sealed: '2026-12-01T00:00:00Z' };
+    const mallory = await generateKeyPair({ name: 'mallory', email: 'mallory@example.invalid', date: new Date(Date.now() - 60_000) });
+    const binding = { session: id, request: 'sha256:' + '0'.repeat(64), commit: '0'.repeat(40), repository: REPOSITORY, recipient: env.vendor.fingerprint, runner: env.runnerKey.fingerprint, sealed: new Date().toISOString() };
     writeFileSync(join(from, `${id}.asc`), await seal(forged, env.vendor.publicKey, { signingKey: await readPrivateKey(mallory.privateKey), publicKey: mallory.publicKey }, binding));
     const signed = await receive(id);
     expect([signed.code, signed.stderr]).toEqual([1, expect.stringMatching(/^breakglass: refused DELIVERY_SIGNER_UNKNOWN: /)]);
