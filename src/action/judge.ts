@@ -11,6 +11,8 @@ import type { Finding } from '../core/errors.js';
 import { loadRepository, type FileSource, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import { checkPolicies, evaluateSession, validateRepository, type SessionStatus } from '../core/validate.js';
 import { buildApprovalView, type ApprovalView } from '../core/view.js';
+import { summarizeVerdict, type VerdictSummary } from '../core/verdict.js';
+import { verifySession } from '../core/verify-session.js';
 import { approvalEntries, type RepositoryKeys } from './approvals.js';
 import { checkFileRules, touchedSessions, type Change } from './file-rules.js';
 import { LayoutSource, type Layout } from './layout.js';
@@ -23,6 +25,8 @@ export interface SessionReport {
   privilege?: string;
   approvals: { have: number; need: number };
   view?: ApprovalView;
+  /** `verifySession`'s verdict with the repository's keys; absent without keys. */
+  verdict?: VerdictSummary;
 }
 
 export interface Judgement {
@@ -72,12 +76,23 @@ function failClosed(view: ApprovalView): void {
   }
 }
 
-async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withView: boolean): Promise<SessionReport> {
+/**
+ * With keys, the verdict is `verifySession`'s, the function the runner and
+ * `show --trust` use, over the same model: the comment cannot call complete
+ * what the runner (given these keys as its trust) would refuse.
+ */
+async function runnerVerdict(ctx: JudgeContext, model: RepositoryModel, id: string): Promise<VerdictSummary | undefined> {
+  if (!ctx.keys) return undefined;
+  return summarizeVerdict(await verifySession(model, id, ctx.keys.trust, ctx.keys.repository, ctx.keys.now));
+}
+
+async function report(ctx: JudgeContext, model: RepositoryModel, pol: Policies, s: SessionFiles, withView: boolean): Promise<SessionReport> {
   const { summary } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
   const req = s.request;
   const need = summary.evaluation?.governing?.policy.spec.approvals.required ?? 0;
   if (!req?.value || !summary.evaluation) return { id: s.id, status: summary.status, approvals: { have: 0, need } };
   const entries = await approvalEntries(s, summary.evaluation, ctx.keys);
+  const runner = await runnerVerdict(ctx, model, s.id);
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
@@ -88,10 +103,11 @@ async function report(ctx: JudgeContext, pol: Policies, s: SessionFiles, withVie
     rejection: s.rejection?.value ? { by: s.rejection.value.by, reason: s.rejection.value.reason } : undefined,
     ended: s.end?.value ? { by: s.end.value.by, reason: s.end.value.reason } : undefined,
     recorded: !!s.record,
+    runner,
   });
   failClosed(view);
   const { resource, privilege } = req.value.spec;
-  return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined };
+  return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined, verdict: runner };
 }
 
 /**
@@ -113,7 +129,7 @@ export async function judgePullRequest(ctx: JudgeContext, headSha: string, chang
   const sessions: SessionReport[] = [];
   for (const id of ids) {
     const s = model.sessions.get(id);
-    if (s) sessions.push(await report(ctx, pol, s, true));
+    if (s) sessions.push(await report(ctx, model, pol, s, true));
   }
   return { findings: sortFindings(findings), sessions, source: label };
 }
@@ -124,6 +140,6 @@ export async function judgeAll(ctx: JudgeContext, sha: string): Promise<Judgemen
   const all = validateRepository(model, ctx.now);
   const pol = checkPolicies(model);
   const sessions: SessionReport[] = [];
-  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) sessions.push(await report(ctx, pol, s, false));
+  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) sessions.push(await report(ctx, model, pol, s, false));
   return { findings: all.findings, sessions, source: label };
 }

@@ -41,7 +41,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
       return 2;
     }
     if (e instanceof BreakglassError) {
-      io.err(`breakglass: ${e.message}`);
+      // The stable code first, as in findings, so scripts and tests match on it rather than on prose.
+      io.err(`breakglass: error ${e.code}: ${e.message}`);
       return 2;
     }
     io.err(`breakglass: unexpected error: ${e instanceof Error ? e.message : String(e)}`);

@@ -5,8 +5,10 @@ import { buildApprovalView, type ApprovalView } from '../core/view.js';
 import { SessionId } from '../core/schemas.js';
 import { WorkTreeSource } from '../adapters/source.js';
 import { originName } from '../adapters/git.js';
+import { repositoryName } from './signing.js';
 import type { ApprovalEntry } from '../core/view.js';
 import type { TrustMaterial } from '../core/trust.js';
+import { summarizeVerdict, type VerdictSummary } from '../core/verdict.js';
 import { verifySession } from '../core/verify-session.js';
 
 export interface SessionViewResult {
@@ -15,19 +17,24 @@ export interface SessionViewResult {
   view: ApprovalView;
   findings: Finding[];
   repository?: string;
+  /** `verifySession`'s verdict, when a trust file was given. */
+  runner?: VerdictSummary;
 }
 
-/** Loads a session from a working tree and builds its approval view (signatures unverified). */
-/** Approval states checked against trust (working-tree bytes, as `show` reads them). */
-async function verifiedEntries(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<ApprovalEntry[]> {
+/**
+ * Approval states checked against trust (working-tree bytes, as `show` reads
+ * them), and the verdict itself: the same `verifySession` the runner runs.
+ */
+async function verified(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
-  return model.sessions.get(id)!.approvals.map((a) => {
+  const entries = model.sessions.get(id)!.approvals.map((a) => {
     if (accepted.has(a.path)) return { approver: a.name, state: 'verified' as const };
     const own = v.reasons.filter((r) => r.file === a.path).map((r) => r.code);
     const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);
     return { approver: a.name, state: own.length ? ('invalid' as const) : ('unverified' as const), detail: why.join(', ') || undefined };
   });
+  return { entries, runner: summarizeVerdict(v) };
 }
 
 /** Loads a session from a working tree and builds its approval view; signatures are verified only when `trust` is given. */
@@ -41,20 +48,20 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   if (!req?.value) throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid:\n${ownFindings.map((f) => `  ${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('\n')}`);
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
-  const repo = repository ?? (await originName(dir));
+  // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.
+  const repo = trust ? await repositoryName(dir, repository) : (repository ?? (await originName(dir)));
+  const checked = trust ? await verified(model, id, trust, repo!, now) : undefined;
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
     requestDigest: req.digest,
     evaluation: summary.evaluation!,
     repository: repo,
-    approvals:
-      trust && repo
-        ? await verifiedEntries(model, id, trust, repo, now)
-        : session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
+    approvals: checked?.entries ?? session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
+    runner: checked?.runner,
     rejection: session.rejection?.value ? { by: session.rejection.value.by, reason: session.rejection.value.reason } : undefined,
     ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
     recorded: !!session.record,
   });
-  return { model, session, view, findings: [...ownFindings, ...findings], repository: repo };
+  return { model, session, view, findings: [...ownFindings, ...findings], repository: repo, runner: checked?.runner };
 }

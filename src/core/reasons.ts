@@ -53,6 +53,11 @@ export const REASONS = [
   'POLICY_FILE_MISMATCH',
   'POLICY_ROLLBACK',
   'SESSION_CLAIMED',
+  // A delivered credential (`receive`): who sealed it, and for what.
+  'DELIVERY_UNSIGNED',
+  'DELIVERY_SIGNER_UNKNOWN',
+  'DELIVERY_SIGNATURE_INVALID',
+  'DELIVERY_BINDING_MISMATCH',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

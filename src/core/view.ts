@@ -8,6 +8,7 @@ import { buildArgv, showArgv } from './command.js';
 import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
 import type { Evaluation } from './policy.js';
 import type { Request } from './schemas.js';
+import { verdictText, type VerdictSummary } from './verdict.js';
 
 export interface ApprovalEntry {
   approver: string;
@@ -28,6 +29,8 @@ export interface ApprovalViewInput {
   rejection?: { by: string; reason: string };
   ended?: { by: string; reason?: string };
   recorded?: boolean;
+  /** `verifySession`'s verdict, when signatures were checked against trust: it decides the status. */
+  runner?: VerdictSummary;
 }
 
 export interface ApprovalView {
@@ -85,6 +88,20 @@ function durationText(req: Request, ev: Evaluation): string {
   return `${req.spec.duration} requested${eff}`;
 }
 
+/**
+ * The status of a session still open. With a verified verdict, only that
+ * verdict decides "complete": counting approvals that look fine is how a view
+ * ends up promising what the runner then refuses.
+ */
+function openStatus(input: ApprovalViewInput, policyOk: boolean, enough: boolean): string {
+  const r = input.runner;
+  if (r) {
+    if (r.approved) return 'approvals complete; merge to activate';
+    return r.codes.every((c) => c === 'THRESHOLD_NOT_MET') ? 'waiting for approvals' : `blocked: ${verdictText(r)}`;
+  }
+  return !policyOk ? 'blocked by policy' : enough ? 'approvals complete; merge to activate' : 'waiting for approvals';
+}
+
 /** Builds the view; pure. */
 export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
   const { request: req, evaluation: ev } = input;
@@ -114,6 +131,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
   rows.push(['Created', created !== undefined && expiry !== undefined ? `${req.metadata.created} (approve before ${formatTime(created + expiry * 1000)})` : req.metadata.created]);
   rows.push(['Request digest', input.requestDigest]);
   if (input.repository) rows.push(['Repository', input.repository]);
+  if (input.runner) rows.push(['Verdict', verdictText(input.runner)]);
 
   const need = g ? g.policy.spec.approvals.required : 0;
   const counted = new Set(input.approvals.filter((a) => a.state !== 'invalid').map((a) => a.approver));
@@ -121,7 +139,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
   const verdict = ev.violations.length
     ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) }
     : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? '?'}`] };
-  let status = input.recorded ? 'recorded by the runner' : input.ended ? `ended by ${input.ended.by}${input.ended.reason ? `: ${input.ended.reason}` : ''}` : input.rejection ? `REJECTED by ${input.rejection.by}: ${input.rejection.reason}` : !verdict.ok ? 'blocked by policy' : counted.size >= need ? 'approvals complete; merge to activate' : 'waiting for approvals';
+  let status = input.recorded ? 'recorded by the runner' : input.ended ? `ended by ${input.ended.by}${input.ended.reason ? `: ${input.ended.reason}` : ''}` : input.rejection ? `REJECTED by ${input.rejection.by}: ${input.rejection.reason}` : openStatus(input, verdict.ok, counted.size >= need);
   if (input.rejection && (input.recorded || input.ended)) status += ` (rejected by ${input.rejection.by}: ${input.rejection.reason})`;
   const repo = input.repository ?? '<host/owner/name>';
   return {

@@ -198,6 +198,37 @@ export async function sealTo(publicKeyArmored: string, data: Uint8Array): Promis
   return openpgp.encrypt({ message, encryptionKeys, format: 'armored', config: CONFIG });
 }
 
+/**
+ * Signs `data` with `signingKey` (binary mode), then encrypts message and
+ * signature together to the recipient: only the recipient can read it, and
+ * the recipient can tell who sealed it. Armored output.
+ */
+export async function sealAndSign(publicKeyArmored: string, signingKey: PrivateKey, data: Uint8Array, date?: Date): Promise<string> {
+  const encryptionKeys = await readPublicKey(publicKeyArmored);
+  const message = await openpgp.createMessage({ binary: data, date });
+  return openpgp.encrypt({ message, encryptionKeys, signingKeys: signingKey, date, format: 'armored', config: CONFIG });
+}
+
+/** What `openSealed` found inside: the plaintext and each signature made over it, as detached signature bytes. */
+export interface OpenedMessage {
+  data: Uint8Array;
+  /** Binary signature packets over `data`; NOT verified here. */
+  signatures: Uint8Array[];
+}
+
+/**
+ * Decrypts a message and hands back its signatures unverified, so the caller
+ * checks them with `verifyDetached` against the one key it trusts (and can
+ * tell "unsigned" from "signed by someone else"). A signature inside an
+ * encrypted message is over the literal data, exactly like a detached one.
+ */
+export async function openSealed(privateKey: PrivateKey, armoredMessage: string): Promise<OpenedMessage> {
+  const message = await openpgp.readMessage({ armoredMessage });
+  const { data, signatures } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary', config: CONFIG });
+  const sigs = await Promise.all(signatures.map(async (s) => (await s.signature).write()));
+  return { data: data as Uint8Array, signatures: sigs };
+}
+
 /** Decrypts a message sealed with `sealTo`. */
 export async function unseal(privateKey: PrivateKey, armoredMessage: string): Promise<Uint8Array> {
   const message = await openpgp.readMessage({ armoredMessage });

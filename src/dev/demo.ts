@@ -198,8 +198,9 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
   });
 
   const kubeconfig = join(vendor, `${ID}.kubeconfig`);
-  await d.step('The vendor receives the sealed credential and uses kubectl with it', async () => {
-    await d.bg(['receive', ID, '--key', join(keys, 'vendor.sec.asc'), '--from', outbox, '--out', kubeconfig], vendor, { show: (r) => lines(r.stdout, /wrote|expires/) });
+  await d.step('The vendor receives the sealed credential, checks the runner signed it, and uses kubectl with it', async () => {
+    // The customer told the vendor the runner key's fingerprint out of band; a delivery signed by any other key is refused.
+    await d.bg(['receive', ID, '--key', join(keys, 'vendor.sec.asc'), '--runner-key', fpr.runner!, '--from', outbox, '--out', kubeconfig], vendor, { show: (r) => lines(r.stdout, /verified|wrote|expires/) });
     const read = await kubectl(kubeconfig, ['get', 'namespaces', '-o', 'name']);
     d.note(`  $ kubectl get namespaces        -> ${read.code === 0 ? `allowed (${read.stdout.trim().split('\n').length} namespaces)` : `FAILED: ${read.stderr.trim()}`}`);
     const write = await kubectl(kubeconfig, ['create', 'namespace', 'vendor-was-here']);

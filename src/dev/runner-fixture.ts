@@ -99,20 +99,25 @@ export class RunnerEnv {
     return this;
   }
 
-  private async seedPolicy(maxDuration: string): Promise<void> {
-    const policy = y({
+  /** A policy like the seeded one (vendor requesters and key, alice approves) over `resources`. */
+  policyYaml(name: string, resources: unknown[]): string {
+    return y({
       apiVersion: 'breakglass.dev/v1',
       kind: 'Policy',
-      metadata: { name: 'production' },
+      metadata: { name },
       spec: {
         requesters: ['*@vendor.example'],
         recipients: [this.vendor.fingerprint],
         approvals: { required: 1, approvers: ['alice'], allowSelfApproval: false },
         requestExpiry: '4h',
         reason: { pattern: '^INC-[0-9]+', minLength: 10 },
-        resources: this.policyResources(maxDuration),
+        resources,
       },
     });
+  }
+
+  private async seedPolicy(maxDuration: string): Promise<void> {
+    const policy = this.policyYaml('production', this.policyResources(maxDuration));
     const digest = this.write('policies/production.yaml', policy);
     const pa = y({ apiVersion: 'breakglass.dev/v1', kind: 'PolicyApproval', policy: 'production', digest, repository: REPOSITORY, approver: 'alice', signed: formatTime(Date.now() - 60_000), nonce: nonce() });
     this.write('policies/approvals/production/alice.yaml', pa);
@@ -201,9 +206,10 @@ export class RunnerEnv {
     return binary(['runner', '--config', this.configFile, ...args], { cwd: this.root, env: { BREAKGLASS_RUNNER_ID: 'runner-a', ...env } });
   }
 
-  receive(id: string, out = `${id}.kubeconfig`): Promise<CliResult> {
+  /** The vendor's `receive`, trusting only this runner's key (the key file by default; `runnerKey` overrides, e.g. a fingerprint). */
+  receive(id: string, out = `${id}.kubeconfig`, runnerKey = join('etc', 'keys', 'runner.asc'), extra: string[] = []): Promise<CliResult> {
     writeFileSync(join(this.root, 'vendor.sec.asc'), this.vendor.privateKey, { mode: 0o600 });
-    return binary(['receive', id, '--key', 'vendor.sec.asc', '--from', this.outbox, '--out', out], { cwd: this.root });
+    return binary(['receive', id, '--key', 'vendor.sec.asc', '--runner-key', runnerKey, '--from', this.outbox, '--out', out, ...extra], { cwd: this.root });
   }
 
   hasRemoteMain(): boolean {

@@ -11,10 +11,10 @@ import { git } from '../adapters/git.js';
 import { readHistory } from '../adapters/history.js';
 import { statusOf, tokenKubeConfig } from '../adapters/kubernetes.js';
 import { loadRunnerKey, loadTrust } from '../adapters/trust.js';
-import { parsePayload } from '../cli/commands/receive.js';
+import { verifyDelivery } from '../cli/delivery-verify.js';
 import { auditHistory } from '../core/audit.js';
 import { loadDocument } from '../core/document.js';
-import { readPrivateKey, unseal, verifyDetached } from '../crypto/openpgp.js';
+import { readPrivateKey, verifyDetached } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from '../runner/context.js';
 import { credentialDigest } from '../runner/delivery.js';
 import { reconcileOnce } from '../runner/loop.js';
@@ -65,7 +65,10 @@ export async function activateAndDeliver(s: DrillState): Promise<string> {
 
 export async function receiveAndUse(s: DrillState): Promise<string> {
   const sealed = await readFile(join(s.sb.outbox, `${id(s)}.asc`), 'utf8');
-  const payload = parsePayload(await unseal(await readPrivateKey(s.sb.vendor.privateKey), sealed), id(s));
+  // As `receive` does: only a delivery signed by this runner's key, bound to this session, is used.
+  const pin = { key: s.deps.signingKey.toPublic() };
+  const { payload } = await verifyDelivery(sealed, await readPrivateKey(s.sb.vendor.privateKey), pin, { session: id(s), repository: s.deps.config.repository.name }, new Date(s.deps.now()));
+  if (payload.type !== 'kubernetes-token') throw new DrillFailure(`the runner delivered a ${payload.type} credential, not a Kubernetes token`);
   s.token = payload.token;
   // In memory only: the drill never writes the credential to disk.
   const kc = tokenKubeConfig(payload.server, payload.certificateAuthority, payload.token);

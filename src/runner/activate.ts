@@ -12,7 +12,7 @@ import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
 import { issue } from './credentials.js';
-import { recipientKey, seal } from './delivery.js';
+import { recipientKey, seal, type DeliveryBinding } from './delivery.js';
 import type { Marker, MarkerState } from './marker.js';
 import { networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
@@ -93,6 +93,19 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   }
 }
 
+/** What the signed delivery is bound to: this session, these request bytes, this commit, repository, recipient and runner. */
+function bindingFor(d: RunnerDeps, a: Approved, recipient: string): DeliveryBinding {
+  return {
+    session: a.request.metadata.id,
+    request: a.verdict.requestDigest!,
+    commit: a.commit,
+    repository: d.config.repository.name,
+    recipient: recipient.toUpperCase(),
+    runner: d.fingerprint,
+    sealed: formatTime(d.now()),
+  };
+}
+
 /** Runs `fn`, tagging any failure with `step` for the record. */
 async function inStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -111,7 +124,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
   const issued = await inStep('credential', () => issue(d, target, plan, state, created, at));
-  const sealed = issued.payload && (await seal(issued.payload, recipient!));
+  const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on
   // its clock; a crash before it rolls back. Either way, never delivered twice.

@@ -1,6 +1,9 @@
 /**
- * Delivery: the credential, sealed with OpenPGP to the recipient key named in
- * the signed request, written once. The directory channel writes
+ * Delivery: the credential, signed with the runner's key and sealed with
+ * OpenPGP to the recipient key named in the signed request, written once.
+ * The signature lets `receive` refuse a credential sealed by anyone else who
+ * holds the vendor's public key (which is no secret); the binding inside
+ * ties it to one session of one repository, so it cannot be replayed. The directory channel writes
  * `<outbox>/<id>.asc` with O_EXCL: a second delivery of the same session
  * fails instead of overwriting. Only ciphertext ever touches the disk.
  */
@@ -8,31 +11,55 @@ import { createHash } from 'node:crypto';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
-import { readPublicKey, sealTo } from '../crypto/openpgp.js';
+import { readPublicKey, sealAndSign, type PrivateKey } from '../crypto/openpgp.js';
 import type { FileSource } from '../core/repository.js';
 
-/** What the vendor decrypts for a Kubernetes resource: enough for a kubeconfig that works as is. */
-export interface CredentialPayload {
+/**
+ * What a delivery is for, signed with the credential: `receive` compares each
+ * field with what it expects, so a genuine delivery for one session cannot be
+ * passed off as another's (other session, repository, request or recipient).
+ */
+export interface DeliveryBinding {
+  session: string;
+  /** `sha256:<hex>` of the approved request's exact bytes. */
+  request: string;
+  /** The commit the runner verified the approvals at. */
+  commit: string;
+  repository: string;
+  /** Fingerprint of the key the credential is sealed to. */
+  recipient: string;
+  /** Fingerprint of the runner key that signs it. */
+  runner: string;
+  /** When it was sealed (RFC 3339). */
+  sealed: string;
+}
+
+/** Fields every sealed credential carries. */
+interface PayloadBase {
   apiVersion: 'breakglass.dev/v1';
   kind: 'Credential';
   session: string;
+  expires: string;
+  /** Absent only in deliveries made before deliveries were signed; `receive` refuses those. */
+  delivery?: DeliveryBinding;
+  /** The runner's public key (armored), so a vendor who pinned only its fingerprint can check the signature. */
+  runnerKey?: string;
+}
+
+/** What the vendor decrypts for a Kubernetes resource: enough for a kubeconfig that works as is. */
+export interface CredentialPayload extends PayloadBase {
   type: 'kubernetes-token';
   server: string;
   certificateAuthority?: string;
   token: string;
-  expires: string;
 }
 
 /** What the vendor decrypts for a command resource: the command's output, byte for byte (base64, as it may be binary). */
-export interface CommandCredentialPayload {
-  apiVersion: 'breakglass.dev/v1';
-  kind: 'Credential';
-  session: string;
+export interface CommandCredentialPayload extends PayloadBase {
   type: 'command';
   command: string;
   encoding: 'base64';
   data: string;
-  expires: string;
 }
 
 /** Any sealed credential. */
@@ -66,9 +93,17 @@ export async function recipientKey(fingerprint: string, keyDir: string | undefin
   return armored;
 }
 
-/** Seals the payload to the recipient key. */
-export async function seal(payload: SealedPayload, recipientArmored: string): Promise<string> {
-  return sealTo(recipientArmored, new TextEncoder().encode(JSON.stringify(payload)));
+/** The runner's key as `seal` needs it. */
+export interface Sealer {
+  signingKey: PrivateKey;
+  /** Armored public key, carried inside the sealed payload for fingerprint-pinned verification. */
+  publicKey: string;
+}
+
+/** Signs the payload with the runner key, bound to `binding`, and seals it to the recipient key. */
+export async function seal(payload: SealedPayload, recipientArmored: string, sealer: Sealer, binding: DeliveryBinding): Promise<string> {
+  const signed: SealedPayload = { ...payload, delivery: binding, runnerKey: sealer.publicKey };
+  return sealAndSign(recipientArmored, sealer.signingKey, new TextEncoder().encode(JSON.stringify(signed)), new Date(Date.parse(binding.sealed)));
 }
 
 /** Writes the sealed credential to the outbox exactly once (O_EXCL); returns its path. */

@@ -15,6 +15,7 @@ import { loadRepository, type RepositoryModel } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
 import type { PolicyVersionLookup } from '../core/policy-versions.js';
+import { verdictLine } from '../core/verdict.js';
 import { verifyPolicies, verifySession } from '../core/verify-session.js';
 import { gitPolicyVersions } from '../adapters/policy-history.js';
 import type { CommitSource } from '../adapters/source.js';
@@ -123,7 +124,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   if (tr.state !== 'pending') return false;
   const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
-  const reason = verdict.approved ? refusal : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
+  const reason = verdict.approved ? refusal : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
   if (tr.action !== 'activate' || !t) return true;

@@ -21,6 +21,7 @@ export function registerShow(program: Command, io: CliIo, done: (code: ExitCode)
       printFindings(io, sv.findings);
       const checkedWith = trust ? `the trust file ${opts.trust}` : 'nothing: show does not verify signatures unless given --trust; `breakglass verify --trust` does';
       io.out(renderText(sv.view, checkedWith));
-      done(sv.view.verdict.ok ? 0 : 1);
+      // With a trust file, show answers what verify and the runner answer: would this session activate?
+      done(sv.view.verdict.ok && (sv.runner?.approved ?? true) ? 0 : 1);
     });
 }
