@@ -23,7 +23,8 @@ async function scratch(): Promise<string> {
 describe('breakglass validate (binary)', () => {
   it("exits 0 on this repository's own examples", async () => {
     const r = await binary(['validate'], { cwd: ROOT });
-    expect(r).toMatchObject({ code: 0, stdout: 'ok: 1 policy, 2 sessions\n', stderr: '' });
+    // The example policy is not approved here: validate passes its rules and says the runner would refuse it.
+    expect(r).toMatchObject({ code: 0, stdout: 'ok: 1 policy, 2 sessions\n', stderr: expect.stringMatching(/^note: policy production has no approval of its current bytes: /) });
   });
 
   it('exits 1 with file:line:col on a bad request, and no stack trace', async () => {
@@ -44,7 +45,7 @@ describe('breakglass validate (binary)', () => {
   it('exits 2 when the repository directory does not exist', async () => {
     const r = await binary(['validate', '--repo', '/nonexistent/breakglass'], { cwd: ROOT });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('breakglass: repository directory /nonexistent/breakglass does not exist\n');
+    expect(r.stderr).toBe('breakglass: error REPO_MISSING: repository directory /nonexistent/breakglass does not exist\n');
   });
 
   it('exits 2 on an unknown command or option', async () => {

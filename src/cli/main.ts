@@ -43,15 +43,17 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // --help and --version are not errors; everything else commander reports is usage.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+      // --help and --version exit 0; help shown because no command was given (bare `breakglass`,
+      // `breakglass request`) is a usage error like any other, so scripts do not mistake it for success.
+      return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof InvalidDocumentError) {
       for (const f of e.findings) io.err(formatFinding(f));
       return 2;
     }
     if (e instanceof BreakglassError) {
-      io.err(`breakglass: ${e.message}`);
+      // The stable code first, as in findings, so scripts and tests match on it rather than on prose.
+      io.err(`breakglass: error ${e.code}: ${e.message}`);
       return 2;
     }
     io.err(`breakglass: unexpected error: ${e instanceof Error ? e.message : String(e)}`);

@@ -8,6 +8,7 @@ import { originName } from '../adapters/git.js';
 import type { ApprovalEntry } from '../core/view.js';
 import type { TrustMaterial } from '../core/trust.js';
 import { verifySession } from '../core/verify-session.js';
+import { policyApprovalView } from './policy-status.js';
 
 export interface SessionViewResult {
   model: RepositoryModel;
@@ -17,17 +18,17 @@ export interface SessionViewResult {
   repository?: string;
 }
 
-/** Loads a session from a working tree and builds its approval view (signatures unverified). */
-/** Approval states checked against trust (working-tree bytes, as `show` reads them). */
-async function verifiedEntries(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<ApprovalEntry[]> {
+/** Approval states checked against trust (working-tree bytes, as `show` reads them), and whether the policy is approved. */
+async function verifiedEntries(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<{ entries: ApprovalEntry[]; policyApproved?: boolean }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
-  return model.sessions.get(id)!.approvals.map((a) => {
+  const entries = model.sessions.get(id)!.approvals.map((a) => {
     if (accepted.has(a.path)) return { approver: a.name, state: 'verified' as const };
     const own = v.reasons.filter((r) => r.file === a.path).map((r) => r.code);
     const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);
     return { approver: a.name, state: own.length ? ('invalid' as const) : ('unverified' as const), detail: why.join(', ') || undefined };
   });
+  return { entries, policyApproved: v.policy?.verdict.approved };
 }
 
 /** Loads a session from a working tree and builds its approval view; signatures are verified only when `trust` is given. */
@@ -42,16 +43,18 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
   const repo = repository ?? (await originName(dir));
+  const verified = trust && repo ? await verifiedEntries(model, id, trust, repo, now) : undefined;
+  const policyName = summary.evaluation?.governing?.policy.metadata.name;
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
     requestDigest: req.digest,
     evaluation: summary.evaluation!,
     repository: repo,
-    approvals:
-      trust && repo
-        ? await verifiedEntries(model, id, trust, repo, now)
-        : session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
+    policyApproval: policyName ? policyApprovalView(model, policyName, verified?.policyApproved) : undefined,
+    approvals: verified
+      ? verified.entries
+      : session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
     rejection: session.rejection?.value ? { by: session.rejection.value.by, reason: session.rejection.value.reason } : undefined,
     ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
     recorded: !!session.record,

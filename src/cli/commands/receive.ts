@@ -7,6 +7,7 @@ import { BreakglassError } from '../../core/errors.js';
 import { SessionId } from '../../core/schemas.js';
 import { readPrivateKey, unseal } from '../../crypto/openpgp.js';
 import type { CredentialPayload, SealedPayload } from '../../runner/delivery.js';
+import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 /** A kubeconfig that kubectl and k9s use as is: one cluster, one token user, one context. */
@@ -74,7 +75,7 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
     .option('--out <file>', 'where to write it (default: <id>.kubeconfig, or <id>.credential for a command credential)')
     .action(async (id: string, opts: { key: string; from?: string; out?: string }) => {
       if (!SessionId.safeParse(id).success) throw new BreakglassError('USAGE', `${JSON.stringify(id)} is not a session id`);
-      const key = await readPrivateKey(await readFile(resolve(io.cwd, opts.key), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
+      const key = await readPrivateKey(await readFile(await requireFile(io, '--key', opts.key, 'KEY_MISSING'), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
       const sealedPath = resolve(io.cwd, opts.from ?? '.', `${id}.asc`);
       const sealed = await readFile(sealedPath, 'utf8').catch(() => {
         throw new BreakglassError('RECEIVE_MISSING', `nothing delivered for session ${id} at ${sealedPath}`);
