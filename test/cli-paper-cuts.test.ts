@@ -117,6 +117,15 @@ describe('approve --key that names nothing', () => {
     expect(await exists(home)).toBe(false);
   });
 
+  it('a gpg key id gpg does not hold is GPG_NO_KEY, without gpg\'s own output', async () => {
+    const { dir } = await setup();
+    const gnupg = join(await tempDir(), 'gnupg');
+    await mkdir(gnupg, { mode: 0o700 });
+    const r = await binary(['approve', 'inc-7-logs', '--key', 'nobody@customer.example', '--repository', 'github.com/customer/access', '--yes'], { cwd: dir, env: { GNUPGHOME: gnupg } });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'breakglass: error GPG_NO_KEY: gpg has no secret key for "nobody@customer.example"; pass a secret key file, or a key id that gpg --list-secret-keys shows\n' });
+    expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
+  });
+
   it('approve --policy checks the key the same way', async () => {
     const { dir, home, env } = await setup();
     const r = await binary(['approve', '--policy', 'production', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
