@@ -163,3 +163,27 @@ describe('when someone else quotes the marker in their own comment', () => {
     expect(all[1]!.user.type).toBe('Bot');
   });
 });
+
+describe('when the token is a personal access token (the Action posts as a user, not a bot)', () => {
+  it('finds its own comment by the login GET /user returns, and edits it in place run after run', async () => {
+    s.api.tokenUsers.set('ghp_ci', { login: 'access-ci', id: 501, type: 'User' });
+    s.api.addComment(13, `${MARKER}\nquoted by someone else`, { login: 'mallory', id: 7, type: 'User' });
+    s.branch();
+    const req = request(ID);
+    s.repo.write(`sessions/${ID}/request.yaml`, req);
+    s.repo.commit('request');
+    expect((await s.runPull(13, { token: 'ghp_ci' })).code).toBe(0);
+    expect((await s.runPull(13, { token: 'ghp_ci' })).stdout).toContain('approval view unchanged');
+    s.repo.write(`sessions/${ID}/rejection.yaml`, rejection(ID, digestOf(req), 'carol', 'Not during the change freeze; use the read-only role'));
+    s.repo.commit('carol rejects');
+    expect((await s.runPull(13, { token: 'ghp_ci' })).code).toBe(0);
+
+    const all = commentsOn(13);
+    expect(all.map((c) => c.user.login)).toEqual(['mallory', 'access-ci']);
+    expect(all[0]!.body).toBe(`${MARKER}\nquoted by someone else`);
+    expect(all[1]!.body).toContain('REJECTED by carol');
+    expect(s.api.requests.filter((q) => q.method === 'POST').map((q) => q.status)).toEqual([201]);
+    expect(s.api.requests.filter((q) => q.method === 'PATCH').map((q) => q.status)).toEqual([200]);
+    expect(s.api.requests.filter((q) => q.path === '/user').map((q) => q.status)).toEqual([200, 200, 200]);
+  });
+});

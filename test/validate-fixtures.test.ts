@@ -75,7 +75,8 @@ describe('validate on the valid fixtures', () => {
   it('exits 0 on DESIGN.md example policy with a kubernetes and a command request', async () => {
     const dir = await repoWith(join(FIXTURES, 'base'), join(FIXTURES, 'valid'));
     const r = await cli(['validate', '--repo', dir], { cwd: dir, now: NOW });
-    expect(r.stderr).toBe('');
+    // Nothing approves the fixture policy: validate passes its rules and says the runner would refuse it.
+    expect(r.stderr).toBe('note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (breakglass approve --policy production --key <your-key.asc> --commit)');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('ok: 1 policy, 2 sessions');
   });

@@ -1,5 +1,5 @@
 /**
- * The GitHub REST API, through Octokit, reduced to the four calls the Action
+ * The GitHub REST API, through Octokit, reduced to the five calls the Action
  * makes. Every request goes through bounded retries (see retry.ts); failures
  * become typed errors naming the request, the HTTP status and the attempts.
  */
@@ -23,6 +23,12 @@ export interface IssueComment {
 }
 
 export interface GitHub {
+  /**
+   * The login the token acts as (`GET /user`), or undefined when the token may
+   * not ask: a workflow's GITHUB_TOKEN is an installation token, and GitHub
+   * answers 403 "Resource not accessible by integration".
+   */
+  authenticatedLogin(): Promise<string | undefined>;
   listPullFiles(pullNumber: number): Promise<PullFile[]>;
   listComments(issueNumber: number): Promise<IssueComment[]>;
   createComment(issueNumber: number, body: string): Promise<IssueComment>;
@@ -77,6 +83,15 @@ export function createGitHub(opts: GitHubOptions): GitHub {
     }
   };
   return {
+    authenticatedLogin: async () => {
+      try {
+        return ((await octokit.request('GET /user')).data as { login?: string }).login;
+      } catch (e) {
+        const status = (e as { status?: number }).status;
+        if (status === 403 || status === 404) return undefined;
+        throw new GitHubApiError('GET /user', status, isRetryable(e) ? retry.attempts : 1, e);
+      }
+    },
     listPullFiles: (n) =>
       call(`GET /repos/${owner}/${repo}/pulls/${n}/files`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: n, per_page: 100 }) as Promise<PullFile[]>),
     listComments: (n) =>

@@ -12,16 +12,24 @@ function gpg(args: readonly string[], env: NodeJS.ProcessEnv, input?: Uint8Array
       if (err) reject(new BreakglassError('GPG_FAILED', `gpg ${args.filter((a) => a.startsWith('--')).join(' ')} failed: ${Buffer.from(stderr).toString('utf8').trim() || err.message}`, { cause: err }));
       else resolve(Buffer.from(stdout));
     });
+    // gpg may exit before reading its input (no such key, no home): the write then fails with
+    // EPIPE, which must not crash the process; the exit status above reports what went wrong.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? Buffer.alloc(0));
   });
 }
 
 /** The secret key `keyId` names in gpg: its fingerprint and first user id. */
 export async function gpgSecretKey(keyId: string, env: NodeJS.ProcessEnv): Promise<{ fingerprint: string; userId?: string }> {
-  const out = (await gpg(['--with-colons', '--list-secret-keys', '--', keyId], env)).toString('utf8').split('\n');
+  const noKey = () => new BreakglassError('GPG_NO_KEY', `gpg has no secret key for ${JSON.stringify(keyId)}; pass a secret key file, or a key id that gpg --list-secret-keys shows`);
+  const listed = await gpg(['--with-colons', '--list-secret-keys', '--', keyId], env).catch((e: unknown) => {
+    // gpg's own chatter (keybox created, trustdb created) says nothing useful to an approver.
+    throw e instanceof BreakglassError && /No secret key/.test(e.message) ? noKey() : e;
+  });
+  const out = listed.toString('utf8').split('\n');
   const fpr = out.find((l) => l.startsWith('fpr:'))?.split(':')[9];
   const uid = out.find((l) => l.startsWith('uid:'))?.split(':')[9];
-  if (!fpr) throw new BreakglassError('GPG_NO_KEY', `gpg has no secret key for ${keyId}`);
+  if (!fpr) throw noKey();
   return { fingerprint: fpr, userId: uid };
 }
 

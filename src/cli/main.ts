@@ -33,8 +33,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // --help and --version are not errors; everything else commander reports is usage.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+      // --help and --version exit 0; help shown because no command was given (bare `breakglass`,
+      // `breakglass request`) is a usage error like any other, so scripts do not mistake it for success.
+      return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof InvalidDocumentError) {
       for (const f of e.findings) io.err(formatFinding(f));

@@ -10,6 +10,7 @@ import type { ApprovalEntry } from '../core/view.js';
 import type { TrustMaterial } from '../core/trust.js';
 import { summarizeVerdict, type VerdictSummary } from '../core/verdict.js';
 import { verifySession } from '../core/verify-session.js';
+import { policyApprovalView } from './policy-status.js';
 
 export interface SessionViewResult {
   model: RepositoryModel;
@@ -23,9 +24,10 @@ export interface SessionViewResult {
 
 /**
  * Approval states checked against trust (working-tree bytes, as `show` reads
- * them), and the verdict itself: the same `verifySession` the runner runs.
+ * them), the verdict itself (the same `verifySession` the runner runs), and
+ * whether the policy is approved.
  */
-async function verified(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary }> {
+async function verified(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary; policyApproved?: boolean }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
   const entries = model.sessions.get(id)!.approvals.map((a) => {
@@ -34,7 +36,7 @@ async function verified(model: RepositoryModel, id: string, trust: TrustMaterial
     const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);
     return { approver: a.name, state: own.length ? ('invalid' as const) : ('unverified' as const), detail: why.join(', ') || undefined };
   });
-  return { entries, runner: summarizeVerdict(v) };
+  return { entries, runner: summarizeVerdict(v), policyApproved: v.policy?.verdict.approved };
 }
 
 /** Loads a session from a working tree and builds its approval view; signatures are verified only when `trust` is given. */
@@ -51,12 +53,14 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.
   const repo = trust ? await repositoryName(dir, repository) : (repository ?? (await originName(dir)));
   const checked = trust ? await verified(model, id, trust, repo!, now) : undefined;
+  const policyName = summary.evaluation?.governing?.policy.metadata.name;
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
     requestDigest: req.digest,
     evaluation: summary.evaluation!,
     repository: repo,
+    policyApproval: policyName ? policyApprovalView(model, policyName, checked?.policyApproved) : undefined,
     approvals: checked?.entries ?? session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
     runner: checked?.runner,
     rejection: session.rejection?.value ? { by: session.rejection.value.by, reason: session.rejection.value.reason } : undefined,

@@ -4,13 +4,14 @@
  * terminal, and committing exactly the files a command wrote.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { confirm, isCancel, password } from '@clack/prompts';
 import { BreakglassError } from '../core/errors.js';
 import { ApproverName } from '../core/schemas.js';
 import { git, gitText, originName } from '../adapters/git.js';
 import { gpgDetachSign, gpgSecretKey } from '../adapters/gpg.js';
 import { needsPassphrase, readPrivateKey, signDetached } from '../crypto/openpgp.js';
+import { gnupgHome } from './common.js';
 import type { CliIo } from './io.js';
 
 /** Signs exact bytes; `name` is a default approver name taken from the key's user id. */
@@ -34,10 +35,39 @@ async function passphraseFor(io: CliIo, armored: string): Promise<string | undef
   return p;
 }
 
-/** `--key`: a file holding an armored secret key, or else a gpg key id, fingerprint or e-mail. */
-export async function openSigningKey(io: CliIo, key: string): Promise<SigningKey> {
+/** Where `--key` points: a secret key file, or a key kept in gpg. */
+export type KeyRef = { file: string } | { gpgId: string };
+
+/** Names that can only be meant as files: never handed to gpg as a key id. */
+const LOOKS_LIKE_FILE = /[/\\]|^\.|^~/;
+const KEY_FILE_EXTENSIONS = new Set(['.asc', '.gpg', '.key', '.pgp', '.sec', '.pem']);
+
+/**
+ * Decides what `--key` names without running gpg: an existing file is a key
+ * file; a value that can only be a path (a slash, a key-file extension) and
+ * does not exist is KEY_MISSING; anything else is a gpg key id, fingerprint or
+ * e-mail, and then GnuPG's home must already exist, since asking gpg would
+ * create ~/.gnupg (and an agent) as a side effect of a typo.
+ */
+export async function locateKey(io: CliIo, key: string): Promise<KeyRef> {
   const path = resolve(io.cwd, key);
-  if (await stat(path).then((s) => s.isFile(), () => false)) {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isFile()) return { file: path };
+  if (st) throw new BreakglassError('KEY_MISSING', `--key ${path}: not a file`);
+  if (LOOKS_LIKE_FILE.test(key) || KEY_FILE_EXTENSIONS.has(extname(key).toLowerCase())) {
+    throw new BreakglassError('KEY_MISSING', `--key ${path}: no such file; nothing written`);
+  }
+  const home = gnupgHome(io);
+  if (!(await stat(home).then((s) => s.isDirectory(), () => false))) {
+    throw new BreakglassError('KEY_MISSING', `--key ${JSON.stringify(key)}: no file ${path}, and no GnuPG home at ${home} to find a key named so; nothing written (pass a secret key file, or a key id gpg knows)`);
+  }
+  return { gpgId: key };
+}
+
+/** Opens the key `locateKey` found: an armored secret key file, or a gpg key id, fingerprint or e-mail. */
+export async function openSigningKey(io: CliIo, ref: KeyRef): Promise<SigningKey> {
+  if ('file' in ref) {
+    const path = ref.file;
     const armored = await readFile(path, 'utf8');
     if (!armored.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) throw new BreakglassError('KEY_INVALID', `${path} does not hold an armored OpenPGP secret key`);
     const priv = await readPrivateKey(armored, await passphraseFor(io, armored)).catch((e: Error) => {
@@ -47,7 +77,7 @@ export async function openSigningKey(io: CliIo, key: string): Promise<SigningKey
     const uid = priv.users[0]?.userID;
     return { fingerprint: priv.getFingerprint().toUpperCase(), name: nameFromUserId(uid?.name), sign: async (d) => Buffer.from(await signDetached(priv, d)) };
   }
-  const info = await gpgSecretKey(key, io.env);
+  const info = await gpgSecretKey(ref.gpgId, io.env);
   return { fingerprint: info.fingerprint, name: nameFromUserId(info.userId), sign: (d) => gpgDetachSign(info.fingerprint, d, io.env) };
 }
 

@@ -23,7 +23,8 @@ export const MAX_DOCUMENT_BYTES = 256 * 1024;
 /** Maps a path in the document (`['spec', 'privilege']`) to where it is written. */
 export type Locate = (path: readonly PropertyKey[]) => Position;
 
-export type Loaded<T> = { ok: true; value: T; findings: Finding[]; locate: Locate } | { ok: false; findings: Finding[] };
+/** On a schema failure `locate` is still given (the YAML parsed), so a caller can place further findings. */
+export type Loaded<T> = { ok: true; value: T; findings: Finding[]; locate: Locate } | { ok: false; findings: Finding[]; locate?: Locate };
 
 interface Located {
   file: string;
@@ -340,16 +341,14 @@ function parseBounded<K extends Kind>(file: string, text: string, kind: K): Load
   const value: unknown = doc.toJS({ maxAliasCount: 0 });
   const schema = SCHEMAS[kind] as unknown as z.ZodType;
   const parsed = schema.safeParse(value);
-  if (parsed.success) {
-    const locate: Locate = (path) => {
-      const w = nodeAt(doc, path);
-      const { line, col } = lc.linePos(w.node?.range?.[0] ?? 0);
-      return { file, line, col };
-    };
-    return { ok: true, value: parsed.data as DocumentOf<K>, findings: [], locate };
-  }
+  const locate: Locate = (path) => {
+    const w = nodeAt(doc, path);
+    const { line, col } = lc.linePos(w.node?.range?.[0] ?? 0);
+    return { file, line, col };
+  };
+  if (parsed.success) return { ok: true, value: parsed.data as DocumentOf<K>, findings: [], locate };
   const issues = parsed.error.issues.flatMap((i) => issueFindings(loc, doc, schema, value, i));
-  return { ok: false, findings: sortFindings(issues) };
+  return { ok: false, findings: sortFindings(issues), locate };
 }
 
 function offset0(doc: Document.Parsed): number {

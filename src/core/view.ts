@@ -31,6 +31,13 @@ export interface ApprovalViewInput {
   recorded?: boolean;
   /** `verifySession`'s verdict, when signatures were checked against trust: it decides the status. */
   runner?: VerdictSummary;
+  /**
+   * The governing policy's own approval, when the caller looked (`show`):
+   * `false` when nothing approves its current bytes, `undefined` when approval
+   * files exist but their signatures were not checked. The runner uses a
+   * policy only once its exact bytes are approved.
+   */
+  policyApproval?: { approved?: boolean; note: string };
 }
 
 export interface ApprovalView {
@@ -38,6 +45,7 @@ export interface ApprovalView {
   rows: [string, string][];
   warnings: string[];
   verdict: { ok: boolean; lines: string[] };
+  policyApproval?: { approved?: boolean; note: string };
   approvals: { have: number; need: number; entries: ApprovalEntry[] };
   status: string;
   commands: { approve: string; reject: string; gpg: string };
@@ -147,6 +155,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
     rows,
     warnings,
     verdict,
+    policyApproval: input.policyApproval,
     approvals: { have: counted.size, need, entries: input.approvals },
     status,
     commands: {
@@ -162,14 +171,22 @@ function approvalLine(v: ApprovalView): string {
   return `${v.approvals.have} of ${v.approvals.need}${who ? ` — ${who}` : ''}`;
 }
 
+/** "OK" only when the rules allow the request and nothing says the policy itself is unapproved. */
+function policyLabel(v: ApprovalView): string {
+  if (!v.verdict.ok) return 'VIOLATIONS';
+  if (v.policyApproval?.approved === false) return 'NOT IN FORCE: the rules allow this request, but the policy is not approved';
+  if (v.policyApproval && v.policyApproval.approved === undefined) return 'the rules allow this request (policy approvals not verified here)';
+  return 'OK';
+}
+
 /** Plain text for a terminal. Values are printed as-is: control characters never reach here (refused at parse). */
 export function renderText(v: ApprovalView, checkedWith?: string): string {
   const width = Math.max(...v.rows.map(([k]) => k.length), 'Policy'.length);
   const lines = [`Break-glass request ${v.id}`, ''];
   for (const [k, val] of v.rows) lines.push(`  ${k.padEnd(width)}  ${val}`);
   for (const w of v.warnings) lines.push('', `  WARNING: ${w}`);
-  lines.push('', `  ${'Policy'.padEnd(width)}  ${v.verdict.ok ? 'OK' : 'VIOLATIONS'}`);
-  for (const l of v.verdict.lines) lines.push(`  ${''.padEnd(width)}  ${l}`);
+  lines.push('', `  ${'Policy'.padEnd(width)}  ${policyLabel(v)}`);
+  for (const l of [...v.verdict.lines, ...(v.policyApproval ? [v.policyApproval.note] : [])]) lines.push(`  ${''.padEnd(width)}  ${l}`);
   lines.push(`  ${'Approvals'.padEnd(width)}  ${approvalLine(v)}`);
   if (checkedWith) lines.push(`  ${''.padEnd(width)}  (signatures checked with ${checkedWith})`);
   lines.push(`  ${'Status'.padEnd(width)}  ${v.status}`, '', 'To approve:', `  ${v.commands.approve}`, 'To reject:', `  ${v.commands.reject}`, 'To approve with plain gpg:');

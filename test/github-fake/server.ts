@@ -9,9 +9,14 @@
  *   PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}   (200 issue-comment)
  *   DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}  (204; the runner's credential comment)
  *   GET   /repos/{owner}/{repo}/commits/{sha}/pulls            (pull-request-simple[]: pulls whose head is sha)
+ *   GET   /user                                                (the token's account; 403 for an installation token)
  *
  * Faults are injected per request (a 5xx for the next n matching calls), and
  * a read-only token gets GitHub's 403 on writes, as a fork's token does.
+ * A token listed in `tokenUsers` acts as that account (a personal access
+ * token): comments it posts carry that user, and GET /user answers with it.
+ * Any other token is an installation token: it posts as github-actions[bot],
+ * and GET /user answers 403, as GitHub does.
  */
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -62,6 +67,8 @@ export class FakeGitHub {
   readonly pulls = new Map<number, PullRef>();
   /** Tokens that may read but not write (a fork's GITHUB_TOKEN). */
   readonly readOnlyTokens = new Set<string>();
+  /** Tokens that act as a user account (personal access tokens), by token. */
+  readonly tokenUsers = new Map<string, FakeComment['user']>();
   /** Server-side cap on per_page, below GitHub's 100, to exercise pagination with few files. */
   maxPerPage = 100;
   url = '';
@@ -134,10 +141,14 @@ export class FakeGitHub {
       return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment', status: '403' });
     }
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { body?: string }) : {};
-    this.route(method, url, body, send);
+    this.route(method, url, body, send, token);
   }
 
-  private route(method: string, url: URL, body: { body?: string }, send: Send): void {
+  private route(method: string, url: URL, body: { body?: string }, send: Send, token: string): void {
+    const user = this.tokenUsers.get(token);
+    if (method === 'GET' && url.pathname === '/user') {
+      return user ? send(200, { ...user, html_url: `https://github.com/${user.login}` }) : send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' });
+    }
     const base = `/repos/${this.owner}/${this.repo}`;
     const files = new RegExp(`^${base}/pulls/(\\d+)/files$`).exec(url.pathname);
     const list = new RegExp(`^${base}/issues/(\\d+)/comments$`).exec(url.pathname);
@@ -149,7 +160,7 @@ export class FakeGitHub {
     if (method === 'DELETE' && edit) return this.deleteComment(Number(edit[1]), send);
     if (method === 'POST' && list) {
       if (typeof body.body !== 'string') return send(422, { message: 'Validation Failed' });
-      return send(201, this.addComment(Number(list[1]), body.body));
+      return send(201, this.addComment(Number(list[1]), body.body, user));
     }
     if (method === 'PATCH' && edit) {
       const c = [...this.comments.values()].flat().find((x) => x.id === Number(edit[1]));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadDocument } from '../../core/document.js';
@@ -8,10 +8,10 @@ import { formatTime, parseDuration } from '../../core/duration.js';
 import { BreakglassError, InvalidDocumentError } from '../../core/errors.js';
 import { API_VERSION, ApproverName, PolicyName, type Kind } from '../../core/schemas.js';
 import { renderText } from '../../core/view.js';
-import { repoDir } from '../common.js';
+import { makeDirectory, repoDir } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { loadSessionView } from '../session-view.js';
-import { commitPaths, confirmOrRefuse, openSigningKey, repositoryName, type SigningKey } from '../signing.js';
+import { commitPaths, confirmOrRefuse, locateKey, openSigningKey, repositoryName, type SigningKey } from '../signing.js';
 import { toYaml } from './request.js';
 
 interface ApproveOpts {
@@ -44,7 +44,7 @@ function render(doc: Record<string, unknown>, rel: string, kind: Kind): Buffer {
 /** Signs `bytes`, writes the file and its `.asc`, and commits them when asked. */
 async function signAndWrite(io: CliIo, dir: string, rel: string, bytes: Buffer, key: SigningKey, commit: string | undefined): Promise<void> {
   const signature = await key.sign(bytes);
-  await mkdir(dirname(join(dir, rel)), { recursive: true });
+  await makeDirectory(dirname(join(dir, rel)));
   await writeFile(join(dir, rel), bytes);
   await writeFile(join(dir, `${rel}.asc`), signature);
   io.out(`wrote ${rel} and ${rel}.asc (signed by ${key.fingerprint})`);
@@ -52,16 +52,18 @@ async function signAndWrite(io: CliIo, dir: string, rel: string, bytes: Buffer, 
 }
 
 async function approveSession(io: CliIo, id: string, opts: ApproveOpts): Promise<void> {
-  const dir = await repoDir(io, opts.repo);
-  const repository = await repositoryName(dir, opts.repository);
-  const sv = await loadSessionView(dir, id, io.now(), repository);
-  const req = sv.session.request!;
+  // Inputs first (flags, the key, the session), the origin remote last: a typo is named before anything else.
   const expiresIn = parseDuration(opts.expires);
   if (!expiresIn) throw new BreakglassError('USAGE', `--expires ${JSON.stringify(opts.expires)} is not a duration such as 30m or 1h`);
+  const dir = await repoDir(io, opts.repo);
+  const keyRef = await locateKey(io, opts.key);
+  const sv = await loadSessionView(dir, id, io.now(), opts.repository);
+  const req = sv.session.request!;
   if (opts.duration !== undefined && !(parseDuration(opts.duration)! <= parseDuration(req.value!.spec.duration)!)) {
     throw new BreakglassError('USAGE', `--duration ${JSON.stringify(opts.duration)} must be a duration no longer than the ${req.value!.spec.duration} requested`);
   }
-  const key = await openSigningKey(io, opts.key);
+  const repository = await repositoryName(dir, sv.repository);
+  const key = await openSigningKey(io, keyRef);
   const approver = approverName(opts, key);
   const now = io.now();
   const doc = {
@@ -80,14 +82,15 @@ async function approveSession(io: CliIo, id: string, opts: ApproveOpts): Promise
 async function approvePolicy(io: CliIo, name: string, opts: ApproveOpts): Promise<void> {
   if (!PolicyName.safeParse(name).success) throw new BreakglassError('USAGE', `--policy ${JSON.stringify(name)} is not a policy name`);
   const dir = await repoDir(io, opts.repo);
-  const repository = await repositoryName(dir, opts.repository);
+  const keyRef = await locateKey(io, opts.key);
   const policyRel = `policies/${name}.yaml`;
   const policyBytes = await readFile(join(dir, policyRel)).catch(() => {
     throw new BreakglassError('POLICY_MISSING', `no ${policyRel} in ${dir}`);
   });
   const loaded = loadDocument(policyRel, policyBytes, 'Policy');
   if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
-  const key = await openSigningKey(io, opts.key);
+  const repository = await repositoryName(dir, opts.repository);
+  const key = await openSigningKey(io, keyRef);
   const approver = approverName(opts, key);
   const doc = { apiVersion: API_VERSION, kind: 'PolicyApproval', policy: name, digest: sha256Digest(policyBytes), repository, approver, signed: formatTime(io.now()), nonce: randomBytes(16).toString('hex') };
   const rel = `policies/approvals/${name}/${approver}.yaml`;

@@ -4,12 +4,15 @@ import type { Command } from 'commander';
 import { auditHistory, type AuditReport } from '../../core/audit.js';
 import { parseDuration } from '../../core/duration.js';
 import { BreakglassError } from '../../core/errors.js';
+import { repositoriesInSignedRecords } from '../../core/audit-repository.js';
+import type { AuditHistory } from '../../core/audit-history.js';
+import type { AuditTrust } from '../../core/audit-types.js';
+import { originName } from '../../adapters/git.js';
 import { currentBranch, readHistory } from '../../adapters/history.js';
 import { loadRunnerKey, loadTrust } from '../../adapters/trust.js';
 import { renderAuditHtml } from '../audit-html.js';
-import { repoDir } from '../common.js';
+import { repoDir, requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
-import { repositoryName } from '../signing.js';
 
 interface AuditOpts {
   trust: string;
@@ -26,6 +29,17 @@ function seconds(flag: string, value: string): number {
   const s = parseDuration(value);
   if (s === undefined) throw new BreakglassError('USAGE', `${flag} ${JSON.stringify(value)} is not a duration such as 5s, 30s or 1m`);
   return s;
+}
+
+/** `--repository`, else the origin remote, else the one name the runner signed into its records. */
+async function auditedRepository(dir: string, flag: string | undefined, history: AuditHistory, trust: AuditTrust): Promise<string> {
+  const named = flag ?? (await originName(dir));
+  if (named) return named;
+  const signed = await repositoriesInSignedRecords(history, trust);
+  if (signed.length === 1) return signed[0]!;
+  const how = 'pass --repository host/owner/name';
+  if (signed.length > 1) throw new BreakglassError('REPOSITORY_AMBIGUOUS', `there is no origin remote in ${dir}, and runner-signed records name ${signed.length} repositories (${signed.join(', ')}); ${how}`);
+  throw new BreakglassError('REPOSITORY_UNKNOWN', `cannot tell which repository this is: there is no origin remote in ${dir} and no runner-signed record to learn it from; ${how}`);
 }
 
 function printText(io: CliIo, r: AuditReport): void {
@@ -52,12 +66,13 @@ export function registerAudit(program: Command, io: CliIo, done: (code: ExitCode
       const pollSeconds = seconds('--poll-interval', opts.pollInterval);
       const toleranceSeconds = seconds('--tolerance', opts.tolerance);
       const dir = await repoDir(io, opts.repo);
-      const repository = await repositoryName(dir, opts.repository);
-      const trustFile = resolve(io.cwd, opts.trust);
+      // Inputs first (the trust file), the repository name last: it may come from the history itself.
+      const trustFile = await requireFile(io, '--trust', opts.trust);
       const approvals = await loadTrust(trustFile, dir);
       const runner = await loadRunnerKey(trustFile, dir);
       if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
       const history = await readHistory(dir, opts.branch ?? (await currentBranch(dir)));
+      const repository = await auditedRepository(dir, opts.repository, history, { approvals, runner });
       const report = await auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds, toleranceSeconds });
       if (opts.html) await writeFile(resolve(io.cwd, opts.html), renderAuditHtml(report));
       if (opts.json) io.out(JSON.stringify(report, null, 2));

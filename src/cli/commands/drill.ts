@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatReport } from '../../drill/report.js';
 import { runDrill } from '../../drill/run.js';
+import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 export function registerDrill(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
@@ -13,7 +13,7 @@ export function registerDrill(program: Command, io: CliIo, done: (code: ExitCode
     .option('--keep', 'keep the sandbox (repository, trust, runner config) instead of removing it')
     .action(async (opts: { config: string; json?: boolean; keep?: boolean }) => {
       const { report, code } = await runDrill({
-        configFile: resolve(io.cwd, opts.config),
+        configFile: await requireFile(io, '--config', opts.config),
         env: io.env,
         now: io.now,
         keep: !!opts.keep,

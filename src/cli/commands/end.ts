@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadDocument } from '../../core/document.js';
@@ -29,12 +29,16 @@ export function registerEnd(program: Command, io: CliIo, done: (code: ExitCode) 
     .action(async (id: string, opts: EndOpts) => {
       if (!SessionId.safeParse(id).success) throw new BreakglassError('ID_INVALID', `${JSON.stringify(id)} is not a valid session id`);
       const dir = await repoDir(io, opts.repo);
+      // Ending a session that does not exist would leave a stray end.yaml (and hide a typo in the id).
+      const request = join(dir, 'sessions', id, 'request.yaml');
+      if (!(await stat(request).then((s) => s.isFile(), () => false))) {
+        throw new BreakglassError('SESSION_MISSING', `no session ${id} in ${dir}: there is no sessions/${id}/request.yaml; nothing written`);
+      }
       const doc = { apiVersion: API_VERSION, kind: 'End', session: id, by: await actor(dir, opts.by), at: formatTime(io.now()), ...(opts.reason ? { reason: opts.reason } : {}) };
       const rel = `sessions/${id}/end.yaml`;
       const bytes = Buffer.from(toYaml(doc));
       const loaded = loadDocument(rel, bytes, 'End');
       if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
-      await mkdir(join(dir, 'sessions', id), { recursive: true });
       await writeFile(join(dir, rel), bytes);
       io.out(`wrote ${rel}`);
       if (opts.commit) io.out(`committed ${(await commitPaths(dir, [rel], `End ${id}`)).slice(0, 12)}`);

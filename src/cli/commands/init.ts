@@ -1,8 +1,9 @@
-import { copyFile, mkdir, readdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { git } from '../../adapters/git.js';
 import { PROJECT_ROOT } from '../../project-root.js';
+import { makeDirectory } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { STARTER_POLICY, SESSIONS_README, GITATTRIBUTES } from '../templates.js';
 
@@ -17,7 +18,7 @@ export function registerInit(program: Command, io: CliIo, done: (code: ExitCode)
     .description('set up an access repository: policies/, sessions/, .gitattributes (never overwrites)')
     .action(async (dirArg: string | undefined) => {
       const dir = resolve(io.cwd, dirArg ?? '.');
-      await mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
       if (!(await exists(join(dir, '.git')))) {
         await git(dir, ['init', '-q', '-b', 'main']);
         io.out(`initialized git repository in ${dir}`);
@@ -32,13 +33,13 @@ export function registerInit(program: Command, io: CliIo, done: (code: ExitCode)
           io.out(`kept ${rel} (exists)`);
           continue;
         }
-        await mkdir(dirname(path), { recursive: true });
+        await makeDirectory(dirname(path));
         await writeFile(path, content, { flag: 'wx' });
         io.out(`wrote ${rel}`);
       }
       // JSON Schemas for editors (yaml-language-server), referenced relatively by the files we write.
       const schemaDir = join(dir, '.breakglass', 'schemas');
-      await mkdir(schemaDir, { recursive: true });
+      await makeDirectory(schemaDir);
       for (const f of (await readdir(join(PROJECT_ROOT, 'schemas'))).filter((n) => n.endsWith('.json'))) {
         await copyFile(join(PROJECT_ROOT, 'schemas', f), join(schemaDir, f));
       }
@@ -52,7 +53,9 @@ export function registerInit(program: Command, io: CliIo, done: (code: ExitCode)
         await writeFile(attrs, `${prefix}${prefix && !prefix.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
         io.out('updated .gitattributes (YAML kept at LF: approvals bind exact bytes)');
       }
-      io.out('next: edit policies/production.yaml (requesters, recipients, approvers, resources), then commit');
+      io.out('next: edit policies/production.yaml (requesters, recipients, approvers, resources) and commit it;');
+      io.out('then approvers sign its exact bytes: breakglass approve --policy production --key <your-key.asc> --commit');
+      io.out('(the runner refuses every session under a policy that the trust threshold has not approved)');
       done(0);
     });
 }

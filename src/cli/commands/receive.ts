@@ -11,6 +11,7 @@ import { VerificationFailure } from '../../core/reasons.js';
 import { readPrivateKey, readPublicKey } from '../../crypto/openpgp.js';
 import type { CredentialPayload, SealedPayload } from '../../runner/delivery.js';
 import { verifyDelivery, type DeliveryExpectation, type RunnerPin, type VerifiedDelivery } from '../delivery-verify.js';
+import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 /** A kubeconfig that kubectl and k9s use as is: one cluster, one token user, one context. */
@@ -110,7 +111,7 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
       if (!SessionId.safeParse(id).success) throw new BreakglassError('USAGE', `${JSON.stringify(id)} is not a session id`);
       const pin = await runnerPin(io, opts);
       const want = await expectation(io, id, opts);
-      const key = await readPrivateKey(await readFile(resolve(io.cwd, opts.key), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
+      const key = await readPrivateKey(await readFile(await requireFile(io, '--key', opts.key, 'KEY_MISSING'), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
       const sealedPath = resolve(io.cwd, opts.from ?? '.', `${id}.asc`);
       const sealed = await readFile(sealedPath, 'utf8').catch(() => {
         throw new BreakglassError('RECEIVE_MISSING', `nothing delivered for session ${id} at ${sealedPath}`);

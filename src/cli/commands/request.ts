@@ -1,15 +1,15 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadDocument } from '../../core/document.js';
+import { loadDocument, sortFindings } from '../../core/document.js';
 import { formatTime } from '../../core/duration.js';
-import { API_VERSION } from '../../core/schemas.js';
+import { API_VERSION, type Request } from '../../core/schemas.js';
 import { loadRepository } from '../../core/repository.js';
 import { checkPolicies, evaluateSession } from '../../core/validate.js';
 import { hasErrors } from '../../core/errors.js';
 import { WorkTreeSource } from '../../adapters/source.js';
-import { collectPairs, printFindings, repoDir } from '../common.js';
+import { collectPairs, makeDirectory, printFindings, repoDir } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 interface NewOpts {
@@ -73,27 +73,27 @@ export function registerRequest(program: Command, io: CliIo, done: (code: ExitCo
       };
       const rel = `sessions/${opts.id}/request.yaml`;
       const bytes = Buffer.from(`${await schemaHeader(dir, 'request')}${toYaml(doc)}`);
-      // Check the exact bytes we would write, as `validate` will read them.
-      const loaded = loadDocument(rel, bytes, 'Request');
-      if (!loaded.ok) {
-        printFindings(io, loaded.findings);
-        io.err('nothing written');
-        return done(1);
-      }
       const model = await loadRepository(new WorkTreeSource(dir));
       if (model.sessions.has(opts.id)) {
         io.err(`session ${opts.id} already exists in ${dir}/sessions; choose another id (requests are never rewritten)`);
         return done(2);
       }
+      // Check the exact bytes we would write, as `validate` will read them: schema and policy
+      // together, so every problem is reported in one try. The options are plain strings, so
+      // each policy rule can be judged even where the schema is not yet satisfied.
+      const loaded = loadDocument(rel, bytes, 'Request');
+      const value = loaded.ok ? loaded.value : (doc as unknown as Request);
       const pol = checkPolicies(model);
-      const fake = { id: opts.id, approvals: [], request: { path: rel, bytes, digest: '', value: loaded.value, locate: loaded.locate } };
-      const { findings } = evaluateSession(fake, pol.usable, pol.broken, io.now());
+      const policy = loaded.locate ? evaluateSession({ id: opts.id, approvals: [], request: { path: rel, bytes, digest: '', value, locate: loaded.locate } }, pol.usable, pol.broken, io.now()).findings : [];
+      // One finding per spot: where the schema already refused a value, its policy verdict adds nothing.
+      const refused = new Set(loaded.findings.map((f) => `${f.line}:${f.col}`));
+      const findings = sortFindings([...loaded.findings, ...policy.filter((f) => !refused.has(`${f.line}:${f.col}`))]);
       if (hasErrors(findings)) {
         printFindings(io, findings);
         io.err('nothing written');
         return done(1);
       }
-      await mkdir(join(dir, 'sessions', opts.id), { recursive: true });
+      await makeDirectory(join(dir, 'sessions', opts.id));
       // 'wx': never overwrite a request that appeared meanwhile.
       await writeFile(join(dir, rel), bytes, { flag: 'wx' });
       io.out(`wrote ${rel}`);

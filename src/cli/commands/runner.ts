@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assembleRunner } from '../../runner/assemble.js';
 import { planOnce, reconcileOnce, runLoop } from '../../runner/loop.js';
+import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 export function registerRunner(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
@@ -13,7 +13,7 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
     .option('--dry-run', 'verify and print the plan of each approved session as JSON on stdout; create nothing')
     .action(async (opts: { config: string; once?: boolean; dryRun?: boolean }) => {
       const killAfter = io.env.BREAKGLASS_FAULT_KILL_AFTER;
-      const deps = await assembleRunner(resolve(io.cwd, opts.config), {
+      const deps = await assembleRunner(await requireFile(io, '--config', opts.config), {
         env: io.env,
         now: io.now,
         log: (line) => io.err(`${new Date(io.now()).toISOString()} ${line}`),

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseTime } from '../../core/duration.js';
 import { BreakglassError } from '../../core/errors.js';
@@ -8,7 +7,7 @@ import { verifySession, type SessionVerdict } from '../../core/verify-session.js
 import { gitPolicyVersions } from '../../adapters/policy-history.js';
 import { CommitSource } from '../../adapters/source.js';
 import { loadTrust } from '../../adapters/trust.js';
-import { repoDir } from '../common.js';
+import { repoDir, requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { repositoryName } from '../signing.js';
 
@@ -61,8 +60,9 @@ export function registerVerify(program: Command, io: CliIo, done: (code: ExitCod
       const at = opts.at === undefined ? io.now() : parseTime(opts.at);
       if (at === undefined) throw new BreakglassError('USAGE', `--at ${JSON.stringify(opts.at)} is not an RFC 3339 UTC time such as 2026-11-21T02:30:00Z`);
       const dir = await repoDir(io, opts.repo);
+      // Inputs first, the origin remote last: a missing trust file is named before anything else.
+      const trust = await loadTrust(await requireFile(io, '--trust', opts.trust), dir);
       const repository = await repositoryName(dir, opts.repository);
-      const trust = await loadTrust(resolve(io.cwd, opts.trust), dir);
       // Committed bytes only: what the runner will see after merge, and what digests bind.
       const source = await CommitSource.open(dir, 'HEAD');
       const model = await loadRepository(source);
