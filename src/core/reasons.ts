@@ -39,6 +39,14 @@ export const REASONS = [
   'SIGSTORE_KEY_UNTRUSTED',
   'SIGSTORE_SUBJECT_MISMATCH',
   'SIGSTORE_ISSUER_MISMATCH',
+  // Runner isolation and privilege limits (docs/security/runner-isolation.md, privileges.md).
+  'SESSION_UNREADABLE',
+  'RECORD_UNSIGNED',
+  'RECORD_NOT_RUNNER',
+  'RECORD_INVALID',
+  'PRIVILEGE_PROTECTED_NAMESPACE',
+  'PRIVILEGE_ESCALATES',
+  'PRIVILEGE_UNVERIFIABLE',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

@@ -38,7 +38,7 @@ describe('delivery as a pull-request comment', () => {
     const r = await runner();
     expect(r.code, r.stderr).toBe(0);
     expect(comments()).toHaveLength(1);
-    expect(comments()[0]!.body).toMatch(/^<!-- breakglass-credential:gh-delivery -->[\s\S]*-----BEGIN PGP MESSAGE-----/);
+    expect(comments()[0]!.body).toMatch(/^<!-- breakglass-credential:gh-delivery:[0-9a-f]{32} -->[\s\S]*-----BEGIN PGP MESSAGE-----/);
     expect(comments()[0]!.body).not.toMatch(/token|eyJ/);
     // The vendor saves the comment as <id>.asc.
     const from = join(env.root, 'from-github');
