@@ -27,6 +27,7 @@ import { activate, planFor } from './activate.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
+import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
 import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
@@ -131,11 +132,14 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   let tr = decide(facts, d.now());
   if (tr.state !== 'pending') return { pending: false };
   const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());
-  const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
-  const reason = verdict.approved ? refusal : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
+  const governing = verdict.evaluation?.governing;
+  const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
+  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdict.reasons.map((r) => `${r.code}: ${r.message}`).join('; ');
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
