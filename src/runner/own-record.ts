@@ -20,18 +20,20 @@ export type RecordCheck = { ok: true } | { ok: false; code: 'RECORD_UNSIGNED' | 
  */
 export async function checkOwnRecord(session: string, bytes: Uint8Array, signature: Uint8Array | undefined, runnerKeyArmored: string, now: number): Promise<RecordCheck> {
   const path = `sessions/${session}/record.yaml`;
+  // Who signed comes first: an unsigned or foreign file is not the runner's, whatever it says.
   if (!signature) return { ok: false, code: 'RECORD_UNSIGNED', message: `${path} has no record.yaml.asc beside it; only a record signed by this runner's key counts` };
-  const loaded = loadDocument(path, bytes, 'Record');
-  if (!loaded.ok) return { ok: false, code: 'RECORD_INVALID', message: `${path} is not a valid Record (${loaded.findings[0]?.code ?? 'invalid'})` };
-  if (loaded.value.session !== session) return { ok: false, code: 'RECORD_INVALID', message: `${path} is a record for session ${loaded.value.session}` };
   const key = await readPublicKey(runnerKeyArmored);
   try {
     await verifyDetached(bytes, signature, [key], new Date(now));
-    return { ok: true };
   } catch (e) {
     if (!(e instanceof VerificationFailure)) throw e;
     // KEY_UNTRUSTED: made by some other key. Anything else: our key, but not over these bytes (or unusable).
     const code = e.code === 'KEY_UNTRUSTED' ? 'RECORD_NOT_RUNNER' : 'RECORD_INVALID';
     return { ok: false, code, message: `${path}: ${e.code}: ${e.message}; the runner key is ${key.getFingerprint().toUpperCase()}` };
   }
+  const loaded = loadDocument(path, bytes, 'Record');
+  if (!loaded.ok) return { ok: false, code: 'RECORD_INVALID', message: `${path} is signed by the runner key but is not a valid Record (${loaded.findings[0]?.code ?? 'invalid'})` };
+  // A genuine record of another session copied here is still not this session's record.
+  if (loaded.value.session !== session) return { ok: false, code: 'RECORD_INVALID', message: `${path} is the runner's record of session ${loaded.value.session}, not of ${session}` };
+  return { ok: true };
 }
