@@ -8,13 +8,13 @@
  * planted one; the hostile sessions are refused by code in loop.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readPublicKey, verifyDetached } from '../src/crypto/openpgp.js';
-import { FakeGitHub } from './github-fake/server.js';
+import { useGitHubRunner } from './helpers/github-runner.js';
 import { RunnerEnv } from './helpers/runner-env.js';
 
 const cluster = inject('cluster');
@@ -114,28 +114,12 @@ describe('the runner with hostile content in some session folders', () => {
 });
 
 describe('a pull-request comment carrying the GitHub channel marker', () => {
-  const env = new RunnerEnv(cluster);
-  let gh: FakeGitHub;
   const id = 'gh-planted';
-  const comments = () => gh.comments.get(7) ?? [];
+  const { env, gh, comments, runner } = useGitHubRunner(cluster, id, { privilege: 'view', duration: '15m' });
   const vendor = { login: 'vendor', id: 4242, type: 'User' as const };
-  beforeAll(async () => {
-    await env.setup();
-    gh = new FakeGitHub(env.work, 'customer', 'access');
-    env.delivery = { github: { tokenEnv: 'BREAKGLASS_TEST_GH_TOKEN', apiUrl: await gh.start() } };
-    writeFileSync(env.configFile, env.configYaml());
-    const base = env.git('rev-parse', 'HEAD').trim();
-    await env.addSession(id, { privilege: 'view', duration: '15m' });
-    gh.pulls.set(7, { base, head: env.git('rev-parse', 'HEAD').trim() });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await env.cleanup();
-  });
-  const runner = () => env.runner(['--once'], { BREAKGLASS_TEST_GH_TOKEN: 'runner-token' });
 
   it('neither stops the delivery nor burns the id, and is not deleted in place of the runner\'s comment', async () => {
-    gh.addComment(7, `<!-- breakglass-credential:${id} -->\nplanted before the runner delivered`, vendor);
+    gh().addComment(7, `<!-- breakglass-credential:${id} -->\nplanted before the runner delivered`, vendor);
     let r = await runner();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('ALREADY_DELIVERED');
@@ -143,7 +127,7 @@ describe('a pull-request comment carrying the GitHub channel marker', () => {
     expect(ours).toHaveLength(1);
     expect(ours[0]!.body).toMatch(new RegExp(`^<!-- breakglass-credential:${id}:[0-9a-f]{32} -->[\\s\\S]*-----BEGIN PGP MESSAGE-----`));
     // A second planted comment copying the runner's exact marker changes nothing either.
-    gh.addComment(7, ours[0]!.body.split('\n')[0]!, vendor);
+    gh().addComment(7, ours[0]!.body.split('\n')[0]!, vendor);
     env.endSession(id);
     r = await runner();
     expect(r.code, r.stderr).toBe(0);
