@@ -131,7 +131,9 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const facts = { requestValid: true, rejected: false, endRequested: false, recorded: false, marker: marker && { phase: marker.state.phase } };
   let tr = decide(facts, d.now());
   if (tr.state !== 'pending') return { pending: false };
-  const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now());
+  // A planted record is judged as absent everywhere, so it cannot turn off checks meant for pending sessions (request expiry).
+  const model = record ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
+  const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now());
   const governing = verdict.evaluation?.governing;
   const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
