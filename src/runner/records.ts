@@ -53,7 +53,8 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
 
 /** What the record says about the credential: its kind by resource type; nothing when none was issued (a failed session). */
 function credentialOf(s: MarkerState): Record['credential'] {
-  const delivery = s.delivery ?? { channel: 'none' as const };
+  // The per-delivery tag is the runner's own bookkeeping (finding its comment after a crash); the record keeps channel and ref.
+  const { tag: _tag, ...delivery } = s.delivery ?? { channel: 'none' as const };
   if (s.type === 'vendor-held') return s.activated ? { kind: 'none', expires: s.expires, delivery } : undefined;
   if (!s.credentialSha256) return undefined;
   return { kind: s.type === 'command' ? 'command' : 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery };
