@@ -4,7 +4,7 @@
  * `policies` inputs may move them (say, to `access/sessions`). This module
  * translates between the two, so findings point at the files as they are.
  */
-import type { FileSource } from '../core/repository.js';
+import type { FileSource, Refusal } from '../core/repository.js';
 
 export interface Layout {
   sessions: string;
@@ -57,5 +57,9 @@ export class LayoutSource implements FileSource {
   async readMany(paths: readonly string[]): Promise<Map<string, Uint8Array>> {
     const got = await this.inner.readMany(paths.map((p) => toRepoPath(this.layout, p)));
     return new Map([...got].map(([p, b]) => [toCanonical(this.layout, p) ?? p, b]));
+  }
+  async refused(paths: readonly string[]): Promise<Refusal[]> {
+    const got = await this.inner.refused(paths.map((p) => toRepoPath(this.layout, p)));
+    return got.map((r) => ({ ...r, path: toCanonical(this.layout, r.path) ?? r.path }));
   }
 }

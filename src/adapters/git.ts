@@ -41,23 +41,29 @@ export async function revParse(dir: string, rev: string): Promise<string | undef
   }
 }
 
-/** One entry of `git ls-tree -r`. */
+/** One entry of `git ls-tree -r -l`. */
 export interface TreeEntry {
   mode: string;
   type: string;
   oid: string;
   path: string;
+  /** Size in bytes of a blob; undefined for a gitlink (a submodule commit has no size here). */
+  size?: number;
 }
 
-/** Lists every file under `paths` at `commit` (NUL-separated, so any file name is safe). */
+/**
+ * Lists every entry under `paths` at `commit` (NUL-separated, so any file name
+ * is safe), with blob sizes (`-l`), so a huge blob can be refused before it is
+ * read. Gitlinks (submodules, mode 160000) are listed too: callers refuse them.
+ */
 export async function lsTree(dir: string, commit: string, paths: readonly string[]): Promise<TreeEntry[]> {
-  const { stdout } = await git(dir, ['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...paths]);
+  const { stdout } = await git(dir, ['ls-tree', '-r', '-l', '-z', '--full-tree', commit, '--', ...paths]);
   const out: TreeEntry[] = [];
   for (const rec of stdout.toString('utf8').split('\0')) {
     if (!rec) continue;
     const tab = rec.indexOf('\t');
-    const [mode, type, oid] = rec.slice(0, tab).split(' ');
-    out.push({ mode: mode!, type: type!, oid: oid!, path: rec.slice(tab + 1) });
+    const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
+    out.push({ mode: mode!, type: type!, oid: oid!, path: rec.slice(tab + 1), size: size === '-' || size === undefined ? undefined : Number(size) });
   }
   return out;
 }

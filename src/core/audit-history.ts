@@ -3,7 +3,7 @@
  * history adapter, and an index over it that answers "what were these bytes
  * at that commit of the default branch". Pure: no git, no clock.
  */
-import type { FileSource } from './repository.js';
+import type { FileSource, Refusal } from './repository.js';
 
 /** One commit of the default branch's first-parent chain. */
 export interface ChainCommit {
@@ -143,5 +143,9 @@ class SnapshotSource implements FileSource {
   }
   async readMany(paths: readonly string[]): Promise<Map<string, Uint8Array>> {
     return new Map(paths.flatMap((p) => (this.files.has(p) ? [[p, this.files.get(p)!] as const] : [])));
+  }
+  /** Only blobs were taken into the snapshot; nothing here is refused. */
+  async refused(): Promise<Refusal[]> {
+    return [];
   }
 }

@@ -8,7 +8,7 @@
  */
 import { formatDuration, parseDuration, parseTime } from './duration.js';
 import { canonicalIdentity } from './identity.js';
-import { isClusterAdminTier, parseKubePrivilege } from './privilege.js';
+import { isClusterAdminTier, parseKubePrivilege, protectedNamespaceOf } from './privilege.js';
 import type { Policy, PolicyCommand, PolicyResource, Request } from './schemas.js';
 
 /** A violation, pointing at the request field (or policy field) it is about. */
@@ -143,6 +143,11 @@ function checkResource(request: Request, g: Governing, out: Violation[]): number
     out.push({ code: 'POLICY_PRIVILEGE', message: `privilege "${privilege}" is not allowed for resource ${resource.name}; allowed: ${resource.privileges.join(', ')}`, path: ['spec', 'privilege'] });
   } else if (resource.type === 'kubernetes' && !parseKubePrivilege(privilege)) {
     out.push({ code: 'PRIVILEGE_INVALID', message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, path: ['spec', 'privilege'] });
+  }
+  // Refused even when the policy lists it: a grant there outlives the session (see protectedNamespaceOf).
+  const guarded = resource.type === 'kubernetes' ? protectedNamespaceOf(privilege, g.policy.spec.protectedNamespaces) : undefined;
+  if (guarded) {
+    out.push({ code: 'PRIVILEGE_PROTECTED_NAMESPACE', message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`, path: ['spec', 'privilege'] });
   }
   if (!resource.network.includes(network)) {
     out.push({ code: 'POLICY_NETWORK', message: `network "${network}" is not allowed for resource ${resource.name}; allowed: ${resource.network.join(', ')}`, path: ['spec', 'network'] });

@@ -58,6 +58,14 @@ export const REASONS = [
   'DELIVERY_SIGNER_UNKNOWN',
   'DELIVERY_SIGNATURE_INVALID',
   'DELIVERY_BINDING_MISMATCH',
+  // Runner isolation and privilege limits (docs/security/runner-isolation.md, privileges.md).
+  'SESSION_UNREADABLE',
+  'RECORD_UNSIGNED',
+  'RECORD_NOT_RUNNER',
+  'RECORD_INVALID',
+  'PRIVILEGE_PROTECTED_NAMESPACE',
+  'PRIVILEGE_ESCALATES',
+  'PRIVILEGE_UNVERIFIABLE',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

@@ -4,17 +4,34 @@
  * `FileSource` (working tree or git commit), so this module does no I/O of
  * its own choosing.
  */
-import { loadDocument, sortFindings, type Locate } from './document.js';
+import { loadDocument, MAX_DOCUMENT_BYTES, sortFindings, type Locate } from './document.js';
 import { sha256Digest } from './digest.js';
 import type { Finding } from './errors.js';
 import { SessionId, type DocumentOf, type Kind } from './schemas.js';
 
-/** Read access to repository files by slash-separated relative path. */
+/** Why one repository entry is not read: it is not a small regular file. */
+export interface Refusal {
+  path: string;
+  code: 'SYMLINK' | 'GITLINK' | 'FILE_MODE' | 'FILE_TOO_LARGE';
+  message: string;
+}
+
+/** The most bytes any one repository entry may hold (the document limit); a larger one is refused unread. */
+export const MAX_ENTRY_BYTES = MAX_DOCUMENT_BYTES;
+
+/**
+ * Read access to repository files by slash-separated relative path.
+ * `readMany` returns only entries that are small regular files; `refused`
+ * says, per entry, why the others were skipped. Neither throws because of
+ * what one entry is, so one hostile entry never hides the rest.
+ */
 export interface FileSource {
   readonly label: string;
   list(roots: readonly string[]): Promise<string[]>;
+  /** One file; throws the refusal's code when the entry is refused. */
   read(path: string): Promise<Uint8Array | undefined>;
   readMany(paths: readonly string[]): Promise<Map<string, Uint8Array>>;
+  refused(paths: readonly string[]): Promise<Refusal[]>;
 }
 
 /** A parsed file: its exact bytes, their digest, and the value when valid. */
@@ -41,6 +58,8 @@ export interface SignedFile<K extends Kind> extends ParsedFile<K> {
 
 export interface SessionFiles {
   id: string;
+  /** Entries of the session folder that were refused unread (symlink, gitlink, odd mode, too large): the session is unusable. */
+  unreadable?: Refusal[];
   request?: ParsedFile<'Request'>;
   approvals: SignedFile<'Approval'>[];
   rejection?: ParsedFile<'Rejection'>;
@@ -187,16 +206,35 @@ function loadPolicies(paths: readonly string[], files: Map<string, Uint8Array>, 
   return { policies, policyApprovals };
 }
 
+/**
+ * Each refused entry is an error at its path, and makes its session (only
+ * that one) unreadable: the runner will neither activate it nor trust what
+ * it partly says. Other sessions load as usual.
+ */
+function markUnreadable(refused: readonly Refusal[], sessions: Map<string, SessionFiles>, findings: Finding[]): void {
+  for (const r of refused) {
+    findings.push(layoutFinding(r.path, r.code, r.message));
+    const id = /^sessions\/([^/]+)\//.exec(r.path)?.[1];
+    if (!id || !SessionId.safeParse(id).success) continue;
+    const s = sessions.get(id) ?? { id, approvals: [] };
+    (s.unreadable ??= []).push(r);
+    sessions.set(id, s);
+  }
+}
+
 /** Loads and parses every breakglass file in the source; never throws on bad content. */
 export async function loadRepository(source: FileSource): Promise<RepositoryModel> {
   const findings: Finding[] = [];
   const paths = await source.list(['sessions', 'policies']);
   const wanted = paths.filter((p) => p.startsWith('sessions/') || /^policies\/([^/]+\.ya?ml|approvals\/.+)$/.test(p));
+  const refused = await source.refused(wanted);
   const files = await source.readMany(wanted);
-  const { policies, policyApprovals } = loadPolicies(wanted.filter((p) => p.startsWith('policies/')), files, findings);
+  const readable = wanted.filter((p) => files.has(p));
+  const { policies, policyApprovals } = loadPolicies(readable.filter((p) => p.startsWith('policies/')), files, findings);
   const sessions = new Map<string, SessionFiles>();
-  for (const [id, rels] of groupSessions(wanted.filter((p) => p.startsWith('sessions/')), findings)) {
+  for (const [id, rels] of groupSessions(readable.filter((p) => p.startsWith('sessions/')), findings)) {
     sessions.set(id, buildSession(id, rels, files, findings));
   }
+  markUnreadable(refused, sessions, findings);
   return { policies, policyApprovals, sessions, findings: sortFindings(findings) };
 }

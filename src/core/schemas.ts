@@ -283,6 +283,8 @@ export const Policy = z.strictObject({
     requestExpiry: Duration,
     reason: z.strictObject({ pattern: z.string().min(1).optional(), minLength: z.number().int().min(0).max(2000).optional() }).default({}),
     resources: z.array(PolicyResource).min(1),
+    // Namespaces no session may be granted a privilege in, on top of the built-in ones (additive, never fewer).
+    protectedNamespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).optional(),
   }),
 });
 export type Policy = z.infer<typeof Policy>;
@@ -390,6 +392,8 @@ export const RunnerConfig = z.strictObject({
   // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
   // commit is used; either way the key's fingerprint must equal the signed request's.
   recipientKeys: FilePath.optional(),
+  // Namespaces no session may be granted a privilege in, besides the built-in ones and every resource's `namespace` (additive).
+  protectedNamespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).optional(),
   resources: z.record(PolicyName, RunnerResource),
   // Where this installation claims session ids ("once", whatever resource a request names).
   // Optional when every resource shares one kubeconfig and namespace: the claims live there.

@@ -82,6 +82,8 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
   const s = model.sessions.get(id);
   const status = s ? sessionStatus(s) : 'missing';
   const req = s?.request;
+  // A session folder holding a symlink, gitlink or oversized entry is judged on nothing it says.
+  if (s?.unreadable?.length) return { id, approved: false, status, reasons: s.unreadable.map((r) => ({ code: 'SESSION_UNREADABLE', message: `${r.code}: ${r.message}`, file: r.path })) };
   if (!s || !req?.value) return { id, approved: false, status, reasons: [{ code: 'REQUEST_INVALID', message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
   // The id is one thing everywhere: markers, claims, end.yaml and the record all use the folder's.
   if (req.value.metadata.id !== id) {

@@ -7,6 +7,7 @@ import { CLI_INVOCATION } from './invocation.js';
 import { buildArgv, showArgv } from './command.js';
 import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
 import type { Evaluation } from './policy.js';
+import { privilegeCaution } from './privilege.js';
 import type { Request } from './schemas.js';
 import { verdictText, type VerdictSummary } from './verdict.js';
 
@@ -83,11 +84,10 @@ export function gpgRecipe(id: string, digest: string, repository: string): strin
   ].join('\n');
 }
 
+/** Every grant but plain `view` is warned about (cluster-admin in the plainest words); a command resource's privilege is free-form. */
 function privilegeWarning(req: Request, ev: Evaluation): string | undefined {
-  if (ev.clusterAdminTier) {
-    return `${req.spec.privilege} is FULL CONTROL of ${req.spec.resource}: every secret, every workload, and the power to grant itself more. Approve only if nothing narrower will do.`;
-  }
-  return undefined;
+  if (ev.governing && ev.governing.resource.type !== 'kubernetes') return undefined;
+  return privilegeCaution(req.spec.privilege, req.spec.resource);
 }
 
 function durationText(req: Request, ev: Evaluation): string {

@@ -3,6 +3,7 @@
  * network path, credential, seal, mark active, deliver. Any failure rolls back
  * everything created and records a failed session; nothing is delivered.
  */
+import { randomBytes } from 'node:crypto';
 import { formatTime } from '../core/duration.js';
 import { planSession, type SessionPlan } from '../core/plan.js';
 import type { FileSource } from '../core/repository.js';
@@ -136,7 +137,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     objects: [...created],
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
-    delivery: { channel: sealed ? d.channel.name : 'none' },
+    delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
@@ -144,9 +145,9 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`);
     return;
   }
-  const ref = await d.channel.deliver(plan.session, sealed, a.commit);
-  // Remembered so teardown withdraws exactly this delivery (without it, the channel searches by session).
-  await target.markers.update(activeMarker, { ...active, delivery: { channel: d.channel.name, ref } });
+  const ref = await d.channel.deliver(plan.session, sealed, a.commit, active.delivery?.tag);
+  // Remembered so teardown withdraws exactly this delivery (without it, the channel looks for the tag).
+  await target.markers.update(activeMarker, { ...active, delivery: { ...active.delivery!, ref } });
   d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`);
   await at('delivered');
 }

@@ -3,9 +3,14 @@
  * teardown. Only ciphertext goes through a channel.
  *  - directory: `<outbox>/<id>.asc`, created with O_EXCL.
  *  - github: a comment on the pull request that added the session's request,
- *    found through the API from the commit that added request.yaml; refused if
- *    a credential comment for the session is already there; deleted at teardown.
+ *    found through the API from the commit that added request.yaml; deleted at
+ *    teardown by the comment id the API returned. Comments are never searched
+ *    to decide whether to deliver: anyone can write a comment, so a comment
+ *    cannot stop a delivery ("once" is the marker's job). Only when a crash
+ *    lost the id does teardown look for the exact per-delivery tag, a random
+ *    value kept in the marker before the comment was posted.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { gitText } from '../adapters/git.js';
@@ -16,10 +21,10 @@ import type { RepoMirror } from './repo.js';
 /** One way of handing the sealed credential to the vendor. */
 export interface Channel {
   readonly name: 'directory' | 'github';
-  /** Delivers once; returns a reference that `withdraw` takes. */
-  deliver(session: string, sealed: string, commit: string): Promise<string>;
-  /** Removes the delivery (by `ref`, or by session when a crash lost the ref); already gone is success. */
-  withdraw(session: string, commit: string, ref?: string): Promise<void>;
+  /** Delivers once; `tag` is this delivery's random tag (kept in the marker first). Returns a reference that `withdraw` takes. */
+  deliver(session: string, sealed: string, commit: string, tag?: string): Promise<string>;
+  /** Removes the delivery (by `ref`, or by its `tag` when a crash lost the ref); already gone is success. */
+  withdraw(session: string, commit: string, ref?: string, tag?: string): Promise<void>;
 }
 
 export function directoryChannel(outbox: string): Channel {
@@ -30,11 +35,11 @@ export function directoryChannel(outbox: string): Channel {
   };
 }
 
-const markerOf = (session: string) => `<!-- breakglass-credential:${session} -->`;
+const markerOf = (session: string, tag: string) => `<!-- breakglass-credential:${session}:${tag} -->`;
 
-function commentBody(session: string, sealed: string): string {
+function commentBody(session: string, sealed: string, tag: string): string {
   return [
-    markerOf(session),
+    markerOf(session, tag),
     `Credential for session \`${session}\`, sealed to the recipient key of the signed request.`,
     `Save this comment (or just the block) as \`${session}.asc\` and run \`breakglass receive ${session} --key <your secret key> --from <dir>\`.`,
     'It is deleted when the session ends.',
@@ -65,19 +70,17 @@ export function githubChannel(o: GitHubChannelOptions): Channel {
   };
   return {
     name: 'github',
-    async deliver(session, sealed, commit) {
+    async deliver(session, sealed, commit, tag = randomBytes(16).toString('hex')) {
       const issue_number = await pullOf(session, commit);
-      const existing = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });
-      if (existing.some((c) => c.body?.startsWith(markerOf(session)))) throw new BreakglassError('ALREADY_DELIVERED', `pull request #${issue_number} already holds a credential for session ${session}`);
-      const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number, body: commentBody(session, sealed) });
+      const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number, body: commentBody(session, sealed, tag) });
       return String(data.id);
     },
-    async withdraw(session, commit, ref) {
+    async withdraw(session, commit, ref, tag) {
       let ids = ref ? [Number(ref)] : [];
-      if (!ref) {
+      if (!ref && tag) {
         const issue_number = await pullOf(session, commit);
         const all = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });
-        ids = all.filter((c) => c.body?.startsWith(markerOf(session))).map((c) => c.id);
+        ids = all.filter((c) => c.body?.startsWith(markerOf(session, tag))).map((c) => c.id);
       }
       for (const comment_id of ids) {
         try {

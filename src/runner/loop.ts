@@ -1,17 +1,24 @@
 /**
  * The reconcile loop, in the same order every time:
- *   1. read git (fetch; only sessions changed since the last processed commit)
- *   2. open markers: tear down what ended or expired, roll back dead activations
- *   3. candidates: verify against the runner's own trust, policy and caps; activate
+ *   1. fetch (outbound only)
+ *   2. open markers: tear down what ended or expired, roll back dead activations.
+ *      Ends are found by a minimal read (does sessions/<id>/end.yaml exist?) of
+ *      the sessions the runner's own markers name: nothing a vendor wrote is
+ *      parsed first, so no repository content can keep a session open.
+ *   3. candidates (only sessions changed since the last processed commit, plus
+ *      pending ones when policies changed, plus those that failed last loop):
+ *      verify against the runner's own trust, policy and caps; activate. Each
+ *      session in its own try: one failure is recorded in loop.json, the
+ *      others proceed.
  *   4. reap orphans by label
  *   5. push queued records
- * Git being unreachable skips only 1 and 5's push: sessions still end on time,
+ * Git being unreachable skips only 3 and 5's push: sessions still end on time,
  * because their expiry lives in the marker, not in git.
  */
 import { parseTime } from '../core/duration.js';
 import { parseKubePrivilege } from '../core/privilege.js';
 import type { Governing } from '../core/policy.js';
-import { loadRepository, type RepositoryModel } from '../core/repository.js';
+import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
 import type { PolicyVersionLookup } from '../core/policy-versions.js';
@@ -22,11 +29,13 @@ import type { CommitSource } from '../adapters/source.js';
 import { activate, planFor } from './activate.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
+import { checkOwnRecord } from './own-record.js';
+import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
-import { readLoopState, writeLoopState, type LoopState } from './repo.js';
+import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
 
 interface GitView {
@@ -61,20 +70,25 @@ async function rememberPolicies(d: RunnerDeps, git: GitView): Promise<void> {
   if (changed) await writePolicyMemory(d.config.state, memory);
 }
 
-/** Step 1: fetch and load only what changed (plus pending sessions when policies changed). */
-async function readGit(d: RunnerDeps, st: LoopState): Promise<GitView | undefined> {
-  let commit: string;
+/** Step 1: fetch; undefined when the remote cannot be reached (markers still end on time). */
+async function fetchHead(d: RunnerDeps): Promise<string | undefined> {
   try {
-    commit = await d.mirror.fetch();
+    return await d.mirror.fetch();
   } catch (e) {
     d.log(`git: fetch failed, continuing with markers only: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+/** Step 3's read: only what changed (plus pending sessions when policies changed, plus last loop's failures). */
+async function readCandidates(d: RunnerDeps, st: LoopState, commit: string): Promise<GitView> {
   const ch = await d.mirror.changes(st.lastCommit, commit);
   const ids = new Set(ch.sessions);
   if (ch.policies) for (const id of st.pending) ids.add(id);
+  for (const id of Object.keys(st.failures ?? {})) ids.add(id);
   const list = [...ids].sort();
   const source = await d.mirror.source(commit, list);
+  // Never throws because of what an entry is: a symlink, gitlink or huge blob makes only its own session unreadable.
   return { commit, source, model: await loadRepository(source), ids: list, versions: policyVersions(d, commit), policiesChanged: ch.policies };
 }
 
@@ -108,30 +122,65 @@ function localRefusal(d: RunnerDeps, req: Request, governing: Governing): string
   return networkRefusal(network, t.config, d.env, governing.resource.networkPolicy);
 }
 
-/** Step 3 for one candidate; returns true when the session is still pending. */
-async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise<boolean> {
+/** What examining one candidate came to: still pending or not, and why it was refused, if it was. */
+interface CandidateOutcome {
+  pending: boolean;
+  refused?: SessionProblem;
+}
+
+/**
+ * Only a record signed by this runner's key closes a session. A planted one
+ * is reported and ignored: the session is judged as if it were not there.
+ */
+async function ownRecord(d: RunnerDeps, git: GitView, s: SessionFiles): Promise<SessionProblem | 'ours' | undefined> {
+  if (!s.record) return undefined;
+  const sig = s.record.signatures.find((x) => x.type === 'openpgp');
+  const check = await checkOwnRecord(s.id, s.record.bytes, sig?.bytes, d.publicKey, d.now());
+  if (check.ok) return 'ours';
+  d.log(`session ${s.id}: record.yaml ignored at ${git.commit.slice(0, 12)}: ${check.code}: ${check.message}`);
+  return { code: check.code, message: check.message };
+}
+
+/** Step 3 for one candidate. */
+async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise<CandidateOutcome> {
   const s = git.model.sessions.get(id);
-  const req = s?.request?.value;
-  if (!s || !req) return false;
+  if (!s) return { pending: false };
+  if (s.unreadable?.length) {
+    const message = s.unreadable.map((r) => `${r.code} ${r.path}`).join('; ');
+    d.log(`session ${id}: pending: SESSION_UNREADABLE: ${message}; nothing in this folder is used`);
+    return { pending: true, refused: { code: 'SESSION_UNREADABLE', message } };
+  }
+  const req = s.request?.value;
+  if (!req) return { pending: false };
+  const record = await ownRecord(d, git, s);
   // Closed sessions are settled from git alone (an open marker is step 2's business): no API call per past session.
-  if (s.record || s.rejection || s.end) return false;
+  if (record === 'ours' || s.rejection || s.end) return { pending: false };
   // The folder is the session's id everywhere (marker, claim, end.yaml, record); a request naming another is never activated.
-  if (req.metadata.id !== id) return (d.log(`session ${id}: refused: REQUEST_ID_MISMATCH: metadata.id "${req.metadata.id}" is not the folder name`), false);
+  if (req.metadata.id !== id) {
+    const message = `metadata.id "${req.metadata.id}" is not the folder name`;
+    d.log(`session ${id}: refused: REQUEST_ID_MISMATCH: ${message}`);
+    return { pending: false, refused: { code: 'REQUEST_ID_MISMATCH', message } };
+  }
   const t = d.targets.get(req.spec.resource);
   const marker = t && (await t.markers.get(id));
   const facts = { requestValid: true, rejected: false, endRequested: false, recorded: false, marker: marker && { phase: marker.state.phase } };
   let tr = decide(facts, d.now());
-  if (tr.state !== 'pending') return false;
-  const verdict = await verifySession(git.model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
-  const refusal = verdict.approved ? localRefusal(d, req, verdict.evaluation!.governing!) : undefined;
-  const reason = verdict.approved ? refusal : verdictLine(verdict);
+  if (tr.state !== 'pending') return { pending: false };
+  // A planted record is judged as absent everywhere, so it cannot turn off checks meant for pending sessions (request expiry).
+  const model = record ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
+  const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
+  const governing = verdict.evaluation?.governing;
+  const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
+  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return true;
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
-  if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), true);
+  if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
-  return false;
+  return { pending: false };
 }
 
 /**
@@ -140,53 +189,84 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
  * marker, no object, no loop state (so the real run still sees every session).
  */
 export async function planOnce(d: RunnerDeps): Promise<void> {
-  const git = await readGit(d, await readLoopState(d.config.state));
-  for (const id of git?.ids ?? []) await guarded(d, `session ${id}`, () => handleCandidate(d, git!, id));
+  const commit = await fetchHead(d);
+  const git = commit ? await readCandidates(d, await readLoopState(d.config.state), commit) : undefined;
+  for (const id of git ? git.ids : []) await guarded(d, `session ${id}`, () => handleCandidate(d, git!, id));
 }
 
-/** Runs steps that must not stop the others: each failure is logged and retried next loop. */
-async function guarded(d: RunnerDeps, what: string, fn: () => Promise<unknown>): Promise<void> {
+/** Runs steps that must not stop the others: each failure is logged, retried next loop, and returned. */
+async function guarded(d: RunnerDeps, what: string, fn: () => Promise<unknown>): Promise<SessionProblem | undefined> {
   try {
     await fn();
+    return undefined;
   } catch (e) {
-    d.log(`${what}: ${(e as Error).message}; will retry next loop`);
+    const code = (e as { code?: unknown }).code;
+    const problem = { code: typeof code === 'string' ? code : 'ERROR', message: (e as Error).message };
+    d.log(`${what}: ${problem.code}: ${problem.message}; will retry next loop`);
+    return problem;
   }
+}
+
+/**
+ * Step 2: every open marker, ended or expired first. The ends come from the
+ * runner's own state (loop.json) and a minimal read of git for the sessions
+ * its markers name; a failing read only loses this loop's new ends, never expiries.
+ */
+async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefined, failures: Map<string, SessionProblem>): Promise<void> {
+  const open: [Target, Marker][] = [];
+  let listedAll = true;
+  for (const t of d.targets.values()) {
+    const err = await guarded(d, `markers of ${t.resource}`, async () => open.push(...(await t.markers.listOpen()).map((m) => [t, m] as [Target, Marker])));
+    if (err) listedAll = false;
+  }
+  const ids = open.map(([, m]) => m.state.session);
+  const ends = new Set(st.ends ?? []);
+  if (commit) await guarded(d, 'git: end.yaml lookup', async () => (await d.mirror.endsAt(commit, ids)).forEach((id) => ends.add(id)));
+  for (const [t, m] of open) {
+    const id = m.state.session;
+    const err = await guarded(d, `session ${id}`, () => handleOpen(d, t, m, ends));
+    if (err) failures.set(id, err);
+  }
+  // An end.yaml is remembered until the teardown it asks for has completed, even if this loop's teardown fails.
+  st.ends = [...ends].filter((id) => !listedAll || ids.includes(id)).sort();
+}
+
+/** Step 3: each candidate on its own. When the candidates cannot be read at all, lastCommit stays put and the next loop retries. */
+async function examineCandidates(d: RunnerDeps, st: LoopState, commit: string, failures: Map<string, SessionProblem>): Promise<void> {
+  let git: GitView | undefined;
+  const err = await guarded(d, 'git: reading sessions', async () => (git = await readCandidates(d, st, commit)));
+  if (err || !git) return;
+  const view: GitView = git;
+  await guarded(d, 'policy versions', () => rememberPolicies(d, view));
+  const pending = new Set(st.pending);
+  const refused = new Map(Object.entries(st.refused ?? {}));
+  for (const id of view.ids) {
+    let outcome: CandidateOutcome = { pending: true };
+    const failed = await guarded(d, `session ${id}`, async () => (outcome = await handleCandidate(d, view, id)));
+    if (failed) failures.set(id, failed);
+    if (outcome.pending) pending.add(id);
+    else pending.delete(id);
+    if (!failed && outcome.refused) refused.set(id, outcome.refused);
+    else if (!failed) refused.delete(id);
+  }
+  st.lastCommit = view.commit;
+  st.pending = [...pending].sort();
+  st.refused = Object.fromEntries([...refused].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** One full reconcile. */
 export async function reconcileOnce(d: RunnerDeps): Promise<void> {
   const st = await readLoopState(d.config.state);
-  const git = await readGit(d, st).catch((e: Error) => (d.log(`git: ${e.message}`), undefined));
-  // An end.yaml is remembered until the teardown it asks for has completed, even if this loop's teardown fails.
-  const ends = new Set(st.ends ?? []);
-  for (const s of git?.model.sessions.values() ?? []) if (s.end) ends.add(s.id);
-  const stillOpen = new Set<string>();
-  let listedAll = true;
-  for (const t of d.targets.values()) {
-    await guarded(d, `markers of ${t.resource}`, async () => {
-      const open = await t.markers.listOpen().catch((e: unknown) => ((listedAll = false), Promise.reject(e)));
-      for (const m of open) {
-        await guarded(d, `session ${m.state.session}`, () => handleOpen(d, t, m, ends));
-        stillOpen.add(m.state.session);
-      }
-    });
-  }
-  st.ends = [...ends].filter((id) => !listedAll || stillOpen.has(id)).sort();
-  if (git) {
-    await guarded(d, 'policy versions', () => rememberPolicies(d, git));
-    const pending = new Set(st.pending);
-    for (const id of git.ids) {
-      let still = true;
-      await guarded(d, `session ${id}`, async () => (still = await handleCandidate(d, git, id)));
-      if (still) pending.add(id);
-      else pending.delete(id);
-    }
-    st.lastCommit = git.commit;
-    st.pending = [...pending].sort();
-  }
+  const previous = st.failures ?? {};
+  const failures = new Map<string, SessionProblem>();
+  const commit = await fetchHead(d);
+  await closeOpen(d, st, commit, failures);
+  if (commit) await examineCandidates(d, st, commit, failures);
+  else for (const [id, p] of Object.entries(previous)) if (!failures.has(id)) failures.set(id, p);
+  st.failures = Object.fromEntries([...failures].sort(([a], [b]) => a.localeCompare(b)));
   await writeLoopState(d.config.state, st);
   for (const t of d.targets.values()) await guarded(d, `reaper of ${t.resource}`, () => reap(d, t));
-  await guarded(d, 'records', () => flushRecords(d.mirror, d.config.state, d.log));
+  await guarded(d, 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
 }
 
 /** Reconciles every `pollSeconds` until `signal` aborts. */

@@ -50,7 +50,8 @@ export interface MarkerState {
   credentialSha256?: string;
   /** The token encrypted to the runner's own OpenPGP key, for the revocation proof after a restart. */
   sealedToken?: string;
-  delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string };
+  /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
+  delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
 }

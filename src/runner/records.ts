@@ -12,6 +12,7 @@ import { git, gitText } from '../adapters/git.js';
 import { API_VERSION, Record } from '../core/schemas.js';
 import { signDetached, type PrivateKey } from '../crypto/openpgp.js';
 import type { MarkerState } from './marker.js';
+import { checkOwnRecord } from './own-record.js';
 import type { RepoMirror } from './repo.js';
 import type { ObjectRef } from './providers/types.js';
 
@@ -52,7 +53,8 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
 
 /** What the record says about the credential: its kind by resource type; nothing when none was issued (a failed session). */
 function credentialOf(s: MarkerState): Record['credential'] {
-  const delivery = s.delivery ?? { channel: 'none' as const };
+  // The per-delivery tag is the runner's own bookkeeping (finding its comment after a crash); the record keeps channel and ref.
+  const { tag: _tag, ...delivery } = s.delivery ?? { channel: 'none' as const };
   if (s.type === 'vendor-held') return s.activated ? { kind: 'none', expires: s.expires, delivery } : undefined;
   if (!s.credentialSha256) return undefined;
   return { kind: s.type === 'command' ? 'command' : 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery };
@@ -76,20 +78,46 @@ async function commitFiles(mirror: RepoMirror, base: string, files: Map<string, 
   await git(mirror.dir, ['read-tree', base], { env });
   for (const [path, bytes] of files) {
     const blob = await gitText(mirror.dir, ['hash-object', '-w', '--stdin'], { input: bytes });
-    await git(mirror.dir, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+    // --replace: a planted directory, symlink or gitlink at this path is replaced, never an obstacle.
+    await git(mirror.dir, ['update-index', '--add', '--replace', '--cacheinfo', `100644,${blob},${path}`], { env });
   }
   const tree = await gitText(mirror.dir, ['write-tree'], { env });
   return gitText(mirror.dir, ['commit-tree', tree, '-p', base, '-m', message], { env });
 }
 
+/** What `flushRecords` needs to tell the runner's own records from planted ones. */
+export interface RecordOwner {
+  /** The runner's public key, armored. */
+  publicKey: string;
+  now(): number;
+}
+
+/**
+ * True when `base` already holds a record for `session` signed by this
+ * runner's key (another replica, or an earlier try whose answer was lost).
+ * Any other file there — unsigned, signed by someone else, a symlink — is
+ * planted: it is logged and overwritten by the push, never taken for ours.
+ */
+async function alreadyRecorded(mirror: RepoMirror, base: string, session: string, owner: RecordOwner, log: (s: string) => void): Promise<boolean> {
+  const path = `sessions/${session}/record.yaml`;
+  const source = await mirror.source(base, [session]);
+  const refused = await source.refused([path, `${path}.asc`]);
+  const files = await source.readMany([path, `${path}.asc`]);
+  const bytes = files.get(path);
+  if (refused.length) log(`record ${session}: ${refused.map((r) => `${r.code} ${r.path}`).join('; ')} in git is not ours; replacing it`);
+  if (!bytes) return false;
+  const check = await checkOwnRecord(session, bytes, files.get(`${path}.asc`), owner.publicKey, owner.now());
+  if (!check.ok) log(`record ${session}: ${check.code}: ${check.message}; replacing it with the runner's record`);
+  return check.ok;
+}
+
 /** Pushes one queued record; true when it is in the remote (now or already). */
-async function pushOne(mirror: RepoMirror, dir: string, session: string): Promise<boolean> {
+async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: RecordOwner, log: (s: string) => void): Promise<boolean> {
   const files = new Map<string, Uint8Array>();
   for (const f of ['record.yaml', 'record.yaml.asc']) files.set(`sessions/${session}/${f}`, await readFile(join(dir, f)));
   for (let attempt = 0; attempt < 3; attempt++) {
     const base = await mirror.fetch();
-    // Another replica (or an earlier try whose answer was lost) already wrote it: done.
-    if ((await mirror.source(base, [session]).then((s) => s.read(`sessions/${session}/record.yaml`))) !== undefined) return true;
+    if (await alreadyRecorded(mirror, base, session, owner, log)) return true;
     const commit = await commitFiles(mirror, base, files, `breakglass: record for session ${session}`);
     try {
       await git(mirror.dir, ['push', '--quiet', 'origin', `${commit}:refs/heads/${mirror.branch}`]);
@@ -102,13 +130,13 @@ async function pushOne(mirror: RepoMirror, dir: string, session: string): Promis
 }
 
 /** Pushes every queued record; keeps those that could not be pushed for the next loop. */
-export async function flushRecords(mirror: RepoMirror, stateDir: string, log: (s: string) => void): Promise<number> {
+export async function flushRecords(mirror: RepoMirror, stateDir: string, log: (s: string) => void, owner: RecordOwner): Promise<number> {
   const root = join(stateDir, 'records');
   const sessions = await readdir(root).catch(() => [] as string[]);
   let pushed = 0;
   for (const session of sessions.sort()) {
     const dir = join(root, session);
-    const ok = await pushOne(mirror, dir, session).catch((e: Error) => (log(`record ${session}: push failed, kept for retry: ${e.message}`), false));
+    const ok = await pushOne(mirror, dir, session, owner, log).catch((e: Error) => (log(`record ${session}: push failed, kept for retry: ${e.message}`), false));
     if (ok) {
       await rm(dir, { recursive: true, force: true });
       log(`record ${session}: pushed`);

@@ -8,6 +8,10 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, gitText, revParse } from '../adapters/git.js';
 import { CommitSource } from '../adapters/source.js';
+import { SessionId } from '../core/schemas.js';
+
+/** Only folder names that are session ids are ever turned into paths to read. */
+const isSessionId = (id: string) => SessionId.safeParse(id).success;
 
 /** What changed between two commits. */
 export interface Changes {
@@ -62,7 +66,7 @@ export class RepoMirror {
     let policies = false;
     for (const p of stdout.toString('utf8').split('\0')) {
       const m = /^sessions\/([^/]+)\//.exec(p);
-      if (m) sessions.add(m[1]!);
+      if (m && isSessionId(m[1]!)) sessions.add(m[1]!);
       else if (p.startsWith('policies/')) policies = true;
     }
     return { sessions, policies, full: false };
@@ -70,7 +74,25 @@ export class RepoMirror {
 
   async allSessions(commit: string): Promise<string[]> {
     const out = await gitText(this.dir, ['ls-tree', '-z', '--name-only', commit, 'sessions/']);
-    return out.split('\0').filter(Boolean).map((p) => p.replace(/^sessions\//, ''));
+    return out.split('\0').filter(Boolean).map((p) => p.replace(/^sessions\//, '')).filter(isSessionId);
+  }
+
+  /**
+   * Which of `ids` have a `sessions/<id>/end.yaml` entry at `commit`, in any
+   * form (even a symlink or an invalid file: ending only takes access away).
+   * One `ls-tree` over exact paths: nothing a vendor wrote is read or parsed,
+   * so no content elsewhere in the repository can stop a session ending.
+   */
+  async endsAt(commit: string, ids: readonly string[]): Promise<Set<string>> {
+    const wanted = ids.filter(isSessionId);
+    if (wanted.length === 0) return new Set();
+    const out = await gitText(this.dir, ['ls-tree', '-z', '--name-only', '--full-tree', commit, '--', ...wanted.map((id) => `sessions/${id}/end.yaml`)]);
+    const found = new Set<string>();
+    for (const p of out.split('\0')) {
+      const m = /^sessions\/([^/]+)\/end\.yaml$/.exec(p);
+      if (m) found.add(m[1]!);
+    }
+    return found;
   }
 
   /** A file source over only the named sessions and the policies: reading is proportional to the work. */
@@ -86,6 +108,16 @@ export interface LoopState {
   pending: string[];
   /** Sessions whose end.yaml was seen while active: remembered until their teardown completes. */
   ends?: string[];
+  /** Sessions whose last examination threw (code and message, no secret): retried every loop, each on its own. */
+  failures?: Record<string, SessionProblem>;
+  /** Sessions refused for what their folder holds (SESSION_UNREADABLE, a planted record): re-examined when it changes. */
+  refused?: Record<string, SessionProblem>;
+}
+
+/** Why one session could not be processed: a stable code and a message naming no secret. */
+export interface SessionProblem {
+  code: string;
+  message: string;
 }
 
 export async function readLoopState(stateDir: string): Promise<LoopState> {

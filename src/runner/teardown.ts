@@ -100,7 +100,7 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
   const deleted = await removeAll(d, t, s, []);
   const proof = await revocation(d, t, s);
   // The credential is dead now; remove the ciphertext too, so nothing lingers in the channel.
-  if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref);
+  if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref, s.delivery.tag);
   const now = formatTime(d.now());
   await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof });
   return true;

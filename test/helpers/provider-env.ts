@@ -90,7 +90,7 @@ export class ProviderEnv extends RunnerEnv {
     const sha = (f: string) => createHash('sha256').update(readFileSync(join(this.commandsDir, f))).digest('hex');
     const command = { name: 'db-password', run: ['mint.sh', '{database}'], inputs: { database: '^(orders|billing)$' }, revoke: ['revoke.sh', '{database}'], sha256: sha('mint.sh'), revokeSha256: sha('revoke.sh') };
     return [
-      { name: 'prod-eu', type: 'kubernetes', privileges: ['view', 'cluster-admin', `edit:${this.namespace}`], maxDuration, network: ['direct', 'tailscale', 'twingate', 'networkpolicy'], networkPolicy: pin },
+      { name: 'prod-eu', type: 'kubernetes', privileges: ['view', 'cluster-admin', `edit:${this.appNamespace}`], maxDuration, network: ['direct', 'tailscale', 'twingate', 'networkpolicy'], networkPolicy: pin },
       { name: 'bad-pin', type: 'kubernetes', privileges: ['view'], maxDuration, network: ['networkpolicy'], networkPolicy: wrongPin },
       { name: 'orders-db', type: 'command', privileges: ['read-write'], maxDuration, network: ['direct'], commands: [command] },
       { name: 'vendor-box', type: 'vendor-held', privileges: ['ssh'], maxDuration, network: ['networkpolicy'], networkPolicy: pin },

@@ -53,14 +53,15 @@ describe('the runner under the RBAC in deploy/', () => {
 
   it('activates cluster-admin and namespace sessions, and tears them down', async () => {
     await env.addSession('dep-admin', { privilege: 'cluster-admin', duration: '15m' });
-    await env.addSession('dep-edit', { privilege: `edit:${env.namespace}`, duration: '15m' });
+    // A namespace the workload runs in: the runner's own is protected (PRIVILEGE_PROTECTED_NAMESPACE).
+    await env.addSession('dep-edit', { privilege: `edit:${env.appNamespace}`, duration: '15m' });
     const r = await env.run();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/activation failed|will retry/);
     expect((await env.receive('dep-admin')).code).toBe(0);
     const kc = join(env.root, 'dep-admin.kubeconfig');
     expect((await kubectlEventually(kc, 'get', 'secrets', '-A')).ok).toBe(true);
-    const rb = await kubectl(cluster.kubeconfig, 'get', 'rolebinding', 'bg-dep-edit', '-n', env.namespace, '-o', 'jsonpath={.roleRef.name}');
+    const rb = await kubectl(cluster.kubeconfig, 'get', 'rolebinding', 'bg-dep-edit', '-n', env.appNamespace, '-o', 'jsonpath={.roleRef.name}');
     expect(rb.out).toBe('edit');
 
     env.endSession('dep-admin');

@@ -5,42 +5,25 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { generateKeyPair, readPrivateKey, sealTo } from '../../src/crypto/openpgp.js';
 import { seal } from '../../src/runner/delivery.js';
-import { FakeGitHub } from '../github-fake/server.js';
 import { binary } from '../helpers/cli.js';
+import { useGitHubRunner } from '../helpers/github-runner.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
-import { REPOSITORY, RunnerEnv } from '../helpers/runner-env.js';
+import { REPOSITORY } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
 
 describe('delivery as a pull-request comment', () => {
-  const env = new RunnerEnv(cluster);
-  let gh: FakeGitHub;
   const id = 'gh-delivery';
-  const comments = () => gh.comments.get(7) ?? [];
-  beforeAll(async () => {
-    await env.setup();
-    gh = new FakeGitHub(env.work, 'customer', 'access');
-    env.delivery = { github: { tokenEnv: 'BREAKGLASS_TEST_GH_TOKEN', apiUrl: await gh.start() } };
-    writeFileSync(env.configFile, env.configYaml());
-    const base = env.git('rev-parse', 'HEAD').trim();
-    await env.addSession(id, { privilege: 'cluster-admin', duration: '15m' });
-    // The session's commit is the head of pull request #7, merged by fast-forward.
-    gh.pulls.set(7, { base, head: env.git('rev-parse', 'HEAD').trim() });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await env.cleanup();
-  });
-  const runner = () => env.runner(['--once'], { BREAKGLASS_TEST_GH_TOKEN: 'runner-token' });
+  const { env, gh, comments, runner } = useGitHubRunner(cluster, id, { privilege: 'cluster-admin', duration: '15m' });
 
   it('posts the sealed credential once on the pull request; receive reads the saved comment', async () => {
     const r = await runner();
     expect(r.code, r.stderr).toBe(0);
     expect(comments()).toHaveLength(1);
-    expect(comments()[0]!.body).toMatch(/^<!-- breakglass-credential:gh-delivery -->[\s\S]*-----BEGIN PGP MESSAGE-----/);
+    expect(comments()[0]!.body).toMatch(/^<!-- breakglass-credential:gh-delivery:[0-9a-f]{32} -->[\s\S]*-----BEGIN PGP MESSAGE-----/);
     expect(comments()[0]!.body).not.toMatch(/token|eyJ/);
     // The vendor saves the comment as <id>.asc.
     const from = join(env.root, 'from-github');
@@ -83,7 +66,7 @@ describe('delivery as a pull-request comment', () => {
     const r = await runner();
     expect(r.code, r.stderr).toBe(0);
     expect(comments()).toHaveLength(0);
-    expect(gh.requests.some((q) => q.method === 'DELETE' && q.status === 204)).toBe(true);
+    expect(gh().requests.some((q) => q.method === 'DELETE' && q.status === 204)).toBe(true);
     expect((await kubectl(join(env.root, `${id}.kubeconfig`), 'get', 'namespaces')).ok).toBe(false);
   });
 });
