@@ -19216,13 +19216,13 @@ var require_identity = __commonJS({
 var require_visit = __commonJS({
   "node_modules/yaml/dist/visit.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
     function visit3(node2, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
+      if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
         if (cd === REMOVE)
           node2.contents = null;
@@ -19234,12 +19234,12 @@ var require_visit = __commonJS({
     visit3.REMOVE = REMOVE;
     function visit_(key, node2, visitor, path) {
       const ctrl = callVisitor(key, node2, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visit_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
+        if (identity2.isCollection(node2)) {
           path = Object.freeze(path.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
             const ci = visit_(i2, node2.items[i2], visitor, path);
@@ -19252,7 +19252,7 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
+        } else if (identity2.isPair(node2)) {
           path = Object.freeze(path.concat(node2));
           const ck = visit_("key", node2.key, visitor, path);
           if (ck === BREAK)
@@ -19270,7 +19270,7 @@ var require_visit = __commonJS({
     }
     async function visitAsync(node2, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
+      if (identity2.isDocument(node2)) {
         const cd = await visitAsync_(null, node2.contents, visitor_, Object.freeze([node2]));
         if (cd === REMOVE)
           node2.contents = null;
@@ -19282,12 +19282,12 @@ var require_visit = __commonJS({
     visitAsync.REMOVE = REMOVE;
     async function visitAsync_(key, node2, visitor, path) {
       const ctrl = await callVisitor(key, node2, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visitAsync_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
+        if (identity2.isCollection(node2)) {
           path = Object.freeze(path.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
             const ci = await visitAsync_(i2, node2.items[i2], visitor, path);
@@ -19300,7 +19300,7 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
+        } else if (identity2.isPair(node2)) {
           path = Object.freeze(path.concat(node2));
           const ck = await visitAsync_("key", node2.key, visitor, path);
           if (ck === BREAK)
@@ -19337,31 +19337,31 @@ var require_visit = __commonJS({
     function callVisitor(key, node2, visitor, path) {
       if (typeof visitor === "function")
         return visitor(key, node2, path);
-      if (identity.isMap(node2))
+      if (identity2.isMap(node2))
         return visitor.Map?.(key, node2, path);
-      if (identity.isSeq(node2))
+      if (identity2.isSeq(node2))
         return visitor.Seq?.(key, node2, path);
-      if (identity.isPair(node2))
+      if (identity2.isPair(node2))
         return visitor.Pair?.(key, node2, path);
-      if (identity.isScalar(node2))
+      if (identity2.isScalar(node2))
         return visitor.Scalar?.(key, node2, path);
-      if (identity.isAlias(node2))
+      if (identity2.isAlias(node2))
         return visitor.Alias?.(key, node2, path);
       return void 0;
     }
     function replaceNode(key, path, node2) {
       const parent = path[path.length - 1];
-      if (identity.isCollection(parent)) {
+      if (identity2.isCollection(parent)) {
         parent.items[key] = node2;
-      } else if (identity.isPair(parent)) {
+      } else if (identity2.isPair(parent)) {
         if (key === "key")
           parent.key = node2;
         else
           parent.value = node2;
-      } else if (identity.isDocument(parent)) {
+      } else if (identity2.isDocument(parent)) {
         parent.contents = node2;
       } else {
-        const pt = identity.isAlias(parent) ? "alias" : "scalar";
+        const pt = identity2.isAlias(parent) ? "alias" : "scalar";
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
@@ -19374,7 +19374,7 @@ var require_visit = __commonJS({
 var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit3 = require_visit();
     var escapeChars = {
       "!": "%21",
@@ -19517,10 +19517,10 @@ var require_directives = __commonJS({
         const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
-        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+        if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
           visit3.visit(doc.contents, (_key, node2) => {
-            if (identity.isNode(node2) && node2.tag)
+            if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
           tagNames = Object.keys(tags);
@@ -19545,7 +19545,7 @@ var require_directives = __commonJS({
 var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit3 = require_visit();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
@@ -19592,7 +19592,7 @@ var require_anchors = __commonJS({
         setAnchors: () => {
           for (const source of aliasObjects) {
             const ref = sourceObjects.get(source);
-            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+            if (typeof ref === "object" && ref.anchor && (identity2.isScalar(ref.node) || identity2.isCollection(ref.node))) {
               ref.node.anchor = ref.anchor;
             } else {
               const error63 = new Error("Failed to resolve repeated object (this should not happen)");
@@ -19665,12 +19665,12 @@ var require_applyReviver = __commonJS({
 var require_toJS = __commonJS({
   "node_modules/yaml/dist/nodes/toJS.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function toJS(value, arg, ctx) {
       if (Array.isArray(value))
         return value.map((v, i2) => toJS(v, String(i2), ctx));
       if (value && typeof value.toJSON === "function") {
-        if (!ctx || !identity.hasAnchor(value))
+        if (!ctx || !identity2.hasAnchor(value))
           return value.toJSON(arg, ctx);
         const data = { aliasCount: 0, count: 1, res: void 0 };
         ctx.anchors.set(value, data);
@@ -19696,11 +19696,11 @@ var require_Node = __commonJS({
   "node_modules/yaml/dist/nodes/Node.js"(exports) {
     "use strict";
     var applyReviver = require_applyReviver();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var NodeBase = class {
       constructor(type) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: type });
       }
       /** Create a copy of this node.  */
       clone() {
@@ -19711,7 +19711,7 @@ var require_Node = __commonJS({
       }
       /** A plain JavaScript representation of this node. */
       toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        if (!identity.isDocument(doc))
+        if (!identity2.isDocument(doc))
           throw new TypeError("A document argument is required");
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
@@ -19738,12 +19738,12 @@ var require_Alias = __commonJS({
     "use strict";
     var anchors = require_anchors();
     var visit3 = require_visit();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var Alias = class extends Node.NodeBase {
       constructor(source) {
-        super(identity.ALIAS);
+        super(identity2.ALIAS);
         this.source = source;
         Object.defineProperty(this, "tag", {
           set() {
@@ -19765,7 +19765,7 @@ var require_Alias = __commonJS({
           nodes = [];
           visit3.visit(doc, {
             Node: (_key, node2) => {
-              if (identity.isAlias(node2) || identity.hasAnchor(node2))
+              if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
             }
           });
@@ -19827,11 +19827,11 @@ var require_Alias = __commonJS({
       }
     };
     function getAliasCount(doc, node2, anchors2) {
-      if (identity.isAlias(node2)) {
+      if (identity2.isAlias(node2)) {
         const source = node2.resolve(doc);
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
-      } else if (identity.isCollection(node2)) {
+      } else if (identity2.isCollection(node2)) {
         let count = 0;
         for (const item of node2.items) {
           const c = getAliasCount(doc, item, anchors2);
@@ -19839,7 +19839,7 @@ var require_Alias = __commonJS({
             count = c;
         }
         return count;
-      } else if (identity.isPair(node2)) {
+      } else if (identity2.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
         return Math.max(kc, vc);
@@ -19854,13 +19854,13 @@ var require_Alias = __commonJS({
 var require_Scalar = __commonJS({
   "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
     var Scalar = class extends Node.NodeBase {
       constructor(value) {
-        super(identity.SCALAR);
+        super(identity2.SCALAR);
         this.value = value;
       }
       toJSON(arg, ctx) {
@@ -19885,7 +19885,7 @@ var require_createNode = __commonJS({
   "node_modules/yaml/dist/doc/createNode.js"(exports) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var defaultTagPrefix = "tag:yaml.org,2002:";
     function findTagObject(value, tagName, tags) {
@@ -19899,12 +19899,12 @@ var require_createNode = __commonJS({
       return tags.find((t) => t.identify?.(value) && !t.format);
     }
     function createNode(value, tagName, ctx) {
-      if (identity.isDocument(value))
+      if (identity2.isDocument(value))
         value = value.contents;
-      if (identity.isNode(value))
+      if (identity2.isNode(value))
         return value;
-      if (identity.isPair(value)) {
-        const map2 = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+      if (identity2.isPair(value)) {
+        const map2 = ctx.schema[identity2.MAP].createNode?.(ctx.schema, null, ctx);
         map2.items.push(value);
         return map2;
       }
@@ -19936,7 +19936,7 @@ var require_createNode = __commonJS({
             ref.node = node3;
           return node3;
         }
-        tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
+        tagObj = value instanceof Map ? schema[identity2.MAP] : Symbol.iterator in Object(value) ? schema[identity2.SEQ] : schema[identity2.MAP];
       }
       if (onTagObj) {
         onTagObj(tagObj);
@@ -19960,7 +19960,7 @@ var require_Collection = __commonJS({
   "node_modules/yaml/dist/nodes/Collection.js"(exports) {
     "use strict";
     var createNode = require_createNode();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     function collectionFromPath(schema, path, value) {
       let v = value;
@@ -20004,7 +20004,7 @@ var require_Collection = __commonJS({
         const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
         if (schema)
           copy.schema = schema;
-        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        copy.items = copy.items.map((it) => identity2.isNode(it) || identity2.isPair(it) ? it.clone(schema) : it);
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -20020,7 +20020,7 @@ var require_Collection = __commonJS({
         else {
           const [key, ...rest] = path;
           const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
+          if (identity2.isCollection(node2))
             node2.addIn(rest, value);
           else if (node2 === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -20037,7 +20037,7 @@ var require_Collection = __commonJS({
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
-        if (identity.isCollection(node2))
+        if (identity2.isCollection(node2))
           return node2.deleteIn(rest);
         else
           throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
@@ -20051,16 +20051,16 @@ var require_Collection = __commonJS({
         const [key, ...rest] = path;
         const node2 = this.get(key, true);
         if (rest.length === 0)
-          return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
+          return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
         else
-          return identity.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
+          return identity2.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
       }
       hasAllNullValues(allowScalar) {
         return this.items.every((node2) => {
-          if (!identity.isPair(node2))
+          if (!identity2.isPair(node2))
             return false;
           const n = node2.value;
-          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
+          return n == null || allowScalar && identity2.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
         });
       }
       /**
@@ -20071,7 +20071,7 @@ var require_Collection = __commonJS({
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
-        return identity.isCollection(node2) ? node2.hasIn(rest) : false;
+        return identity2.isCollection(node2) ? node2.hasIn(rest) : false;
       }
       /**
        * Sets a value in this collection. For `!!set`, `value` needs to be a
@@ -20083,7 +20083,7 @@ var require_Collection = __commonJS({
           this.set(key, value);
         } else {
           const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
+          if (identity2.isCollection(node2))
             node2.setIn(rest, value);
           else if (node2 === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -20539,7 +20539,7 @@ var require_stringify = __commonJS({
   "node_modules/yaml/dist/stringify/stringify.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringifyComment = require_stringifyComment();
     var stringifyString = require_stringifyString();
     function createStringifyContext(doc, options) {
@@ -20592,7 +20592,7 @@ var require_stringify = __commonJS({
       }
       let tagObj = void 0;
       let obj;
-      if (identity.isScalar(item)) {
+      if (identity2.isScalar(item)) {
         obj = item.value;
         let match = tags.filter((t) => t.identify?.(obj));
         if (match.length > 1) {
@@ -20615,7 +20615,7 @@ var require_stringify = __commonJS({
       if (!doc.directives)
         return "";
       const props = [];
-      const anchor2 = (identity.isScalar(node2) || identity.isCollection(node2)) && node2.anchor;
+      const anchor2 = (identity2.isScalar(node2) || identity2.isCollection(node2)) && node2.anchor;
       if (anchor2 && anchors.anchorIsValid(anchor2)) {
         anchors$1.add(anchor2);
         props.push(`&${anchor2}`);
@@ -20626,9 +20626,9 @@ var require_stringify = __commonJS({
       return props.join(" ");
     }
     function stringify(item, ctx, onComment, onChompKeep) {
-      if (identity.isPair(item))
+      if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
-      if (identity.isAlias(item)) {
+      if (identity2.isAlias(item)) {
         if (ctx.doc.directives)
           return item.toString(ctx);
         if (ctx.resolvedAliases?.has(item)) {
@@ -20642,15 +20642,15 @@ var require_stringify = __commonJS({
         }
       }
       let tagObj = void 0;
-      const node2 = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
+      const node2 = identity2.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
       tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node2));
       const props = stringifyProps(node2, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity2.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
       if (!props)
         return str;
-      return identity.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
+      return identity2.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
@@ -20662,23 +20662,23 @@ ${ctx.indent}${str}`;
 var require_stringifyPair = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity2.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity2.isCollection(key) || !identity2.isNode(key) && typeof key === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity2.isCollection(key) || (identity2.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -20719,7 +20719,7 @@ ${indent}:`;
           str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
-      if (identity.isNode(value)) {
+      if (identity2.isNode(value)) {
         vsb = !!value.spaceBefore;
         vcb = value.commentBefore;
         valueComment = value.comment;
@@ -20731,10 +20731,10 @@ ${indent}:`;
           value = doc.createNode(value);
       }
       ctx.implicitKey = false;
-      if (!explicitKey && !keyComment && identity.isScalar(value))
+      if (!explicitKey && !keyComment && identity2.isScalar(value))
         ctx.indentAtStart = str.length + 1;
       chompKeep = false;
-      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
+      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity2.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
@@ -20754,7 +20754,7 @@ ${stringifyComment.indentComment(cs, ctx.indent)}`;
           ws += `
 ${ctx.indent}`;
         }
-      } else if (!explicitKey && identity.isCollection(value)) {
+      } else if (!explicitKey && identity2.isCollection(value)) {
         const vs0 = valueStr[0];
         const nl0 = valueStr.indexOf("\n");
         const hasNewline = nl0 !== -1;
@@ -20817,7 +20817,7 @@ var require_log = __commonJS({
 var require_merge = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var MERGE_KEY = "<<";
     var merge3 = {
@@ -20830,10 +20830,10 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge3.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge3.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge3.identify(key) || identity2.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge3.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
     function addMergeToJSMap(ctx, map2, value) {
       const source = resolveAliasValue(ctx, value);
-      if (identity.isSeq(source))
+      if (identity2.isSeq(source))
         for (const it of source.items)
           mergeValue(ctx, map2, it);
       else if (Array.isArray(source))
@@ -20844,7 +20844,7 @@ var require_merge = __commonJS({
     }
     function mergeValue(ctx, map2, value) {
       const source = resolveAliasValue(ctx, value);
-      if (!identity.isMap(source))
+      if (!identity2.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
       for (const [key, value2] of srcMap) {
@@ -20865,7 +20865,7 @@ var require_merge = __commonJS({
       return map2;
     }
     function resolveAliasValue(ctx, value) {
-      return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+      return ctx && identity2.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
     }
     exports.addMergeToJSMap = addMergeToJSMap;
     exports.isMergeKey = isMergeKey;
@@ -20880,10 +20880,10 @@ var require_addPairToJSMap = __commonJS({
     var log = require_log();
     var merge3 = require_merge();
     var stringify = require_stringify();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
+      if (identity2.isNode(key) && key.addToJSMap)
         key.addToJSMap(ctx, map2, value);
       else if (merge3.isMergeKey(ctx, key))
         merge3.addMergeToJSMap(ctx, map2, value);
@@ -20914,7 +20914,7 @@ var require_addPairToJSMap = __commonJS({
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity2.isNode(key) && ctx?.doc) {
         const strCtx = stringify.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
@@ -20944,7 +20944,7 @@ var require_Pair = __commonJS({
     var createNode = require_createNode();
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
-    var identity = require_identity();
+    var identity2 = require_identity();
     function createPair(key, value, ctx) {
       const k = createNode.createNode(key, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
@@ -20952,15 +20952,15 @@ var require_Pair = __commonJS({
     }
     var Pair = class _Pair {
       constructor(key, value = null) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.PAIR });
         this.key = key;
         this.value = value;
       }
       clone(schema) {
         let { key, value } = this;
-        if (identity.isNode(key))
+        if (identity2.isNode(key))
           key = key.clone(schema);
-        if (identity.isNode(value))
+        if (identity2.isNode(value))
           value = value.clone(schema);
         return new _Pair(key, value);
       }
@@ -20981,7 +20981,7 @@ var require_Pair = __commonJS({
 var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
@@ -20997,14 +20997,14 @@ var require_stringifyCollection = __commonJS({
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment2 = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
             lines.push("");
           addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
               lines.push("");
@@ -21052,14 +21052,14 @@ ${indent}${line}` : "\n";
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (item.spaceBefore)
             lines.push("");
           addCommentBefore(ctx, lines, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
               lines.push("");
@@ -21067,7 +21067,7 @@ ${indent}${line}` : "\n";
             if (ik.comment)
               reqNewline = true;
           }
-          const iv = identity.isNode(item.value) ? item.value : null;
+          const iv = identity2.isNode(item.value) ? item.value : null;
           if (iv) {
             if (iv.comment)
               comment = iv.comment;
@@ -21135,16 +21135,16 @@ var require_YAMLMap = __commonJS({
     var stringifyCollection = require_stringifyCollection();
     var addPairToJSMap = require_addPairToJSMap();
     var Collection2 = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     function findPair(items, key) {
-      const k = identity.isScalar(key) ? key.value : key;
+      const k = identity2.isScalar(key) ? key.value : key;
       for (const it of items) {
-        if (identity.isPair(it)) {
+        if (identity2.isPair(it)) {
           if (it.key === key || it.key === k)
             return it;
-          if (identity.isScalar(it.key) && it.key.value === k)
+          if (identity2.isScalar(it.key) && it.key.value === k)
             return it;
         }
       }
@@ -21155,7 +21155,7 @@ var require_YAMLMap = __commonJS({
         return "tag:yaml.org,2002:map";
       }
       constructor(schema) {
-        super(identity.MAP, schema);
+        super(identity2.MAP, schema);
         this.items = [];
       }
       /**
@@ -21193,7 +21193,7 @@ var require_YAMLMap = __commonJS({
        */
       add(pair, overwrite2) {
         let _pair;
-        if (identity.isPair(pair))
+        if (identity2.isPair(pair))
           _pair = pair;
         else if (!pair || typeof pair !== "object" || !("key" in pair)) {
           _pair = new Pair.Pair(pair, pair?.value);
@@ -21204,7 +21204,7 @@ var require_YAMLMap = __commonJS({
         if (prev) {
           if (!overwrite2)
             throw new Error(`Key ${_pair.key} already set`);
-          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+          if (identity2.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
             prev.value.value = _pair.value;
           else
             prev.value = _pair.value;
@@ -21228,7 +21228,7 @@ var require_YAMLMap = __commonJS({
       get(key, keepScalar) {
         const it = findPair(this.items, key);
         const node2 = it?.value;
-        return (!keepScalar && identity.isScalar(node2) ? node2.value : node2) ?? void 0;
+        return (!keepScalar && identity2.isScalar(node2) ? node2.value : node2) ?? void 0;
       }
       has(key) {
         return !!findPair(this.items, key);
@@ -21253,7 +21253,7 @@ var require_YAMLMap = __commonJS({
         if (!ctx)
           return JSON.stringify(this);
         for (const item of this.items) {
-          if (!identity.isPair(item))
+          if (!identity2.isPair(item))
             throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
         }
         if (!ctx.allNullValues && this.hasAllNullValues(false))
@@ -21276,7 +21276,7 @@ var require_YAMLMap = __commonJS({
 var require_map = __commonJS({
   "node_modules/yaml/dist/schema/common/map.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLMap = require_YAMLMap();
     var map2 = {
       collection: "map",
@@ -21284,7 +21284,7 @@ var require_map = __commonJS({
       nodeClass: YAMLMap.YAMLMap,
       tag: "tag:yaml.org,2002:map",
       resolve(map3, onError) {
-        if (!identity.isMap(map3))
+        if (!identity2.isMap(map3))
           onError("Expected a mapping for this tag");
         return map3;
       },
@@ -21301,7 +21301,7 @@ var require_YAMLSeq = __commonJS({
     var createNode = require_createNode();
     var stringifyCollection = require_stringifyCollection();
     var Collection2 = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var toJS = require_toJS();
     var YAMLSeq = class extends Collection2.Collection {
@@ -21309,7 +21309,7 @@ var require_YAMLSeq = __commonJS({
         return "tag:yaml.org,2002:seq";
       }
       constructor(schema) {
-        super(identity.SEQ, schema);
+        super(identity2.SEQ, schema);
         this.items = [];
       }
       add(value) {
@@ -21335,7 +21335,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
-        return !keepScalar && identity.isScalar(it) ? it.value : it;
+        return !keepScalar && identity2.isScalar(it) ? it.value : it;
       }
       /**
        * Checks if the collection includes a value with the key `key`.
@@ -21359,7 +21359,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           throw new Error(`Expected a valid index, not ${key}.`);
         const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+        if (identity2.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
         else
           this.items[idx] = value;
@@ -21401,7 +21401,7 @@ var require_YAMLSeq = __commonJS({
       }
     };
     function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+      let idx = identity2.isScalar(key) ? key.value : key;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -21414,7 +21414,7 @@ var require_YAMLSeq = __commonJS({
 var require_seq = __commonJS({
   "node_modules/yaml/dist/schema/common/seq.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLSeq = require_YAMLSeq();
     var seq = {
       collection: "seq",
@@ -21422,7 +21422,7 @@ var require_seq = __commonJS({
       nodeClass: YAMLSeq.YAMLSeq,
       tag: "tag:yaml.org,2002:seq",
       resolve(seq2, onError) {
-        if (!identity.isSeq(seq2))
+        if (!identity2.isSeq(seq2))
           onError("Expected a sequence for this tag");
         return seq2;
       },
@@ -21776,17 +21776,17 @@ var require_binary = __commonJS({
 var require_pairs = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLSeq = require_YAMLSeq();
     function resolvePairs(seq, onError) {
-      if (identity.isSeq(seq)) {
+      if (identity2.isSeq(seq)) {
         for (let i2 = 0; i2 < seq.items.length; ++i2) {
           let item = seq.items[i2];
-          if (identity.isPair(item))
+          if (identity2.isPair(item))
             continue;
-          else if (identity.isMap(item)) {
+          else if (identity2.isMap(item)) {
             if (item.items.length > 1)
               onError("Each pair must have its own sequence indicator");
             const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
@@ -21800,7 +21800,7 @@ ${cn.comment}` : item.comment;
             }
             item = pair;
           }
-          seq.items[i2] = identity.isPair(item) ? item : new Pair.Pair(item);
+          seq.items[i2] = identity2.isPair(item) ? item : new Pair.Pair(item);
         }
       } else
         onError("Expected a sequence for this tag");
@@ -21854,7 +21854,7 @@ ${cn.comment}` : item.comment;
 var require_omap = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -21881,7 +21881,7 @@ var require_omap = __commonJS({
           ctx.onCreate(map2);
         for (const pair of this.items) {
           let key, value;
-          if (identity.isPair(pair)) {
+          if (identity2.isPair(pair)) {
             key = toJS.toJS(pair.key, "", ctx);
             value = toJS.toJS(pair.value, key, ctx);
           } else {
@@ -21911,7 +21911,7 @@ var require_omap = __commonJS({
         const pairs$1 = pairs2.resolvePairs(seq, onError);
         const seenKeys = [];
         for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
+          if (identity2.isScalar(key)) {
             if (seenKeys.includes(key.value)) {
               onError(`Ordered maps must not include duplicate keys: ${key.value}`);
             } else {
@@ -22092,7 +22092,7 @@ var require_int2 = __commonJS({
 var require_set = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
@@ -22102,7 +22102,7 @@ var require_set = __commonJS({
       }
       add(key) {
         let pair;
-        if (identity.isPair(key))
+        if (identity2.isPair(key))
           pair = key;
         else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
           pair = new Pair.Pair(key.key, null);
@@ -22118,7 +22118,7 @@ var require_set = __commonJS({
        */
       get(key, keepPair) {
         const pair = YAMLMap.findPair(this.items, key);
-        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
+        return !keepPair && identity2.isPair(pair) ? identity2.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
       set(key, value) {
         if (typeof value !== "boolean")
@@ -22162,7 +22162,7 @@ var require_set = __commonJS({
       tag: "tag:yaml.org,2002:set",
       createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
       resolve(map2, onError) {
-        if (identity.isMap(map2)) {
+        if (identity2.isMap(map2)) {
           if (map2.hasAllNullValues(true))
             return Object.assign(new YAMLSet(), map2);
           else
@@ -22407,7 +22407,7 @@ var require_tags = __commonJS({
 var require_Schema = __commonJS({
   "node_modules/yaml/dist/schema/Schema.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var map2 = require_map();
     var seq = require_seq();
     var string4 = require_string();
@@ -22420,9 +22420,9 @@ var require_Schema = __commonJS({
         this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
         this.tags = tags.getTags(customTags, this.name, merge3);
         this.toStringOptions = toStringDefaults ?? null;
-        Object.defineProperty(this, identity.MAP, { value: map2.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string4.string });
-        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        Object.defineProperty(this, identity2.MAP, { value: map2.map });
+        Object.defineProperty(this, identity2.SCALAR, { value: string4.string });
+        Object.defineProperty(this, identity2.SEQ, { value: seq.seq });
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
       clone() {
@@ -22439,7 +22439,7 @@ var require_Schema = __commonJS({
 var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
@@ -22466,7 +22466,7 @@ var require_stringifyDocument = __commonJS({
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
-        if (identity.isNode(doc.contents)) {
+        if (identity2.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
             lines.push("");
           if (doc.contents.commentBefore) {
@@ -22521,7 +22521,7 @@ var require_Document = __commonJS({
     "use strict";
     var Alias = require_Alias();
     var Collection2 = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var toJS = require_toJS();
     var Schema = require_Schema();
@@ -22536,7 +22536,7 @@ var require_Document = __commonJS({
         this.comment = null;
         this.errors = [];
         this.warnings = [];
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.DOC });
         let _replacer = null;
         if (typeof replacer === "function" || Array.isArray(replacer)) {
           _replacer = replacer;
@@ -22572,7 +22572,7 @@ var require_Document = __commonJS({
        */
       clone() {
         const copy = Object.create(_Document.prototype, {
-          [identity.NODE_TYPE]: { value: identity.DOC }
+          [identity2.NODE_TYPE]: { value: identity2.DOC }
         });
         copy.commentBefore = this.commentBefore;
         copy.comment = this.comment;
@@ -22582,7 +22582,7 @@ var require_Document = __commonJS({
         if (this.directives)
           copy.directives = this.directives.clone();
         copy.schema = this.schema.clone();
-        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+        copy.contents = identity2.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -22645,7 +22645,7 @@ var require_Document = __commonJS({
           sourceObjects
         };
         const node2 = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node2))
+        if (flow && identity2.isCollection(node2))
           node2.flow = true;
         setAnchors();
         return node2;
@@ -22685,7 +22685,7 @@ var require_Document = __commonJS({
        * `true` (collections are always returned intact).
        */
       get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -22694,14 +22694,14 @@ var require_Document = __commonJS({
        */
       getIn(path, keepScalar) {
         if (Collection2.isEmptyPath(path))
-          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
+          return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
        */
       has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+        return identity2.isCollection(this.contents) ? this.contents.has(key) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -22709,7 +22709,7 @@ var require_Document = __commonJS({
       hasIn(path) {
         if (Collection2.isEmptyPath(path))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -22816,7 +22816,7 @@ var require_Document = __commonJS({
       }
     };
     function assertCollection(contents) {
-      if (identity.isCollection(contents))
+      if (identity2.isCollection(contents))
         return true;
       throw new Error("Expected a YAML collection as document contents");
     }
@@ -23087,12 +23087,12 @@ var require_util_flow_indent_check = __commonJS({
 var require_util_map_includes = __commonJS({
   "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function mapIncludes(ctx, items, search) {
       const { uniqueKeys } = ctx.options;
       if (uniqueKeys === false)
         return false;
-      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity.isScalar(a) && identity.isScalar(b) && a.value === b.value;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity2.isScalar(a) && identity2.isScalar(b) && a.value === b.value;
       return items.some((pair) => isEqual(pair.key, search));
     }
     exports.mapIncludes = mapIncludes;
@@ -23305,7 +23305,7 @@ var require_resolve_end = __commonJS({
 var require_resolve_flow_collection = __commonJS({
   "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -23384,7 +23384,7 @@ var require_resolve_flow_collection = __commonJS({
             }
             if (prevItemComment) {
               let prev = coll.items[coll.items.length - 1];
-              if (identity.isPair(prev))
+              if (identity2.isPair(prev))
                 prev = prev.value ?? prev.key;
               if (prev.comment)
                 prev.comment += "\n" + prevItemComment;
@@ -23499,7 +23499,7 @@ var require_resolve_flow_collection = __commonJS({
 var require_compose_collection = __commonJS({
   "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -23549,7 +23549,7 @@ var require_compose_collection = __commonJS({
       }
       const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
       const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node2 = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      const node2 = identity2.isNode(res) ? res : new Scalar.Scalar(res);
       node2.range = coll.range;
       node2.tag = tagName;
       if (tag?.format)
@@ -23968,7 +23968,7 @@ var require_resolve_flow_scalar = __commonJS({
 var require_compose_scalar = __commonJS({
   "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
@@ -23977,17 +23977,17 @@ var require_compose_scalar = __commonJS({
       const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       } else if (tagName)
         tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
       else if (token.type === "scalar")
         tag = findScalarTagByTest(ctx, value, token, onError);
       else
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       let scalar;
       try {
         const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error63) {
         const msg = error63 instanceof Error ? error63.message : String(error63);
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
@@ -24007,7 +24007,7 @@ var require_compose_scalar = __commonJS({
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError) {
       if (tagName === "!")
-        return schema[identity.SCALAR];
+        return schema[identity2.SCALAR];
       const matchWithTest = [];
       for (const tag of schema.tags) {
         if (!tag.collection && tag.tag === tagName) {
@@ -24026,12 +24026,12 @@ var require_compose_scalar = __commonJS({
         return kt;
       }
       onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
-      return schema[identity.SCALAR];
+      return schema[identity2.SCALAR];
     }
     function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
-      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity.SCALAR];
+      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity2.SCALAR];
       if (schema.compat) {
-        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity.SCALAR];
+        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity2.SCALAR];
         if (tag.tag !== compat.tag) {
           const ts = directives.tagString(tag.tag);
           const cs = directives.tagString(compat.tag);
@@ -24080,7 +24080,7 @@ var require_compose_node = __commonJS({
   "node_modules/yaml/dist/compose/compose-node.js"(exports) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeCollection = require_compose_collection();
     var composeScalar = require_compose_scalar();
     var resolveEnd = require_resolve_end();
@@ -24126,7 +24126,7 @@ var require_compose_node = __commonJS({
       node2 ?? (node2 = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
       if (anchor2 && node2.anchor === "")
         onError(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
-      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
+      if (atKey && ctx.options.stringKeys && (!identity2.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
         const msg = "With stringKeys, all keys must be strings";
         onError(tag ?? token, "NON_STRING_KEY", msg);
       }
@@ -24232,7 +24232,7 @@ var require_composer = __commonJS({
     var directives = require_directives();
     var Document = require_Document();
     var errors = require_errors2();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeDoc = require_compose_doc();
     var resolveEnd = require_resolve_end();
     function getErrorPos(src) {
@@ -24294,9 +24294,9 @@ var require_composer = __commonJS({
 ${comment}` : comment;
           } else if (afterEmptyLine || doc.directives.docStart || !dc) {
             doc.commentBefore = comment;
-          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+          } else if (identity2.isCollection(dc) && !dc.flow && dc.items.length > 0) {
             let it = dc.items[0];
-            if (identity.isPair(it))
+            if (identity2.isPair(it))
               it = it.key;
             const cb = it.commentBefore;
             it.commentBefore = cb ? `${comment}
@@ -26344,7 +26344,7 @@ var require_public_api = __commonJS({
     var Document = require_Document();
     var errors = require_errors2();
     var log = require_log();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var lineCounter = require_line_counter();
     var parser = require_parser();
     function parseOptions(options) {
@@ -26422,7 +26422,7 @@ var require_public_api = __commonJS({
         if (!keepUndefined)
           return void 0;
       }
-      if (identity.isDocument(value) && !_replacer)
+      if (identity2.isDocument(value) && !_replacer)
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
@@ -26442,7 +26442,7 @@ var require_dist = __commonJS({
     var Schema = require_Schema();
     var errors = require_errors2();
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
@@ -26460,14 +26460,14 @@ var require_dist = __commonJS({
     exports.YAMLParseError = errors.YAMLParseError;
     exports.YAMLWarning = errors.YAMLWarning;
     exports.Alias = Alias.Alias;
-    exports.isAlias = identity.isAlias;
-    exports.isCollection = identity.isCollection;
-    exports.isDocument = identity.isDocument;
-    exports.isMap = identity.isMap;
-    exports.isNode = identity.isNode;
-    exports.isPair = identity.isPair;
-    exports.isScalar = identity.isScalar;
-    exports.isSeq = identity.isSeq;
+    exports.isAlias = identity2.isAlias;
+    exports.isCollection = identity2.isCollection;
+    exports.isDocument = identity2.isDocument;
+    exports.isMap = identity2.isMap;
+    exports.isNode = identity2.isNode;
+    exports.isPair = identity2.isPair;
+    exports.isScalar = identity2.isScalar;
+    exports.isSeq = identity2.isSeq;
     exports.Pair = Pair.Pair;
     exports.Scalar = Scalar.Scalar;
     exports.YAMLMap = YAMLMap.YAMLMap;
@@ -30279,14 +30279,14 @@ var require_key = __commonJS({
           value: ext.subs[ext.subs.length - 1].value
         };
       });
-      const identity = {
+      const identity2 = {
         extensions: { issuer },
         subjectAlternativeName: cert.subjectAltName,
         oids
       };
       return {
         key: core_1.crypto.createPublicKey(cert.publicKey),
-        identity
+        identity: identity2
       };
     }
   }
@@ -31320,15 +31320,15 @@ var require_verifier2 = __commonJS({
           });
         }
       }
-      verifyPolicy(policy, identity) {
+      verifyPolicy(policy, identity2) {
         if (policy.subjectAlternativeName) {
-          (0, policy_1.verifySubjectAlternativeName)(policy.subjectAlternativeName, identity.subjectAlternativeName);
+          (0, policy_1.verifySubjectAlternativeName)(policy.subjectAlternativeName, identity2.subjectAlternativeName);
         }
         if (policy.extensions) {
-          (0, policy_1.verifyExtensions)(policy.extensions, identity.extensions);
+          (0, policy_1.verifyExtensions)(policy.extensions, identity2.extensions);
         }
         if (policy.oids) {
-          (0, policy_1.verifyOIDs)(policy.oids, identity.oids);
+          (0, policy_1.verifyOIDs)(policy.oids, identity2.oids);
         }
       }
     };
@@ -36101,6 +36101,15 @@ function createGitHub(opts) {
     }
   };
   return {
+    authenticatedLogin: async () => {
+      try {
+        return (await octokit.request("GET /user")).data.login;
+      } catch (e) {
+        const status = e.status;
+        if (status === 403 || status === 404) return void 0;
+        throw new GitHubApiError("GET /user", status, isRetryable(e) ? retry.attempts : 1, e);
+      }
+    },
     listPullFiles: (n) => call(`GET /repos/${owner}/${repo}/pulls/${n}/files`, () => octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/files", { owner, repo, pull_number: n, per_page: 100 })),
     listComments: (n) => call(`GET /repos/${owner}/${repo}/issues/${n}/comments`, () => octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, per_page: 100 })),
     createComment: (n, body) => call(`POST /repos/${owner}/${repo}/issues/${n}/comments`, async () => (await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, body })).data),
@@ -36136,13 +36145,13 @@ async function revParse(dir, rev2) {
   }
 }
 async function lsTree(dir, commit, paths) {
-  const { stdout } = await git(dir, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...paths]);
+  const { stdout } = await git(dir, ["ls-tree", "-r", "-l", "-z", "--full-tree", commit, "--", ...paths]);
   const out = [];
   for (const rec of stdout.toString("utf8").split("\0")) {
     if (!rec) continue;
     const tab = rec.indexOf("	");
-    const [mode, type, oid] = rec.slice(0, tab).split(" ");
-    out.push({ mode, type, oid, path: rec.slice(tab + 1) });
+    const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
+    out.push({ mode, type, oid, path: rec.slice(tab + 1), size: size === "-" || size === void 0 ? void 0 : Number(size) });
   }
   return out;
 }
@@ -36175,51 +36184,6 @@ function catBlobs(dir, oids) {
 `).join(""));
   });
 }
-
-// src/adapters/source.ts
-var CommitSource = class _CommitSource {
-  label;
-  dir;
-  commit;
-  /** The folders indexed; the Action passes its `sessions`/`policies` inputs when they are elsewhere. */
-  roots;
-  entries;
-  constructor(dir, commit, roots) {
-    this.dir = dir;
-    this.commit = commit;
-    this.roots = roots;
-    this.label = `${dir}@${commit.slice(0, 12)}`;
-  }
-  static async open(dir, rev2, roots = ["sessions", "policies"]) {
-    const commit = await revParse(dir, rev2);
-    if (!commit) throw new BreakglassError("GIT_REV", `${rev2} is not a commit in ${dir}`);
-    return new _CommitSource(dir, commit, roots);
-  }
-  async index() {
-    if (!this.entries) {
-      this.entries = /* @__PURE__ */ new Map();
-      for (const e of await lsTree(this.dir, this.commit, this.roots)) this.entries.set(e.path, { oid: e.oid, mode: e.mode });
-    }
-    return this.entries;
-  }
-  async list(roots) {
-    const idx = await this.index();
-    return [...idx.keys()].filter((p) => roots.some((r) => p.startsWith(`${r}/`))).sort();
-  }
-  async read(path) {
-    return (await this.readMany([path])).get(path);
-  }
-  async readMany(paths) {
-    const idx = await this.index();
-    const wanted = paths.flatMap((p) => {
-      const e = idx.get(p);
-      if (e?.mode === "120000") throw new BreakglassError("SYMLINK", `${p} is a symbolic link in ${this.label}; breakglass reads regular files only`);
-      return e ? [[p, e.oid]] : [];
-    });
-    const blobs = await catBlobs(this.dir, wanted.map(([, oid]) => oid));
-    return new Map(wanted.map(([p, oid]) => [p, blobs.get(oid)]));
-  }
-};
 
 // src/core/document.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -55971,20 +55935,77 @@ function formatTime(ms) {
   return new Date(Math.floor(ms / 1e3) * 1e3).toISOString().replace(".000Z", "Z");
 }
 
+// src/core/identity.ts
+var INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|[^\S ]/u;
+var NON_ASCII2 = /[^\u0020-\u007e]/u;
+var IGNORABLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+var SCRIPTS = ["Cyrillic", "Greek", "Armenian", "Cherokee", "Latin", "Han", "Arabic", "Hebrew"];
+function codePoint(c) {
+  return `U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+function escapeIdentity(value) {
+  return [...value].map((c) => NON_ASCII2.test(c) ? `\\u{${c.codePointAt(0).toString(16)}}` : c).join("");
+}
+function scriptOf(c) {
+  const name = SCRIPTS.find((s) => new RegExp(`\\p{Script=${s}}`, "u").test(c));
+  if (name === "Latin") return "a non-ASCII Latin character";
+  return name ? `a ${name} character` : "a non-ASCII character";
+}
+function identityProblem(value) {
+  const invisible = INVISIBLE.exec(value);
+  if (invisible) {
+    return {
+      code: "IDENTITY_INVISIBLE_CHAR",
+      message: `"${escapeIdentity(value)}" contains the invisible character ${codePoint(invisible[0])} at position ${invisible.index + 1}, which makes it look like an identity it is not; write it in plain ASCII`
+    };
+  }
+  const other = NON_ASCII2.exec(value);
+  if (other) {
+    return {
+      code: "IDENTITY_CONFUSABLE_CHAR",
+      message: `"${escapeIdentity(value)}" contains ${codePoint(other[0])}, ${scriptOf(other[0])} that can look like an ASCII letter; identities must be ASCII${value.includes("@") ? " (write an internationalised domain in its xn-- form)" : ""}`
+    };
+  }
+  return void 0;
+}
+function invisibleProblem(value) {
+  const p = identityProblem(value);
+  return p?.code === "IDENTITY_INVISIBLE_CHAR" ? p : void 0;
+}
+function asCheck(problem) {
+  return external_exports.superRefine((value, ctx) => {
+    const p = problem(value);
+    if (p) ctx.addIssue({ code: "custom", message: p.message, params: { code: p.code }, continue: false });
+  });
+}
+var plainIdentity = asCheck(identityProblem);
+var visibleText = asCheck(invisibleProblem);
+function canonicalIdentity(value) {
+  const folded = value.normalize("NFKC").replace(IGNORABLE, "").toLowerCase().trim();
+  const at2 = folded.lastIndexOf("@");
+  if (at2 <= 0) return folded;
+  const local = folded.slice(0, at2);
+  const plus = local.indexOf("+");
+  return plus > 0 ? `${local.slice(0, plus)}${folded.slice(at2)}` : folded;
+}
+
 // src/core/schemas.ts
 var API_VERSION = "breakglass.dev/v1";
 var fieldHints = /* @__PURE__ */ new WeakMap();
 function describeField(schema) {
   return fieldHints.get(schema);
 }
-function constrained(re, code, hint, extra) {
-  let s = external_exports.string().regex(re);
+function constrained(re, code, hint, extra, base = external_exports.string()) {
+  let s = base.regex(re);
   if (extra) s = s.refine(extra);
   const out = s.meta({ description: hint });
   fieldHints.set(out, { code, hint });
   return out;
 }
-var SessionId = constrained(
+function identity(re, code, hint) {
+  return constrained(re, code, hint, void 0, external_exports.string().check(plainIdentity));
+}
+var SessionId = identity(
   /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
   "ID_INVALID",
   'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters'
@@ -56003,7 +56024,7 @@ var Fingerprint = constrained(
 );
 var Digest = constrained(/^sha256:[0-9a-f]{64}$/, "DIGEST_INVALID", "sha256: followed by 64 lower-case hex digits");
 var Nonce = constrained(/^[0-9a-f]{32}$/, "NONCE_INVALID", "32 lower-case hex digits (128 random bits), quoted");
-var ApproverName = constrained(
+var ApproverName = identity(
   /^[a-z0-9][a-z0-9_-]{0,62}$/,
   "APPROVER_INVALID",
   'a name of lower-case letters, digits, "-" and "_", at most 63 characters'
@@ -56013,17 +56034,17 @@ var Repository = constrained(
   "REPOSITORY_INVALID",
   "host/owner/name, such as github.com/customer/access"
 );
-var Requester = constrained(
+var Requester = identity(
   /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
   "REQUESTER_INVALID",
   "an e-mail address such as oncall@vendor.example"
 );
-var RequesterPattern = constrained(
+var RequesterPattern = identity(
   /^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/,
   "REQUESTER_PATTERN_INVALID",
   "an e-mail address, or *@domain for anyone at that domain"
 );
-var PolicyName = constrained(
+var PolicyName = identity(
   /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
   "NAME_INVALID",
   'a DNS label: lower-case letters, digits and "-", at most 63 characters'
@@ -56090,7 +56111,7 @@ var Rejection = external_exports.strictObject({
   kind: external_exports.literal("Rejection"),
   session: SessionId,
   request: Digest,
-  by: external_exports.string().min(1).max(253),
+  by: external_exports.string().min(1).max(253).check(visibleText),
   at: Time,
   reason: external_exports.string().min(1).max(2e3)
 });
@@ -56098,7 +56119,7 @@ var End = external_exports.strictObject({
   apiVersion,
   kind: external_exports.literal("End"),
   session: SessionId,
-  by: external_exports.string().min(1).max(253),
+  by: external_exports.string().min(1).max(253).check(visibleText),
   at: Time,
   reason: external_exports.string().max(2e3).optional()
 });
@@ -56181,7 +56202,9 @@ var Policy = external_exports.strictObject({
     }),
     requestExpiry: Duration,
     reason: external_exports.strictObject({ pattern: external_exports.string().min(1).optional(), minLength: external_exports.number().int().min(0).max(2e3).optional() }).default({}),
-    resources: external_exports.array(PolicyResource).min(1)
+    resources: external_exports.array(PolicyResource).min(1),
+    // Namespaces no session may be granted a privilege in, on top of the built-in ones (additive, never fewer).
+    protectedNamespaces: external_exports.array(external_exports.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).optional()
   })
 });
 var TrustApprover = external_exports.union([
@@ -56190,7 +56213,7 @@ var TrustApprover = external_exports.union([
     name: ApproverName,
     email: Requester.optional(),
     sigstore: external_exports.union([
-      external_exports.strictObject({ issuer: external_exports.string().url(), subject: external_exports.string().min(1), trustedRoot: FilePath.optional() }),
+      external_exports.strictObject({ issuer: external_exports.string().url(), subject: external_exports.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }),
       external_exports.strictObject({ publicKey: FilePath })
     ])
   })
@@ -56264,7 +56287,12 @@ var RunnerConfig = external_exports.strictObject({
   // customer. When absent, `policies/keys/<FINGERPRINT>.asc` from the verified
   // commit is used; either way the key's fingerprint must equal the signed request's.
   recipientKeys: FilePath.optional(),
+  // Namespaces no session may be granted a privilege in, besides the built-in ones and every resource's `namespace` (additive).
+  protectedNamespaces: external_exports.array(external_exports.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).optional(),
   resources: external_exports.record(PolicyName, RunnerResource),
+  // Where this installation claims session ids ("once", whatever resource a request names).
+  // Optional when every resource shares one kubeconfig and namespace: the claims live there.
+  claims: external_exports.strictObject({ kubeconfig: FilePath.optional(), namespace: external_exports.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: external_exports.boolean().optional()
@@ -56282,6 +56310,272 @@ var SCHEMAS = {
 };
 var KINDS = Object.keys(SCHEMAS);
 
+// src/core/yaml-scan.ts
+var YAML_LIMITS = {
+  /** Characters in one line; a 2,000-character reason fits with room to spare. */
+  lineChars: 4096,
+  /** Lines, comments and blank lines included (the parser's cost per line is high); real documents have tens. */
+  lines: 1e4,
+  /** Nested collections; real documents nest five or six deep. */
+  depth: 32,
+  /** Scalars and collections in one file; a large policy has a few hundred. */
+  nodes: 1e4,
+  /** Keys in one mapping; the widest real mapping (runner resources) has tens. */
+  keys: 1e3
+};
+var SPACE_OR_END = (c) => c === void 0 || c === " " || c === "\n";
+var FLOW_INDICATOR = (c) => c === "," || c === "[" || c === "]" || c === "{" || c === "}";
+var Scanner = class {
+  i = 0;
+  line = 1;
+  lineStart = 0;
+  block = [];
+  flow = [];
+  nodes = 0;
+  docs = 0;
+  docOpen = false;
+  quote;
+  scalar;
+  /** True where a new token may begin (line start, after "- ", ": ", "[", "{", ","). */
+  tokenStart = true;
+  /** True while the last token read is a plain scalar, which a more indented next line continues. */
+  plain = false;
+  /** Column of the token being read (the candidate key), and of the innermost key or dash on this line. */
+  tokenCol = 0;
+  lineParent = -1;
+  /** Index of the first non-space character of the current line. */
+  lineFirst = 0;
+  file;
+  text;
+  constructor(file2, text) {
+    this.file = file2;
+    this.text = text;
+  }
+  finding(offset, code, message) {
+    const line = this.line;
+    return { file: this.file, line, col: offset - this.lineStart + 1, code, message, severity: "error" };
+  }
+  run() {
+    const t = this.text;
+    while (this.i < t.length) {
+      const f = this.scanLine();
+      if (f) return f;
+    }
+    return void 0;
+  }
+  /** One line: its length, then (outside quoted and block scalars) its structure. */
+  scanLine() {
+    const t = this.text;
+    const start = this.i;
+    let end = t.indexOf("\n", start);
+    if (end < 0) end = t.length;
+    this.lineStart = start;
+    if (this.line > YAML_LIMITS.lines) {
+      return this.finding(start, "YAML_TOO_MANY_LINES", `file has more than ${YAML_LIMITS.lines} lines; at most ${YAML_LIMITS.lines} are accepted`);
+    }
+    if (end - start > YAML_LIMITS.lineChars) {
+      return this.finding(start + YAML_LIMITS.lineChars, "YAML_LINE_TOO_LONG", `line is ${end - start} characters long; at most ${YAML_LIMITS.lineChars} are accepted`);
+    }
+    const f = this.structure(start, end);
+    this.i = end + 1;
+    this.line++;
+    return f;
+  }
+  structure(start, end) {
+    const t = this.text;
+    let i2 = start;
+    while (i2 < end && t[i2] === " ") i2++;
+    const indent = i2 - start;
+    this.lineFirst = i2;
+    if (this.scalar && this.inBlockScalar(i2, end, indent)) return void 0;
+    if (!this.quote) {
+      if (i2 === end) return void 0;
+      if (t[i2] === "#") return this.plain = false, void 0;
+      if (indent === 0 && t[i2] === "%") return void 0;
+      const marker = indent === 0 && (t.startsWith("---", i2) || t.startsWith("...", i2)) && SPACE_OR_END(t[i2 + 3]) ? t[i2] : void 0;
+      if (marker) {
+        this.plain = false;
+        this.block = [];
+        this.flow = [];
+        if (marker === ".") return this.docOpen = false, void 0;
+        const f = this.openDocument(i2);
+        if (f) return f;
+        i2 += 3;
+      }
+      this.lineParent = indent - 1;
+      const continues = this.plain && (this.flow.length > 0 || indent > (this.block.at(-1)?.indent ?? -1));
+      this.tokenStart = !continues;
+      this.plain = continues;
+      this.tokenCol = i2;
+    }
+    return this.tokens(i2, end);
+  }
+  /** Whether the line belongs to the open block scalar (`|` or `>`); closes it when not. */
+  inBlockScalar(i2, end, indent) {
+    const t = this.text;
+    const s = this.scalar;
+    const marker = indent === 0 && (t.startsWith("---", i2) || t.startsWith("...", i2)) && SPACE_OR_END(t[i2 + 3]);
+    if (!marker) {
+      if (i2 === end) return true;
+      if (s.content === void 0 && indent > s.parent) return s.content = indent, true;
+      if (s.content !== void 0 && indent >= s.content) return true;
+    }
+    this.scalar = void 0;
+    return false;
+  }
+  openDocument(offset) {
+    this.docs++;
+    this.docOpen = true;
+    return this.docs > 1 ? this.finding(offset, "YAML_MULTI_DOC", "file holds more than one YAML document; put one document in each file") : void 0;
+  }
+  tokens(from, end) {
+    const t = this.text;
+    for (let i2 = from; i2 < end; i2++) {
+      const c = t[i2];
+      if (this.quote) {
+        i2 = this.skipQuoted(i2, end);
+        continue;
+      }
+      if (c === " ") {
+        continue;
+      }
+      if (c === "#" && (i2 === this.lineStart || t[i2 - 1] === " ")) return this.plain = false, void 0;
+      const f = this.token(c, i2, end);
+      if (typeof f === "number") i2 = f;
+      else if (f) return f;
+    }
+    return void 0;
+  }
+  /** Index of the last character of the quoted scalar on this line (or the line's end when it goes on). */
+  skipQuoted(i2, end) {
+    const t = this.text;
+    for (; i2 < end; i2++) {
+      if (this.quote === '"' && t[i2] === "\\") i2++;
+      else if (this.quote === "'" && t[i2] === "'" && t[i2 + 1] === "'") i2++;
+      else if (t[i2] === this.quote) {
+        this.quote = void 0;
+        return i2;
+      }
+    }
+    return end;
+  }
+  /** Handles one significant character; returns a finding, or an index to resume after. */
+  token(c, i2, end) {
+    const t = this.text;
+    const inFlow = this.flow.length > 0;
+    if (!this.docOpen) {
+      const f = this.openDocument(i2);
+      if (f) return f;
+    }
+    if (inFlow && FLOW_INDICATOR(c)) return this.flowIndicator(c, i2);
+    if (c === ":" && (SPACE_OR_END(t[i2 + 1]) || i2 + 1 === end || inFlow && FLOW_INDICATOR(t[i2 + 1]))) {
+      this.tokenStart = true;
+      this.plain = false;
+      return this.key(this.tokenCol);
+    }
+    if (!this.tokenStart) return void 0;
+    this.tokenCol = i2;
+    if ((c === "-" || c === "?") && (SPACE_OR_END(t[i2 + 1]) || i2 + 1 === end) && !inFlow) {
+      this.lineParent = i2 - this.lineStart;
+      this.plain = false;
+      return c === "-" ? this.item(i2) : this.key(i2);
+    }
+    if (c === "&" || c === "*") {
+      const name = /^[^\s,[\]{}]*/.exec(t.slice(i2 + 1, Math.min(end, i2 + 1 + 64)))[0];
+      const what = c === "&" ? `anchor &${name}` : `alias *${name}`;
+      return this.finding(i2, "YAML_ALIAS", `${what} is not allowed; anchors and aliases are refused, write values out in full`);
+    }
+    if (!inFlow && (c === "[" || c === "{")) return this.flowIndicator(c, i2);
+    if (!inFlow && (c === "|" || c === ">")) {
+      const after = this.blockScalarHeader(i2, end);
+      if (after !== void 0) return after;
+    }
+    this.tokenStart = false;
+    if (c === '"' || c === "'") this.quote = c;
+    this.plain = this.quote === void 0;
+    return this.count(i2);
+  }
+  /** A block scalar header (`|`, `>-`, `|2` ...) runs to the end of the line; returns that end, or undefined when this is not one. */
+  blockScalarHeader(i2, end) {
+    const t = this.text;
+    let j = i2 + 1;
+    let explicit;
+    while (j < end && /[0-9+-]/.test(t[j])) {
+      if (t[j] >= "1" && t[j] <= "9") explicit = Number(t[j]);
+      j++;
+    }
+    while (j < end && t[j] === " ") j++;
+    if (j < end && t[j] !== "#") return void 0;
+    const parent = this.lineParent;
+    this.plain = false;
+    this.scalar = { parent, content: explicit === void 0 ? void 0 : Math.max(parent, 0) + explicit };
+    this.nodes++;
+    return end;
+  }
+  flowIndicator(c, i2) {
+    this.tokenStart = true;
+    this.plain = false;
+    if (c === "[" || c === "{") {
+      this.flow.push({ indent: -1, kind: c === "{" ? "map" : "seq", keys: 0 });
+      return this.count(i2) ?? this.depth(i2);
+    }
+    if (c === "]" || c === "}") this.flow.pop();
+    return void 0;
+  }
+  /** A key indicator (`:` after a key, or `?`) for the key token starting at index `col`. */
+  key(col) {
+    if (col < this.lineStart) col = this.lineFirst;
+    let frame;
+    if (this.flow.length) {
+      frame = this.flow.at(-1);
+    } else {
+      const indent = col - this.lineStart;
+      while (this.block.length && (this.block.at(-1).indent > indent || this.block.at(-1).indent === indent && this.block.at(-1).kind === "seq")) this.block.pop();
+      frame = this.block.at(-1);
+      if (!frame || frame.indent !== indent) {
+        frame = { indent, kind: "map", keys: 0 };
+        this.block.push(frame);
+        const f = this.count(col) ?? this.depth(col);
+        if (f) return f;
+      }
+      this.lineParent = indent;
+    }
+    frame.keys++;
+    if (frame.keys > YAML_LIMITS.keys) {
+      return this.finding(col, "YAML_TOO_MANY_KEYS", `mapping has more than ${YAML_LIMITS.keys} keys; at most ${YAML_LIMITS.keys} are accepted in one mapping`);
+    }
+    return void 0;
+  }
+  /** A block sequence entry (`- `) at index `i`. */
+  item(i2) {
+    const indent = i2 - this.lineStart;
+    while (this.block.length && this.block.at(-1).indent > indent) this.block.pop();
+    const top = this.block.at(-1);
+    if (!top || top.indent !== indent || top.kind !== "seq") {
+      this.block.push({ indent, kind: "seq", keys: 0 });
+      return this.count(i2) ?? this.depth(i2);
+    }
+    return void 0;
+  }
+  count(i2) {
+    this.nodes++;
+    if (this.nodes > YAML_LIMITS.nodes) {
+      return this.finding(i2, "YAML_TOO_MANY_NODES", `file has more than ${YAML_LIMITS.nodes} YAML nodes (values, lists and mappings); at most ${YAML_LIMITS.nodes} are accepted`);
+    }
+    return void 0;
+  }
+  depth(i2) {
+    const depth = this.block.length + this.flow.length;
+    if (depth > YAML_LIMITS.depth) {
+      return this.finding(i2, "YAML_TOO_DEEP", `collections are nested ${depth} deep here; at most ${YAML_LIMITS.depth} levels are accepted`);
+    }
+    return void 0;
+  }
+};
+function scanYaml(file2, text) {
+  return new Scanner(file2, text).run();
+}
+
 // src/core/document.ts
 var MAX_DOCUMENT_BYTES = 256 * 1024;
 function at(loc, offset, code, message) {
@@ -56293,6 +56587,18 @@ function lineColOfByte(bytes, offset) {
   let start = 0;
   for (let i2 = 0; i2 < offset; i2++) if (bytes[i2] === 10) line++, start = i2 + 1;
   return { line, col: offset - start + 1 };
+}
+function firstInvalidUtf8(b) {
+  for (let i2 = 0; i2 < b.length; ) {
+    const c = b[i2];
+    const n = c < 128 ? 0 : c >= 194 && c <= 223 ? 1 : c >= 224 && c <= 239 ? 2 : c >= 240 && c <= 244 ? 3 : -1;
+    if (n < 0) return i2;
+    for (let k = 1; k <= n; k++) if (((b[i2 + k] ?? 0) & 192) !== 128) return i2;
+    const d = b[i2 + 1] ?? 0;
+    if (c === 224 && d < 160 || c === 237 && d > 159 || c === 240 && d < 144 || c === 244 && d > 143) return i2;
+    i2 += n + 1;
+  }
+  return -1;
 }
 function checkBytes(file2, bytes) {
   const here = (offset, code, message) => ({
@@ -56309,16 +56615,7 @@ function checkBytes(file2, bytes) {
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    let bad = 0;
-    for (let i2 = 0; i2 < bytes.length; i2++) {
-      try {
-        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, i2 + 1), { stream: true });
-      } catch {
-        bad = i2;
-        break;
-      }
-    }
-    return { findings: [here(bad, "FILE_ENCODING", "file is not valid UTF-8; save it as UTF-8")] };
+    return { findings: [here(Math.max(0, firstInvalidUtf8(bytes)), "FILE_ENCODING", "file is not valid UTF-8; save it as UTF-8")] };
   }
   const findings = [];
   if (text.charCodeAt(0) === 65279) findings.push(here(0, "FILE_BOM", "file starts with a byte-order mark; save it as UTF-8 without BOM"));
@@ -56340,20 +56637,32 @@ function checkBytes(file2, bytes) {
   }
   return findings.length ? { findings } : { text, findings };
 }
+function keyFindings(loc, map2) {
+  const out = [];
+  const seen = /* @__PURE__ */ new Set();
+  for (const pair of map2.items) {
+    const key = pair.key;
+    const offset = (0, import_yaml.isNode)(key) ? key.range?.[0] ?? 0 : 0;
+    if (key !== null && !(0, import_yaml.isScalar)(key)) {
+      out.push(at(loc, offset, "YAML_COMPLEX_KEY", "a list or mapping is used as a key; keys must be plain values"));
+      continue;
+    }
+    const name = String(key?.value ?? null);
+    if (seen.has(name)) out.push(at(loc, offset, "YAML_DUPLICATE_KEY", `key "${name}" appears twice in the same mapping; keep one`));
+    seen.add(name);
+  }
+  return out;
+}
 function yamlFindings(loc, doc) {
   const out = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const first = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
-    if (e.code === "DUPLICATE_KEY") {
-      const key = /^\s*([^:#\n]+?)\s*:/.exec(loc.text.slice(e.pos[0], e.pos[0] + 200))?.[1] ?? "?";
-      out.push(at(loc, e.pos[0], "YAML_DUPLICATE_KEY", `key "${key}" appears twice in the same mapping; keep one`));
-    } else {
-      out.push(at(loc, e.pos[0], "YAML_SYNTAX", first));
-    }
+    out.push(at(loc, e.pos[0], "YAML_SYNTAX", first));
   }
   const refs = [];
   (0, import_yaml.visit)(doc, {
     Node(_key, node2) {
+      if ((0, import_yaml.isMap)(node2)) out.push(...keyFindings(loc, node2));
       if ((0, import_yaml.isAlias)(node2)) refs.push({ offset: node2.range?.[0] ?? 0, text: `alias *${node2.source}` });
       else if ((0, import_yaml.isNode)(node2) && node2.anchor) refs.push({ offset: node2.range?.[0] ?? 0, text: `anchor &${node2.anchor}` });
       if ((0, import_yaml.isNode)(node2) && node2.tag && (!node2.tag.startsWith("tag:yaml.org,2002:") || /:(binary|set|omap|pairs)$/.test(node2.tag))) {
@@ -56443,6 +56752,10 @@ function show(v) {
   if (typeof v === "object") return "a mapping";
   return String(v);
 }
+function ownCode(issue3) {
+  const code = issue3.code === "custom" ? issue3.params?.code : void 0;
+  return typeof code === "string" ? code : void 0;
+}
 function issueFindings(loc, doc, schema, value, issue3) {
   const path = issue3.path;
   const where = nodeAt(doc, path);
@@ -56472,11 +56785,15 @@ function issueFindings(loc, doc, schema, value, issue3) {
       return [at(loc, offset(where.node), "SCHEMA_VALUE", `${name} ${show(got)} is not one of: ${issue3.values.map(String).join(", ")}`)];
     }
     case "invalid_union": {
+      const inner = issue3.errors.flat().find((i2) => ownCode(i2) !== void 0);
+      if (inner) return issueFindings(loc, doc, schema, value, { ...inner, path: [...path, ...inner.path] });
       const field = String(path.at(-1));
       return [at(loc, offset(where.node), "SCHEMA_VALUE", `${name} does not match any accepted form for ${field}; accepted keys: ${acceptedKeys(schema, path).join(", ")}`)];
     }
     case "invalid_format":
     case "custom": {
+      const own2 = ownCode(issue3);
+      if (own2) return [at(loc, offset(where.node), own2, `${name} ${issue3.message}`)];
       const hint = describeField(schemaAt(schema, path) ?? external_exports.never());
       const code = hint?.code ?? "SCHEMA_VALUE";
       return [at(loc, offset(where.node), code, `${name} ${show(got)} is not ${hint?.hint ?? "valid"}`)];
@@ -56494,9 +56811,19 @@ function issueFindings(loc, doc, schema, value, issue3) {
 function loadDocument(file2, bytes, kind) {
   const pre = checkBytes(file2, bytes);
   if (pre.text === void 0) return { ok: false, findings: pre.findings };
+  const limit = scanYaml(file2, pre.text);
+  if (limit) return { ok: false, findings: [limit] };
+  try {
+    return parseBounded(file2, pre.text, kind);
+  } catch (e) {
+    if (e instanceof RangeError) return { ok: false, findings: [{ file: file2, line: 1, col: 1, code: "YAML_TOO_DEEP", message: "collections are nested too deep to read", severity: "error" }] };
+    throw e;
+  }
+}
+function parseBounded(file2, text, kind) {
   const lc2 = new import_yaml.LineCounter();
-  const loc = { file: file2, lc: lc2, text: pre.text };
-  const docs = (0, import_yaml.parseAllDocuments)(pre.text, { lineCounter: lc2, uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2", schema: "core" });
+  const loc = { file: file2, lc: lc2, text };
+  const docs = (0, import_yaml.parseAllDocuments)(text, { lineCounter: lc2, uniqueKeys: false, prettyErrors: false, strict: true, version: "1.2", schema: "core" });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length !== 1) {
     const second = list[1];
@@ -56514,16 +56841,14 @@ function loadDocument(file2, bytes, kind) {
   const value = doc.toJS({ maxAliasCount: 0 });
   const schema = SCHEMAS[kind];
   const parsed = schema.safeParse(value);
-  if (parsed.success) {
-    const locate = (path) => {
-      const w = nodeAt(doc, path);
-      const { line, col } = lc2.linePos(w.node?.range?.[0] ?? 0);
-      return { file: file2, line, col };
-    };
-    return { ok: true, value: parsed.data, findings: [], locate };
-  }
+  const locate = (path) => {
+    const w = nodeAt(doc, path);
+    const { line, col } = lc2.linePos(w.node?.range?.[0] ?? 0);
+    return { file: file2, line, col };
+  };
+  if (parsed.success) return { ok: true, value: parsed.data, findings: [], locate };
   const issues = parsed.error.issues.flatMap((i2) => issueFindings(loc, doc, schema, value, i2));
-  return { ok: false, findings: sortFindings(issues) };
+  return { ok: false, findings: sortFindings(issues), locate };
 }
 function offset0(doc) {
   return doc.contents?.range?.[0] ?? 0;
@@ -56543,6 +56868,7 @@ function sha256Digest(bytes) {
 }
 
 // src/core/repository.ts
+var MAX_ENTRY_BYTES = MAX_DOCUMENT_BYTES;
 var SIG_SUFFIXES = [
   [".asc", "openpgp"],
   [".sigstore.json", "sigstore"]
@@ -56597,7 +56923,7 @@ function buildSession(id, rels, files, findings) {
     const r = s.request;
     if (r.value && r.value.metadata.id !== id) {
       const pos = r.locate(["metadata", "id"]);
-      findings.push({ ...pos, code: "ID_MISMATCH", message: `metadata.id "${r.value.metadata.id}" does not equal its folder name "${id}"; they must be the same`, severity: "error" });
+      findings.push({ ...pos, code: "REQUEST_ID_MISMATCH", message: `metadata.id "${r.value.metadata.id}" does not equal its folder name "${id}"; they must be the same`, severity: "error" });
     }
   } else {
     findings.push(layoutFinding(`${dir}/`, "SESSION_NO_REQUEST", `session ${id} has no request.yaml`));
@@ -56665,18 +56991,98 @@ function loadPolicies(paths, files, findings) {
   }
   return { policies, policyApprovals };
 }
+function markUnreadable(refused, sessions, findings) {
+  for (const r of refused) {
+    findings.push(layoutFinding(r.path, r.code, r.message));
+    const id = /^sessions\/([^/]+)\//.exec(r.path)?.[1];
+    if (!id || !SessionId.safeParse(id).success) continue;
+    const s = sessions.get(id) ?? { id, approvals: [] };
+    (s.unreadable ??= []).push(r);
+    sessions.set(id, s);
+  }
+}
 async function loadRepository(source) {
   const findings = [];
   const paths = await source.list(["sessions", "policies"]);
   const wanted = paths.filter((p) => p.startsWith("sessions/") || /^policies\/([^/]+\.ya?ml|approvals\/.+)$/.test(p));
+  const refused = await source.refused(wanted);
   const files = await source.readMany(wanted);
-  const { policies, policyApprovals } = loadPolicies(wanted.filter((p) => p.startsWith("policies/")), files, findings);
+  const readable = wanted.filter((p) => files.has(p));
+  const { policies, policyApprovals } = loadPolicies(readable.filter((p) => p.startsWith("policies/")), files, findings);
   const sessions = /* @__PURE__ */ new Map();
-  for (const [id, rels] of groupSessions(wanted.filter((p) => p.startsWith("sessions/")), findings)) {
+  for (const [id, rels] of groupSessions(readable.filter((p) => p.startsWith("sessions/")), findings)) {
     sessions.set(id, buildSession(id, rels, files, findings));
   }
+  markUnreadable(refused, sessions, findings);
   return { policies, policyApprovals, sessions, findings: sortFindings(findings) };
 }
+
+// src/adapters/source.ts
+var tooLarge = (path, size) => ({ path, code: "FILE_TOO_LARGE", message: `file is ${size} bytes; at most ${MAX_ENTRY_BYTES} bytes are accepted, so it was not read` });
+function treeRefusal(e, label2) {
+  const path = e.path;
+  if (e.mode === "120000") return { path, code: "SYMLINK", message: `${path} is a symbolic link in ${label2}; breakglass reads regular files only and never follows links` };
+  if (e.mode === "160000") return { path, code: "GITLINK", message: `${path} is a gitlink (submodule) in ${label2}; breakglass reads regular files only` };
+  if (e.type !== "blob" || e.mode !== "100644" && e.mode !== "100755") return { path, code: "FILE_MODE", message: `${path} has mode ${e.mode} in ${label2}; breakglass reads regular files only` };
+  if (e.size === void 0 || e.size > MAX_ENTRY_BYTES) return tooLarge(path, e.size ?? Number.NaN);
+  return void 0;
+}
+function refusalError(r) {
+  return new BreakglassError(r.code, r.message);
+}
+var CommitSource = class _CommitSource {
+  label;
+  dir;
+  commit;
+  /** The folders indexed; the Action passes its `sessions`/`policies` inputs when they are elsewhere. */
+  roots;
+  entries;
+  constructor(dir, commit, roots) {
+    this.dir = dir;
+    this.commit = commit;
+    this.roots = roots;
+    this.label = `${dir}@${commit.slice(0, 12)}`;
+  }
+  static async open(dir, rev2, roots = ["sessions", "policies"]) {
+    const commit = await revParse(dir, rev2);
+    if (!commit) throw new BreakglassError("GIT_REV", `${rev2} is not a commit in ${dir}`);
+    return new _CommitSource(dir, commit, roots);
+  }
+  async index() {
+    if (!this.entries) {
+      this.entries = /* @__PURE__ */ new Map();
+      for (const e of await lsTree(this.dir, this.commit, this.roots)) this.entries.set(e.path, e);
+    }
+    return this.entries;
+  }
+  async list(roots) {
+    const idx = await this.index();
+    return [...idx.keys()].filter((p) => roots.some((r) => p.startsWith(`${r}/`))).sort();
+  }
+  async read(path) {
+    const [refusal] = await this.refused([path]);
+    if (refusal) throw refusalError(refusal);
+    return (await this.readMany([path])).get(path);
+  }
+  /** Reads only small regular blobs: a gitlink's commit or a huge blob is never handed to `cat-file`. */
+  async readMany(paths) {
+    const idx = await this.index();
+    const wanted = paths.flatMap((p) => {
+      const e = idx.get(p);
+      return e && !treeRefusal(e, this.label) ? [[p, e.oid]] : [];
+    });
+    const blobs = await catBlobs(this.dir, wanted.map(([, oid]) => oid));
+    return new Map(wanted.map(([p, oid]) => [p, blobs.get(oid)]));
+  }
+  async refused(paths) {
+    const idx = await this.index();
+    return paths.flatMap((p) => {
+      const e = idx.get(p);
+      const r = e && treeRefusal(e, this.label);
+      return r ? [r] : [];
+    });
+  }
+};
 
 // src/core/privilege.ts
 var DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -56698,6 +57104,23 @@ function isClusterAdminTier(privilege) {
   const p = parseKubePrivilege(privilege);
   return p?.scope === "cluster" && (p.clusterRole === "cluster-admin" || p.clusterRole === "admin" || p.clusterRole === "system:masters");
 }
+var BUILTIN_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "breakglass-system"];
+function protectedNamespaceOf(privilege, extra = []) {
+  const p = parseKubePrivilege(privilege);
+  if (p?.scope !== "namespace") return void 0;
+  return BUILTIN_PROTECTED_NAMESPACES.includes(p.namespace) || extra.includes(p.namespace) ? p.namespace : void 0;
+}
+function privilegeCaution(privilege, resource) {
+  const p = parseKubePrivilege(privilege);
+  if (!p || p.scope === "cluster" && p.clusterRole === "view") return void 0;
+  if (isClusterAdminTier(privilege)) {
+    return `${privilege} is FULL CONTROL of ${resource}: every secret, every workload, and the power to grant itself more. Approve only if nothing narrower will do.`;
+  }
+  if (p.scope === "namespace") {
+    return `${privilege} lets the session act as every ServiceAccount in namespace ${p.namespace} and create objects there that outlive the session: whatever those accounts may do, this session may do. Treat it as cluster-admin-equivalent if any of them is powerful.`;
+  }
+  return `${privilege} applies in every namespace of ${resource}, including the runner's own: if the role lets it impersonate, read secrets, run pods or write RBAC, it is cluster-admin-equivalent. The runner reads the role when it activates and refuses one that can (PRIVILEGE_ESCALATES).`;
+}
 
 // src/core/policy.ts
 var CLOCK_SKEW_MS = 5 * 60 * 1e3;
@@ -56713,9 +57136,9 @@ function unsafeInput(value) {
   return SAFE_INPUT.test(value) ? void 0 : "is not acceptable";
 }
 function requesterAllowed(requester, patterns) {
-  const who = requester.toLowerCase();
+  const who = canonicalIdentity(requester);
   return patterns.some((p) => {
-    const pat = p.toLowerCase();
+    const pat = canonicalIdentity(p);
     if (pat.startsWith("*@")) return who.endsWith(pat.slice(1)) && who.indexOf("@") === who.length - pat.length + 1;
     return who === pat;
   });
@@ -56786,6 +57209,10 @@ function checkResource(request2, g, out) {
     out.push({ code: "POLICY_PRIVILEGE", message: `privilege "${privilege}" is not allowed for resource ${resource.name}; allowed: ${resource.privileges.join(", ")}`, path: ["spec", "privilege"] });
   } else if (resource.type === "kubernetes" && !parseKubePrivilege(privilege)) {
     out.push({ code: "PRIVILEGE_INVALID", message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, path: ["spec", "privilege"] });
+  }
+  const guarded = resource.type === "kubernetes" ? protectedNamespaceOf(privilege, g.policy.spec.protectedNamespaces) : void 0;
+  if (guarded) {
+    out.push({ code: "PRIVILEGE_PROTECTED_NAMESPACE", message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`, path: ["spec", "privilege"] });
   }
   if (!resource.network.includes(network)) {
     out.push({ code: "POLICY_NETWORK", message: `network "${network}" is not allowed for resource ${resource.name}; allowed: ${resource.network.join(", ")}`, path: ["spec", "network"] });
@@ -56919,189 +57346,6 @@ function lintPolicy(policy) {
     });
   });
   return out;
-}
-
-// src/core/validate.ts
-function violationFindings(file2, violations, pathOf) {
-  return violations.map((v) => ({ ...file2.locate(pathOf(v)), code: v.code, message: v.message, severity: "error" }));
-}
-function sessionStatus(s) {
-  if (!s.request?.value) return "invalid";
-  if (s.record) return "recorded";
-  if (s.end) return "ended";
-  if (s.rejection) return "rejected";
-  return "pending";
-}
-function checkPolicies(model) {
-  const findings = [];
-  const usable = [];
-  const broken = /* @__PURE__ */ new Set();
-  for (const file2 of model.policies) {
-    if (!file2.value) {
-      const stem = /([^/]+)\.yaml$/.exec(file2.path)?.[1];
-      if (stem) broken.add(stem);
-      continue;
-    }
-    const lint = lintPolicy(file2.value);
-    findings.push(...violationFindings(file2, lint, (v) => v.policyPath ?? []));
-    if (lint.length) broken.add(file2.value.metadata.name);
-    else usable.push(file2.value);
-  }
-  return { findings, usable, broken };
-}
-function evaluateSession(s, usable, broken, now) {
-  const status = sessionStatus(s);
-  const summary2 = { id: s.id, status, approvals: s.approvals.length };
-  const req = s.request;
-  if (!req?.value) return { summary: summary2, findings: [] };
-  const findings = [];
-  const evaluation = evaluatePolicy(req.value, usable, { now, checkStale: status === "pending" });
-  if (!evaluation.governing && broken.size) {
-    evaluation.violations.splice(0, evaluation.violations.length, { code: "POLICY_INVALID", message: `policies with errors (${[...broken].join(", ")}) govern nothing until fixed; the resource may be defined there`, path: ["spec", "resource"] });
-  }
-  findings.push(...violationFindings(req, evaluation.violations, (v) => v.path));
-  if (s.rejection?.value && s.rejection.value.request !== req.digest) {
-    findings.push({ ...s.rejection.locate(["request"]), code: "DIGEST_MISMATCH", message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`, severity: "warning" });
-  }
-  Object.assign(summary2, { requestDigest: req.digest, resource: req.value.spec.resource, privilege: req.value.spec.privilege, evaluation });
-  return { summary: summary2, findings };
-}
-function validateRepository(model, now) {
-  const pol = checkPolicies(model);
-  const findings = [...model.findings, ...pol.findings];
-  const sessions = [];
-  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) {
-    const r = evaluateSession(s, pol.usable, pol.broken, now);
-    findings.push(...r.findings);
-    sessions.push(r.summary);
-  }
-  return { findings: sortFindings(findings), sessions, usablePolicies: pol.usable };
-}
-
-// src/core/command.ts
-var PLACEHOLDER2 = /^\{([a-z][a-z0-9_-]*)\}$/;
-function buildArgv(template, inputs) {
-  return template.map((arg) => {
-    const m = PLACEHOLDER2.exec(arg);
-    if (!m) return arg;
-    const value = inputs[m[1]];
-    if (value === void 0) throw new BreakglassError("INPUT_MISSING", `input "${m[1]}" is required by the command template`);
-    return value;
-  });
-}
-function showArgv(argv) {
-  return argv.map((a) => JSON.stringify(a)).join(" ");
-}
-
-// src/core/view.ts
-function groupFingerprint(fpr) {
-  return fpr.toUpperCase().replace(/(.{4})/g, "$1 ").trim();
-}
-function gpgRecipe(id, digest, repository) {
-  const dir = `sessions/${id}/approvals`;
-  return [
-    `# Approve ${id} with nothing but git and gpg (GNU date; on macOS use gdate).`,
-    `# 1. Check that you are approving these exact bytes:`,
-    `sha256sum sessions/${id}/request.yaml   # must print ${digest.slice("sha256:".length)}`,
-    `# 2. Write the approval (APPROVER is your name in the customer's trust file):`,
-    `APPROVER=your-name`,
-    `mkdir -p ${dir}`,
-    `cat > "${dir}/$APPROVER.yaml" <<EOF`,
-    `apiVersion: breakglass.dev/v1`,
-    `kind: Approval`,
-    `session: ${id}`,
-    `request: ${digest}`,
-    `repository: ${repository}`,
-    `approver: $APPROVER`,
-    `decision: approve`,
-    `signed: $(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-    `expires: $(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)`,
-    `nonce: "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')"`,
-    `EOF`,
-    `# 3. Sign the file's exact bytes (binary-mode detached signature) and commit:`,
-    `gpg --armor --detach-sign --output "${dir}/$APPROVER.yaml.asc" "${dir}/$APPROVER.yaml"`,
-    `git add ${dir} && git commit -m "Approve ${id}" && git push`
-  ].join("\n");
-}
-function privilegeWarning(req, ev) {
-  if (ev.clusterAdminTier) {
-    return `${req.spec.privilege} is FULL CONTROL of ${req.spec.resource}: every secret, every workload, and the power to grant itself more. Approve only if nothing narrower will do.`;
-  }
-  return void 0;
-}
-function durationText(req, ev) {
-  const max2 = ev.governing ? ` (policy maximum ${ev.governing.resource.maxDuration})` : "";
-  const eff = ev.effectiveSeconds !== void 0 ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max2}, shortened further by the runner's cap and the token lifetime the cluster grants` : "";
-  return `${req.spec.duration} requested${eff}`;
-}
-function buildApprovalView(input2) {
-  const { request: req, evaluation: ev } = input2;
-  const g = ev.governing;
-  const rows = [
-    ["Session", req.metadata.id],
-    ["Resource", g ? `${req.spec.resource} (${g.resource.type}, policy ${g.policy.metadata.name})` : req.spec.resource],
-    ["Privilege", req.spec.privilege],
-    ["Duration", durationText(req, ev)],
-    ["Network", req.spec.network]
-  ];
-  if (req.spec.command) {
-    const inputs = Object.entries(req.spec.command.inputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") || "(none)";
-    rows.push(["Command", `${req.spec.command.name} with inputs ${inputs}`]);
-    if (g?.command) {
-      try {
-        rows.push(["Runs (argv)", showArgv(buildArgv(g.command.run, req.spec.command.inputs))]);
-        if (g.command.revoke) rows.push(["Revokes (argv)", showArgv(buildArgv(g.command.revoke, req.spec.command.inputs))]);
-      } catch {
-        rows.push(["Runs (argv)", "(cannot be built: inputs do not fit the policy)"]);
-      }
-    }
-  }
-  rows.push(["Reason", req.spec.reason], ["Requester", req.metadata.requester], ["Recipient key", groupFingerprint(req.spec.recipient)]);
-  const created = parseTime(req.metadata.created);
-  const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : void 0;
-  rows.push(["Created", created !== void 0 && expiry !== void 0 ? `${req.metadata.created} (approve before ${formatTime(created + expiry * 1e3)})` : req.metadata.created]);
-  rows.push(["Request digest", input2.requestDigest]);
-  if (input2.repository) rows.push(["Repository", input2.repository]);
-  const need = g ? g.policy.spec.approvals.required : 0;
-  const counted = new Set(input2.approvals.filter((a) => a.state !== "invalid").map((a) => a.approver));
-  const warnings = [privilegeWarning(req, ev)].filter((w) => !!w);
-  const verdict = ev.violations.length ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) } : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? "?"}`] };
-  let status = input2.recorded ? "recorded by the runner" : input2.ended ? `ended by ${input2.ended.by}${input2.ended.reason ? `: ${input2.ended.reason}` : ""}` : input2.rejection ? `REJECTED by ${input2.rejection.by}: ${input2.rejection.reason}` : !verdict.ok ? "blocked by policy" : counted.size >= need ? "approvals complete; merge to activate" : "waiting for approvals";
-  if (input2.rejection && (input2.recorded || input2.ended)) status += ` (rejected by ${input2.rejection.by}: ${input2.rejection.reason})`;
-  const repo = input2.repository ?? "<host/owner/name>";
-  return {
-    id: req.metadata.id,
-    rows,
-    warnings,
-    verdict,
-    approvals: { have: counted.size, need, entries: input2.approvals },
-    status,
-    commands: {
-      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
-      reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
-      gpg: gpgRecipe(req.metadata.id, input2.requestDigest, repo)
-    }
-  };
-}
-function approvalLine(v) {
-  const who = v.approvals.entries.map((a) => `${a.approver} (${a.state}${a.detail ? `: ${a.detail}` : ""})`).join(", ");
-  return `${v.approvals.have} of ${v.approvals.need}${who ? ` \u2014 ${who}` : ""}`;
-}
-function mdCell(text) {
-  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;").replace(/([`*_[\]#!])/g, "\\$1");
-}
-function renderMarkdown(v, checkedWith) {
-  const out = [`### Break-glass request \`${v.id}\``, ""];
-  for (const w of v.warnings) out.push(`> [!WARNING]`, `> ${mdCell(w)}`, "");
-  out.push("| | |", "|---|---|");
-  for (const [k, val] of v.rows) out.push(`| **${k}** | ${mdCell(val)} |`);
-  out.push(`| **Policy** | ${v.verdict.ok ? "\u2705" : "\u274C"} ${v.verdict.lines.map(mdCell).join("<br>")} |`);
-  out.push(`| **Approvals** | ${mdCell(approvalLine(v))}${checkedWith ? `<br>_signatures checked with ${mdCell(checkedWith)}_` : ""} |`);
-  out.push(`| **Status** | ${mdCell(v.status)} |`, "");
-  out.push("**To approve** (signs these exact request bytes with your key, then commits the approval):", "", "```sh", v.commands.approve, "```", "");
-  out.push("**To reject** (the reason is shown to the requester):", "", "```sh", v.commands.reject, "```", "");
-  out.push("<details><summary>Approve with nothing but <code>gpg</code></summary>", "", "```sh", v.commands.gpg, "```", "", "</details>");
-  return out.join("\n");
 }
 
 // src/core/reasons.ts
@@ -83084,8 +83328,8 @@ function verifySigstoreBundle(bundleBytes, artifact, approvers, _now) {
 
 // src/core/verify-signer.ts
 function identitiesOf(approvers, extra) {
-  const out = new Set(extra.map((e) => e.toLowerCase()));
-  for (const a of approvers) if (a.email) out.add(a.email.toLowerCase());
+  const out = new Set(extra.map(canonicalIdentity));
+  for (const a of approvers) if (a.email) out.add(canonicalIdentity(a.email));
   return [...out];
 }
 async function openpgpSigner(bytes, sig, trust, now) {
@@ -83137,8 +83381,10 @@ function checkApprover(a, signer, s) {
     fail("APPROVER_NAME_MISMATCH", `signed by the key of ${signer.approvers.map((t) => t.name).join(", ")}, but the file says approver "${a.approver}"`);
   }
   if (!s.policy.spec.approvals.approvers.includes(a.approver)) fail("APPROVER_NOT_IN_POLICY", `${a.approver} is not an approver in policy ${s.policy.metadata.name}`);
-  if (!s.policy.spec.approvals.allowSelfApproval && signer.identities.includes(s.requester.toLowerCase())) {
-    fail("SELF_APPROVAL", `${a.approver} is the requester ${s.requester}; policy ${s.policy.metadata.name} does not allow self-approval`);
+  const requester = canonicalIdentity(s.requester);
+  if (!s.policy.spec.approvals.allowSelfApproval && signer.identities.includes(requester)) {
+    const alias = requester === s.requester ? "" : ` (${s.requester} is an alias of ${requester})`;
+    fail("SELF_APPROVAL", `${a.approver} is the requester ${requester}${alias}; policy ${s.policy.metadata.name} does not allow self-approval`);
   }
 }
 async function verifyOne(file2, s, trust, now) {
@@ -83191,6 +83437,331 @@ async function verifyApprovals(files, subject, trust, now) {
     reasons.push({ code: "THRESHOLD_NOT_MET", message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(", ")})` : ""}` });
   }
   return { approved: accepted.length >= need, need, accepted, reasons };
+}
+
+// src/core/verify-policy.ts
+var SKEW_MS2 = 5 * 60 * 1e3;
+function thresholdTime(signed, need) {
+  return [...signed].sort((a, b) => a - b)[need - 1];
+}
+async function verifyOne2(file2, s, trust, now) {
+  if (!file2.value) fail("APPROVAL_INVALID", `${file2.path} is not a valid PolicyApproval document`);
+  const a = file2.value;
+  if (a.approver !== file2.name) fail("APPROVAL_FILE_MISMATCH", `approver "${a.approver}" is written in ${file2.name}.yaml`);
+  const signer = await identifySigner(file2.bytes, file2.signatures, trust, now);
+  if (!signer.approvers.some((t) => t.name === a.approver)) fail("APPROVER_NAME_MISMATCH", `signed by the key of ${signer.approvers.map((t) => t.name).join(", ")}, but the file says approver "${a.approver}"`);
+  if (a.policy !== s.name) fail("POLICY_NAME_MISMATCH", `approval is for policy ${a.policy}, not ${s.name}`);
+  if (a.repository !== s.repository) fail("REPOSITORY_MISMATCH", `approval is for repository ${a.repository}, not ${s.repository}`);
+  if (a.digest !== s.digest) fail("POLICY_DIGEST_MISMATCH", `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
+  if (parseTime(a.signed) > now + SKEW_MS2) fail("APPROVAL_NOT_YET_VALID", `policy approval signed ${a.signed}, in the future`);
+  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file2.path, signed: parseTime(a.signed) }, identities: signer.identities };
+}
+async function verifyPolicyApprovals(policy, files, trust, now) {
+  const reasons = [];
+  const passed = [];
+  for (const f of [...files].sort((x2, y) => x2.path.localeCompare(y.path))) {
+    try {
+      passed.push(await verifyOne2(f, policy, trust, now));
+    } catch (e) {
+      reasons.push(asReason(e, f.path));
+    }
+  }
+  const counted = countOnce(passed, reasons);
+  const need = trust.threshold;
+  const approved = counted.length >= need;
+  if (!approved) {
+    reasons.push({ code: "POLICY_UNAPPROVED", message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used` });
+  }
+  const accepted = counted.map(({ approver, keyId, signed }) => ({ approver, keyId, signed }));
+  return { approved, need, approvers: accepted.map((a) => a.approver), accepted, approvedAt: thresholdTime(accepted.map((a) => a.signed), need), reasons };
+}
+
+// src/core/policy-versions.ts
+var POLICY_PATH = /^policies\/([^/]+)\.yaml$/;
+function policyStem(path) {
+  return POLICY_PATH.exec(path)?.[1];
+}
+function nameMatchesPath(file2) {
+  return !!file2.value && file2.value.metadata.name === policyStem(file2.path);
+}
+function mismatch(message, file2) {
+  return { code: "POLICY_FILE_MISMATCH", message, file: file2 };
+}
+function governingFile(model, resource) {
+  const defining = model.policies.filter((f) => f.value?.spec.resources.some((r) => r.name === resource));
+  if (defining.length > 1) {
+    return { reasons: [mismatch(`resource "${resource}" is defined by ${defining.length} policy files (${defining.map((f) => f.path).join(", ")}); each resource must be in exactly one file, and none is picked`)] };
+  }
+  const file2 = defining[0];
+  if (!file2) return { reasons: [] };
+  const name = file2.value.metadata.name;
+  if (!nameMatchesPath(file2)) {
+    return { reasons: [mismatch(`${file2.path} calls itself "${name}"; a policy is policies/<metadata.name>.yaml, and approvals of "${name}" are approvals of policies/${name}.yaml, not of this file`, file2.path)] };
+  }
+  const sameName = model.policies.filter((f) => f !== file2 && (f.value?.metadata.name === name || policyStem(f.path) === name));
+  if (sameName.length) {
+    return { reasons: [mismatch(`policy name "${name}" of ${file2.path} is also claimed by ${sameName.map((f) => f.path).join(", ")}; one name, one file`, file2.path)] };
+  }
+  return { file: file2, reasons: [] };
+}
+function checkRollback(path, digest, verdict, versions) {
+  const others = versions.filter((v) => v.digest !== digest);
+  if (!verdict.approved || others.length === 0) return verdict;
+  const newest = others.reduce((a, b) => b.approvedAt > a.approvedAt ? b : a);
+  const fresh = (verdict.accepted ?? []).filter((a) => a.signed > newest.approvedAt);
+  if (fresh.length >= verdict.need) return { ...verdict, accepted: fresh, approvers: fresh.map((a) => a.approver), approvedAt: thresholdTime(fresh.map((a) => a.signed), verdict.need) };
+  const older = versions.some((v) => v.digest === digest);
+  const what = older ? `has the bytes of an older version that ${newest.digest} superseded` : `is approved only by approvals older than those of ${newest.digest}`;
+  const reason = {
+    code: "POLICY_ROLLBACK",
+    message: `${path} at ${digest} ${what} (approved ${formatTime(newest.approvedAt)}, ${newest.where}); ${fresh.length} of ${verdict.need} approvals signed after that: restoring an earlier version needs fresh approvals`,
+    file: path
+  };
+  return { ...verdict, approved: false, accepted: fresh, approvers: fresh.map((a) => a.approver), approvedAt: void 0, reasons: [...verdict.reasons, reason] };
+}
+
+// src/core/validate.ts
+function violationFindings(file2, violations, pathOf) {
+  return violations.map((v) => ({ ...file2.locate(pathOf(v)), code: v.code, message: v.message, severity: "error" }));
+}
+function sessionStatus(s) {
+  if (!s.request?.value) return "invalid";
+  if (s.record) return "recorded";
+  if (s.end) return "ended";
+  if (s.rejection) return "rejected";
+  return "pending";
+}
+function checkPolicies(model) {
+  const findings = [];
+  const usable = [];
+  const broken = /* @__PURE__ */ new Set();
+  for (const file2 of model.policies) {
+    if (!file2.value) {
+      const stem = /([^/]+)\.yaml$/.exec(file2.path)?.[1];
+      if (stem) broken.add(stem);
+      continue;
+    }
+    const lint = lintPolicy(file2.value);
+    findings.push(...violationFindings(file2, lint, (v) => v.policyPath ?? []));
+    if (lint.length || !nameMatchesPath(file2)) broken.add(file2.value.metadata.name);
+    else usable.push(file2.value);
+  }
+  return { findings, usable, broken };
+}
+function evaluateSession(s, usable, broken, now) {
+  const status = sessionStatus(s);
+  const summary2 = { id: s.id, status, approvals: s.approvals.length };
+  const req = s.request;
+  if (!req?.value) return { summary: summary2, findings: [] };
+  const findings = [];
+  const evaluation = evaluatePolicy(req.value, usable, { now, checkStale: status === "pending" });
+  if (!evaluation.governing && broken.size) {
+    evaluation.violations.splice(0, evaluation.violations.length, { code: "POLICY_INVALID", message: `policies with errors (${[...broken].join(", ")}) govern nothing until fixed; the resource may be defined there`, path: ["spec", "resource"] });
+  }
+  findings.push(...violationFindings(req, evaluation.violations, (v) => v.path));
+  if (s.rejection?.value && s.rejection.value.request !== req.digest) {
+    findings.push({ ...s.rejection.locate(["request"]), code: "DIGEST_MISMATCH", message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`, severity: "warning" });
+  }
+  Object.assign(summary2, { requestDigest: req.digest, resource: req.value.spec.resource, privilege: req.value.spec.privilege, evaluation });
+  return { summary: summary2, findings };
+}
+function validateRepository(model, now) {
+  const pol = checkPolicies(model);
+  const findings = [...model.findings, ...pol.findings];
+  const sessions = [];
+  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    const r = evaluateSession(s, pol.usable, pol.broken, now);
+    findings.push(...r.findings);
+    sessions.push(r.summary);
+  }
+  return { findings: sortFindings(findings), sessions, usablePolicies: pol.usable };
+}
+
+// src/core/command.ts
+var PLACEHOLDER2 = /^\{([a-z][a-z0-9_-]*)\}$/;
+function buildArgv(template, inputs) {
+  return template.map((arg) => {
+    const m = PLACEHOLDER2.exec(arg);
+    if (!m) return arg;
+    const value = inputs[m[1]];
+    if (value === void 0) throw new BreakglassError("INPUT_MISSING", `input "${m[1]}" is required by the command template`);
+    return value;
+  });
+}
+function showArgv(argv) {
+  return argv.map((a) => JSON.stringify(a)).join(" ");
+}
+
+// src/core/verdict.ts
+function summarizeVerdict(v) {
+  return { approved: v.approved, codes: [...new Set(v.reasons.map((r) => r.code))].sort() };
+}
+function verdictText(s) {
+  return s.approved ? "the runner would activate it" : `the runner refuses it (${s.codes.join(", ")})`;
+}
+
+// src/core/view.ts
+function groupFingerprint(fpr) {
+  return fpr.toUpperCase().replace(/(.{4})/g, "$1 ").trim();
+}
+function gpgRecipe(id, digest, repository) {
+  const dir = `sessions/${id}/approvals`;
+  return [
+    `# Approve ${id} with nothing but git and gpg (GNU date; on macOS use gdate).`,
+    `# 1. Check that you are approving these exact bytes:`,
+    `sha256sum sessions/${id}/request.yaml   # must print ${digest.slice("sha256:".length)}`,
+    `# 2. Write the approval (APPROVER is your name in the customer's trust file):`,
+    `APPROVER=your-name`,
+    `mkdir -p ${dir}`,
+    `cat > "${dir}/$APPROVER.yaml" <<EOF`,
+    `apiVersion: breakglass.dev/v1`,
+    `kind: Approval`,
+    `session: ${id}`,
+    `request: ${digest}`,
+    `repository: ${repository}`,
+    `approver: $APPROVER`,
+    `decision: approve`,
+    `signed: $(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+    `expires: $(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)`,
+    `nonce: "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')"`,
+    `EOF`,
+    `# 3. Sign the file's exact bytes (binary-mode detached signature) and commit:`,
+    `gpg --armor --detach-sign --output "${dir}/$APPROVER.yaml.asc" "${dir}/$APPROVER.yaml"`,
+    `git add ${dir} && git commit -m "Approve ${id}" && git push`
+  ].join("\n");
+}
+function privilegeWarning(req, ev) {
+  if (ev.governing && ev.governing.resource.type !== "kubernetes") return void 0;
+  return privilegeCaution(req.spec.privilege, req.spec.resource);
+}
+function durationText(req, ev) {
+  const max2 = ev.governing ? ` (policy maximum ${ev.governing.resource.maxDuration})` : "";
+  const eff = ev.effectiveSeconds !== void 0 ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max2}, shortened further by the runner's cap and the token lifetime the cluster grants` : "";
+  return `${req.spec.duration} requested${eff}`;
+}
+function openStatus(input2, policyOk, enough) {
+  const r = input2.runner;
+  if (r) {
+    if (r.approved) return "approvals complete; merge to activate";
+    return r.codes.every((c) => c === "THRESHOLD_NOT_MET") ? "waiting for approvals" : `blocked: ${verdictText(r)}`;
+  }
+  return !policyOk ? "blocked by policy" : enough ? "approvals complete; merge to activate" : "waiting for approvals";
+}
+function buildApprovalView(input2) {
+  const { request: req, evaluation: ev } = input2;
+  const g = ev.governing;
+  const rows = [
+    ["Session", req.metadata.id],
+    ["Resource", g ? `${req.spec.resource} (${g.resource.type}, policy ${g.policy.metadata.name})` : req.spec.resource],
+    ["Privilege", req.spec.privilege],
+    ["Duration", durationText(req, ev)],
+    ["Network", req.spec.network]
+  ];
+  if (req.spec.command) {
+    const inputs = Object.entries(req.spec.command.inputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") || "(none)";
+    rows.push(["Command", `${req.spec.command.name} with inputs ${inputs}`]);
+    if (g?.command) {
+      try {
+        rows.push(["Runs (argv)", showArgv(buildArgv(g.command.run, req.spec.command.inputs))]);
+        if (g.command.revoke) rows.push(["Revokes (argv)", showArgv(buildArgv(g.command.revoke, req.spec.command.inputs))]);
+      } catch {
+        rows.push(["Runs (argv)", "(cannot be built: inputs do not fit the policy)"]);
+      }
+    }
+  }
+  rows.push(["Reason", req.spec.reason], ["Requester", req.metadata.requester], ["Recipient key", groupFingerprint(req.spec.recipient)]);
+  const created = parseTime(req.metadata.created);
+  const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : void 0;
+  rows.push(["Created", created !== void 0 && expiry !== void 0 ? `${req.metadata.created} (approve before ${formatTime(created + expiry * 1e3)})` : req.metadata.created]);
+  rows.push(["Request digest", input2.requestDigest]);
+  if (input2.repository) rows.push(["Repository", input2.repository]);
+  if (input2.runner) rows.push(["Verdict", verdictText(input2.runner)]);
+  const need = g ? g.policy.spec.approvals.required : 0;
+  const counted = new Set(input2.approvals.filter((a) => a.state !== "invalid").map((a) => a.approver));
+  const warnings = [privilegeWarning(req, ev)].filter((w) => !!w);
+  const verdict = ev.violations.length ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) } : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? "?"}`] };
+  let status = input2.recorded ? "recorded by the runner" : input2.ended ? `ended by ${input2.ended.by}${input2.ended.reason ? `: ${input2.ended.reason}` : ""}` : input2.rejection ? `REJECTED by ${input2.rejection.by}: ${input2.rejection.reason}` : openStatus(input2, verdict.ok, counted.size >= need);
+  if (input2.rejection && (input2.recorded || input2.ended)) status += ` (rejected by ${input2.rejection.by}: ${input2.rejection.reason})`;
+  const repo = input2.repository ?? "<host/owner/name>";
+  return {
+    id: req.metadata.id,
+    rows,
+    warnings,
+    verdict,
+    policyApproval: input2.policyApproval,
+    approvals: { have: counted.size, need, entries: input2.approvals },
+    status,
+    commands: {
+      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
+      reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
+      gpg: gpgRecipe(req.metadata.id, input2.requestDigest, repo)
+    }
+  };
+}
+function approvalLine(v) {
+  const who = v.approvals.entries.map((a) => `${a.approver} (${a.state}${a.detail ? `: ${a.detail}` : ""})`).join(", ");
+  return `${v.approvals.have} of ${v.approvals.need}${who ? ` \u2014 ${who}` : ""}`;
+}
+function mdCell(text) {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;").replace(/([`*_[\]#!])/g, "\\$1");
+}
+function renderMarkdown(v, checkedWith) {
+  const out = [`### Break-glass request \`${v.id}\``, ""];
+  for (const w of v.warnings) out.push(`> [!WARNING]`, `> ${mdCell(w)}`, "");
+  out.push("| | |", "|---|---|");
+  for (const [k, val] of v.rows) out.push(`| **${k}** | ${mdCell(val)} |`);
+  out.push(`| **Policy** | ${v.verdict.ok ? "\u2705" : "\u274C"} ${v.verdict.lines.map(mdCell).join("<br>")} |`);
+  out.push(`| **Approvals** | ${mdCell(approvalLine(v))}${checkedWith ? `<br>_signatures checked with ${mdCell(checkedWith)}_` : ""} |`);
+  out.push(`| **Status** | ${mdCell(v.status)} |`, "");
+  out.push("**To approve** (signs these exact request bytes with your key, then commits the approval):", "", "```sh", v.commands.approve, "```", "");
+  out.push("**To reject** (the reason is shown to the requester):", "", "```sh", v.commands.reject, "```", "");
+  out.push("<details><summary>Approve with nothing but <code>gpg</code></summary>", "", "```sh", v.commands.gpg, "```", "", "</details>");
+  return out.join("\n");
+}
+
+// src/core/verify-session.ts
+async function verifyPolicyFile(model, file2, trust, repository, now, options = {}) {
+  const name = file2.value.metadata.name;
+  const approvals = model.policyApprovals.filter((a) => a.policy === name);
+  const verdict = await verifyPolicyApprovals({ name, digest: file2.digest, repository }, approvals, trust, now);
+  return options.policyVersions ? checkRollback(file2.path, file2.digest, verdict, await options.policyVersions(file2.path)) : verdict;
+}
+function folderMismatches(s) {
+  return [s.end, s.rejection].flatMap((f) => f?.value && f.value.session !== s.id ? [{ code: "SESSION_MISMATCH", message: `${f.path} names session "${f.value.session}", not its folder's "${s.id}"; it still closes ${s.id}`, file: f.path }] : []);
+}
+async function verifySession(model, id, trust, repository, now, options = {}) {
+  const s = model.sessions.get(id);
+  const status = s ? sessionStatus(s) : "missing";
+  const req = s?.request;
+  if (s?.unreadable?.length) return { id, approved: false, status, reasons: s.unreadable.map((r) => ({ code: "SESSION_UNREADABLE", message: `${r.code}: ${r.message}`, file: r.path })) };
+  if (!s || !req?.value) return { id, approved: false, status, reasons: [{ code: "REQUEST_INVALID", message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
+  if (req.value.metadata.id !== id) {
+    return { id, approved: false, status, requestDigest: req.digest, reasons: [{ code: "REQUEST_ID_MISMATCH", message: `metadata.id "${req.value.metadata.id}" is not the folder name "${id}"; they must be the same`, file: req.path }] };
+  }
+  const gov = governingFile(model, req.value.spec.resource);
+  if (gov.reasons.length) return { id, approved: false, status, requestDigest: req.digest, reasons: gov.reasons };
+  const usable = new Set(checkPolicies(model).usable);
+  const file2 = gov.file && usable.has(gov.file.value) ? gov.file : void 0;
+  const pv = file2 && await verifyPolicyFile(model, file2, trust, repository, now, options);
+  const policy = file2 && pv && { name: file2.value.metadata.name, digest: file2.digest, path: file2.path, verdict: pv };
+  const checkStale = status === "pending";
+  const evaluation = evaluatePolicy(req.value, pv?.approved ? [file2.value] : [], { now, checkStale });
+  const base = { id, status, requestDigest: req.digest, evaluation };
+  if (policy && !pv.approved) return { ...base, approved: false, policy, reasons: pv.reasons };
+  if (gov.file && !file2) return { ...base, approved: false, reasons: [{ code: "POLICY_VIOLATION", message: `POLICY_INVALID: ${gov.file.path} has errors (run validate) and governs nothing until fixed`, file: gov.file.path }] };
+  const reasons = evaluation.violations.map((v) => ({ code: "POLICY_VIOLATION", message: `${v.code}: ${v.message}`, file: req.path }));
+  reasons.push(...folderMismatches(s));
+  if (s.rejection) reasons.push({ code: "SESSION_REJECTED", message: `rejected by ${s.rejection.value?.by ?? "?"}: ${s.rejection.value?.reason ?? "(unreadable rejection.yaml)"}`, file: s.rejection.path });
+  const g = evaluation.governing;
+  if (!g) return { ...base, approved: false, reasons };
+  const approvals = await verifyApprovals(
+    s.approvals,
+    { sessionId: id, requestDigest: req.digest, requester: req.value.metadata.requester, duration: req.value.spec.duration, repository, policy: g.policy },
+    trust,
+    now
+  );
+  reasons.push(...approvals.reasons);
+  return { ...base, approved: reasons.length === 0 && approvals.approved, policy, approvals, reasons };
 }
 
 // src/action/approvals.ts
@@ -83264,11 +83835,15 @@ var LayoutSource = class {
     const got = await this.inner.readMany(paths.map((p) => toRepoPath(this.layout, p)));
     return new Map([...got].map(([p, b]) => [toCanonical(this.layout, p) ?? p, b]));
   }
+  async refused(paths) {
+    const got = await this.inner.refused(paths.map((p) => toRepoPath(this.layout, p)));
+    return got.map((r) => ({ ...r, path: toCanonical(this.layout, r.path) ?? r.path }));
+  }
 };
 
 // src/action/judge.ts
 function only(source, keep) {
-  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps) };
+  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps), refused: (ps) => source.refused(ps) };
 }
 async function openCommit(ctx, rev2, keep) {
   const commit = await revParse(ctx.workspace, rev2) ?? "HEAD";
@@ -83282,12 +83857,17 @@ function failClosed(view) {
     view.status = `blocked: the approval of ${bad.join(", ")} does not hold, and the runner refuses a session with any approval file that fails verification; remove or replace it`;
   }
 }
-async function report(ctx, pol, s, withView) {
+async function runnerVerdict(ctx, model, id) {
+  if (!ctx.keys) return void 0;
+  return summarizeVerdict(await verifySession(model, id, ctx.keys.trust, ctx.keys.repository, ctx.keys.now));
+}
+async function report(ctx, model, pol, s, withView) {
   const { summary: summary2 } = evaluateSession(s, pol.usable, pol.broken, ctx.now);
   const req = s.request;
   const need = summary2.evaluation?.governing?.policy.spec.approvals.required ?? 0;
   if (!req?.value || !summary2.evaluation) return { id: s.id, status: summary2.status, approvals: { have: 0, need } };
   const entries = await approvalEntries(s, summary2.evaluation, ctx.keys);
+  const runner = await runnerVerdict(ctx, model, s.id);
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
@@ -83297,11 +83877,12 @@ async function report(ctx, pol, s, withView) {
     approvals: entries,
     rejection: s.rejection?.value ? { by: s.rejection.value.by, reason: s.rejection.value.reason } : void 0,
     ended: s.end?.value ? { by: s.end.value.by, reason: s.end.value.reason } : void 0,
-    recorded: !!s.record
+    recorded: !!s.record,
+    runner
   });
   failClosed(view);
   const { resource, privilege } = req.value.spec;
-  return { id: s.id, status: summary2.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : void 0 };
+  return { id: s.id, status: summary2.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : void 0, verdict: runner };
 }
 async function judgePullRequest(ctx, headSha, changes, policyApprovalsNeeded) {
   const ids = touchedSessions(changes);
@@ -83316,7 +83897,7 @@ async function judgePullRequest(ctx, headSha, changes, policyApprovalsNeeded) {
   const sessions = [];
   for (const id of ids) {
     const s = model.sessions.get(id);
-    if (s) sessions.push(await report(ctx, pol, s, true));
+    if (s) sessions.push(await report(ctx, model, pol, s, true));
   }
   return { findings: sortFindings(findings), sessions, source: label2 };
 }
@@ -83325,7 +83906,7 @@ async function judgeAll(ctx, sha) {
   const all = validateRepository(model, ctx.now);
   const pol = checkPolicies(model);
   const sessions = [];
-  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) sessions.push(await report(ctx, pol, s, false));
+  for (const s of [...model.sessions.values()].sort((a, b) => a.id.localeCompare(b.id))) sessions.push(await report(ctx, model, pol, s, false));
   return { findings: all.findings, sessions, source: label2 };
 }
 
@@ -83371,11 +83952,12 @@ function renderSummary(j, where, title, checkedWith, withViews) {
 }
 
 // src/action/comment.ts
-function findOwnComment(comments) {
-  return comments.find((c) => c.user?.type === "Bot" && (c.body ?? "").startsWith(COMMENT_MARKER));
+function findOwnComment(comments, login) {
+  const mine = (c) => login === void 0 ? c.user?.type === "Bot" : c.user?.login === login;
+  return comments.find((c) => mine(c) && (c.body ?? "").startsWith(COMMENT_MARKER));
 }
 async function upsertComment(github, issueNumber, body) {
-  const existing = findOwnComment(await github.listComments(issueNumber));
+  const existing = findOwnComment(await github.listComments(issueNumber), await github.authenticatedLogin());
   if (!existing) {
     const c2 = await github.createComment(issueNumber, body);
     return { action: "created", id: c2.id, url: c2.html_url };

@@ -10,22 +10,6 @@ import { dirname, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
 
-/**
- * Files other branches write (security notes, the threat model) that are
- * linked from here before they are merged. The lead empties this list after
- * merging them; from then on a missing one fails like any other link.
- */
-const NOT_YET_MERGED = new Set([
-  'docs/threat-model.md',
-  'docs/security/openpgp-keys.md',
-  'docs/security/policy-versions.md',
-  'docs/security/session-identity.md',
-  'docs/security/privileges.md',
-  'docs/security/runner-isolation.md',
-  'docs/security/sigstore.md',
-  'docs/security/delivery.md',
-]);
-
 /** Tracked and new (not ignored) files, as git sees the work tree. */
 function repositoryFiles(): string[] {
   const out = execFileSync('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' });
@@ -62,7 +46,7 @@ describe('links in the documentation', () => {
       const target = resolve(ROOT, dirname(file), decodeURIComponent(link.replace(/[#?].*$/, '')));
       const rel = relative(ROOT, target);
       if (rel.startsWith('..') || resolve(ROOT, rel) !== target) problems.push(`${link}: points outside the repository`);
-      else if (!existsSync(target) && !NOT_YET_MERGED.has(rel)) problems.push(`${link}: no such file ${rel}`);
+      else if (!existsSync(target)) problems.push(`${link}: no such file ${rel}`);
     }
     expect(problems).toEqual([]);
   });
