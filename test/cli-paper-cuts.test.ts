@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditRepo, REPOSITORY, T } from './helpers/audit-history.js';
 import { binary, ROOT } from './helpers/cli.js';
+import { CLI_INVOCATION } from '../src/core/invocation.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567';
@@ -276,7 +277,7 @@ describe('a policy nobody has approved', () => {
     expect(r).toMatchObject({
       code: 0,
       stdout: 'ok: 1 policy, 0 sessions\n',
-      stderr: 'note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (breakglass approve --policy production --key <your-key.asc> --commit)\n',
+      stderr: `note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)\n`,
     });
     const json = JSON.parse((await binary(['validate', '--json'], { cwd: dir })).stdout) as { unapprovedPolicies: string[] };
     expect(json.unapprovedPolicies).toEqual(['production']);
@@ -289,14 +290,14 @@ describe('a policy nobody has approved', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/Policy +OK/);
     expect(r.stdout).toContain('  Policy          NOT IN FORCE: the rules allow this request, but the policy is not approved\n');
-    expect(r.stdout).toContain('                  policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (breakglass approve --policy production --key <your-key.asc> --commit)\n');
+    expect(r.stdout).toContain(`                  policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)\n`);
   });
 
   it("init's next steps say how to approve the policy", async () => {
     const dir = await tempDir();
     const r = await binary(['init', 'access'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('then approvers sign its exact bytes: breakglass approve --policy production --key <your-key.asc> --commit\n');
+    expect(r.stdout).toContain(`then approvers sign its exact bytes: ${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit\n`);
     expect(r.stdout).toContain('(the runner refuses every session under a policy that the trust threshold has not approved)\n');
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, ROOT } from './helpers/cli.js';
+import { CLI_INVOCATION } from '../src/core/invocation.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const NOW = Date.parse('2026-11-21T03:00:00Z');
@@ -76,7 +77,7 @@ describe('validate on the valid fixtures', () => {
     const dir = await repoWith(join(FIXTURES, 'base'), join(FIXTURES, 'valid'));
     const r = await cli(['validate', '--repo', dir], { cwd: dir, now: NOW });
     // Nothing approves the fixture policy: validate passes its rules and says the runner would refuse it.
-    expect(r.stderr).toBe('note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (breakglass approve --policy production --key <your-key.asc> --commit)');
+    expect(r.stderr).toBe(`note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('ok: 1 policy, 2 sessions');
   });

@@ -4,11 +4,12 @@
  * rules; the runner also requires the policy's exact bytes to be approved, so
  * saying "OK" for a policy nobody signed would promise what the runner refuses.
  */
+import { CLI_INVOCATION } from '../core/invocation.js';
 import type { RepositoryModel } from '../core/repository.js';
 
 /** The command that approves a policy's current bytes. */
 export function approvePolicyCommand(name: string): string {
-  return `breakglass approve --policy ${name} --key <your-key.asc> --commit`;
+  return `${CLI_INVOCATION} approve --policy ${name} --key <your-key.asc> --commit`;
 }
 
 /** Policy approval files (signatures NOT checked) that bind the current bytes of policy `name`. */

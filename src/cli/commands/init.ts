@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { git } from '../../adapters/git.js';
 import { PROJECT_ROOT } from '../../project-root.js';
 import { makeDirectory } from '../common.js';
+import { approvePolicyCommand } from '../policy-status.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { STARTER_POLICY, SESSIONS_README, GITATTRIBUTES } from '../templates.js';
 
@@ -54,7 +55,7 @@ export function registerInit(program: Command, io: CliIo, done: (code: ExitCode)
         io.out('updated .gitattributes (YAML kept at LF: approvals bind exact bytes)');
       }
       io.out('next: edit policies/production.yaml (requesters, recipients, approvers, resources) and commit it;');
-      io.out('then approvers sign its exact bytes: breakglass approve --policy production --key <your-key.asc> --commit');
+      io.out(`then approvers sign its exact bytes: ${approvePolicyCommand('production')}`);
       io.out('(the runner refuses every session under a policy that the trust threshold has not approved)');
       done(0);
     });

@@ -109,9 +109,10 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
     .option('--out <file>', 'where to write it (default: <id>.kubeconfig, or <id>.credential for a command credential)')
     .action(async (id: string, opts: ReceiveOptions) => {
       if (!SessionId.safeParse(id).success) throw new BreakglassError('USAGE', `${JSON.stringify(id)} is not a session id`);
+      const keyFile = await requireFile(io, '--key', opts.key, 'KEY_MISSING');
       const pin = await runnerPin(io, opts);
       const want = await expectation(io, id, opts);
-      const key = await readPrivateKey(await readFile(await requireFile(io, '--key', opts.key, 'KEY_MISSING'), 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
+      const key = await readPrivateKey(await readFile(keyFile, 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
       const sealedPath = resolve(io.cwd, opts.from ?? '.', `${id}.asc`);
       const sealed = await readFile(sealedPath, 'utf8').catch(() => {
         throw new BreakglassError('RECEIVE_MISSING', `nothing delivered for session ${id} at ${sealedPath}`);
