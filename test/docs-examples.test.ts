@@ -28,7 +28,8 @@ describe('docs/examples/trust.yaml', () => {
       await writeFile(join(dir, 'keys', `${name}.asc`), (await generateKeyPair({ name, email: `${name}@customer.example` })).publicKey);
     }
     await writeFile(join(dir, 'keys', 'carol.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
-    await writeFile(join(dir, 'keys', 'trusted_root.json'), '{}');
+    // A real trusted root (Sigstore's public-good instance): trust roots are validated strictly when loaded.
+    await copyFile(join(ROOT, 'test', 'fixtures', 'sigstore-conformance', 'trusted_root.public-good.json'), join(dir, 'keys', 'trusted_root.json'));
     const trust = await loadTrust(join(dir, 'trust.yaml'));
     expect(trust.threshold).toBe(2);
     expect(trust.approvers.map((a) => [a.name, a.key.type])).toEqual([

@@ -112,7 +112,7 @@ describe('the runner refuses hostile sessions and serves the others', () => {
     await env.rewrite(seeded, () => env.addSession('gov-rollback', { privilege: 'cluster-admin' }));
     const r = await env.runner();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/session gov-rollback: pending: POLICY_ROLLBACK/);
+    expect(r.stderr).toMatch(/session gov-rollback: pending: refused \(POLICY_ROLLBACK\): POLICY_ROLLBACK: /);
     expect(existsSync(join(env.outbox, 'gov-rollback.asc'))).toBe(false);
     expect(await env.configMap(env.namespace, 'bg-claim-gov-rollback')).toBe(false);
   });
