@@ -133,5 +133,23 @@ export async function checkKeyValidity(key: PublicKey, part: KeyPart, signed: Da
     if (p.getCreationTime().getTime() > signed.getTime()) fail('SIGNATURE_FUTURE', `the signature (${signed.toISOString()}) is older than ${describe(key, p)} that made it (${p.getCreationTime().toISOString()})`);
   }
   await checkValidAt(key, part, signed, 'when the signature was made');
-  if (now.getTime() > signed.getTime()) await checkValidAt(key, part, now, 'at the time judged');
+  if (now.getTime() > signed.getTime()) await validAtJudged(key, part, now);
+}
+
+/**
+ * The check at the time judged, once per key part and judging time: every
+ * approval of one verification run is judged at the same `now`, so verifying
+ * a thousand approvals by one key verifies its self-signatures at `now` once.
+ * Only the last time is kept per part (a runner judges at a new `now` each
+ * loop); the result is a pure function of the key's bytes and the time.
+ */
+const judged = new WeakMap<KeyPart, { at: number; result: Promise<void> }>();
+
+function validAtJudged(key: PublicKey, part: KeyPart, now: Date): Promise<void> {
+  const hit = judged.get(part);
+  if (hit && hit.at === now.getTime()) return hit.result;
+  const result = checkValidAt(key, part, now, 'at the time judged');
+  result.catch(() => undefined);
+  judged.set(part, { at: now.getTime(), result });
+  return result;
 }
