@@ -82955,7 +82955,16 @@ async function checkKeyValidity(key, part, signed, now) {
     if (p.getCreationTime().getTime() > signed.getTime()) fail("SIGNATURE_FUTURE", `the signature (${signed.toISOString()}) is older than ${describe3(key, p)} that made it (${p.getCreationTime().toISOString()})`);
   }
   await checkValidAt(key, part, signed, "when the signature was made");
-  if (now.getTime() > signed.getTime()) await checkValidAt(key, part, now, "at the time judged");
+  if (now.getTime() > signed.getTime()) await validAtJudged(key, part, now);
+}
+var judged = /* @__PURE__ */ new WeakMap();
+function validAtJudged(key, part, now) {
+  const hit = judged.get(part);
+  if (hit && hit.at === now.getTime()) return hit.result;
+  const result = checkValidAt(key, part, now, "at the time judged");
+  result.catch(() => void 0);
+  judged.set(part, { at: now.getTime(), result });
+  return result;
 }
 
 // src/crypto/openpgp.ts
@@ -84182,9 +84191,9 @@ async function runPullRequest(settings, ev, ctx, layout) {
   const github = createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug, warn: warning } });
   const files = await github.listPullFiles(ev.number);
   const changes = toChanges(files, (p) => toCanonical(layout, p));
-  const judged = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
+  const judged2 = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
   const extra = [...checkListingComplete(files.length, ev.changedFiles), ...trustChangeFindings(files, settings.trustPath)];
-  const j = { ...judged, findings: [...extra, ...judged.findings] };
+  const j = { ...judged2, findings: [...extra, ...judged2.findings] };
   const where = (f) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.comment) {
