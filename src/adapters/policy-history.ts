@@ -12,22 +12,43 @@ import type { TrustMaterial } from '../core/trust.js';
 import { gitText } from './git.js';
 import { CommitSource } from './source.js';
 
+/**
+ * What one commit says about one policy path. A commit's bytes and time never
+ * change, so for a given trust file the answer never does either: it is kept
+ * for the life of the trust material (the runner's), and each loop only judges
+ * the commits that are new since the last one.
+ */
+const judgedCommits = new WeakMap<TrustMaterial, Map<string, Promise<ApprovedVersion | undefined>>>();
+
+async function versionAt(dir: string, oid: string, ct: string, path: string, repository: string, trust: TrustMaterial): Promise<ApprovedVersion | undefined> {
+  let model;
+  try {
+    model = await loadRepository(await CommitSource.open(dir, oid, ['policies']));
+  } catch {
+    // An unreadable commit (a symlink under policies/) holds no approved version anyone could rely on.
+    return undefined;
+  }
+  return approvedVersionIn(model, path, repository, trust, Number(ct) * 1000, `commit ${oid.slice(0, 12)}`);
+}
+
 async function versionsOf(dir: string, commit: string, path: string, repository: string, trust: TrustMaterial): Promise<ApprovedVersion[]> {
   const name = policyStem(path);
   if (!name) return [];
   const log = await gitText(dir, ['log', '--format=%H %ct', commit, '--', path, `policies/approvals/${name}/`]);
+  let judged = judgedCommits.get(trust);
+  if (!judged) judgedCommits.set(trust, (judged = new Map()));
   const out: ApprovedVersion[] = [];
   for (const line of log ? log.split('\n') : []) {
     const [oid, ct] = line.split(' ') as [string, string];
-    let model;
-    try {
-      model = await loadRepository(await CommitSource.open(dir, oid, ['policies']));
-    } catch {
-      // An unreadable commit (a symlink under policies/) holds no approved version anyone could rely on.
-      continue;
+    const key = `${repository}\0${path}\0${oid}`;
+    let v = judged.get(key);
+    if (!v) {
+      judged.set(key, (v = versionAt(dir, oid, ct, path, repository, trust)));
+      // Only answers are kept: a failure is judged again next time.
+      v.catch(() => judged.delete(key));
     }
-    const v = await approvedVersionIn(model, path, repository, trust, Number(ct) * 1000, `commit ${oid.slice(0, 12)}`);
-    if (v) out.push(v);
+    const version = await v;
+    if (version) out.push(version);
   }
   return out;
 }
