@@ -114,9 +114,10 @@ export class TailscaleClient {
     return this.bearer?.scopes;
   }
 
-  /** Lists auth keys: the read a preflight makes to learn that `auth_keys` is usable. */
-  async listAuthKeys(): Promise<void> {
-    await this.call('GET', this.tailnetPath('/keys'), 'list Tailscale auth keys');
+  /** Lists auth keys (id and description): how teardown finds a key a crash forgot to record. */
+  async listAuthKeys(): Promise<{ id: string; description?: string }[]> {
+    const res = await this.call<{ keys?: { id: string; description?: string }[] }>('GET', this.tailnetPath('/keys'), 'list Tailscale auth keys');
+    return res.body?.keys ?? [];
   }
 
   /** The subnet routes a device advertises and which of them are enabled. */

@@ -235,6 +235,8 @@ export const Record = z.strictObject({
     })
     .optional(),
   failure: z.strictObject({ step: z.string(), code: z.string(), message: z.string() }).optional(),
+  // The network path going down (with its code) and coming back while the session was open (issue 11).
+  path: z.array(z.strictObject({ state: z.enum(['down', 'up']), code: z.string().min(1), message: z.string(), at: Time })).optional(),
 });
 export type Record = z.infer<typeof Record>;
 

@@ -48,6 +48,17 @@ async function deleteRouterObjects(raw: RawKube, namespace: string, session: str
   return deleted;
 }
 
+/**
+ * The key's description names its session, so teardown can find it without a
+ * reference. Tailscale keeps 50 characters: a longer one would be cut, could
+ * then match another session's key, and is not used to find keys (the key
+ * still lapses on its own 10-minute clock, and the device is found by hostname).
+ */
+export function keyDescription(session: string): string | undefined {
+  const d = `breakglass ${session}`;
+  return d.length <= 50 ? d : undefined;
+}
+
 export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps): NetworkProvider {
   const client = () => new TailscaleClient({ baseUrl: config.apiUrl, tailnet: config.tailnet, auth: auth(config, deps.env), http: deps.http });
   const delay = deps.delay ?? realDelay;
@@ -60,9 +71,13 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       await api.deleteDevice(d.nodeId ?? d.id);
       deleted.push({ kind: 'TailscaleDevice', name: d.nodeId ?? d.id, provider: PROVIDER });
     }
-    for (const key of objects.filter((o) => o.kind === 'TailscaleAuthKey')) {
-      await api.deleteAuthKey(key.name);
-      deleted.push(key);
+    // By reference, and by description: a crash between minting and recording leaves no reference.
+    const ids = new Set(objects.filter((o) => o.kind === 'TailscaleAuthKey').map((o) => o.name));
+    const description = keyDescription(session);
+    if (description) for (const k of await api.listAuthKeys()) if (k.description === description) ids.add(k.id);
+    for (const id of ids) {
+      await api.deleteAuthKey(id);
+      deleted.push({ kind: 'TailscaleAuthKey', name: id, provider: PROVIDER });
     }
     return deleted;
   };
@@ -76,7 +91,7 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       return assembleOrRollBack(
         created,
         async () => {
-          const key = await api.createAuthKey({ tags: config.tags, expirySeconds: AUTH_KEY_SECONDS, description: `breakglass ${plan.session}` });
+          const key = await api.createAuthKey({ tags: config.tags, expirySeconds: AUTH_KEY_SECONDS, description: keyDescription(plan.session) ?? 'breakglass' });
           created.push({ kind: 'TailscaleAuthKey', name: key.id, provider: PROVIDER });
           await createWorkload(deps.raw, plan, routerSpec(plan, config, deps.namespace, key.key), created, routerObjects(plan, deps.namespace));
           await waitReady(deps.raw, deps.namespace, name, deadline, delay);
