@@ -75,6 +75,8 @@ export class TailscaleFake extends HttpFake {
   /** 'refuse': POST routes answers 200 but enables nothing (a tailnet that will not enable them). */
   routeMode: 'normal' | 'refuse' = 'normal';
   private readonly bearerTokens = new Map<string, string[]>();
+  /** Every secret this API ever handed out (auth keys, OAuth access tokens, node state), for "never in a log or in git". */
+  readonly issued: string[] = [];
 
   readonly tailnet: string;
 
@@ -105,6 +107,7 @@ export class TailscaleFake extends HttpFake {
       nodeKey: `nodekey:${randomBytes(16).toString('hex')}`,
     };
     this.devices.set(dev.nodeId, dev);
+    this.issued.push(dev.nodeKey);
     return dev;
   }
 
@@ -143,6 +146,7 @@ export class TailscaleFake extends HttpFake {
     if (form.get('client_id') !== this.oauth.id || form.get('client_secret') !== this.oauth.secret) return { status: 401, body: { message: 'invalid client credentials' } };
     const token = `tskey-oauth-${randomBytes(8).toString('hex')}`;
     this.bearerTokens.set(token, [...this.oauth.scopes]);
+    this.issued.push(token);
     return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600, scope: this.oauth.scopes.join(' ') } };
   }
 
@@ -224,6 +228,7 @@ export class TailscaleFake extends HttpFake {
       uses: 0,
     };
     this.keys.set(k.id, k);
+    this.issued.push(k.key);
     return { status: 200, body: { id: k.id, key: k.key, created: k.created, expires: k.expires, capabilities: k.capabilities, description: k.description } };
   }
 }

@@ -40,6 +40,8 @@ export class TwingateFake extends HttpFake {
   readonly connectors = new Map<string, FakeConnector>();
   readonly apiKey = randomBytes(16).toString('hex');
   readonly remoteNetworks = new Set([`UmVtb3RlTmV0d29yazo${randomBytes(3).toString('hex')}`]);
+  /** Every connector token ever generated, for "never in a log or in git". */
+  readonly issued: string[] = [];
   /** The API key's permission level, as chosen when it was generated. */
   permission: Permission = 'provision';
 
@@ -96,6 +98,7 @@ export class TwingateFake extends HttpFake {
         const c = this.connectors.get(String(v.connectorId));
         if (!c) return { data: { connectorGenerateTokens: { ok: false, error: 'Connector not found', connectorTokens: null } } };
         c.tokens = { accessToken: `at-${randomBytes(16).toString('hex')}`, refreshToken: `rt-${randomBytes(16).toString('hex')}` };
+        this.issued.push(c.tokens.accessToken, c.tokens.refreshToken);
         return { data: { connectorGenerateTokens: { ok: true, error: null, connectorTokens: c.tokens } } };
       }
       case 'connectorDelete': {

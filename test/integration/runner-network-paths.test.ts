@@ -67,6 +67,7 @@ describe('network paths through the runner, as production would answer', () => {
     // The runner dies right after the network step, before the credential exists.
     const r = await env.run({ BREAKGLASS_FAULT_KILL_AFTER: 'network' });
     router.stop();
+    env.logs.push(r.stdout, r.stderr);
     expect(r.code).not.toBe(0);
     const device = env.tailscale.deviceNamed(routerHostname(id))!;
     expect(device.enabledRoutes).toEqual(['10.96.0.0/12']);
@@ -166,5 +167,20 @@ describe('network paths through the runner, as production would answer', () => {
       expect.arrayContaining(['Deployment', 'Role', 'RoleBinding', 'Secret', 'ServiceAccount', 'TailscaleAuthKey', 'TailscaleDevice']),
     );
     await expectNothingLeft(id);
+  });
+
+  it('never writes an auth key, OAuth secret or token, connector token, API key or router state to its log, its state directory or git', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const secrets = [env.tailscale.apiKey, env.tailscale.oauth.secret, env.twingate.apiKey, ...env.tailscale.issued, ...env.twingate.issued];
+    expect(env.tailscale.issued.length).toBeGreaterThanOrEqual(6);
+    expect(env.twingate.issued.length).toBeGreaterThanOrEqual(2);
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    const state = files(env.state).map((f) => readFileSync(f, 'latin1')).join('\n');
+    const history = env.remoteHistory();
+    for (const s of secrets) {
+      for (const l of env.logs) expect(l).not.toContain(s);
+      expect(history).not.toContain(s);
+      expect(state).not.toContain(s);
+    }
   });
 });
