@@ -1,22 +1,16 @@
+import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
+
 /**
  * Stable reason codes for a negative verification verdict. Tools and tests
  * match on these strings; never rename one, only add.
  */
 export const REASONS = [
+  // Signature and key checks made in crypto/ (SIGNATURE_*, KEY_*, SIGSTORE_*): listed in crypto/errors.ts.
+  ...CRYPTO_REASONS,
   'APPROVAL_INVALID',
   'APPROVAL_FILE_MISMATCH',
   'SIGNATURE_MISSING',
   'SIGNATURE_AMBIGUOUS',
-  'SIGNATURE_MALFORMED',
-  'SIGNATURE_MULTIPLE',
-  'SIGNATURE_TEXT_MODE',
-  'SIGNATURE_TYPE',
-  'SIGNATURE_INVALID',
-  'SIGNATURE_FUTURE',
-  'KEY_UNTRUSTED',
-  'KEY_REVOKED',
-  'KEY_EXPIRED',
-  'KEY_WEAK',
   'APPROVER_NAME_MISMATCH',
   'APPROVER_NOT_IN_POLICY',
   'REQUEST_DIGEST_MISMATCH',
@@ -35,18 +29,7 @@ export const REASONS = [
   'POLICY_UNAPPROVED',
   'POLICY_NAME_MISMATCH',
   'POLICY_DIGEST_MISMATCH',
-  'SIGSTORE_INVALID',
-  'SIGSTORE_KEY_UNTRUSTED',
-  'SIGSTORE_SUBJECT_MISMATCH',
-  'SIGSTORE_ISSUER_MISMATCH',
-  // Sigstore bundles bound to the approval's bytes and to the approver's own root (docs/security/sigstore.md).
-  'SIGSTORE_DSSE_REFUSED',
-  'SIGSTORE_DIGEST_MISMATCH',
-  'SIGSTORE_TLOG_KIND_REFUSED',
-  'SIGSTORE_ROOT_MISMATCH',
-  'SIGSTORE_TLOG_KEY_NOT_VALID',
-  // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
-  'KEY_RETIRED',
+  // OpenPGP key rotation (issue 10): one person counted once, whatever the number of keys.
   'DUPLICATE_APPROVER',
   // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
   'REQUEST_ID_MISMATCH',
@@ -77,14 +60,16 @@ export interface Reason {
   file?: string;
 }
 
-/** Thrown by a single verification step; the checklist turns it into a `Reason`. */
-export class VerificationFailure extends Error {
-  readonly code: ReasonCode;
-  constructor(code: ReasonCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'VerificationFailure';
-    this.code = code;
-  }
+/**
+ * Thrown by a single verification step; the checklist turns it into a `Reason`.
+ * The class lives in crypto/ (the bottom layer) so that crypto's failures and
+ * core's are one class; here its code is any reason code.
+ */
+export { VerificationFailure };
+
+/** Whether `e` is a failed verification step carrying one of the reason codes. */
+export function isVerificationFailure(e: unknown): e is VerificationFailure<ReasonCode> {
+  return e instanceof VerificationFailure && (REASONS as readonly string[]).includes(e.code);
 }
 
 /** Fails the current step with `code`. */

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
-import { BreakglassError } from '../core/errors.js';
+import { BreakglassError } from './errors.js';
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
