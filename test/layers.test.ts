@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeViolations, layerOf, readSources, violations } from './helpers/layers.js';
+import { describeViolations, layerOf, readSources, unreachable, violations } from './helpers/layers.js';
 import { ROOT } from './helpers/cli.js';
 
 describe('the import directions of src/', () => {
@@ -15,6 +15,12 @@ describe('the import directions of src/', () => {
     expect(describeViolations(sources.flatMap(violations))).toBe('');
   });
 
+  it('every file of src/ is reached from an entry point: nothing in the product is there only for tests or benchmarks', () => {
+    // The entry points: the CLI (bin/breakglass.js loads lib/cli/main.js), the Action bundle, the schema emitter (npm run build).
+    const sources = readSources(join(ROOT, 'src'));
+    expect(unreachable(sources, ['cli/main.ts', 'action/main.ts', 'tools/emit-schemas.ts'])).toEqual([]);
+  });
+
   it('every file of src/ is in a placed layer', () => {
     const unplaced = readSources(join(ROOT, 'src')).filter((s) => layerOf(s.path) === undefined).map((s) => s.path);
     expect(unplaced).toEqual([]);
@@ -22,6 +28,16 @@ describe('the import directions of src/', () => {
 });
 
 describe('the checker fails on a deliberate back-import', () => {
+  it('a module nothing imports is reported unreachable', () => {
+    const sources = [
+      { path: 'cli/main.ts', text: "import { a } from '../core/a.js';" },
+      { path: 'core/a.ts', text: "export type { B } from './b.js';" },
+      { path: 'core/b.ts', text: '' },
+      { path: 'dev/runner-fixture.ts', text: "import { a } from '../core/a.js';" },
+    ];
+    expect(unreachable(sources, ['cli/main.ts'])).toEqual(['dev/runner-fixture.ts']);
+  });
+
   it('crypto importing core (a static import) is refused', () => {
     const v = violations({ path: 'crypto/openpgp.ts', text: "import { fail } from '../core/reasons.js';\n" });
     expect(v).toEqual([{ file: 'crypto/openpgp.ts', line: 1, from: 'crypto', to: 'core', specifier: '../core/reasons.js' }]);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateKeyPair, type GeneratedKey } from '../../src/crypto/openpgp.js';
-import { binary } from '../../src/dev/runner-fixture.js';
+import { binary } from '../helpers/cli.js';
 import { kubectl } from '../helpers/kubectl.js';
 import { RunnerEnv } from '../helpers/runner-env.js';
 
