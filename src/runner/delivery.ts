@@ -8,7 +8,7 @@
  * fails instead of overwriting. Only ciphertext ever touches the disk.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
 import { readPublicKey, sealAndSign, type PrivateKey } from '../crypto/openpgp.js';
@@ -62,7 +62,7 @@ export async function seal(payload: SealedPayload, recipientArmored: string, sea
 /** Writes the sealed credential to the outbox exactly once (O_EXCL); returns its path. */
 export async function deliverToDirectory(outbox: string, session: string, sealed: string): Promise<string> {
   const path = join(outbox, `${session}.asc`);
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'wx', 0o600);
   } catch (e) {
