@@ -12,11 +12,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliResult } from '../src/dev/exec.js';
-import { VERSION } from '../src/version.js';
-import { CLI_INVOCATION } from '../src/core/invocation.js';
-import { NODE, ROOT } from './helpers/cli.js';
-import { startLoopbackRegistry, type LoopbackRegistry } from './helpers/loopback-registry.js';
+import { run, type CliResult } from '../../src/dev/exec.js';
+import { VERSION } from '../../src/version.js';
+import { CLI_INVOCATION } from '../../src/core/invocation.js';
+import { NODE, ROOT } from '../helpers/cli.js';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; engines: { node: string }; files: string[] };
 const REPOSITORY = 'github.com/customer/access';
