@@ -93,3 +93,27 @@ export const CLI_INPUT_CODES = [
   'REPOSITORY_AMBIGUOUS',
 ] as const;
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
+
+/**
+ * Network paths (issue 11, docs/security/network-paths.md): why a path was
+ * refused at activation (the record's `failure.code`), why an open path went
+ * down or came back (the record's `path` events), and why a session waits
+ * (`PROVIDER_PREFLIGHT`). Never renamed, only added to. Besides these, a
+ * provider API refusing the credential is `PROVIDER_AUTH` (401/403, e.g. a
+ * missing OAuth scope or Twingate permission level).
+ */
+export const NETWORK_PATH_CODES = [
+  'PROVIDER_PREFLIGHT',
+  'PROVIDER_NOT_READY',
+  'TAILSCALE_DEVICE_OFFLINE',
+  'TAILSCALE_DEVICE_AMBIGUOUS',
+  'TAILSCALE_ROUTES_NOT_ENABLED',
+  'TAILSCALE_ROUTES_REFUSED',
+  'TAILSCALE_ROUTES_EXCESS',
+  'TAILSCALE_ROUTES_WITHDRAWN',
+  'TWINGATE_CONNECTOR_NOT_ALIVE',
+  'TWINGATE_CONNECTOR_DEAD',
+  'ROUTER_NOT_READY',
+  'NETWORK_PATH_RESTORED',
+] as const;
+export type NetworkPathCode = (typeof NETWORK_PATH_CODES)[number];

@@ -60,6 +60,8 @@ export interface RunnerDeps {
   staleActivationMs: number;
   /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
   claims?: ClaimStore;
+  /** Provider preflights that failed, by `<resource>/<network>`: what is missing (never a secret). */
+  preflightFailures: Map<string, string>;
 }
 
 /** Builds a target per configured resource. */

@@ -16,6 +16,7 @@
  * because their expiry lives in the marker, not in git.
  */
 import { parseTime } from '../core/duration.js';
+import { BreakglassError } from '../core/errors.js';
 import { parseKubePrivilege } from '../core/privilege.js';
 import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
@@ -32,6 +33,8 @@ import type { Marker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
+import { watchPath } from './path-watch.js';
+import { preflightRefusal } from './preflight.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
@@ -98,6 +101,9 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
   const tr = decide({ requestValid: true, rejected: false, endRequested: ends.has(s.session), recorded: false, marker: { phase: s.phase, expires: parseTime(s.expires ?? '') } }, d.now());
   if (tr.action === 'teardown' || tr.action === 'resume-teardown') {
     await teardown(d, t, m, tr.reason);
+  } else if (tr.action === 'none' && s.phase === 'active') {
+    // Open and within its time box: does its path still carry traffic?
+    await watchPath(d, t, m);
   } else if (tr.action === 'rollback') {
     // Only a dead activation is rolled back: our own (we are single-threaded, so ours is from before a restart) or a stale one.
     const mine = s.runner === d.runnerId;
@@ -171,6 +177,10 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const governing = verdict.evaluation?.governing;
   const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  // The provider's credentials must still pass preflight. A failure is the runner's, not the request's:
+  // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
+  const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
+  if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
   const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
   const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);

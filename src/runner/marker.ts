@@ -22,6 +22,14 @@ export const MARKER_LABEL = 'breakglass.dev/marker';
 export const PHASE_LABEL = 'breakglass.dev/phase';
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
 
+/** A change in an open session's network path: down (with the provider's code) or restored. */
+export interface PathEvent {
+  state: 'down' | 'up';
+  code: string;
+  message: string;
+  at: string;
+}
+
 /** Everything the runner must remember about a session between loops and restarts. */
 export interface MarkerState {
   session: string;
@@ -54,6 +62,8 @@ export interface MarkerState {
   delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
+  /** Changes of the network path while the session was open (issue 11). */
+  path?: PathEvent[];
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */

@@ -48,6 +48,7 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
     teardown: e.teardown,
     revocation: e.revocation,
     failure: s.failure,
+    path: s.path,
   });
 }
 

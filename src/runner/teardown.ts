@@ -25,7 +25,7 @@ export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup
 const sameRef = (a: ObjectRef, b: ObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 const union = (a: readonly ObjectRef[], b: readonly ObjectRef[]) => [...a, ...b.filter((o) => !a.some((x) => sameRef(x, o)))];
 /** Kinds that live in the cluster: a label sweep finds them without the provider. */
-const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding']);
+const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'Role']);
 
 /**
  * The session's network provider, built from the runner config and the marker

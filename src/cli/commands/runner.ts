@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { assembleRunner } from '../../runner/assemble.js';
 import { planOnce, reconcileOnce, runLoop } from '../../runner/loop.js';
+import { preflightAll } from '../../runner/preflight.js';
 import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
@@ -23,6 +24,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         },
       });
       deps.log(`runner ${deps.runnerId} (key ${deps.fingerprint}) watching ${deps.config.repository.name} ${deps.config.repository.branch}`);
+      // Provider credentials and scopes, checked before anything is asked of them (a dry run creates nothing, so skips it).
+      if (!opts.dryRun) await preflightAll(deps);
       if (opts.dryRun) {
         const plans: unknown[] = [];
         deps.dryRun = (plan) => plans.push(plan);
