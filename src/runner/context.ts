@@ -12,9 +12,12 @@ import type { TrustMaterial } from '../core/trust.js';
 import type { PrivateKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
 import type { ClaimStore } from './claims.js';
+import { failureCode } from './failure-code.js';
 import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
+import type { RunnerLog } from './log.js';
+import type { RunnerMetrics } from './metrics.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -49,7 +52,9 @@ export interface RunnerDeps {
   http?: HttpOptions;
   now(): number;
   delay(ms: number): Promise<void>;
-  log(line: string): void;
+  log: RunnerLog;
+  /** Prometheus metrics; absent in tests and benchmarks that do not look at them. */
+  metrics?: RunnerMetrics;
   /** Called after each activation step; tests use it to kill the process there. */
   afterStep(step: string): Promise<void>;
   /** How many TokenReview polls (1 s apart) before revocation is declared unproven. */
@@ -79,9 +84,8 @@ export class StepError extends Error {
   readonly step: string;
   readonly code: string;
   constructor(step: string, cause: unknown) {
-    const code = (cause as { code?: unknown })?.code;
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.step = step;
-    this.code = typeof code === 'string' ? code : 'ERROR';
+    this.code = failureCode(cause, step);
   }
 }
