@@ -52,7 +52,8 @@ export interface PreflightResult {
 
 /** `CODE: message (fix: ...)`, one line. */
 export function formatProblem(p: PreflightProblem): string {
-  return `${p.code}: ${p.message} (fix: ${p.fix})`;
+  // One line per problem, whatever a tool (git, an API) put in its message.
+  return `${p.code}: ${p.message.replace(/\s*\n\s*/g, ' ').trim()} (fix: ${p.fix})`;
 }
 
 const problem = (code: PreflightCode, message: string, fix: string): PreflightProblem => ({ code, message, fix });
