@@ -3,7 +3,8 @@
  * list agrees with deploy/rbac.yaml rule for rule; every recorded failure
  * carries a specific code; JSON log lines carry only their fixed fields.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import { BreakglassError } from '../src/core/errors.js';
 import { VerificationFailure } from '../src/core/reasons.js';
 import { StepError } from '../src/runner/context.js';
 import { failureCode } from '../src/runner/failure-code.js';
+import { FileMarkerStore } from '../src/runner/file-markers.js';
+import type { MarkerState } from '../src/runner/marker.js';
 import { fieldsOf, jsonLog } from '../src/runner/log.js';
 import { RUNNER_PERMISSIONS } from '../src/runner/permissions.js';
 import { ROOT } from './helpers/cli.js';
@@ -71,5 +74,29 @@ describe('a JSON log line', () => {
   it('infers the session and code of a plain line', () => {
     expect(fieldsOf('record inc-9: push failed, kept for retry')).toMatchObject({ session: 'inc-9', level: 'warn', event: 'log' });
     expect(fieldsOf('git: fetch failed: GIT_FAILED')).toMatchObject({ code: 'GIT_FAILED', session: undefined });
+  });
+});
+
+describe('file markers', () => {
+  const state = (session: string, phase: MarkerState['phase']) => ({ session, phase }) as MarkerState;
+
+  it('are created once, updated by compare-and-swap, and listed open by their latest version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bg-fm-'));
+    try {
+      const store = new FileMarkerStore(dir);
+      const m = (await store.create(state('s1', 'activating')))!;
+      expect(await store.create(state('s1', 'activating'))).toBeUndefined();
+      const active = await store.update(m, state('s1', 'active'));
+      // A second writer from the same version loses, as with a ConfigMap's resourceVersion.
+      await expect(store.update(m, state('s1', 'failed'))).rejects.toMatchObject({ code: 'KUBE_CONFLICT' });
+      expect((await store.listOpen()).map((x) => x.state.phase)).toEqual(['active']);
+      await store.update(active, state('s1', 'ended'));
+      expect(await store.listOpen()).toEqual([]);
+      expect((await store.get('s1'))?.state.phase).toBe('ended');
+      // Every version is kept, and no temporary file is left behind.
+      expect(readdirSync(dir).sort()).toEqual(['s1.v000001.json', 's1.v000002.json', 's1.v000003.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

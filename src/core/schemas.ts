@@ -350,6 +350,9 @@ export const RunnerResource = z.strictObject({
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional(),
+  // Issue 15: `file` keeps this resource's markers as files in `state` and uses no cluster at
+  // all (command credentials over the direct path); `cluster` (default) keeps them as ConfigMaps.
+  markers: z.enum(['cluster', 'file']).optional(),
 });
 
 /**

@@ -122,6 +122,8 @@ function localRefusal(d: RunnerDeps, req: Request, governing: Governing): string
   const type = governing.resource.type;
   if (type === 'kubernetes' && !parseKubePrivilege(privilege)) return `privilege ${privilege} is not a Kubernetes privilege`;
   if (type === 'kubernetes' && !t.server) return `resource ${resource} has no server in this runner's config: a Kubernetes credential needs one for the vendor's kubeconfig`;
+  // A resource without a cluster can hold only what needs none: a command credential (or vendor-held) over the direct path.
+  if (t.clusterless && (type === 'kubernetes' || network !== 'direct')) return `resource ${resource} keeps file markers and has no cluster on this runner: only command or vendor-held credentials over the direct network (not ${type} over ${network})`;
   if (type === 'command' && !d.config.commands) return `resource ${resource} is a command resource, but this runner's config has no commands section`;
   return networkRefusal(network, t.config, d.env, governing.resource.networkPolicy);
 }
@@ -285,7 +287,7 @@ async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
   else if (!commit) for (const [id, p] of Object.entries(previous)) if (!failures.has(id)) failures.set(id, p);
   st.failures = Object.fromEntries([...failures].sort(([a], [b]) => a.localeCompare(b)));
   await writeLoopState(d.config.state, st);
-  for (const t of d.targets.values()) await guarded(d, 'reaper', `reaper of ${t.resource}`, () => reap(d, t));
+  for (const t of d.targets.values()) if (!t.clusterless) await guarded(d, 'reaper', `reaper of ${t.resource}`, () => reap(d, t));
   await guarded(d, 'records', 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
   d.metrics?.pendingRecords.set(await pendingRecords(d.config.state));
 }

@@ -31,7 +31,7 @@ export function clusterPlaces(c: ResolvedConfig): ClusterPlace[] {
     p.claimsOnly &&= claimsOnly;
     places.set(key, p);
   };
-  for (const [name, r] of Object.entries(c.resources)) add(r.kubeconfig, r.namespace, `resource ${name}`, false);
+  for (const [name, r] of Object.entries(c.resources)) if (r.markers !== 'file') add(r.kubeconfig, r.namespace, `resource ${name}`, false);
   if (c.claims) add(c.claims.kubeconfig, c.claims.namespace, 'claims', true);
   return [...places.values()];
 }

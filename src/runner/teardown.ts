@@ -50,6 +50,11 @@ async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readon
   const objects = union(s.objects, extra);
   const provider = await teardownProvider(d, t, s, objects);
   const gone = [...((await provider?.teardown(s.session, objects)) ?? [])];
+  // A `markers: file` resource has no cluster: nothing was created in one, nothing to sweep.
+  if (t.clusterless) {
+    if (provider && !(await provider.verifyGone(s.session))) throw new BreakglassError('TEARDOWN_INCOMPLETE', `objects of session ${s.session} remain after deletion`);
+    return union(objects, gone);
+  }
   gone.push(...(await teardownCredential(t.kube, t.namespace, s.session)));
   // Belt and braces: anything else of the path's kinds still labelled with the session (a crash forgot its reference).
   const kinds = NETWORK_KINDS[s.network] ?? PROVIDER_KINDS;
