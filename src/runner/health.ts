@@ -33,6 +33,9 @@ export function unready(o: HealthOptions): string | undefined {
 export async function serveHealth(o: HealthOptions): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    // One request per connection: scrapes are seconds apart, and a kept-alive socket the
+    // server closes while a client reuses it would fail that scrape.
+    res.setHeader('connection', 'close');
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (path === '/readyz') {

@@ -6,8 +6,8 @@
  * session waiting in git is not activated, and nothing appears in the cluster.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -25,6 +25,8 @@ describe('runner --check and the refusal to start', () => {
   const etc = () => join(env.root, 'etc');
   const id = 'pf-waiting';
   const roleNames: string[] = [];
+  /** The overlay's namespace, then its cluster-scoped names. */
+  const kustomized: string[] = [];
 
   /** A copy of the good config with one thing changed, written beside it (so relative paths still work). */
   function variant(name: string, change: (c: Config) => void): string {
@@ -74,6 +76,9 @@ describe('runner --check and the refusal to start', () => {
     await env.addSession(id, { duration: '15m' });
   });
   afterAll(async () => {
+    const [ns, name] = kustomized;
+    if (ns) execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'delete', 'namespace', ns, '--wait=false', '--ignore-not-found'], { stdio: 'ignore' });
+    if (name) roleNames.push(name);
     for (const n of roleNames) for (const kind of ['clusterrole', 'clusterrolebinding']) execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'delete', kind, n, '--ignore-not-found'], { stdio: 'ignore' });
     gpg.dispose();
     await env.cleanup();
@@ -148,6 +153,28 @@ describe('runner --check and the refusal to start', () => {
       expect(r.stderr).not.toMatch(/marker created|credential delivered/);
       expect(await created()).toEqual([]);
     });
+  });
+
+  it('kubectl apply -k of an overlay on deploy/ creates the runner\'s objects, and its ServiceAccount passes --check', async () => {
+    // An overlay as an operator would write one: its own namespace and a suffix (cluster-scoped names are shared with other runs).
+    const suffix = env.namespace.slice(-6);
+    const ns = `bg-kz-${suffix}`;
+    const overlay = join(env.root, 'overlay');
+    mkdirSync(overlay);
+    writeFileSync(join(overlay, 'kustomization.yaml'), stringify({ resources: [relative(overlay, join(ROOT, 'deploy'))], namespace: ns, nameSuffix: `-${suffix}` }));
+    kustomized.push(ns, `breakglass-runner-${suffix}`);
+    const applied = execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'apply', '-k', overlay], { encoding: 'utf8' });
+    for (const what of [`namespace/${ns}`, `serviceaccount/breakglass-runner-${suffix}`, `role.rbac.authorization.k8s.io/breakglass-runner-${suffix}`, `clusterrole.rbac.authorization.k8s.io/breakglass-runner-${suffix}`, `deployment.apps/breakglass-runner-${suffix}`, `networkpolicy.networking.k8s.io/breakglass-runner-${suffix}`, `service/breakglass-runner-metrics-${suffix}`]) {
+      expect(applied).toContain(`${what} created`);
+    }
+    const deployment = JSON.parse(execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'get', 'deployment', `breakglass-runner-${suffix}`, '-n', ns, '-o', 'json'], { encoding: 'utf8' }));
+    const container = deployment.spec.template.spec.containers[0];
+    expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path, container.ports[0].containerPort]).toEqual(['/healthz', '/readyz', 9090]);
+    const tr = await env.admin().makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: `breakglass-runner-${suffix}`, namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+    const kc = join(etc(), 'kustomized.kubeconfig');
+    writeFileSync(kc, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token!).exportConfig(), { mode: 0o600 });
+    const r = await run(variant('kustomized', (c) => Object.assign(c.resources['prod-eu'], { kubeconfig: kc, namespace: ns })), ['--check']);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('the good config then activates the waiting session (the refusals above held it back)', async () => {
