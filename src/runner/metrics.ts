@@ -14,7 +14,7 @@ const LOOP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export class RunnerMetrics {
   readonly registry = new Registry();
-  readonly sessions = new Gauge({ name: 'breakglass_sessions', help: 'Open sessions by marker phase, as of the last loop', labelNames: ['phase'], registers: [this.registry] });
+  readonly sessions = new Gauge({ name: 'breakglass_sessions', help: 'Open sessions by marker phase, counted at the start of the last loop', labelNames: ['phase'], registers: [this.registry] });
   readonly activations = new Counter({ name: 'breakglass_activations_total', help: 'Sessions activated (credential delivered or path opened), by resource type', labelNames: ['type'], registers: [this.registry] });
   readonly failures = new Counter({ name: 'breakglass_failures_total', help: 'Failures by step and stable code (activation rolled back, loop step retried)', labelNames: ['step', 'code'], registers: [this.registry] });
   readonly ended = new Counter({ name: 'breakglass_sessions_closed_total', help: 'Sessions closed, by outcome (ended, failed)', labelNames: ['outcome'], registers: [this.registry] });

@@ -67,7 +67,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
       }
       const refused = checked.problems.length > 0;
       if (refused) log('runner refuses to start: fix the problems above (`breakglass runner --check` lists them); only ending sessions that are due', { event: 'refused-start', code: checked.problems[0]!.code, level: 'error' });
-      if (!checked.config) return done(2);
+      // A dry run changes nothing, not even a due teardown.
+      if (!checked.config || (refused && opts.dryRun)) return done(2);
       const killAfter = io.env.BREAKGLASS_FAULT_KILL_AFTER;
       let deps: RunnerDeps;
       try {
