@@ -117,3 +117,46 @@ export const NETWORK_PATH_CODES = [
   'NETWORK_PATH_RESTORED',
 ] as const;
 export type NetworkPathCode = (typeof NETWORK_PATH_CODES)[number];
+
+// Issue 15 (an operable runner): every failure the runner records carries one of these
+// or the specific code of the error that caused it, never a generic one; and the
+// codes of `breakglass runner --check`, one per problem found before starting.
+/** Codes a runner record's `failure` (or loop.json) carries when the cause had no code of its own: named by step. */
+export const RUNNER_STEP_CODES = {
+  marker: 'MARKER_WRITE_FAILED',
+  network: 'NETWORK_FAILED',
+  recipient: 'RECIPIENT_KEY_UNUSABLE',
+  credential: 'CREDENTIAL_FAILED',
+  sealed: 'SEAL_FAILED',
+  active: 'MARKER_WRITE_FAILED',
+  delivered: 'DELIVERY_FAILED',
+  teardown: 'TEARDOWN_INCOMPLETE',
+  revocation: 'REVOCATION_UNPROVEN',
+  git: 'GIT_UNREACHABLE',
+  session: 'SESSION_STEP_FAILED',
+  reaper: 'REAPER_FAILED',
+  records: 'RECORD_PUSH_FAILED',
+  markers: 'MARKER_LIST_FAILED',
+  policies: 'POLICY_MEMORY_FAILED',
+} as const;
+export type RunnerStep = keyof typeof RUNNER_STEP_CODES;
+
+/** `breakglass runner --check` (and the same checks at start): one code per kind of problem. */
+export const PREFLIGHT_CODES = [
+  'PREFLIGHT_CONFIG_INVALID',
+  'PREFLIGHT_TRUST_INVALID',
+  'PREFLIGHT_KEY_UNREADABLE',
+  'PREFLIGHT_KEY_CANNOT_SIGN',
+  'PREFLIGHT_KEY_CANNOT_ENCRYPT',
+  'PREFLIGHT_KEY_NOT_RUNNER',
+  'PREFLIGHT_STATE_UNWRITABLE',
+  'PREFLIGHT_REMOTE_UNREACHABLE',
+  'PREFLIGHT_BRANCH_MISSING',
+  'PREFLIGHT_CLUSTER_UNREACHABLE',
+  'PREFLIGHT_NAMESPACE_MISSING',
+  'PREFLIGHT_PERMISSION_MISSING',
+  'PREFLIGHT_PROVIDER_ENV_MISSING',
+  'PREFLIGHT_PROVIDER_FAILED',
+  'PREFLIGHT_COMMANDS_MISSING',
+] as const;
+export type PreflightCode = (typeof PREFLIGHT_CODES)[number];
