@@ -374,6 +374,9 @@ export const RunnerResource = z.strictObject({
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional(),
+  // Issue 15: `file` keeps this resource's markers as files in `state` and uses no cluster at
+  // all (command credentials over the direct path); `cluster` (default) keeps them as ConfigMaps.
+  markers: z.enum(['cluster', 'file']).optional(),
 });
 
 /**
@@ -425,6 +428,14 @@ export const RunnerConfig = z.strictObject({
   drill: DrillConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
+  // Issue 15: /metrics (Prometheus), /healthz, /readyz on host:port; /readyz fails when the
+  // last successful poll is older than `unreadyAfterPolls` poll intervals.
+  metrics: z
+    .strictObject({
+      listen: z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9090'),
+      unreadyAfterPolls: z.number().int().min(1).max(1000).default(3),
+    })
+    .optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 

@@ -93,8 +93,19 @@ function parse(cm: V1ConfigMap): Marker {
   return { state: JSON.parse(raw) as MarkerState, resourceVersion: cm.metadata!.resourceVersion! };
 }
 
+/** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
+export interface Markers {
+  /** Creates the marker; undefined when it already exists (someone else owns this session). */
+  create(state: MarkerState): Promise<Marker | undefined>;
+  get(session: string): Promise<Marker | undefined>;
+  /** Compare-and-swap: fails with KUBE_CONFLICT when another writer got there first. */
+  update(marker: Marker, state: MarkerState): Promise<Marker>;
+  /** Markers of sessions that are not finished. */
+  listOpen(): Promise<Marker[]>;
+}
+
 /** Marker storage in one namespace of one cluster. */
-export class MarkerStore {
+export class MarkerStore implements Markers {
   private readonly kube: Kube;
   private readonly namespace: string;
   constructor(kube: Kube, namespace: string) {

@@ -130,6 +130,11 @@ async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: 
   return false;
 }
 
+/** How many signed records wait in the state directory to be pushed. */
+export async function pendingRecords(stateDir: string): Promise<number> {
+  return (await readdir(join(stateDir, 'records')).catch(() => [] as string[])).length;
+}
+
 /** Pushes every queued record; keeps those that could not be pushed for the next loop. */
 export async function flushRecords(mirror: RepoMirror, stateDir: string, log: (s: string) => void, owner: RecordOwner): Promise<number> {
   const root = join(stateDir, 'records');
