@@ -94,7 +94,11 @@ export class TwingateClient {
 
   /** The connector's ConnectorState (ALIVE, DEAD_NO_HEARTBEAT, ...), or undefined when it does not exist. */
   async connectorState(id: string): Promise<ConnectorState | undefined> {
-    const d = await this.gql<{ connector: { id: string; state: ConnectorState } | null }>('read Twingate connector state', 'query Connector($id: ID!) { connector(id: $id) { id state lastHeartbeatAt } }', { id });
+    const d = await this.gql<{ connector: { id: string; state: ConnectorState } | null }>(
+      'read Twingate connector state',
+      'query Connector($id: ID!) { connector(id: $id) { id state lastHeartbeatAt } }',
+      { id },
+    );
     return d.connector?.state;
   }
 

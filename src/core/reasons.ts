@@ -82,16 +82,7 @@ export function fail(code: ReasonCode, message: string, cause?: unknown): never 
  * anything is read, signed or written (issue 14's paper cuts). Printed as
  * `breakglass: error CODE: message`; never renamed, only added to.
  */
-export const CLI_INPUT_CODES = [
-  'SESSION_MISSING',
-  'FILE_MISSING',
-  'KEY_MISSING',
-  'KEY_EXISTS',
-  'DIR_UNUSABLE',
-  'NOTHING_TO_VALIDATE',
-  'REPOSITORY_UNKNOWN',
-  'REPOSITORY_AMBIGUOUS',
-] as const;
+export const CLI_INPUT_CODES = ['SESSION_MISSING', 'FILE_MISSING', 'KEY_MISSING', 'KEY_EXISTS', 'DIR_UNUSABLE', 'NOTHING_TO_VALIDATE', 'REPOSITORY_UNKNOWN', 'REPOSITORY_AMBIGUOUS'] as const;
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
 
 /**

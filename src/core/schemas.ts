@@ -49,52 +49,19 @@ export const SessionId = identity(
   'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
 );
 export const Duration = constrained(/^(?=\d)(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, 'DURATION_INVALID', DURATION_HINT, (s) => parseDuration(s) !== undefined);
-export const Time = constrained(
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/,
-  'TIME_INVALID',
-  'an RFC 3339 UTC time such as 2026-11-21T02:17:00Z',
-  (s) => parseTime(s) !== undefined,
-);
-export const Fingerprint = constrained(
-  /^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/,
-  'FINGERPRINT_INVALID',
-  'an OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits without spaces',
-);
+export const Time = constrained(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/, 'TIME_INVALID', 'an RFC 3339 UTC time such as 2026-11-21T02:17:00Z', (s) => parseTime(s) !== undefined);
+export const Fingerprint = constrained(/^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/, 'FINGERPRINT_INVALID', 'an OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits without spaces');
 export const Digest = constrained(/^sha256:[0-9a-f]{64}$/, 'DIGEST_INVALID', 'sha256: followed by 64 lower-case hex digits');
 export const Nonce = constrained(/^[0-9a-f]{32}$/, 'NONCE_INVALID', '32 lower-case hex digits (128 random bits), quoted');
 // Approver names become file names (`approvals/<name>.yaml`): no dots first, no slashes.
-export const ApproverName = identity(
-  /^[a-z0-9][a-z0-9_-]{0,62}$/,
-  'APPROVER_INVALID',
-  'a name of lower-case letters, digits, "-" and "_", at most 63 characters',
-);
-export const Repository = constrained(
-  /^[a-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/,
-  'REPOSITORY_INVALID',
-  'host/owner/name, such as github.com/customer/access',
-);
-export const Requester = identity(
-  /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
-  'REQUESTER_INVALID',
-  'an e-mail address such as oncall@vendor.example',
-);
-export const RequesterPattern = identity(
-  /^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/,
-  'REQUESTER_PATTERN_INVALID',
-  'an e-mail address, or *@domain for anyone at that domain',
-);
-export const PolicyName = identity(
-  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-  'NAME_INVALID',
-  'a DNS label: lower-case letters, digits and "-", at most 63 characters',
-);
+export const ApproverName = identity(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'APPROVER_INVALID', 'a name of lower-case letters, digits, "-" and "_", at most 63 characters');
+export const Repository = constrained(/^[a-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/, 'REPOSITORY_INVALID', 'host/owner/name, such as github.com/customer/access');
+export const Requester = identity(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'REQUESTER_INVALID', 'an e-mail address such as oncall@vendor.example');
+export const RequesterPattern = identity(/^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/, 'REQUESTER_PATTERN_INVALID', 'an e-mail address, or *@domain for anyone at that domain');
+export const PolicyName = identity(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'NAME_INVALID', 'a DNS label: lower-case letters, digits and "-", at most 63 characters');
 // Command names and input keys appear in argv templates as `{key}`.
 export const Identifier = constrained(/^[a-z][a-z0-9_-]{0,62}$/, 'NAME_INVALID', 'a name of lower-case letters, digits, "-" and "_", starting with a letter');
-export const RelativePath = constrained(
-  /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+$/,
-  'PATH_INVALID',
-  'a relative path without ".." segments',
-);
+export const RelativePath = constrained(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+$/, 'PATH_INVALID', 'a relative path without ".." segments');
 export const FilePath = z.string().min(1).meta({ description: 'a file path (relative paths are resolved against the file that names it)' });
 
 export const NETWORKS = ['direct', 'tailscale', 'twingate', 'networkpolicy'] as const;
@@ -200,7 +167,10 @@ export const Record = z.strictObject({
   session: SessionId,
   request: Digest,
   repository: Repository,
-  commit: z.string().regex(/^[0-9a-f]{40,64}$/).optional(),
+  commit: z
+    .string()
+    .regex(/^[0-9a-f]{40,64}$/)
+    .optional(),
   outcome: z.enum(RECORD_OUTCOMES),
   drill: z.boolean().default(false),
   runner: z.strictObject({ id: z.string().min(1), fingerprint: Fingerprint }),
@@ -250,8 +220,14 @@ export const PolicyCommand = z.strictObject({
   inputs: z.record(z.string(), z.string()).default({}),
   revoke: z.array(z.string().min(1)).min(1).optional(),
   // Pins of the programs' bytes, checked before every run (run[0] and revoke[0]).
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  revokeSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  revokeSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   timeout: Duration.optional(),
 });
 export type PolicyCommand = z.infer<typeof PolicyCommand>;
@@ -300,10 +276,7 @@ export const TrustApprover = z.union([
   z.strictObject({
     name: ApproverName,
     email: Requester.optional(),
-    sigstore: z.union([
-      z.strictObject({ issuer: z.string().url(), subject: z.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }),
-      z.strictObject({ publicKey: FilePath }),
-    ]),
+    sigstore: z.union([z.strictObject({ issuer: z.string().url(), subject: z.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }), z.strictObject({ publicKey: FilePath })]),
   }),
 ]);
 
@@ -348,7 +321,11 @@ export const TailscaleConfig = z.strictObject({
   // `api`: the runner enables exactly `routes` on the router's device; `autoApprove`: the
   // tailnet policy's autoApprovers enable them and the runner only verifies (issue 11).
   routeApproval: z.enum(['api', 'autoApprove']).default('api'),
-  image: z.string().min(1).superRefine(minimumImage('tailscale/tailscale', [1, 78])).default('tailscale/tailscale:stable'),
+  image: z
+    .string()
+    .min(1)
+    .superRefine(minimumImage('tailscale/tailscale', [1, 78]))
+    .default('tailscale/tailscale:stable'),
   readinessTimeout: Duration.default('2m'),
 });
 export type TailscaleConfig = z.infer<typeof TailscaleConfig>;
@@ -366,7 +343,10 @@ export type TwingateConfig = z.infer<typeof TwingateConfig>;
 
 export const RunnerResource = z.strictObject({
   kubeconfig: FilePath.optional(),
-  namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).default('breakglass-system'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
+    .default('breakglass-system'),
   // What a vendor's kubeconfig points at: required for `kubernetes` resources (checked
   // before activation), meaningless for `command` and `vendor-held` ones, whose
   // kubeconfig/namespace only say where markers and network objects live.
@@ -412,7 +392,12 @@ export const RunnerConfig = z.strictObject({
       // Names of runner environment variables passed through to commands; nothing else is.
       env: z.array(EnvName).default([]),
       timeout: Duration.default('30s'),
-      maxOutputBytes: z.number().int().min(1).max(1024 * 1024).default(64 * 1024),
+      maxOutputBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024 * 1024)
+        .default(64 * 1024),
     })
     .optional(),
   // A directory of recipients' PUBLIC keys, `<FINGERPRINT>.asc`, kept by the

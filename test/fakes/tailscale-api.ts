@@ -179,13 +179,19 @@ export class TailscaleFake extends HttpFake {
     const k = this.keys.get(keyId);
     if (!k) return { status: 404, body: { message: 'key not found' } };
     if (method === 'GET') return { status: 200, body: { id: k.id, created: k.created, expires: k.expires, capabilities: k.capabilities, revoked: k.revoked, invalid: !!k.revoked || k.uses > 0 } };
-    if (method === 'DELETE') return this.keys.delete(keyId), { status: 200 };
+    if (method === 'DELETE') {
+      this.keys.delete(keyId);
+      return { status: 200 };
+    }
     return { status: 404, body: { message: `no route ${method} keys` } };
   }
 
   private deviceRoute(method: string, d: FakeDevice): Answer {
     if (method === 'GET') return { status: 200, body: publicDevice(d) };
-    if (method === 'DELETE') return this.devices.delete(d.nodeId), { status: 200 };
+    if (method === 'DELETE') {
+      this.devices.delete(d.nodeId);
+      return { status: 200 };
+    }
     return { status: 404, body: { message: `no route ${method} device` } };
   }
 

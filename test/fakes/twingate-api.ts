@@ -90,7 +90,13 @@ export class TwingateFake extends HttpFake {
       case 'connectorCreate': {
         const rn = String(v.remoteNetworkId ?? '');
         if (!this.remoteNetworks.has(rn)) return { data: { connectorCreate: { ok: false, error: 'Remote network not found', entity: null } } };
-        const c: FakeConnector = { id: `Q29ubmVjdG9yOj${randomBytes(4).toString('hex')}`, name: String(v.name ?? `auto-${randomBytes(3).toString('hex')}`), remoteNetworkId: rn, state: 'DEAD_NO_HEARTBEAT', lastHeartbeatAt: null };
+        const c: FakeConnector = {
+          id: `Q29ubmVjdG9yOj${randomBytes(4).toString('hex')}`,
+          name: String(v.name ?? `auto-${randomBytes(3).toString('hex')}`),
+          remoteNetworkId: rn,
+          state: 'DEAD_NO_HEARTBEAT',
+          lastHeartbeatAt: null,
+        };
         this.connectors.set(c.id, c);
         return { data: { connectorCreate: { ok: true, error: null, entity: { id: c.id, name: c.name } } } };
       }

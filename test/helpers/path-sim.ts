@@ -22,6 +22,11 @@ import type { TwingateFake } from '../fakes/twingate-api.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The parts of a Deployment's pod template the simulated pod reads. */
+interface PodTemplate {
+  template: { spec: { serviceAccountName?: string; containers: { env: { name: string; value?: string }[] }[] } };
+}
+
 async function setReady(raw: RawKube, namespace: string, name: string, ready: boolean): Promise<boolean> {
   const status = ready ? { replicas: 1, readyReplicas: 1, availableReplicas: 1 } : { replicas: 1, readyReplicas: 0, availableReplicas: 0, unavailableReplicas: 1 };
   const r = await raw.send('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/status`, { status }, 'application/merge-patch+json');
@@ -41,7 +46,11 @@ async function until<T>(stopped: () => boolean, fn: () => Promise<T | undefined>
 /** A client acting as the router pod's ServiceAccount: RBAC on the real API server decides what it may do. */
 async function podIdentity(admin: RawKube, namespace: string, serviceAccount: string): Promise<RawKube> {
   const cluster = inject('cluster');
-  const r = await admin.send('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } });
+  const r = await admin.send('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 600 },
+  });
   const token = (r.body as { status?: { token?: string } }).status?.token;
   if (!token) throw new Error(`no token for ${serviceAccount}: HTTP ${r.status}`);
   return new RawKube(tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), token));
@@ -71,19 +80,35 @@ export function tailscaleRouter(raw: RawKube, fake: TailscaleFake, namespace: st
   const state = stateSecretName(session);
   let pod: RawKube | undefined;
   const joined = (async () => {
-    const dep = await until(() => stopped, () => raw.get('apps/v1', 'Deployment', namespace, name));
-    const secret = dep && (await until(() => stopped, () => raw.get('v1', 'Secret', namespace, name)));
+    const dep = await until(
+      () => stopped,
+      () => raw.get('apps/v1', 'Deployment', namespace, name),
+    );
+    const secret =
+      dep &&
+      (await until(
+        () => stopped,
+        () => raw.get('v1', 'Secret', namespace, name),
+      ));
     if (!dep || !secret) return undefined;
-    const env = (dep.spec as any).template.spec.containers[0].env as { name: string; value?: string }[];
+    const env = (dep.spec as PodTemplate).template.spec.containers[0]!.env;
     const routes = opts.advertise ?? (env.find((e) => e.name === 'TS_ROUTES')?.value ?? '').split(',').filter(Boolean);
     if (opts.neverHealthy) return undefined;
     const key = Buffer.from((secret.data as Record<string, string>).TS_AUTHKEY!, 'base64').toString();
     const device = fake.register(key, routerHostname(session), routes);
     // containerboot writes the node's state into TS_KUBE_SECRET with the pod's own token.
-    pod = await podIdentity(raw, namespace, (dep.spec as any).template.spec.serviceAccountName);
-    const r = await pod.send('PATCH', `/api/v1/namespaces/${namespace}/secrets/${state}`, { data: { _machinekey: Buffer.from(device.nodeKey).toString('base64') } }, 'application/strategic-merge-patch+json');
+    pod = await podIdentity(raw, namespace, (dep.spec as PodTemplate).template.spec.serviceAccountName ?? '');
+    const r = await pod.send(
+      'PATCH',
+      `/api/v1/namespaces/${namespace}/secrets/${state}`,
+      { data: { _machinekey: Buffer.from(device.nodeKey).toString('base64') } },
+      'application/strategic-merge-patch+json',
+    );
     if (r.status !== 200) throw new Error(`router could not write its state: HTTP ${r.status}`);
-    await until(() => stopped, async () => ((await setReady(raw, namespace, name, true)) ? true : undefined));
+    await until(
+      () => stopped,
+      async () => ((await setReady(raw, namespace, name, true)) ? true : undefined),
+    );
     return device;
   })();
   return {
@@ -114,9 +139,15 @@ export function twingateConnector(raw: RawKube, fake: TwingateFake, namespace: s
   let stopped = false;
   const name = workloadName(session, 'twingate');
   const running = (async () => {
-    const dep = await until(() => stopped, () => raw.get('apps/v1', 'Deployment', namespace, name));
+    const dep = await until(
+      () => stopped,
+      () => raw.get('apps/v1', 'Deployment', namespace, name),
+    );
     if (!dep) return undefined;
-    await until(() => stopped, async () => ((await setReady(raw, namespace, name, true)) ? true : undefined));
+    await until(
+      () => stopped,
+      async () => ((await setReady(raw, namespace, name, true)) ? true : undefined),
+    );
     const c = fake.connectorNamed(connectorName(session));
     if (c && opts.heartbeat !== false) fake.heartbeat(c.id);
     return dep;

@@ -74,7 +74,10 @@ export class ProviderEnv extends RunnerEnv {
     await this.tailscale.start();
     await this.twingate.start();
     mkdirSync(this.commandsDir, { recursive: true });
-    for (const [name, body] of [['mint.sh', MINT], ['revoke.sh', REVOKE]] as const) {
+    for (const [name, body] of [
+      ['mint.sh', MINT],
+      ['revoke.sh', REVOKE],
+    ] as const) {
       writeFileSync(join(this.commandsDir, name), body);
       chmodSync(join(this.commandsDir, name), 0o755);
     }
@@ -96,10 +99,27 @@ export class ProviderEnv extends RunnerEnv {
     this.write(MANIFEST_PATH, bytes.toString());
     const pin = { manifest: MANIFEST_PATH, sha256: createHash('sha256').update(bytes).digest('hex') };
     const wrongPin = { manifest: MANIFEST_PATH, sha256: createHash('sha256').update('other bytes').digest('hex') };
-    const sha = (f: string) => createHash('sha256').update(readFileSync(join(this.commandsDir, f))).digest('hex');
-    const command = { name: 'db-password', run: ['mint.sh', '{database}'], inputs: { database: '^(orders|billing)$' }, revoke: ['revoke.sh', '{database}'], sha256: sha('mint.sh'), revokeSha256: sha('revoke.sh') };
+    const sha = (f: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(this.commandsDir, f)))
+        .digest('hex');
+    const command = {
+      name: 'db-password',
+      run: ['mint.sh', '{database}'],
+      inputs: { database: '^(orders|billing)$' },
+      revoke: ['revoke.sh', '{database}'],
+      sha256: sha('mint.sh'),
+      revokeSha256: sha('revoke.sh'),
+    };
     return [
-      { name: 'prod-eu', type: 'kubernetes', privileges: ['view', 'cluster-admin', `edit:${this.appNamespace}`], maxDuration, network: ['direct', 'tailscale', 'twingate', 'networkpolicy'], networkPolicy: pin },
+      {
+        name: 'prod-eu',
+        type: 'kubernetes',
+        privileges: ['view', 'cluster-admin', `edit:${this.appNamespace}`],
+        maxDuration,
+        network: ['direct', 'tailscale', 'twingate', 'networkpolicy'],
+        networkPolicy: pin,
+      },
       { name: 'bad-pin', type: 'kubernetes', privileges: ['view'], maxDuration, network: ['networkpolicy'], networkPolicy: wrongPin },
       { name: 'orders-db', type: 'command', privileges: ['read-write'], maxDuration, network: ['direct'], commands: [command] },
       { name: 'vendor-box', type: 'vendor-held', privileges: ['ssh'], maxDuration, network: ['networkpolicy'], networkPolicy: pin },
@@ -113,8 +133,23 @@ export class ProviderEnv extends RunnerEnv {
       resources: {
         'prod-eu': {
           ...kube,
-          tailscale: { tailnet: 'example.com', apiUrl: this.tailscale.url, apiKeyEnv: 'TS_API_KEY', tags: ['tag:breakglass'], routes: ['10.96.0.0/12'], readinessTimeout: '30s', ...this.overrides?.tailscale },
-          twingate: { url: `${this.twingate.url}/api/graphql/`, network: 'acme', apiKeyEnv: 'TG_API_KEY', remoteNetworkId: this.twingate.remoteNetworkId, readinessTimeout: '30s', ...this.overrides?.twingate },
+          tailscale: {
+            tailnet: 'example.com',
+            apiUrl: this.tailscale.url,
+            apiKeyEnv: 'TS_API_KEY',
+            tags: ['tag:breakglass'],
+            routes: ['10.96.0.0/12'],
+            readinessTimeout: '30s',
+            ...this.overrides?.tailscale,
+          },
+          twingate: {
+            url: `${this.twingate.url}/api/graphql/`,
+            network: 'acme',
+            apiKeyEnv: 'TG_API_KEY',
+            remoteNetworkId: this.twingate.remoteNetworkId,
+            readinessTimeout: '30s',
+            ...this.overrides?.twingate,
+          },
         },
         'bad-pin': kube,
         // No server: command and vendor-held resources have no kubeconfig to hand out.

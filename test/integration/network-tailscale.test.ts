@@ -86,7 +86,13 @@ describe('the tailscale provider', () => {
     const c = pod.containers[0];
     // Health that means the node has a tailnet address, state that survives a restart, a pod that can do little.
     expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 9002 } });
-    expect(c.env).toEqual(expect.arrayContaining([{ name: 'TS_ENABLE_HEALTH_CHECK', value: 'true' }, { name: 'TS_KUBE_SECRET', value: stateSecretName(plan.session) }, { name: 'TS_LOCAL_ADDR_PORT', value: '[::]:9002' }]));
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'TS_ENABLE_HEALTH_CHECK', value: 'true' },
+        { name: 'TS_KUBE_SECRET', value: stateSecretName(plan.session) },
+        { name: 'TS_LOCAL_ADDR_PORT', value: '[::]:9002' },
+      ]),
+    );
     expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
     expect(pod).toMatchObject({ serviceAccountName: name, automountServiceAccountToken: true });
     const role = (await raw.get(RBAC, 'Role', ns, name))!;
@@ -110,7 +116,11 @@ describe('the tailscale provider', () => {
     const { tokenKubeConfig } = await import('../../src/adapters/kubernetes.js');
     const { inject } = await import('vitest');
     const { readFileSync } = await import('node:fs');
-    const tr = await raw.send('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${workloadName(plan.session, 'tailscale')}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } });
+    const tr = await raw.send('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${workloadName(plan.session, 'tailscale')}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 600 },
+    });
     const token = (tr.body as any).status.token as string;
     const pod = new RawKube(tokenKubeConfig(inject('cluster').server, readFileSync(inject('cluster').caFile, 'utf8'), token));
     expect((await pod.send('GET', `/api/v1/namespaces/${ns}/secrets/${stateSecretName(plan.session)}`)).status).toBe(200);
@@ -230,7 +240,9 @@ describe('the tailscale provider', () => {
     fake.tagOwners.delete('tag:breakglass');
     const again = await provider(oauth, oauthEnv()).p.preflight!();
     fake.tagOwners.add('tag:breakglass');
-    expect(again.filter((c) => !c.ok)).toEqual([{ need: 'tag ownership of tag:breakglass', ok: false, detail: expect.stringContaining('requested tags [tag:breakglass] are invalid or not permitted') }]);
+    expect(again.filter((c) => !c.ok)).toEqual([
+      { need: 'tag ownership of tag:breakglass', ok: false, detail: expect.stringContaining('requested tags [tag:breakglass] are invalid or not permitted') },
+    ]);
     expect(fake.keys.size).toBe(0);
     expect((await provider().p.preflight!()).every((c) => c.ok)).toBe(true);
     expect(await provider({}, {}).p.preflight!()).toEqual([{ need: 'Tailscale credential in the runner environment', ok: false, detail: 'Tailscale: environment variable TS_API_KEY is not set' }]);

@@ -99,7 +99,10 @@ describe('the twingate provider', () => {
 
   it('deletes the connector when token generation fails (ok: false)', async () => {
     const p = provider();
-    fake.failNext((r) => r.body.includes('connectorGenerateTokens'), { status: 200, body: { data: { connectorGenerateTokens: { ok: false, error: 'Insufficient permissions', connectorTokens: null } } } });
+    fake.failNext((r) => r.body.includes('connectorGenerateTokens'), {
+      status: 200,
+      body: { data: { connectorGenerateTokens: { ok: false, error: 'Insufficient permissions', connectorTokens: null } } },
+    });
     await expect(p.create(testPlan('inc-2-tokens', 'twingate'))).rejects.toMatchObject({ code: 'PROVIDER_FAILED', message: 'generate Twingate connector tokens failed: Insufficient permissions' });
     expect(fake.connectors.size).toBe(0);
   });
@@ -113,7 +116,13 @@ describe('the twingate provider', () => {
   it('finds and deletes a connector by name when a crash lost its reference', async () => {
     const p = provider();
     // As if the runner died right after connectorCreate: the connector exists, no record of it.
-    fake.connectors.set('Q29ubmVjdG9yOjEyMw', { id: 'Q29ubmVjdG9yOjEyMw', name: connectorName('inc-4-crash'), remoteNetworkId: fake.remoteNetworkId, state: 'DEAD_NO_HEARTBEAT', lastHeartbeatAt: null });
+    fake.connectors.set('Q29ubmVjdG9yOjEyMw', {
+      id: 'Q29ubmVjdG9yOjEyMw',
+      name: connectorName('inc-4-crash'),
+      remoteNetworkId: fake.remoteNetworkId,
+      state: 'DEAD_NO_HEARTBEAT',
+      lastHeartbeatAt: null,
+    });
     expect(await p.verifyGone('inc-4-crash')).toBe(false);
     await p.teardown('inc-4-crash', []);
     expect(await p.verifyGone('inc-4-crash')).toBe(true);

@@ -13,8 +13,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SESSION_LABEL } from '../../src/core/plan.js';
 import { MarkerStore } from '../../src/runner/marker.js';
 import { Kube } from '../../src/adapters/kubernetes.js';
-import { routerHostname } from '../../src/runner/providers/tailscale.js';
-import { workloadName } from '../../src/runner/providers/workload.js';
 import { binary } from '../helpers/cli.js';
 import { tailscaleRouter } from '../helpers/path-sim.js';
 import { ProviderEnv } from '../helpers/provider-env.js';
@@ -60,7 +58,11 @@ describe('credentials and provider failures through the runner', () => {
     expect(env.revokedLog()).toBe(`orders ${id}\n`);
     expect(delivered(id)).toBe(false);
     const rec = record(id);
-    expect(rec).toMatchObject({ outcome: 'ended', credential: { kind: 'command', sha256: `sha256:${createHash('sha256').update(credential).digest('hex')}` }, revocation: { method: 'command', result: 'revoked' } });
+    expect(rec).toMatchObject({
+      outcome: 'ended',
+      credential: { kind: 'command', sha256: `sha256:${createHash('sha256').update(credential).digest('hex')}` },
+      revocation: { method: 'command', result: 'revoked' },
+    });
   });
 
   it('command: a runner killed right after the command ran rolls back on restart and revokes what it made', async () => {
@@ -97,7 +99,10 @@ describe('credentials and provider failures through the runner', () => {
   it('a provider API failing during assembly leaves nothing behind and records the session failed', async () => {
     const id = 'rb-tg';
     // The connector is created, then token generation fails: the connector must go too.
-    env.twingate.failNext((q) => q.body.includes('connectorGenerateTokens'), { status: 200, body: { data: { connectorGenerateTokens: { ok: false, error: 'Insufficient permissions', connectorTokens: null } } } });
+    env.twingate.failNext((q) => q.body.includes('connectorGenerateTokens'), {
+      status: 200,
+      body: { data: { connectorGenerateTokens: { ok: false, error: 'Insufficient permissions', connectorTokens: null } } },
+    });
     await env.addSession(id, { network: 'twingate', duration: '20m' });
     const r = await run();
     expect(r.stderr).toMatch(new RegExp(`session ${id}: activation failed at network: generate Twingate connector tokens failed`));

@@ -14,11 +14,9 @@ import { ROOT } from '../helpers/cli.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
 import { tailscaleRouter } from '../helpers/path-sim.js';
 import { ProviderEnv } from '../helpers/provider-env.js';
-import { workloadName } from '../../src/runner/providers/workload.js';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
-
 
 describe('the runner under the RBAC in deploy/', () => {
   // Every provider configured: the RBAC must cover their objects, the reaper's sweeps and their teardown.
@@ -35,7 +33,10 @@ describe('the runner under the RBAC in deploy/', () => {
       .replaceAll('breakglass-system', env.namespace)
       .replaceAll('breakglass-runner', runnerName());
     execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], { input: manifest, stdio: ['pipe', 'ignore', 'inherit'] });
-    const tr = await env.admin().makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: runnerName(), namespace: env.namespace, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+    const tr = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccountToken({ name: runnerName(), namespace: env.namespace, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
     runnerKubeconfig = join(env.root, 'runner-sa.kubeconfig');
     writeFileSync(runnerKubeconfig, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token!).exportConfig(), { mode: 0o600 });
     env.useKubeconfig(runnerKubeconfig);

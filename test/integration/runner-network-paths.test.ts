@@ -40,7 +40,7 @@ describe('network paths through the runner, as production would answer', () => {
       ...(await env.raw.list('v1', 'ServiceAccount', env.namespace, sel)),
       ...(await env.raw.list(RBAC, 'Role', env.namespace, sel)),
       ...(await env.raw.list(RBAC, 'RoleBinding', env.namespace, sel)),
-      ...((crbs.body as { items: { metadata: { name: string } }[] }).items.map((o) => ({ kind: 'ClusterRoleBinding', metadata: o.metadata }))),
+      ...(crbs.body as { items: { metadata: { name: string } }[] }).items.map((o) => ({ kind: 'ClusterRoleBinding', metadata: o.metadata })),
     ];
     return found.map((o) => `${o.kind}/${o.metadata.name}`);
   };
@@ -175,7 +175,9 @@ describe('network paths through the runner, as production would answer', () => {
     expect(env.tailscale.issued.length).toBeGreaterThanOrEqual(6);
     expect(env.twingate.issued.length).toBeGreaterThanOrEqual(2);
     const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
-    const state = files(env.state).map((f) => readFileSync(f, 'latin1')).join('\n');
+    const state = files(env.state)
+      .map((f) => readFileSync(f, 'latin1'))
+      .join('\n');
     const history = env.remoteHistory();
     for (const s of secrets) {
       for (const l of env.logs) expect(l).not.toContain(s);

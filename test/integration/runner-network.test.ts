@@ -53,7 +53,18 @@ describe('network paths through the runner', () => {
     expect(env.tailscale.keys.size).toBe(0);
     const rec = record(id);
     expect(rec).toMatchObject({ outcome: 'ended', credential: { kind: 'kubernetes-token' }, revocation: { result: 'unauthenticated' } });
-    expect(kinds(rec.teardown.deleted)).toEqual(['ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Secret', 'Secret', 'ServiceAccount', 'ServiceAccount', 'TailscaleAuthKey', 'TailscaleDevice']);
+    expect(kinds(rec.teardown.deleted)).toEqual([
+      'ClusterRoleBinding',
+      'Deployment',
+      'Role',
+      'RoleBinding',
+      'Secret',
+      'Secret',
+      'ServiceAccount',
+      'ServiceAccount',
+      'TailscaleAuthKey',
+      'TailscaleDevice',
+    ]);
   });
 
   it('twingate: a connector with its tokens in an owned Secret, connector and workload deleted at the end', async () => {
@@ -101,7 +112,7 @@ describe('network paths through the runner', () => {
     expect(record(id)).toMatchObject({ outcome: 'failed', failure: { step: 'network', code: 'NETPOL_DIGEST' } });
   });
 
-  it('the reaper sweeps an orphaned Deployment and NetworkPolicy of this runner, and leaves another runner\'s alone', async () => {
+  it("the reaper sweeps an orphaned Deployment and NetworkPolicy of this runner, and leaves another runner's alone", async () => {
     const labels = (owner: string) => ({ [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: owner, [SESSION_LABEL]: 'ghost' });
     const meta = (name: string, namespace: string, owner: string) => ({ name, namespace, labels: labels(owner), annotations: { [EXPIRES_ANNOTATION]: '2099-01-01T00:00:00Z' } });
     const deployment = (name: string, owner: string): RawObject => ({
@@ -111,7 +122,8 @@ describe('network paths through the runner', () => {
       spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
     });
     const policy = (name: string, owner: string): RawObject => ({ apiVersion: NP, kind: 'NetworkPolicy', metadata: meta(name, env.appNamespace, owner), spec: { podSelector: {} } });
-    for (const o of [deployment('bg-ghost-tailscale', env.namespace), deployment('bg-other', 'someone-else'), policy('bg-ghost', env.namespace), policy('bg-other', 'someone-else')]) await env.raw.create(o);
+    for (const o of [deployment('bg-ghost-tailscale', env.namespace), deployment('bg-other', 'someone-else'), policy('bg-ghost', env.namespace), policy('bg-other', 'someone-else')])
+      await env.raw.create(o);
 
     const r = await run();
     expect(r.stderr).toMatch(/reaper: deleted Deployment .*bg-ghost-tailscale \(no open session\)/);

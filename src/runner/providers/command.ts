@@ -70,7 +70,9 @@ export async function resolveProgram(dir: string, program: string, sha256: strin
   const st = await stat(real);
   if (!st.isFile() || (st.mode & 0o111) === 0) throw new BreakglassError('COMMAND_PATH', `program ${program} is not an executable file`);
   if (sha256) {
-    const actual = createHash('sha256').update(await readFile(real)).digest('hex');
+    const actual = createHash('sha256')
+      .update(await readFile(real))
+      .digest('hex');
     if (actual !== sha256) throw new BreakglassError('COMMAND_PIN', `program ${program} has sha256 ${actual}, but the policy pins ${sha256}; refusing to run it`);
   }
   return real;

@@ -33,7 +33,8 @@ function bindingBody(o: PlannedObject): V1ClusterRoleBinding & V1RoleBinding {
 
 async function createObject(kube: Kube, o: PlannedObject): Promise<void> {
   const meta = { name: o.name, namespace: o.namespace, labels: o.labels, annotations: o.annotations };
-  if (o.kind === 'ServiceAccount') await kube.call(`create ServiceAccount ${o.namespace}/${o.name}`, () => kube.core.createNamespacedServiceAccount({ namespace: o.namespace!, body: { metadata: meta } }));
+  if (o.kind === 'ServiceAccount')
+    await kube.call(`create ServiceAccount ${o.namespace}/${o.name}`, () => kube.core.createNamespacedServiceAccount({ namespace: o.namespace!, body: { metadata: meta } }));
   else if (o.kind === 'ClusterRoleBinding') await kube.call(`create ClusterRoleBinding ${o.name}`, () => kube.rbac.createClusterRoleBinding({ body: bindingBody(o) }));
   else await kube.call(`create RoleBinding ${o.namespace}/${o.name}`, () => kube.rbac.createNamespacedRoleBinding({ namespace: o.namespace!, body: bindingBody(o) }));
 }

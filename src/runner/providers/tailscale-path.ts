@@ -22,7 +22,8 @@ async function routerDevice(api: TailscaleClient, session: string, config: Tails
   // Two devices under the session's name: one is not ours. Fail closed rather than enable routes on the wrong one.
   if (found.length > 1) throw new BreakglassError('TAILSCALE_DEVICE_AMBIGUOUS', `${found.length} devices are named ${routerHostname(session)}; refusing to pick one`);
   const d = found[0];
-  if (d && !sameSet(d.tags ?? [], config.tags)) throw new BreakglassError('TAILSCALE_DEVICE_AMBIGUOUS', `device ${routerHostname(session)} carries tags [${(d.tags ?? []).join(', ')}], not the configured [${config.tags.join(', ')}]`);
+  if (d && !sameSet(d.tags ?? [], config.tags))
+    throw new BreakglassError('TAILSCALE_DEVICE_AMBIGUOUS', `device ${routerHostname(session)} carries tags [${(d.tags ?? []).join(', ')}], not the configured [${config.tags.join(', ')}]`);
   return d;
 }
 
@@ -69,7 +70,8 @@ export async function enableRoutes(api: TailscaleClient, deviceId: string, confi
     excess(set);
     const back = await api.deviceRoutes(deviceId);
     excess(back);
-    if (!sameSet(back.enabledRoutes, want)) throw new BreakglassError('TAILSCALE_ROUTES_REFUSED', `the tailnet did not enable [${extra(want, back.enabledRoutes).join(', ')}] (enabled: [${back.enabledRoutes.join(', ')}])`);
+    if (!sameSet(back.enabledRoutes, want))
+      throw new BreakglassError('TAILSCALE_ROUTES_REFUSED', `the tailnet did not enable [${extra(want, back.enabledRoutes).join(', ')}] (enabled: [${back.enabledRoutes.join(', ')}])`);
     return back;
   }
   if (sameSet(advertised.enabledRoutes, want)) return advertised;

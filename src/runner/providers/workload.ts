@@ -76,10 +76,7 @@ export function deploymentRef(spec: WorkloadSpec, name: string): ObjectRef {
 
 function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObject {
   const own = ownership(plan.session, plan.expires, spec.provider, spec.namespace);
-  const env = [
-    ...Object.entries(spec.env).map(([k, value]) => ({ name: k, value })),
-    ...Object.keys(spec.secretEnv).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name, key: k } } })),
-  ];
+  const env = [...Object.entries(spec.env).map(([k, value]) => ({ name: k, value })), ...Object.keys(spec.secretEnv).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name, key: k } } }))];
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
