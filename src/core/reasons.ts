@@ -66,6 +66,15 @@ export const REASONS = [
   'PRIVILEGE_PROTECTED_NAMESPACE',
   'PRIVILEGE_ESCALATES',
   'PRIVILEGE_UNVERIFIABLE',
+  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
+  // session was refused before anything was created, and why the gateway refused a request.
+  'RECORDING_NO_GATEWAY',
+  'RECORDING_NO_AUDITORS',
+  'RECORDING_GATEWAY_DOWN',
+  'GATEWAY_CREDENTIAL_REFUSED',
+  'GATEWAY_DENIED',
+  'GATEWAY_PROTECTED_NAMESPACE',
+  'GATEWAY_PATH_REFUSED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 

@@ -254,6 +254,17 @@ export const PolicyCommand = z.strictObject({
 });
 export type PolicyCommand = z.infer<typeof PolicyCommand>;
 
+// A gateway guardrail (issue 12): Kubernetes verbs on resources (`pods/exec` names a subresource), optionally
+// only in some namespaces. A namespaced rule also matches requests across all namespaces (`get secrets -A`).
+export const GATEWAY_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'] as const;
+export const DenyRule = z.strictObject({
+  verbs: z.array(z.enum(GATEWAY_VERBS)).min(1),
+  resources: z.array(z.string().regex(/^(?:\*|[a-z0-9.-]+(?:\/[a-z]+)?)$/)).min(1),
+  namespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).min(1).optional(),
+  reason: z.string().min(1).max(200).optional(),
+});
+export type DenyRule = z.infer<typeof DenyRule>;
+
 export const RESOURCE_TYPES = ['kubernetes', 'command', 'vendor-held'] as const;
 
 export const PolicyResource = z.strictObject({
@@ -265,6 +276,10 @@ export const PolicyResource = z.strictObject({
   commands: z.array(PolicyCommand).optional(),
   // The manifest is pinned by digest, so approving the policy's bytes approves the manifest's too.
   networkPolicy: z.strictObject({ manifest: RelativePath, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  // Session recording (issue 12): `required` makes a session that cannot go through the gateway fail closed;
+  // `deny` rules are enforced by the gateway (403 to the client, recorded as denied) and shown in the approval view.
+  recording: z.enum(['required', 'optional']).optional(),
+  deny: z.array(DenyRule).optional(),
 });
 export type PolicyResource = z.infer<typeof PolicyResource>;
 
@@ -350,6 +365,9 @@ export const RunnerResource = z.strictObject({
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional(),
+  // Recorded sessions (issue 12): the vendor's kubeconfig points at this gateway address instead of `server`,
+  // trusting `certificateAuthority` (the gateway's CA; omit for a publicly trusted certificate).
+  gateway: z.strictObject({ url: z.string().url().startsWith('https://'), certificateAuthority: FilePath.optional() }).optional(),
 });
 
 /**
@@ -399,6 +417,8 @@ export const RunnerConfig = z.strictObject({
   // Optional when every resource shares one kubeconfig and namespace: the claims live there.
   claims: z.strictObject({ kubeconfig: FilePath.optional(), namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
+  // The session gateway (issue 12): one HTTPS listener shared by every recorded session; operator-provided certificate and key.
+  gateway: z.strictObject({ listen: z.string().regex(/^[^\s:]*:\d{1,5}$/), certificate: FilePath, key: FilePath }).optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
 });
