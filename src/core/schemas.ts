@@ -235,6 +235,8 @@ export const Record = z.strictObject({
     })
     .optional(),
   failure: z.strictObject({ step: z.string(), code: z.string(), message: z.string() }).optional(),
+  // Issue 12: the session recording's chunk count and chain head (docs/security/recording.md).
+  recording: z.strictObject({ chunks: z.number().int().min(0), head: Digest }).optional(),
 });
 export type Record = z.infer<typeof Record>;
 
@@ -320,12 +322,17 @@ export const TrustApprover = z.union([
   }),
 ]);
 
+/** An auditor of the trust file (issue 12): a name and an OpenPGP public key file that recordings are sealed to. */
+export const TrustAuditor = z.strictObject({ name: ApproverName, openpgp: FilePath });
+
 export const Trust = z.strictObject({
   apiVersion,
   kind: z.literal('Trust'),
   threshold: z.number().int().min(1).max(100),
   approvers: z.array(TrustApprover).min(1),
   runner: FilePath.optional(),
+  // Issue 12: who can open session recordings; every chunk is sealed to each of these OpenPGP keys.
+  auditors: z.array(TrustAuditor).min(1).optional(),
 });
 export type Trust = z.infer<typeof Trust>;
 
