@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classify, describeRule, gatewayRefusal, statusBody, type KubeRequestInfo } from '../src/core/gateway-request.js';
-import { DenyRule } from '../src/core/schemas.js';
+import { DenyRule, Policy, type Request } from '../src/core/schemas.js';
+import { buildApprovalView, renderText } from '../src/core/view.js';
 
 const info = (method: string, url: string) => {
   const r = classify(method, url);
@@ -109,5 +110,27 @@ describe('the guardrails', () => {
     [{ verbs: ['get'], resources: ['pods'], namespace: ['x'] }],
   ])('refuses a malformed rule %j', (rule) => {
     expect(DenyRule.safeParse(rule).success).toBe(false);
+  });
+});
+
+describe('the approval view', () => {
+  const resource = { name: 'prod-eu', type: 'kubernetes' as const, privileges: ['view'], maxDuration: '1h', network: ['direct' as const] };
+  const policy = (r: object) =>
+    Policy.parse({ apiVersion: 'breakglass.dev/v1', kind: 'Policy', metadata: { name: 'p' }, spec: { requesters: ['*@vendor.example'], recipients: ['0123456789ABCDEF0123456789ABCDEF01234567'], approvals: { required: 1, approvers: ['alice'] }, requestExpiry: '4h', resources: [{ ...resource, ...r }] } });
+  const request = { apiVersion: 'breakglass.dev/v1', kind: 'Request', metadata: { id: 'x', requester: 'a@vendor.example', created: '2026-11-21T02:17:00Z' }, spec: { reason: 'INC-1 something', resource: 'prod-eu', privilege: 'view', duration: '1h', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' } } as Request;
+  const view = (r: object) => {
+    const p = policy(r);
+    return renderText(buildApprovalView({ request, requestPath: 'sessions/x/request.yaml', requestDigest: `sha256:${'0'.repeat(64)}`, evaluation: { violations: [], governing: { policy: p, resource: p.spec.resources[0]! }, clusterAdminTier: false }, approvals: [] }));
+  };
+
+  it('shows that recording is required and every deny rule the gateway enforces', () => {
+    const text = view({ recording: 'required', deny: [{ verbs: ['delete'], resources: ['namespaces'] }, { verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['kube-system'] }] });
+    expect(text).toMatch(/Recording\s+required: every request goes through the session gateway/);
+    expect(text).toContain('Gateway denies  delete namespaces');
+    expect(text).toContain('get, list secrets in namespace kube-system (and across all namespaces)');
+  });
+
+  it('adds nothing for a resource that says nothing about recording', () => {
+    expect(view({})).not.toContain('Recording');
   });
 });

@@ -9,12 +9,13 @@ import { RawKube } from '../adapters/kube-raw.js';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
-import type { PrivateKey } from '../crypto/openpgp.js';
+import type { PrivateKey, PublicKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
 import type { ClaimStore } from './claims.js';
 import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
+import type { Gateway } from './gateway/server.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -29,6 +30,8 @@ export interface Target {
   /** What the vendor's kubeconfig points at; '' when not configured (allowed for command and vendor-held resources only). */
   server: string;
   caPem?: string;
+  /** Recorded sessions (issue 12): what the vendor's kubeconfig points at instead of `server`, and the gateway's CA. */
+  gateway?: { url: string; caPem?: string };
 }
 
 export interface RunnerDeps {
@@ -60,6 +63,10 @@ export interface RunnerDeps {
   staleActivationMs: number;
   /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
   claims?: ClaimStore;
+  /** The trust file's auditors' keys (issue 12): recordings are sealed to every one of them. */
+  auditors: PublicKey[];
+  /** The session gateway this process serves (issue 12); absent for `--once`, `--dry-run` and runners without `gateway:`. */
+  gateway?: Gateway;
 }
 
 /** Builds a target per configured resource. */
@@ -69,7 +76,8 @@ export async function buildTargets(config: ResolvedConfig): Promise<Map<string, 
     const kc = loadKubeConfig(r.kubeconfig);
     const kube = new Kube(kc);
     const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
-    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server ?? '', caPem });
+    const gateway = r.gateway && { url: r.gateway.url, caPem: r.gateway.certificateAuthority ? await readFile(r.gateway.certificateAuthority, 'utf8') : undefined };
+    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server ?? '', caPem, gateway });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assembleRunner } from '../../runner/assemble.js';
+import { assembleRunner, startGateway } from '../../runner/assemble.js';
 import { planOnce, reconcileOnce, runLoop } from '../../runner/loop.js';
 import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
@@ -33,7 +33,9 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
       } else {
         const stop = new AbortController();
         for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+        deps.gateway = await startGateway(deps);
         await runLoop(deps, stop.signal);
+        await deps.gateway?.stop();
       }
       done(0);
     });
