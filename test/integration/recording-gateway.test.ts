@@ -112,9 +112,16 @@ describe('a recorded session through the gateway', () => {
     expect(await gatewayStatus(env, credential, '/api/v1/namespaces/default/../kube-system/secrets')).toBe(400);
   });
 
-  it('refuses the credential on the first request after the runner processed the end', async () => {
+  it('refuses the credential on the first request after the runner processed the end, and cuts the watch still open', async () => {
+    const watch = spawn('kubectl', ['--kubeconfig', kc, 'get', 'configmaps', '-n', work, '-w']);
+    let out = '';
+    watch.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<void>((r) => watch.once('exit', () => r()));
+    await until(() => out.includes('seen-by-watch'));
     env.endSession(ID);
     await runner.waitFor(new RegExp(`gateway: session ${ID} refused from now on`));
+    // The stream does not outlive the session: the gateway cut it (kubectl may retry the watch; that retry is refused).
+    await exited;
     // The API server would still accept the ServiceAccount token for a while (its cache); the gateway does not wait for that.
     expect(await gatewayStatus(env, credential)).toBe(401);
     const after = await kubectl(kc, 'get', 'configmaps', '-n', work);
