@@ -39,6 +39,7 @@ import { watchPath } from './path-watch.js';
 import { preflightRefusal } from './provider-preflight.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
+import { recordingRefusal } from './recording.js';
 import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
@@ -187,12 +188,15 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
   const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
   if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
+  // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
+  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
-  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);
+  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const problem = recording ?? privilege;
+  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
