@@ -15,6 +15,7 @@ import type { ClaimStore } from './claims.js';
 import { MarkerStore } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
+import type { Notifier } from './notify.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -60,6 +61,8 @@ export interface RunnerDeps {
   staleActivationMs: number;
   /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
   claims?: ClaimStore;
+  /** Notifications (runner config `notify`); absent when none are configured. Never awaited by activation or teardown. */
+  notifier?: Notifier;
 }
 
 /** Builds a target per configured resource. */

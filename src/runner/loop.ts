@@ -12,6 +12,7 @@
  *      others proceed.
  *   4. reap orphans by label
  *   5. push queued records
+ *   6. send queued notifications in the background (runner/notify.ts)
  * Git being unreachable skips only 3 and 5's push: sessions still end on time,
  * because their expiry lives in the marker, not in git.
  */
@@ -37,6 +38,7 @@ import { reap } from './reaper.js';
 import { flushRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
+import { markerFacts } from './notify.js';
 
 interface GitView {
   commit: string;
@@ -103,6 +105,8 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
     const mine = s.runner === d.runnerId;
     const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
     if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
+  } else if (s.phase === 'active') {
+    await d.notifier?.checkExpiring(s.session, s.expires, markerFacts(s));
   }
 }
 
@@ -267,6 +271,8 @@ export async function reconcileOnce(d: RunnerDeps): Promise<void> {
   await writeLoopState(d.config.state, st);
   for (const t of d.targets.values()) await guarded(d, `reaper of ${t.resource}`, () => reap(d, t));
   await guarded(d, 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
+  // 6. notifications, in the background: a channel that hangs never holds up the next loop's teardowns.
+  d.notifier?.kick();
 }
 
 /** Reconciles every `pollSeconds` until `signal` aborts. */
@@ -278,4 +284,5 @@ export async function runLoop(d: RunnerDeps, signal: AbortSignal): Promise<void>
       signal.addEventListener('abort', () => (clearTimeout(timer), res()), { once: true });
     });
   }
+  await d.notifier?.idle();
 }

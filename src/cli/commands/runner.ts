@@ -30,6 +30,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         io.out(JSON.stringify(plans, null, 2));
       } else if (opts.once) {
         await reconcileOnce(deps);
+        // Sends are bounded by their timeout; the loop's work (teardowns, records) is already done.
+        await deps.notifier?.idle();
       } else {
         const stop = new AbortController();
         for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
