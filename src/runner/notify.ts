@@ -62,7 +62,7 @@ const readJson = async <T>(file: string): Promise<T | undefined> => JSON.parse(a
 
 export class Notifier {
   private readonly o: NotifierOptions;
-  private running?: Promise<void>;
+  private readonly running = new Map<string, Promise<void>>();
   private readonly outbox: string;
   private readonly sessions: string;
 
@@ -116,40 +116,47 @@ export class Notifier {
     await this.emit('expiring', session, { expires }, { only: due.map((c) => c.name), fallback });
   }
 
-  /** Starts a round of sending in the background, unless one is still running. */
+  /**
+   * Starts a round of sending in the background for every channel not still
+   * busy with its last round: one channel that hangs holds up only itself.
+   */
   kick(): void {
-    this.running ??= this.flush().finally(() => (this.running = undefined));
+    for (const ch of this.o.channels) {
+      if (this.running.has(ch.name)) continue;
+      const round = this.flushChannel(ch.name)
+        .catch((e: unknown) => this.o.log(`notify ${ch.name}: round failed: ${(e as { code?: string }).code ?? 'ERROR'}`))
+        .finally(() => this.running.delete(ch.name));
+      this.running.set(ch.name, round);
+    }
   }
 
-  /** Waits for the round in progress (bounded: every attempt has a timeout). */
+  /** Waits for the rounds in progress (bounded: every attempt has a timeout). */
   async idle(): Promise<void> {
-    await this.running;
+    await Promise.all(this.running.values());
   }
 
-  private async flush(): Promise<void> {
+  /** This channel's queued entries, oldest first; entries naming a channel no longer configured are dropped. */
+  private async entries(name: string): Promise<[string, OutboxEntry][]> {
     const names = (await readdir(this.outbox).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
-    const entries: [string, OutboxEntry][] = [];
+    const out: [string, OutboxEntry][] = [];
     for (const n of names) {
       const e = await readJson<OutboxEntry>(join(this.outbox, n));
-      if (e) entries.push([n, e]);
+      if (!e) continue;
+      if (!this.o.channels.some((c) => c.name === e.channel)) {
+        this.o.log(`notify ${e.channel}: ${e.event.type} ${e.event.session.session} (delivery ${e.id}): NOTIFY_CHANNEL_UNKNOWN: no such channel in this runner's config any more; dropped`);
+        await rm(join(this.outbox, n), { force: true });
+      } else if (e.channel === name) out.push([n, e]);
     }
-    // One channel's entries in order; channels side by side, so one that hangs holds up only itself.
-    const byChannel = new Map<string, [string, OutboxEntry][]>();
-    for (const item of entries) byChannel.set(item[1].channel, [...(byChannel.get(item[1].channel) ?? []), item]);
-    await Promise.all([...byChannel].map(([name, items]) => this.flushChannel(name, items)));
+    return out;
   }
 
-  private async flushChannel(name: string, items: [string, OutboxEntry][]): Promise<void> {
-    const ch = this.o.channels.find((c) => c.name === name);
-    for (const [file, e] of items) {
+  private async flushChannel(name: string): Promise<void> {
+    const ch = this.o.channels.find((c) => c.name === name)!;
+    for (const [file, e] of await this.entries(name)) {
       const path = join(this.outbox, file);
       const what = `notify ${name}: ${e.event.type} ${e.event.session.session} (delivery ${e.id})`;
-      if (!ch) {
-        this.o.log(`${what}: NOTIFY_CHANNEL_UNKNOWN: no such channel in this runner's config any more; dropped`);
-        await rm(path, { force: true });
-        continue;
-      }
-      if (this.o.now() < e.notBefore) continue;
+      // In order: an entry still backing off holds the ones queued after it for this channel.
+      if (this.o.now() < e.notBefore) break;
       const { result, tries } = await deliver(ch, e.event, e.id, { timeoutMs: this.o.timeoutMs, fetch: this.o.fetch }, { attempts: 2, baseMs: 250, maxWaitMs: 10_000 });
       if (result.ok) {
         await rm(path, { force: true });
@@ -165,6 +172,8 @@ export class Notifier {
       const wait = Math.max(result.retryAfterMs ?? 0, Math.min(this.o.backoffMs * 2 ** (rounds - 1), 15 * 60_000));
       await this.guard(what, () => writeJson(this.outbox, file, { ...e, rounds, notBefore: this.o.now() + wait } satisfies OutboxEntry));
       this.o.log(`${what}: ${result.code}: ${result.detail}; kept in the outbox, retried in a later loop`);
+      // The service is down or throttling: the rest of this channel's queue waits for a later round, each not costing a timeout now.
+      break;
     }
   }
 
