@@ -103,7 +103,7 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
     await at('marker');
     const expires = await assemble(d, target, a, plan, marker, state, created, at);
     // Queued only (a file in the state directory): sending happens after the loop, never in activation's way.
-    await d.notifier?.emit('activated', plan.session, { expires });
+    await d.notifier?.activated(plan.session, expires);
     return true;
   } catch (e) {
     const err = e instanceof StepError ? e : new StepError(step, e);

@@ -106,7 +106,7 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
     const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
     if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
   } else if (s.phase === 'active') {
-    await d.notifier?.checkExpiring(s.session, s.expires, markerFacts(s));
+    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
   }
 }
 

@@ -35,6 +35,8 @@ interface OutboxEntry {
 interface SessionMemory {
   facts: SessionFacts;
   expiring: string[];
+  /** `activated` was queued; a runner killed between marking the session active and queueing it queues it on the next loop. */
+  activated?: boolean;
 }
 
 export interface NotifierOptions {
@@ -100,14 +102,25 @@ export class Notifier {
     await rm(join(this.sessions, `${session}.json`), { force: true });
   }
 
+  /** Queues `activated` and remembers that it did (see `checkActive`). */
+  async activated(session: string, expires: string): Promise<void> {
+    await this.emit('activated', session, { expires });
+    const file = join(this.sessions, `${session}.json`);
+    const memory = await readJson<SessionMemory>(file);
+    if (memory) await this.guard(`remember activated ${session}`, () => writeJson(this.sessions, `${session}.json`, { ...memory, activated: true }));
+  }
+
   /**
-   * Queues `expiring` once per channel, when the session is within that
-   * channel's `expiringBefore` of its expiry.
+   * For an active session, each loop: `activated` if a crash lost it, and
+   * `expiring` once per channel when the session is within that channel's
+   * `expiringBefore` of its expiry.
    */
-  async checkExpiring(session: string, expires: string | undefined, fallback?: Partial<SessionFacts>): Promise<void> {
+  async checkActive(session: string, expires: string | undefined, fallback?: Partial<SessionFacts>): Promise<void> {
     const at = parseTime(expires ?? '');
     if (at === undefined) return;
     const file = join(this.sessions, `${session}.json`);
+    const remembered = await readJson<SessionMemory>(file);
+    if (remembered && !remembered.activated) await this.activated(session, expires!);
     const memory = (await readJson<SessionMemory>(file)) ?? { facts: unknownFacts(session, fallback), expiring: [] };
     const due = this.o.channels.filter((c) => wants(c, 'expiring') && !memory.expiring.includes(c.name) && this.o.now() >= at - parseDuration(c.expiringBefore)! * 1000);
     if (!due.length) return;

@@ -136,6 +136,16 @@ describe('runner notifications through every channel', () => {
     expect(readdirSync(join(env.state, 'notify', 'outbox')).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 
+  it('activated survives a crash between delivery and queueing: the next loop queues it, once', async () => {
+    await env.addSession('ntf-crash', { duration: '15m' });
+    expect((await run({ BREAKGLASS_FAULT_KILL_AFTER: 'delivered' })).code).not.toBe(0);
+    expect(hooks('ntf-crash', 'activated')).toHaveLength(0);
+    expect((await run()).code).toBe(0);
+    expect((await run()).code).toBe(0);
+    expect(hooks('ntf-crash', 'activated')).toHaveLength(1);
+    expect(slack('ntf-crash', 'is active until')).toHaveLength(1);
+  });
+
   it('every webhook delivery carries an HMAC of its exact body that verifies with the shared secret', () => {
     expect(lab.webhook.requests.length).toBeGreaterThan(5);
     for (const r of lab.webhook.requests) {
