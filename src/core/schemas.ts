@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { parseDuration, parseTime, DURATION_HINT } from './duration.js';
 import { plainIdentity, visibleText } from './identity.js';
+import { Escalate, NotifyConfig } from './notify-config.js';
 
 export const API_VERSION = 'breakglass.dev/v1';
 
@@ -298,6 +299,8 @@ export const Policy = z.strictObject({
       required: z.number().int().min(1).max(100),
       approvers: z.array(ApproverName).min(1),
       allowSelfApproval: z.boolean().default(false),
+      // Issue 13: who else hears about a request still short of approvals; never changes `required`.
+      escalate: Escalate.optional(),
     }),
     requestExpiry: Duration,
     reason: z.strictObject({ pattern: z.string().min(1).optional(), minLength: z.number().int().min(0).max(2000).optional() }).default({}),
@@ -453,6 +456,8 @@ export const RunnerConfig = z.strictObject({
   drill: DrillConfig.optional(),
   // The session gateway (issue 12): one HTTPS listener shared by every recorded session; operator-provided certificate and key.
   gateway: z.strictObject({ listen: z.string().regex(/^[^\s:]*:\d{1,5}$/), certificate: FilePath, key: FilePath }).optional(),
+  // Issue 13: channels told about each session's life; secrets and webhook URLs only through environment variables.
+  notify: NotifyConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
   // Issue 15: /metrics (Prometheus), /healthz, /readyz on host:port; /readyz fails when the

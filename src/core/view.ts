@@ -53,6 +53,11 @@ export interface ApprovalView {
   commands: { approve: string; reject: string; gpg: string };
 }
 
+/** The exact command that approves session `id` (the view, the PR comment and every notification print this one). */
+export function approveCommand(id: string): string {
+  return `${CLI_INVOCATION} approve ${id} --key <your-key.asc> --commit`;
+}
+
 function groupFingerprint(fpr: string): string {
   return fpr.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
 }
@@ -180,7 +185,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
     approvals: { have: counted.size, need, entries: input.approvals },
     status,
     commands: {
-      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
+      approve: approveCommand(req.metadata.id),
       reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
       gpg: gpgRecipe(req.metadata.id, input.requestDigest, repo),
     },

@@ -21,6 +21,7 @@ import type { Channel } from './channels.js';
 import type { RunnerLog } from './log.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { Gateway } from './gateway/server.js';
+import type { Notifier } from './notify.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -78,6 +79,8 @@ export interface RunnerDeps {
   auditors: PublicKey[];
   /** The session gateway this process serves (issue 12); absent for `--once`, `--dry-run` and runners without `gateway:`. */
   gateway?: Gateway;
+  /** Notifications (runner config `notify`); absent when none are configured. Never awaited by activation or teardown. */
+  notifier?: Notifier;
 }
 
 /** Builds a target per configured resource. */

@@ -12,6 +12,7 @@
  *      others proceed.
  *   4. reap orphans by label
  *   5. push queued records
+ *   6. send queued notifications in the background (runner/notify.ts)
  * Git being unreachable skips only 3 and 5's push: sessions still end on time,
  * because their expiry lives in the marker, not in git.
  */
@@ -43,6 +44,7 @@ import { recordingRefusal } from './recording.js';
 import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
+import { markerFacts } from './notify.js';
 
 interface GitView {
   commit: string;
@@ -114,6 +116,8 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
     const mine = s.runner === d.runnerId;
     const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
     if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
+  } else if (s.phase === 'active') {
+    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
   }
 }
 
@@ -304,6 +308,8 @@ async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
   for (const t of d.targets.values()) if (!t.clusterless) await guarded(d, 'reaper', `reaper of ${t.resource}`, () => reap(d, t));
   await guarded(d, 'records', 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
   d.metrics?.pendingRecords.set(await pendingRecords(d.config.state));
+  // 6. notifications, in the background: a channel that hangs never holds up the next loop's teardowns.
+  d.notifier?.kick();
 }
 
 /** Reconciles every `pollSeconds` until `signal` aborts. */
@@ -315,4 +321,5 @@ export async function runLoop(d: RunnerDeps, signal: AbortSignal): Promise<void>
       signal.addEventListener('abort', () => (clearTimeout(timer), res()), { once: true });
     });
   }
+  await d.notifier?.idle();
 }

@@ -18,6 +18,7 @@ import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
 import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
+import { markerFacts } from './notify.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
 export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup['approved']): ProviderSetup {
@@ -90,6 +91,22 @@ async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, 
   await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey, files);
   d.metrics?.ended.inc({ outcome: ending.outcome });
   d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`, { session: s.session, event: ending.outcome, code: s.failure?.code });
+  await notifyEnding(d, s, ending);
+}
+
+/** Queues the session's last notifications, after its record: `revoked` with the proof and `ended`, or `failed` with its code. */
+async function notifyEnding(d: RunnerDeps, s: MarkerState, ending: Ending): Promise<void> {
+  const n = d.notifier;
+  if (!n) return;
+  const fallback = markerFacts(s);
+  if (ending.outcome === 'ended') {
+    const r = ending.revocation;
+    await n.emit('revoked', s.session, { proof: r ? { method: r.method, result: r.result, attempts: r.attempts } : undefined }, { fallback });
+    await n.emit('ended', s.session, { endReason: ending.endReason, expires: s.expires }, { fallback });
+  } else {
+    await n.emit('failed', s.session, { code: s.failure?.code ?? 'SESSION_STEP_FAILED', step: s.failure?.step, endReason: ending.endReason }, { fallback });
+  }
+  await n.forget(s.session);
 }
 
 /** Claims and tears down an active session. Returns false when another replica claimed it first. */

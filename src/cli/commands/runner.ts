@@ -118,6 +118,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         io.out(JSON.stringify(plans, null, 2));
       } else if (opts.once) {
         await reconcileOnce(deps);
+        // Sends are bounded by their timeout; the loop's work (teardowns, records) is already done.
+        await deps.notifier?.idle();
       } else {
         await serve(deps, io, log);
       }
