@@ -1,5 +1,31 @@
 import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
 
+// ---- Session recording (issue 12, docs/security/recording.md) ----
+/**
+ * A recording that does not match its signed record (`audit` findings and
+ * `replay` refusals, exit 1). The first five need no key; the last three are
+ * found only when an auditor key opens the chunks.
+ */
+export const RECORDING_CODES = [
+  'RECORDING_MISSING',
+  'RECORDING_TRUNCATED',
+  'RECORDING_EXTRA',
+  'RECORDING_REORDERED',
+  'RECORDING_ALTERED',
+  'RECORDING_UNBOUND',
+  'RECORDING_UNREADABLE',
+  'RECORDING_MALFORMED',
+  'RECORDING_FOREIGN',
+] as const;
+export type RecordingCode = (typeof RECORDING_CODES)[number];
+/**
+ * Operational errors (exit 2) about recordings and auditor keys: a Trust
+ * file's `auditors:` that cannot be used, or a key that no chunk is sealed to.
+ */
+export const RECORDING_ERROR_CODES = ['AUDITOR_INVALID', 'AUDITOR_DUPLICATE', 'AUDITOR_KEY_UNUSABLE', 'RECORDING_NOT_FOR_KEY', 'RECORDING_NONE'] as const;
+export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
+// ---- end of issue 12 ----
+
 /**
  * Stable reason codes for a negative verification verdict. Tools and tests
  * match on these strings; never rename one, only add.
@@ -49,6 +75,16 @@ export const REASONS = [
   'PRIVILEGE_PROTECTED_NAMESPACE',
   'PRIVILEGE_ESCALATES',
   'PRIVILEGE_UNVERIFIABLE',
+  ...RECORDING_CODES,
+  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
+  // session was refused before anything was created, and why the gateway refused a request.
+  'RECORDING_NO_GATEWAY',
+  'RECORDING_NO_AUDITORS',
+  'RECORDING_GATEWAY_DOWN',
+  'GATEWAY_CREDENTIAL_REFUSED',
+  'GATEWAY_DENIED',
+  'GATEWAY_PROTECTED_NAMESPACE',
+  'GATEWAY_PATH_REFUSED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
@@ -151,3 +187,25 @@ export const PREFLIGHT_CODES = [
   'PREFLIGHT_COMMANDS_MISSING',
 ] as const;
 export type PreflightCode = (typeof PREFLIGHT_CODES)[number];
+
+/**
+ * Notifications (issue 13): codes for a refused `notify` configuration and
+ * for a delivery that failed (logged, retried; never a negative verdict).
+ * Never renamed, only added to.
+ */
+export const NOTIFY_CODES = [
+  'NOTIFY_CONFIG_INVALID',
+  'NOTIFY_ENV_MISSING',
+  'NOTIFY_CHANNEL_DUPLICATE',
+  'NOTIFY_CHANNEL_UNKNOWN',
+  'NOTIFY_URL_INVALID',
+  'NOTIFY_URL_INSECURE',
+  'NOTIFY_SMTP_INSECURE',
+  'NOTIFY_TIMEOUT',
+  'NOTIFY_UNREACHABLE',
+  'NOTIFY_HTTP_STATUS',
+  'NOTIFY_REJECTED',
+  'NOTIFY_SMTP',
+  'NOTIFY_GIVEN_UP',
+] as const;
+export type NotifyCode = (typeof NOTIFY_CODES)[number];
