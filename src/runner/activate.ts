@@ -127,7 +127,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   const recipient = plan.type === 'vendor-held' ? undefined : await inStep('recipient', () => recipientKey(plan.recipient, d.config.recipientKeys, a.source));
   await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
-  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at));
+  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at, g.resource.deny));
   const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on
@@ -140,6 +140,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     objects: [...created],
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
+    gateway: issued.gateway,
     delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
   };
   const activeMarker = await target.markers.update(marker, active);

@@ -16,6 +16,7 @@
  * because their expiry lives in the marker, not in git.
  */
 import { parseTime } from '../core/duration.js';
+import { BreakglassError } from '../core/errors.js';
 import { parseKubePrivilege } from '../core/privilege.js';
 import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
@@ -34,8 +35,11 @@ import type { Marker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
+import { watchPath } from './path-watch.js';
+import { preflightRefusal } from './provider-preflight.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
+import { recordingRefusal } from './recording.js';
 import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
@@ -102,6 +106,9 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
   const tr = decide({ requestValid: true, rejected: false, endRequested: ends.has(s.session), recorded: false, marker: { phase: s.phase, expires: parseTime(s.expires ?? '') } }, d.now());
   if (tr.action === 'teardown' || tr.action === 'resume-teardown') {
     await teardown(d, t, m, tr.reason);
+  } else if (tr.action === 'none' && s.phase === 'active') {
+    // Open and within its time box: does its path still carry traffic?
+    await watchPath(d, t, m);
   } else if (tr.action === 'rollback') {
     // Only a dead activation is rolled back: our own (we are single-threaded, so ours is from before a restart) or a stale one.
     const mine = s.runner === d.runnerId;
@@ -177,12 +184,19 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const governing = verdict.evaluation?.governing;
   const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  // The provider's credentials must still pass preflight. A failure is the runner's, not the request's:
+  // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
+  const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
+  if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
+  // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
+  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
-  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);
+  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const problem = recording ?? privilege;
+  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);

@@ -14,13 +14,21 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
-import type { PolicyCommand } from '../core/schemas.js';
+import type { DenyRule, PolicyCommand } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import type { ObjectRef } from './providers/types.js';
 
 export const MARKER_LABEL = 'breakglass.dev/marker';
 export const PHASE_LABEL = 'breakglass.dev/phase';
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
+
+/** A change in an open session's network path: down (with the provider's code) or restored. */
+export interface PathEvent {
+  state: 'down' | 'up';
+  code: string;
+  message: string;
+  at: string;
+}
 
 /** Everything the runner must remember about a session between loops and restarts. */
 export interface MarkerState {
@@ -52,8 +60,17 @@ export interface MarkerState {
   sealedToken?: string;
   /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
   delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
+  /**
+   * Recorded through the session gateway (issue 12): `credentialSha256` is then the gateway
+   * credential's, the ServiceAccount token stays in `sealedToken` only, and `deny` are the
+   * policy's guardrails and `runnerNamespaces` the namespaces holding runner state, copied at
+   * activation so any replica enforces them from the marker alone.
+   */
+  gateway?: { url: string; deny: DenyRule[]; runnerNamespaces: string[] };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
+  /** Changes of the network path while the session was open (issue 11). */
+  path?: PathEvent[];
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */

@@ -16,6 +16,7 @@ import { credentialGone, proveRevoked, teardownCredential } from './providers/ku
 import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
+import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
@@ -26,7 +27,7 @@ export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup
 const sameRef = (a: ObjectRef, b: ObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 const union = (a: readonly ObjectRef[], b: readonly ObjectRef[]) => [...a, ...b.filter((o) => !a.some((x) => sameRef(x, o)))];
 /** Kinds that live in the cluster: a label sweep finds them without the provider. */
-const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding']);
+const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'Role']);
 
 /**
  * The session's network provider, built from the runner config and the marker
@@ -84,9 +85,9 @@ async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<End
   return { ...proof, at: formatTime(d.now()) };
 }
 
-async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending): Promise<void> {
+async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending, files?: Map<string, Uint8Array>): Promise<void> {
   await t.markers.update(marker, { ...s, phase: ending.outcome });
-  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey);
+  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey, files);
   d.metrics?.ended.inc({ outcome: ending.outcome });
   d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`, { session: s.session, event: ending.outcome, code: s.failure?.code });
 }
@@ -103,6 +104,9 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
     }
   }
   const s = m.state;
+  // The gateway refuses the credential now, before anything else: the marker is already `ending`
+  // (other replicas see that within a second), and this process stops it at once, cutting its streams.
+  if (s.gateway) await d.gateway?.end(s.session);
   d.log(`session ${s.session}: tearing down (${s.endReason ?? reason})`, { session: s.session, event: 'teardown' });
   const started = d.now();
   const deleted = await removeAll(d, t, s, []);
@@ -110,8 +114,11 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
   d.metrics?.revocationSeconds.observe((d.now() - started) / 1000);
   // The credential is dead now; remove the ciphertext too, so nothing lingers in the channel.
   if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref, s.delivery.tag);
+  // Gathered after the revocation proof: by then every replica has seen the end and stored its last chunk.
+  const recording = await gatherRecording(t, s);
   const now = formatTime(d.now());
-  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof });
+  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof, recording: recording?.summary }, recording?.files);
+  await dropRecording(t, s);
   return true;
 }
 

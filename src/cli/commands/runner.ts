@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { BreakglassError } from '../../core/errors.js';
-import { assembleRunner } from '../../runner/assemble.js';
+import { assembleRunner, startGateway } from '../../runner/assemble.js';
 import type { RunnerDeps } from '../../runner/context.js';
 import { serveHealth } from '../../runner/health.js';
 import { runnerLog, type LogFormat, type RunnerLog } from '../../runner/log.js';
 import { planOnce, reconcileOnce, runLoop } from '../../runner/loop.js';
 import { RunnerMetrics } from '../../runner/metrics.js';
-import { formatProblem, preflight, type ProviderPreflight } from '../../runner/preflight.js';
+import { formatProblem, preflight, type PreflightProblem } from '../../runner/preflight.js';
+import { preflightAll } from '../../runner/provider-preflight.js';
 import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
@@ -19,12 +20,18 @@ interface RunnerOptions {
 }
 
 /**
- * Each provider's own check of its API credentials, run by `--check` and at
- * start after its variables are found set. None is wired yet: presence of the
- * variables is checked for every provider. The providers' `preflight()`
- * functions plug in here.
+ * Each Tailscale/Twingate provider's own checklist against its API (the
+ * credentials are accepted and hold every scope a session needs), as
+ * `--check` problems. At start the same checklist is logged and a path whose
+ * check fails makes its sessions wait (PROVIDER_PREFLIGHT), re-checked every loop.
  */
-export const providerPreflight: ProviderPreflight | undefined = undefined;
+async function providerProblems(deps: RunnerDeps): Promise<PreflightProblem[]> {
+  const out: PreflightProblem[] = [];
+  for (const r of await preflightAll(deps))
+    for (const c of r.checks.filter((x) => !x.ok))
+      out.push({ code: 'PREFLIGHT_PROVIDER_FAILED', message: `resource ${r.resource} (${r.network}): ${c.need}${c.detail ? ` — ${c.detail}` : ''}`, fix: `grant it to the ${r.network} credential (docs/guides/operator.md, network paths)` });
+  return out;
+}
 
 function logFormat(value: string): LogFormat {
   if (value === 'text' || value === 'json') return value;
@@ -38,9 +45,11 @@ async function serve(deps: RunnerDeps, io: CliIo, log: RunnerLog): Promise<void>
   if (health) log(`metrics: serving ${health.url}/metrics, /healthz, /readyz`, { event: 'metrics-listening' });
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  deps.gateway = await startGateway(deps);
   try {
     await runLoop(deps, stop.signal);
   } finally {
+    await deps.gateway?.stop();
     await health?.close();
   }
 }
@@ -58,9 +67,17 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
       const log = runnerLog(logFormat(opts.logFormat), io.err, io.now);
       const configFile = await requireFile(io, '--config', opts.config);
       // The same checks for --check and for every start: nothing is minted on a configuration that could not finish the job.
-      const checked = await preflight(configFile, { env: io.env, providerPreflight });
+      const checked = await preflight(configFile, { env: io.env });
       for (const p of checked.problems) log(`preflight: ${formatProblem(p)}`, { event: 'preflight', code: p.code, level: 'error' });
       if (opts.check) {
+        // The providers' APIs are asked only once everything they need is present.
+        if (checked.problems.length === 0 && checked.config) {
+          const deps = await assembleRunner(configFile, { env: io.env, now: io.now, log, afterStep: async () => {} });
+          for (const p of await providerProblems(deps)) {
+            checked.problems.push(p);
+            log(`preflight: ${formatProblem(p)}`, { event: 'preflight', code: p.code, level: 'error' });
+          }
+        }
         if (checked.problems.length === 0) io.out(`runner --check: ok (${checked.checks} checks passed)`);
         else log(`runner --check: ${checked.problems.length} problem${checked.problems.length === 1 ? '' : 's'} found`, { event: 'preflight-failed', level: 'error' });
         return done(checked.problems.length ? 2 : 0);
@@ -92,6 +109,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         return done(2);
       }
       deps.log(`runner ${deps.runnerId} (key ${deps.fingerprint}) watching ${deps.config.repository.name} ${deps.config.repository.branch}`, { event: 'started' });
+      // Provider credentials and scopes, checked before anything is asked of them (a dry run creates nothing, so skips it).
+      if (!opts.dryRun) await preflightAll(deps);
       if (opts.dryRun) {
         const plans: unknown[] = [];
         deps.dryRun = (plan) => plans.push(plan);

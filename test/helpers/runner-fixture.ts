@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { sha256Digest } from '../core/digest.js';
-import { formatTime } from '../core/duration.js';
-import { generateKeyPair, readPrivateKey, signDetached, type GeneratedKey } from '../crypto/openpgp.js';
-import type { ClusterInfo } from './local-cluster.js';
-import { binary, type CliResult } from './exec.js';
+import { sha256Digest } from '../../src/core/digest.js';
+import { formatTime } from '../../src/core/duration.js';
+import { generateKeyPair, readPrivateKey, signDetached, type GeneratedKey } from '../../src/crypto/openpgp.js';
+import type { ClusterInfo } from '../../src/dev/local-cluster.js';
+import { binary, type CliResult } from '../../src/dev/exec.js';
 
 export { binary, type CliResult };
 
