@@ -30,7 +30,9 @@ export const RUNNER_PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'serviceaccounts/token', verbs: ['create'], scope: 'namespace', why: 'the session token (TokenRequest)' },
   { group: '', resource: 'configmaps', verbs: ['create', 'get', 'list', 'update'], scope: 'namespace', why: 'markers and claims ("once")' },
   { group: 'apps', resource: 'deployments', verbs: ['create', 'get', 'list', 'delete'], scope: 'namespace', why: 'tailscale/twingate routers and the reaper' },
-  { group: '', resource: 'secrets', verbs: ['create', 'get', 'list', 'delete'], scope: 'namespace', why: 'tailscale/twingate keys and the reaper' },
+  // update/patch: RBAC lets the runner create the Tailscale router's Role (limited to its state Secret) only if it holds those verbs itself.
+  { group: '', resource: 'secrets', verbs: ['create', 'get', 'list', 'delete', 'update', 'patch'], scope: 'namespace', why: 'tailscale/twingate keys, the router\'s state Secret, and the reaper' },
+  { group: 'rbac.authorization.k8s.io', resource: 'roles', verbs: ['create', 'get', 'list', 'delete'], scope: 'namespace', why: 'the tailscale router\'s Role on its state Secret' },
   { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verbs: ['create', 'get', 'list', 'delete'], scope: 'cluster', why: 'cluster-wide privileges' },
   { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verbs: ['create', 'get', 'list', 'delete'], scope: 'cluster', why: 'namespace privileges in any namespace' },
   { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verbs: ['bind'], scope: 'cluster', resourceNames: BINDABLE_CLUSTER_ROLES, why: 'binding the roles sessions receive' },
