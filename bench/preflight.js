@@ -4,7 +4,7 @@
 // `git ls-remote`, the namespace dry run and one SelfSubjectAccessReview per
 // verb the runner needs, on a private kube-apiserver. Nothing asserts a time.
 import { startLocalCluster } from '../lib/dev/local-cluster.js';
-import { RunnerEnv } from '../lib/dev/runner-fixture.js';
+import { RunnerEnv } from '../test/helpers/runner-fixture.js';
 import { assembleRunner } from '../lib/runner/assemble.js';
 import { reconcileOnce } from '../lib/runner/loop.js';
 import { preflight } from '../lib/runner/preflight.js';
