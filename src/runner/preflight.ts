@@ -7,7 +7,8 @@
  *
  * What it does NOT check: that a policy in the repository is approved (that
  * is per session, at verification), or that a provider API accepts its key —
- * that is `providerPreflight`'s job, a hook the providers fill in.
+ * the providers' own checklists do that (provider-preflight.ts), once these
+ * checks pass.
  */
 import { tmpdir } from 'node:os';
 import { access, constants, readFile, stat } from 'node:fs/promises';
@@ -30,16 +31,8 @@ export interface PreflightProblem {
   fix: string;
 }
 
-/**
- * A provider's own check of its credentials against its API (e.g. that a
- * Tailscale key is valid), run per resource after its variables are found
- * present. Injected by the entry point; absent, only presence is checked.
- */
-export type ProviderPreflight = (resource: string, config: ResolvedConfig['resources'][string], env: NodeJS.ProcessEnv) => Promise<PreflightProblem[]>;
-
 export interface PreflightOptions {
   env: NodeJS.ProcessEnv;
-  providerPreflight?: ProviderPreflight;
 }
 
 /** What the checks found; `config` when the config file itself could be read. */
@@ -138,18 +131,12 @@ async function checkRemote(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<P
   }
 }
 
-/** Each configured provider's variables are set; then the provider's own check, if one is wired. */
+/** Each configured provider's variables are set (their APIs are asked by provider-preflight.ts, afterwards). */
 async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<PreflightProblem[]> {
   const out: PreflightProblem[] = [];
   for (const [name, r] of Object.entries(c.resources)) {
     const missing = (['tailscale', 'twingate'] as const).flatMap((n) => missingProviderEnv(n, r, o.env).map((v) => [n, v] as const));
     for (const [network, v] of missing) out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `resource ${name}: ${network} needs ${v}, which is not set in the runner's environment`, `set ${v} (in a cluster: a key of the breakglass-provider-keys Secret)`));
-    if (missing.length || !o.providerPreflight) continue;
-    try {
-      out.push(...(await o.providerPreflight(name, r, o.env)));
-    } catch (e) {
-      out.push(problem('PREFLIGHT_PROVIDER_FAILED', `resource ${name}: provider check failed: ${why(e)}`, 'check the provider API URL and credentials'));
-    }
   }
   if ('github' in c.delivery && !o.env[c.delivery.github.tokenEnv]) {
     const v = c.delivery.github.tokenEnv;

@@ -54,6 +54,23 @@ async function serve(deps: RunnerDeps, io: CliIo, log: RunnerLog): Promise<void>
   }
 }
 
+/** The runner's dependencies, or why they could not be assembled (never a rejected promise left unobserved). */
+function assemble(configFile: string, io: CliIo, log: RunnerLog): Promise<{ deps: RunnerDeps } | { failed: unknown }> {
+  const killAfter = io.env.BREAKGLASS_FAULT_KILL_AFTER;
+  return assembleRunner(configFile, {
+    env: io.env,
+    now: io.now,
+    log,
+    // Fault injection for tests: die without any cleanup right after the named step.
+    afterStep: async (step) => {
+      if (killAfter === step) process.kill(process.pid, 'SIGKILL');
+    },
+  }).then(
+    (deps) => ({ deps }),
+    (failed: unknown) => ({ failed }),
+  );
+}
+
 export function registerRunner(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
   program
     .command('runner')
@@ -66,6 +83,9 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
     .action(async (opts: RunnerOptions) => {
       const log = runnerLog(logFormat(opts.logFormat), io.err, io.now);
       const configFile = await requireFile(io, '--config', opts.config);
+      // Assembly (local files only: state directory, git mirror, keys in memory) overlaps the checks to shorten a start;
+      // nothing reaches a cluster or git until the checks have passed.
+      const assembling = opts.check ? undefined : assemble(configFile, io, log);
       // The same checks for --check and for every start: nothing is minted on a configuration that could not finish the job.
       const checked = await preflight(configFile, { env: io.env });
       for (const p of checked.problems) log(`preflight: ${formatProblem(p)}`, { event: 'preflight', code: p.code, level: 'error' });
@@ -86,22 +106,12 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
       if (refused) log('runner refuses to start: fix the problems above (`breakglass runner --check` lists them); only ending sessions that are due', { event: 'refused-start', code: checked.problems[0]!.code, level: 'error' });
       // A dry run changes nothing, not even a due teardown.
       if (!checked.config || (refused && opts.dryRun)) return done(2);
-      const killAfter = io.env.BREAKGLASS_FAULT_KILL_AFTER;
-      let deps: RunnerDeps;
-      try {
-        deps = await assembleRunner(configFile, {
-          env: io.env,
-          now: io.now,
-          log,
-          // Fault injection for tests: die without any cleanup right after the named step.
-          afterStep: async (step) => {
-            if (killAfter === step) process.kill(process.pid, 'SIGKILL');
-          },
-        });
-      } catch (e) {
+      const assembled = await assembling!;
+      if ('failed' in assembled) {
         if (refused) return done(2);
-        throw e;
+        throw assembled.failed;
       }
+      const deps = assembled.deps;
       deps.metrics = new RunnerMetrics();
       if (refused) {
         // Sessions already open still end on time and their records are pushed; nothing new is examined or minted.
