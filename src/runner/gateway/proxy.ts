@@ -85,15 +85,13 @@ export function forward(up: Upstream, token: string, info: KubeRequestInfo, req:
     res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.headers));
     let bytes = 0;
     if (stream) record({ type: 'response', id, status: upRes.statusCode ?? 502, bytes: 0 });
+    // pipe() keeps backpressure (a slow client never makes the gateway buffer a whole response); the listener only counts and records.
     upRes.on('data', (c: Buffer) => {
       bytes += c.length;
       if (stream) record({ type: 'stream', id, direction: 'server', data: c.toString('base64') });
-      res.write(c);
     });
-    upRes.on('end', () => {
-      record(stream ? { type: 'close', id, bytesIn, bytesOut: bytes } : { type: 'response', id, status: upRes.statusCode ?? 502, bytes });
-      res.end();
-    });
+    upRes.on('end', () => record(stream ? { type: 'close', id, bytesIn, bytesOut: bytes } : { type: 'response', id, status: upRes.statusCode ?? 502, bytes }));
+    upRes.pipe(res);
     upRes.on('error', () => res.destroy());
   });
   track(out);
@@ -105,9 +103,8 @@ export function forward(up: Upstream, token: string, info: KubeRequestInfo, req:
       kept += part.length;
       record({ type: 'stream', id, direction: 'client', data: part.toString('base64') });
     }
-    out.write(c);
   });
-  req.on('end', () => out.end());
+  req.pipe(out);
   out.on('error', (e) => {
     record({ type: 'response', id, status: 502, bytes: 0 });
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
@@ -141,9 +138,8 @@ export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage
         if (direction === 'client') bytesIn += c.length;
         else bytesOut += c.length;
         record({ type: 'stream', id, direction, data: c.toString('base64') });
-        to.write(c);
       });
-      from.on('end', () => to.end());
+      from.pipe(to);
       from.on('error', () => to.destroy());
     };
     if (upHead.length) {
