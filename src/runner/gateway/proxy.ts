@@ -108,7 +108,17 @@ export function forward(up: Upstream, token: string, info: KubeRequestInfo, req:
   out.on('error', (e) => {
     record({ type: 'response', id, status: 502, bytes: 0 });
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `breakglass gateway: the API server could not be reached: ${e.message}`, reason: 'ServiceUnavailable', code: 502 }));
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `breakglass gateway: the API server could not be reached: ${e.message}`,
+        reason: 'ServiceUnavailable',
+        code: 502,
+      }),
+    );
   });
 }
 
@@ -122,7 +132,14 @@ export function writeRaw(socket: Duplex, status: number, statusText: string, hea
 export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage, socket: Duplex, head: Buffer, record: Record, id: string, track: (d: { destroy(): void }) => void): void {
   const headers = { ...upstreamHeaders(req.headers, token), connection: 'Upgrade', upgrade: req.headers.upgrade ?? '' };
   // A fresh connection, never the pool: an upgraded socket is the session's alone.
-  const out = request(new URL(req.url ?? '/', up.url), { method: req.method, headers, ca: up.agent.options.ca, servername: up.agent.options.servername, rejectUnauthorized: up.agent.options.rejectUnauthorized, agent: false });
+  const out = request(new URL(req.url ?? '/', up.url), {
+    method: req.method,
+    headers,
+    ca: up.agent.options.ca,
+    servername: up.agent.options.servername,
+    rejectUnauthorized: up.agent.options.rejectUnauthorized,
+    agent: false,
+  });
   track(socket);
   track(out);
   let bytesIn = 0;
@@ -171,7 +188,9 @@ export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage
     upRes.on('end', () => {
       const body = Buffer.concat(chunks);
       record({ type: 'response', id, status: upRes.statusCode ?? 502, bytes: body.length });
-      const keep = Object.entries(responseHeaders(upRes.headers)).filter(([k]) => k !== 'content-length').map(([k, v]) => [k, String(v)] as [string, string]);
+      const keep = Object.entries(responseHeaders(upRes.headers))
+        .filter(([k]) => k !== 'content-length')
+        .map(([k, v]) => [k, String(v)] as [string, string]);
       writeRaw(socket, upRes.statusCode ?? 502, upRes.statusMessage ?? '', keep, body);
     });
   });
