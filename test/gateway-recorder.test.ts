@@ -60,9 +60,19 @@ describe('one chain written by two replicas', () => {
     expect(b.failure).toBeUndefined();
     const chunks = [...store.chunks.values()].sort((x, y) => x.index - y.index);
     expect(chunks.map((c) => c.index)).toEqual([1, 2, 3, 4]);
-    const head = formatHead(chainHead(SESSION, chunks.map((c) => c.bytes)));
+    const head = formatHead(
+      chainHead(
+        SESSION,
+        chunks.map((c) => c.bytes),
+      ),
+    );
     expect(chunks.at(-1)!.head).toBe(head);
-    const opened = await openRecording(SESSION, chunks.map((c) => ({ name: chunkFileName(c.index), bytes: c.bytes })), { chunks: chunks.length, head }, await readPrivateKey(auditor.privateKey));
+    const opened = await openRecording(
+      SESSION,
+      chunks.map((c) => ({ name: chunkFileName(c.index), bytes: c.bytes })),
+      { chunks: chunks.length, head },
+      await readPrivateKey(auditor.privateKey),
+    );
     expect(opened.ok, JSON.stringify(opened)).toBe(true);
     if (!opened.ok) return;
     expect(opened.events.map((e) => (e.type === 'request' ? e.id : '?'))).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);

@@ -25,7 +25,14 @@ describe('reading a request as the API server does', () => {
     expect(info('POST', '/api/v1/namespaces/work/configmaps')).toMatchObject({ verb: 'create', resource: 'configmaps' });
     expect(info('DELETE', '/api/v1/namespaces/work/configmaps/c1')).toMatchObject({ verb: 'delete', name: 'c1' });
     expect(info('DELETE', '/api/v1/namespaces/work/configmaps')).toMatchObject({ verb: 'deletecollection' });
-    expect(info('PATCH', '/apis/apps/v1/namespaces/work/deployments/d/scale')).toMatchObject({ verb: 'patch', apiGroup: 'apps', apiVersion: 'v1', resource: 'deployments', name: 'd', subresource: 'scale' });
+    expect(info('PATCH', '/apis/apps/v1/namespaces/work/deployments/d/scale')).toMatchObject({
+      verb: 'patch',
+      apiGroup: 'apps',
+      apiVersion: 'v1',
+      resource: 'deployments',
+      name: 'd',
+      subresource: 'scale',
+    });
   });
 
   it('reads /namespaces/<name> as the namespace object, and its status as a subresource', () => {
@@ -103,28 +110,56 @@ describe('the guardrails', () => {
     expect(describeRule(rules[1]!)).toBe('get, list, watch secrets in namespace kube-system (and across all namespaces) — cluster credentials');
   });
 
-  it.each([
-    [{ verbs: ['remove'], resources: ['pods'] }],
-    [{ verbs: ['get'], resources: ['Pods'] }],
-    [{ verbs: ['get'], resources: [] }],
-    [{ verbs: ['get'], resources: ['pods'], namespace: ['x'] }],
-  ])('refuses a malformed rule %j', (rule) => {
-    expect(DenyRule.safeParse(rule).success).toBe(false);
-  });
+  it.each([[{ verbs: ['remove'], resources: ['pods'] }], [{ verbs: ['get'], resources: ['Pods'] }], [{ verbs: ['get'], resources: [] }], [{ verbs: ['get'], resources: ['pods'], namespace: ['x'] }]])(
+    'refuses a malformed rule %j',
+    (rule) => {
+      expect(DenyRule.safeParse(rule).success).toBe(false);
+    },
+  );
 });
 
 describe('the approval view', () => {
   const resource = { name: 'prod-eu', type: 'kubernetes' as const, privileges: ['view'], maxDuration: '1h', network: ['direct' as const] };
   const policy = (r: object) =>
-    Policy.parse({ apiVersion: 'breakglass.dev/v1', kind: 'Policy', metadata: { name: 'p' }, spec: { requesters: ['*@vendor.example'], recipients: ['0123456789ABCDEF0123456789ABCDEF01234567'], approvals: { required: 1, approvers: ['alice'] }, requestExpiry: '4h', resources: [{ ...resource, ...r }] } });
-  const request = { apiVersion: 'breakglass.dev/v1', kind: 'Request', metadata: { id: 'x', requester: 'a@vendor.example', created: '2026-11-21T02:17:00Z' }, spec: { reason: 'INC-1 something', resource: 'prod-eu', privilege: 'view', duration: '1h', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' } } as Request;
+    Policy.parse({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Policy',
+      metadata: { name: 'p' },
+      spec: {
+        requesters: ['*@vendor.example'],
+        recipients: ['0123456789ABCDEF0123456789ABCDEF01234567'],
+        approvals: { required: 1, approvers: ['alice'] },
+        requestExpiry: '4h',
+        resources: [{ ...resource, ...r }],
+      },
+    });
+  const request = {
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Request',
+    metadata: { id: 'x', requester: 'a@vendor.example', created: '2026-11-21T02:17:00Z' },
+    spec: { reason: 'INC-1 something', resource: 'prod-eu', privilege: 'view', duration: '1h', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' },
+  } as Request;
   const view = (r: object) => {
     const p = policy(r);
-    return renderText(buildApprovalView({ request, requestPath: 'sessions/x/request.yaml', requestDigest: `sha256:${'0'.repeat(64)}`, evaluation: { violations: [], governing: { policy: p, resource: p.spec.resources[0]! }, clusterAdminTier: false }, approvals: [] }));
+    return renderText(
+      buildApprovalView({
+        request,
+        requestPath: 'sessions/x/request.yaml',
+        requestDigest: `sha256:${'0'.repeat(64)}`,
+        evaluation: { violations: [], governing: { policy: p, resource: p.spec.resources[0]! }, clusterAdminTier: false },
+        approvals: [],
+      }),
+    );
   };
 
   it('shows that recording is required and every deny rule the gateway enforces', () => {
-    const text = view({ recording: 'required', deny: [{ verbs: ['delete'], resources: ['namespaces'] }, { verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['kube-system'] }] });
+    const text = view({
+      recording: 'required',
+      deny: [
+        { verbs: ['delete'], resources: ['namespaces'] },
+        { verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['kube-system'] },
+      ],
+    });
     expect(text).toMatch(/Recording\s+required: every request goes through the session gateway/);
     expect(text).toContain('Gateway denies  delete namespaces');
     expect(text).toContain('get, list secrets in namespace kube-system (and across all namespaces)');

@@ -130,7 +130,12 @@ export function gatewayRefusal(info: KubeRequestInfo, rules: readonly DenyRule[]
     return { status: 403, code: 'GATEWAY_PROTECTED_NAMESPACE', message: `breakglass gateway: namespace ${info.namespace} holds the runner's own state; no session may touch it` };
   }
   const rule = rules.find((r) => ruleMatches(r, info));
-  if (rule) return { status: 403, code: 'GATEWAY_DENIED', message: `breakglass gateway: ${info.verb} ${info.subresource ? `${info.resource}/${info.subresource}` : info.resource} is denied by the policy: ${describeRule(rule)}` };
+  if (rule)
+    return {
+      status: 403,
+      code: 'GATEWAY_DENIED',
+      message: `breakglass gateway: ${info.verb} ${info.subresource ? `${info.resource}/${info.subresource}` : info.resource} is denied by the policy: ${describeRule(rule)}`,
+    };
   return undefined;
 }
 

@@ -25,12 +25,16 @@ export function recordingRefusal(d: RunnerDeps, t: Target, governing: Governing)
   if (governing.resource.type !== 'kubernetes') return undefined;
   const required = governing.resource.recording === 'required';
   if (!t.gateway) {
-    return required ? { code: 'RECORDING_NO_GATEWAY', message: `the policy requires recording for ${t.resource}, but this runner's config gives it no gateway (resources.${t.resource}.gateway.url)` } : undefined;
+    return required
+      ? { code: 'RECORDING_NO_GATEWAY', message: `the policy requires recording for ${t.resource}, but this runner's config gives it no gateway (resources.${t.resource}.gateway.url)` }
+      : undefined;
   }
-  if (!d.config.gateway) return { code: 'RECORDING_NO_GATEWAY', message: `resources.${t.resource}.gateway is set, but this runner's config has no gateway listener (gateway: { listen, certificate, key })` };
+  if (!d.config.gateway)
+    return { code: 'RECORDING_NO_GATEWAY', message: `resources.${t.resource}.gateway is set, but this runner's config has no gateway listener (gateway: { listen, certificate, key })` };
   if (d.auditors.length === 0) return { code: 'RECORDING_NO_AUDITORS', message: `the trust file names no auditors: a recording of ${t.resource} could be sealed to no one` };
   // Thrown, not returned: a listener that is down may come up, so the session is retried next loop (nothing is created meanwhile).
-  if (!d.gateway?.listening) throw new BreakglassError('RECORDING_GATEWAY_DOWN', `this runner's gateway is not serving (${d.gateway?.problem ?? 'not started in this process: --once and --dry-run serve no gateway'})`);
+  if (!d.gateway?.listening)
+    throw new BreakglassError('RECORDING_GATEWAY_DOWN', `this runner's gateway is not serving (${d.gateway?.problem ?? 'not started in this process: --once and --dry-run serve no gateway'})`);
   return undefined;
 }
 
@@ -54,7 +58,14 @@ export async function gatherRecording(t: Target, s: MarkerState): Promise<Gather
     if (c.index !== i + 1) throw new Error(`recording of session ${s.session}: chunk ${i + 1} is missing (found ${c.index})`);
   });
   const files = new Map<string, Uint8Array>(chunks.map((c) => [`${recordingDir(s.session)}/${chunkFileName(c.index)}`, c.bytes]));
-  const head = chunks.length ? formatHead(chainHead(s.session, chunks.map((c) => c.bytes))) : formatHead(chainStart(s.session));
+  const head = chunks.length
+    ? formatHead(
+        chainHead(
+          s.session,
+          chunks.map((c) => c.bytes),
+        ),
+      )
+    : formatHead(chainStart(s.session));
   return { summary: { chunks: chunks.length, head }, files };
 }
 

@@ -83,13 +83,22 @@ export class GatewayEnv extends RunnerEnv {
     super.writeRunnerFiles(cap);
     const etc = join(this.root, 'etc');
     writeFileSync(join(etc, 'keys', 'sec-team.asc'), this.auditor.publicKey);
-    const trust = { apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 1, approvers: [{ name: 'alice', openpgp: 'keys/alice.asc' }], runner: 'keys/runner.asc', auditors: [{ name: 'sec-team', openpgp: 'keys/sec-team.asc' }] };
+    const trust = {
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Trust',
+      threshold: 1,
+      approvers: [{ name: 'alice', openpgp: 'keys/alice.asc' }],
+      runner: 'keys/runner.asc',
+      auditors: [{ name: 'sec-team', openpgp: 'keys/sec-team.asc' }],
+    };
     writeFileSync(join(etc, 'trust.yaml'), stringify(trust));
   }
 
   /** Starts `breakglass runner` as a long-lived process; its stderr is collected in `logs`. */
   startRunner(): LiveRunner {
-    return new LiveRunner(spawn(NODE, [BIN, 'runner', '--config', this.configFile], { cwd: this.root, env: { ...process.env, CI: '1', BREAKGLASS_RUNNER_ID: 'runner-a' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new LiveRunner(
+      spawn(NODE, [BIN, 'runner', '--config', this.configFile], { cwd: this.root, env: { ...process.env, CI: '1', BREAKGLASS_RUNNER_ID: 'runner-a' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 }
 

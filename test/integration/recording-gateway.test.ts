@@ -47,7 +47,11 @@ describe('a recorded session through the gateway', () => {
   });
   afterAll(async () => {
     await runner?.stop();
-    await env.admin().makeApiClient(CoreV1Api).deleteNamespace({ name: work }).catch(() => undefined);
+    await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: work })
+      .catch(() => undefined);
     await env.cleanup();
   });
 
@@ -60,7 +64,10 @@ describe('a recorded session through the gateway', () => {
     credential = doc.users[0]!.user.token;
     expect(credential).toMatch(new RegExp(`^bgw1\\.${ID}\\.[A-Za-z0-9_-]{43}$`));
     // The token the gateway forwards with lives only in the marker, sealed to the runner's key.
-    const marker = await env.admin().makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: env.namespace, name: `bg-marker-${ID}` });
+    const marker = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace: env.namespace, name: `bg-marker-${ID}` });
     const state = JSON.parse(marker.data!['session.json']!) as { sealedToken: string; credentialSha256: string };
     saToken = new TextDecoder().decode(await unseal(await readPrivateKey(env.runnerKey.privateKey), state.sealedToken));
     expect(saToken.split('.')).toHaveLength(3);
@@ -77,7 +84,10 @@ describe('a recorded session through the gateway', () => {
     let watched = '';
     watch.stdout.on('data', (b: Buffer) => (watched += b.toString()));
     await until(() => watched.includes('made-by-vendor'));
-    await env.admin().makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: work, body: { metadata: { name: 'seen-by-watch' } } });
+    await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedConfigMap({ namespace: work, body: { metadata: { name: 'seen-by-watch' } } });
     await until(() => watched.includes('seen-by-watch'));
     watch.kill('SIGTERM');
     const deleted = await kubectl(kc, 'delete', 'configmap', 'made-by-vendor', '-n', work);
@@ -133,7 +143,9 @@ describe('a recorded session through the gateway', () => {
     await runner.waitFor(new RegExp(`record ${ID}: pushed`));
     const record = parse(env.remoteFile(`sessions/${ID}/record.yaml`)!) as { recording: { chunks: number; head: string } };
     expect(record.recording.chunks).toBeGreaterThan(0);
-    const names = execFileSync('git', ['-C', env.remote, 'ls-tree', '--name-only', `main:sessions/${ID}/recording`], { encoding: 'utf8' }).trim().split('\n');
+    const names = execFileSync('git', ['-C', env.remote, 'ls-tree', '--name-only', `main:sessions/${ID}/recording`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(names).toHaveLength(record.recording.chunks);
     const files = names.map((name) => ({ name, bytes: new Uint8Array(execFileSync('git', ['-C', env.remote, 'show', `main:sessions/${ID}/recording/${name}`])) }));
     const opened = await openRecording(ID, files, record.recording, await readPrivateKey(env.auditor.privateKey));
@@ -178,7 +190,10 @@ describe('a recorded session through the gateway', () => {
   });
 
   it('removes the chunks from the cluster once they are committed', async () => {
-    const left = await env.admin().makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: env.namespace, labelSelector: `breakglass.dev/recording=${ID}` });
+    const left = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .listNamespacedSecret({ namespace: env.namespace, labelSelector: `breakglass.dev/recording=${ID}` });
     expect(left.items).toHaveLength(0);
   });
 
@@ -186,7 +201,11 @@ describe('a recorded session through the gateway', () => {
     const loop = JSON.parse(readFileSync(join(env.state, 'loop.json'), 'utf8')) as { refused?: Record<string, { code: string }> };
     expect(loop.refused?.['rec-nogw']?.code).toBe('RECORDING_NO_GATEWAY');
     expect(() => statSync(join(env.outbox, 'rec-nogw.asc'))).toThrow();
-    const marker = await env.admin().makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: env.namespace, name: 'bg-marker-rec-nogw' }).catch(() => undefined);
+    const marker = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace: env.namespace, name: 'bg-marker-rec-nogw' })
+      .catch(() => undefined);
     expect(marker).toBeUndefined();
   });
 });
@@ -227,7 +246,9 @@ async function until(cond: () => boolean, tries = 100): Promise<void> {
 }
 
 function streamText(events: RecordingEvent[], id: string, direction: 'client' | 'server'): string {
-  return Buffer.concat(events.filter((e): e is Extract<RecordingEvent, { type: 'stream' }> => e.type === 'stream' && e.id === id && e.direction === direction).map((e) => Buffer.from(e.data, 'base64'))).toString('utf8');
+  return Buffer.concat(
+    events.filter((e): e is Extract<RecordingEvent, { type: 'stream' }> => e.type === 'stream' && e.id === id && e.direction === direction).map((e) => Buffer.from(e.data, 'base64')),
+  ).toString('utf8');
 }
 
 function filesUnder(dir: string): string[] {

@@ -85,15 +85,13 @@ export function forward(up: Upstream, token: string, info: KubeRequestInfo, req:
     res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.headers));
     let bytes = 0;
     if (stream) record({ type: 'response', id, status: upRes.statusCode ?? 502, bytes: 0 });
+    // pipe() keeps backpressure (a slow client never makes the gateway buffer a whole response); the listener only counts and records.
     upRes.on('data', (c: Buffer) => {
       bytes += c.length;
       if (stream) record({ type: 'stream', id, direction: 'server', data: c.toString('base64') });
-      res.write(c);
     });
-    upRes.on('end', () => {
-      record(stream ? { type: 'close', id, bytesIn, bytesOut: bytes } : { type: 'response', id, status: upRes.statusCode ?? 502, bytes });
-      res.end();
-    });
+    upRes.on('end', () => record(stream ? { type: 'close', id, bytesIn, bytesOut: bytes } : { type: 'response', id, status: upRes.statusCode ?? 502, bytes }));
+    upRes.pipe(res);
     upRes.on('error', () => res.destroy());
   });
   track(out);
@@ -105,13 +103,22 @@ export function forward(up: Upstream, token: string, info: KubeRequestInfo, req:
       kept += part.length;
       record({ type: 'stream', id, direction: 'client', data: part.toString('base64') });
     }
-    out.write(c);
   });
-  req.on('end', () => out.end());
+  req.pipe(out);
   out.on('error', (e) => {
     record({ type: 'response', id, status: 502, bytes: 0 });
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `breakglass gateway: the API server could not be reached: ${e.message}`, reason: 'ServiceUnavailable', code: 502 }));
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `breakglass gateway: the API server could not be reached: ${e.message}`,
+        reason: 'ServiceUnavailable',
+        code: 502,
+      }),
+    );
   });
 }
 
@@ -125,7 +132,14 @@ export function writeRaw(socket: Duplex, status: number, statusText: string, hea
 export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage, socket: Duplex, head: Buffer, record: Record, id: string, track: (d: { destroy(): void }) => void): void {
   const headers = { ...upstreamHeaders(req.headers, token), connection: 'Upgrade', upgrade: req.headers.upgrade ?? '' };
   // A fresh connection, never the pool: an upgraded socket is the session's alone.
-  const out = request(new URL(req.url ?? '/', up.url), { method: req.method, headers, ca: up.agent.options.ca, servername: up.agent.options.servername, rejectUnauthorized: up.agent.options.rejectUnauthorized, agent: false });
+  const out = request(new URL(req.url ?? '/', up.url), {
+    method: req.method,
+    headers,
+    ca: up.agent.options.ca,
+    servername: up.agent.options.servername,
+    rejectUnauthorized: up.agent.options.rejectUnauthorized,
+    agent: false,
+  });
   track(socket);
   track(out);
   let bytesIn = 0;
@@ -141,9 +155,8 @@ export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage
         if (direction === 'client') bytesIn += c.length;
         else bytesOut += c.length;
         record({ type: 'stream', id, direction, data: c.toString('base64') });
-        to.write(c);
       });
-      from.on('end', () => to.end());
+      from.pipe(to);
       from.on('error', () => to.destroy());
     };
     if (upHead.length) {
@@ -175,7 +188,9 @@ export function forwardUpgrade(up: Upstream, token: string, req: IncomingMessage
     upRes.on('end', () => {
       const body = Buffer.concat(chunks);
       record({ type: 'response', id, status: upRes.statusCode ?? 502, bytes: body.length });
-      const keep = Object.entries(responseHeaders(upRes.headers)).filter(([k]) => k !== 'content-length').map(([k, v]) => [k, String(v)] as [string, string]);
+      const keep = Object.entries(responseHeaders(upRes.headers))
+        .filter(([k]) => k !== 'content-length')
+        .map(([k, v]) => [k, String(v)] as [string, string]);
       writeRaw(socket, upRes.statusCode ?? 502, upRes.statusMessage ?? '', keep, body);
     });
   });

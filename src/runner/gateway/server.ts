@@ -145,7 +145,13 @@ export class Gateway {
   private recorder(live: LiveSession): SessionRecorder {
     let r = this.recorders.get(live.session);
     if (!r) {
-      r = new SessionRecorder({ session: live.session, store: new ChunkStore(live.target.raw, live.target.namespace), seal: this.o.seal, secrets: [live.credential, live.token], chunkBytes: this.o.chunkBytes ?? 256 * 1024 });
+      r = new SessionRecorder({
+        session: live.session,
+        store: new ChunkStore(live.target.raw, live.target.namespace),
+        seal: this.o.seal,
+        secrets: [live.credential, live.token],
+        chunkBytes: this.o.chunkBytes ?? 256 * 1024,
+      });
       this.recorders.set(live.session, r);
     }
     return r;
@@ -189,7 +195,8 @@ export class Gateway {
       record({ type: 'denied', id, rule: `${refusal.code}: ${refusal.message}` });
       return { refusal, info };
     }
-    if (rec.failure) return { refusal: { status: 403, code: 'GATEWAY_DENIED', message: `breakglass gateway: the recording cannot be stored (${rec.failure.message}); nothing is forwarded unrecorded` }, info };
+    if (rec.failure)
+      return { refusal: { status: 403, code: 'GATEWAY_DENIED', message: `breakglass gateway: the recording cannot be stored (${rec.failure.message}); nothing is forwarded unrecorded` }, info };
     record(requestEvent(id, req.method ?? 'GET', req.url ?? '/', info));
     return { live, info, record, id };
   }

@@ -92,7 +92,8 @@ export class SessionResolver {
         break;
       }
     }
-    this.cache.set(session, fresh);
+    // Only sessions that exist are remembered: a stream of made-up ids must not grow this map.
+    if (fresh.state) this.cache.set(session, fresh);
     return fresh;
   }
 
