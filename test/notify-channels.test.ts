@@ -65,6 +65,20 @@ describe('each channel gets the payload its service documents', () => {
     expect(blocks).not.toContain('"type":"button"');
   });
 
+  it('Slack: the preview text escapes <, > and &, so a privilege cannot mention @channel', async () => {
+    const e = event('requested');
+    e.session.privilege = '<!channel> & friends';
+    expect(await sendOnce(byType('slack'), e, 'd-2b', fast)).toEqual({ ok: true });
+    expect(lab.slack.messages.at(-1)!.text).toContain('(&lt;!channel&gt; &amp; friends on prod-eu');
+  });
+
+  it('Teams: a requester\'s Markdown link stays text', async () => {
+    expect(await sendOnce(byType('teams'), event('requested', 'INC-2: [approve here](https://evil.example)'), 'd-3b', fast)).toEqual({ ok: true });
+    const card = JSON.stringify(lab.teams.runs.at(-1)!.card);
+    expect(card).toContain('INC-2: [approve here] (https://evil.example)');
+    expect(card).not.toContain('](https://evil');
+  });
+
   it('Teams: a message with one Adaptive Card, which the workflow runs without error', async () => {
     expect(await sendOnce(byType('teams'), event('approval-added'), 'd-3', fast)).toEqual({ ok: true });
     const run = lab.teams.runs.at(-1)!;
