@@ -161,6 +161,13 @@ describe('runner notifications through every channel', () => {
     expect(slack('ntf-crash', 'is active until')).toHaveLength(1);
   });
 
+  it('runner --check names a notify variable that is not set (NOTIFY_ENV_MISSING), never a value', async () => {
+    const r = await env.runner(['--check'], { ...lab.env(), BG_SLACK_URL: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PREFLIGHT_PROVIDER_ENV_MISSING: NOTIFY_ENV_MISSING: notify channel slack: environment variable BG_SLACK_URL is not set/);
+    for (const secret of lab.secrets()) expect(r.stderr).not.toContain(secret);
+  });
+
   it('every webhook delivery carries an HMAC of its exact body that verifies with the shared secret', () => {
     expect(lab.webhook.requests.length).toBeGreaterThan(5);
     for (const r of lab.webhook.requests) {
