@@ -131,28 +131,6 @@ export const CLI_INPUT_CODES = [
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
 
 /**
- * Notifications (issue 13): codes for a refused `notify` configuration and
- * for a delivery that failed (logged, retried; never a negative verdict).
- * Never renamed, only added to.
- */
-export const NOTIFY_CODES = [
-  'NOTIFY_CONFIG_INVALID',
-  'NOTIFY_ENV_MISSING',
-  'NOTIFY_CHANNEL_DUPLICATE',
-  'NOTIFY_CHANNEL_UNKNOWN',
-  'NOTIFY_URL_INVALID',
-  'NOTIFY_URL_INSECURE',
-  'NOTIFY_SMTP_INSECURE',
-  'NOTIFY_TIMEOUT',
-  'NOTIFY_UNREACHABLE',
-  'NOTIFY_HTTP_STATUS',
-  'NOTIFY_REJECTED',
-  'NOTIFY_SMTP',
-  'NOTIFY_GIVEN_UP',
-] as const;
-export type NotifyCode = (typeof NOTIFY_CODES)[number];
-
-/**
  * Network paths (issue 11, docs/security/network-paths.md): why a path was
  * refused at activation (the record's `failure.code`), why an open path went
  * down or came back (the record's `path` events), and why a session waits
@@ -218,3 +196,25 @@ export const PREFLIGHT_CODES = [
   'PREFLIGHT_COMMANDS_MISSING',
 ] as const;
 export type PreflightCode = (typeof PREFLIGHT_CODES)[number];
+
+/**
+ * Notifications (issue 13): codes for a refused `notify` configuration and
+ * for a delivery that failed (logged, retried; never a negative verdict).
+ * Never renamed, only added to.
+ */
+export const NOTIFY_CODES = [
+  'NOTIFY_CONFIG_INVALID',
+  'NOTIFY_ENV_MISSING',
+  'NOTIFY_CHANNEL_DUPLICATE',
+  'NOTIFY_CHANNEL_UNKNOWN',
+  'NOTIFY_URL_INVALID',
+  'NOTIFY_URL_INSECURE',
+  'NOTIFY_SMTP_INSECURE',
+  'NOTIFY_TIMEOUT',
+  'NOTIFY_UNREACHABLE',
+  'NOTIFY_HTTP_STATUS',
+  'NOTIFY_REJECTED',
+  'NOTIFY_SMTP',
+  'NOTIFY_GIVEN_UP',
+] as const;
+export type NotifyCode = (typeof NOTIFY_CODES)[number];

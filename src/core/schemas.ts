@@ -454,10 +454,10 @@ export const RunnerConfig = z.strictObject({
   // Optional when every resource shares one kubeconfig and namespace: the claims live there.
   claims: z.strictObject({ kubeconfig: FilePath.optional(), namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
-  // Issue 13: channels told about each session's life; secrets and webhook URLs only through environment variables.
-  notify: NotifyConfig.optional(),
   // The session gateway (issue 12): one HTTPS listener shared by every recorded session; operator-provided certificate and key.
   gateway: z.strictObject({ listen: z.string().regex(/^[^\s:]*:\d{1,5}$/), certificate: FilePath, key: FilePath }).optional(),
+  // Issue 13: channels told about each session's life; secrets and webhook URLs only through environment variables.
+  notify: NotifyConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
   // Issue 15: /metrics (Prometheus), /healthz, /readyz on host:port; /readyz fails when the

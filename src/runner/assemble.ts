@@ -14,10 +14,10 @@ import { BreakglassError } from '../core/errors.js';
 import { claimStoreFor } from './claims.js';
 import { buildTargets, type RunnerDeps } from './context.js';
 import { RepoMirror } from './repo.js';
-import { resolveChannels } from '../core/notify-config.js';
-import { Notifier } from './notify.js';
 import { sealToKeys } from '../crypto/recording-seal.js';
 import { Gateway } from './gateway/server.js';
+import { resolveChannels } from '../core/notify-config.js';
+import { Notifier } from './notify.js';
 
 export interface AssembleOptions {
   env: NodeJS.ProcessEnv;

@@ -18,10 +18,10 @@ import { FileMarkerStore } from './file-markers.js';
 import { MarkerStore, type Markers } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
-import type { Notifier } from './notify.js';
 import type { RunnerLog } from './log.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { Gateway } from './gateway/server.js';
+import type { Notifier } from './notify.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -73,14 +73,14 @@ export interface RunnerDeps {
   staleActivationMs: number;
   /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
   claims?: Claims;
-  /** Notifications (runner config `notify`); absent when none are configured. Never awaited by activation or teardown. */
-  notifier?: Notifier;
   /** Provider preflights that failed, by `<resource>/<network>`: what is missing (never a secret). */
   preflightFailures: Map<string, string>;
   /** The trust file's auditors' keys (issue 12): recordings are sealed to every one of them. */
   auditors: PublicKey[];
   /** The session gateway this process serves (issue 12); absent for `--once`, `--dry-run` and runners without `gateway:`. */
   gateway?: Gateway;
+  /** Notifications (runner config `notify`); absent when none are configured. Never awaited by activation or teardown. */
+  notifier?: Notifier;
 }
 
 /** Builds a target per configured resource. */

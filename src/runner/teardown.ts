@@ -104,7 +104,7 @@ async function notifyEnding(d: RunnerDeps, s: MarkerState, ending: Ending): Prom
     await n.emit('revoked', s.session, { proof: r ? { method: r.method, result: r.result, attempts: r.attempts } : undefined }, { fallback });
     await n.emit('ended', s.session, { endReason: ending.endReason, expires: s.expires }, { fallback });
   } else {
-    await n.emit('failed', s.session, { code: s.failure?.code ?? 'ERROR', step: s.failure?.step, endReason: ending.endReason }, { fallback });
+    await n.emit('failed', s.session, { code: s.failure?.code ?? 'SESSION_STEP_FAILED', step: s.failure?.step, endReason: ending.endReason }, { fallback });
   }
   await n.forget(s.session);
 }
