@@ -15,9 +15,21 @@ import { Notifier } from '../lib/runner/notify.js';
 import { timed } from './common/baseline.js';
 
 const N = 300;
-const row = (label, ms, base, baseLabel) => `  ${label.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   baseline ${baseLabel.padEnd(22)} ${base.toFixed(0).padStart(6)} ms   ratio ${(ms / base).toFixed(2)}x`;
+const row = (label, ms, base, baseLabel) =>
+  `  ${label.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   baseline ${baseLabel.padEnd(22)} ${base.toFixed(0).padStart(6)} ms   ratio ${(ms / base).toFixed(2)}x`;
 
-const facts = (i) => ({ session: `inc-${i}`, resource: 'prod-eu', privilege: 'view', duration: '1h requested; 1h effective', requester: 'oncall@vendor.example', reason: 'INC-4411: api pods crash-looping after cert rotation', approvals: { have: 1, need: 1 }, repository: 'github.com/customer/access', link: `https://github.com/customer/access/commit/${'a'.repeat(40)}`, approveCommand: `npx --yes breakglass@0.1.0 approve inc-${i} --key <your-key.asc> --commit` });
+const facts = (i) => ({
+  session: `inc-${i}`,
+  resource: 'prod-eu',
+  privilege: 'view',
+  duration: '1h requested; 1h effective',
+  requester: 'oncall@vendor.example',
+  reason: 'INC-4411: api pods crash-looping after cert rotation',
+  approvals: { have: 1, need: 1 },
+  repository: 'github.com/customer/access',
+  link: `https://github.com/customer/access/commit/${'a'.repeat(40)}`,
+  approveCommand: `npx --yes breakglass@0.1.0 approve inc-${i} --key <your-key.asc> --commit`,
+});
 
 export default async function bench() {
   const server = createServer((req, res) => req.resume().on('end', () => res.end('ok')));

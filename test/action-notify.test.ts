@@ -38,7 +38,11 @@ beforeEach(async () => {
 });
 
 const minutesAgo = (m: number) => isoSeconds(Date.now() - m * 60_000);
-type Hook = { event: string; session: { session: string; approvals: { have: number; need: number }; link: string; approveCommand: string; privilege: string; reason: string }; detail: { escalation?: { round: number } } };
+type Hook = {
+  event: string;
+  session: { session: string; approvals: { have: number; need: number }; link: string; approveCommand: string; privilege: string; reason: string };
+  detail: { escalation?: { round: number } };
+};
 const hooks = () => lab.webhook.requests.map((r) => JSON.parse(r.body) as Hook);
 const slackTexts = () => lab.slack.messages.map((m) => String(m.text));
 const teamsTexts = () => lab.teams.runs.map((r) => JSON.stringify(r.card));
@@ -61,12 +65,15 @@ function openRequest(id: string, pr: number, openedMinutesAgo = 1): string {
 }
 
 describe('on the pull request', () => {
-  it('requested reaches every channel once, in each service\'s documented shape, with the PR link and the approve command', async () => {
+  it("requested reaches every channel once, in each service's documented shape, with the PR link and the approve command", async () => {
     openRequest('inc-7001-notify', 41);
     const r = await s.runPull(41, opts);
     expect(r.code, r.stdout).toBe(0);
     const [h] = hooks();
-    expect(h).toMatchObject({ event: 'requested', session: { session: 'inc-7001-notify', privilege: 'cluster-admin', approvals: { have: 0, need: 2 }, link: 'https://github.com/customer/access/pull/41' } });
+    expect(h).toMatchObject({
+      event: 'requested',
+      session: { session: 'inc-7001-notify', privilege: 'cluster-admin', approvals: { have: 0, need: 2 }, link: 'https://github.com/customer/access/pull/41' },
+    });
     expect(h!.session.reason).toBe('INC-4411: api pods crash-looping after cert rotation');
     expect(h!.session.approveCommand).toMatch(/ approve inc-7001-notify --key <your-key\.asc> --commit$/);
     expect(slackTexts()).toEqual([expect.stringContaining('Break-glass access requested: inc-7001-notify (cluster-admin on prod-eu')]);
@@ -159,7 +166,10 @@ describe('on the pull request', () => {
 
 describe('escalation from the scheduled scan', () => {
   const escalations = () => hooks().filter((h) => h.event === 'escalated');
-  const escalated = (id: string) => [lab.pagerduty.events.filter((e) => (e.payload as { class?: string } | undefined)?.class === 'escalated' && JSON.stringify(e).includes(id)).length, mailSubjects().filter((x) => x.includes(`${id} still needs approvals`)).length];
+  const escalated = (id: string) => [
+    lab.pagerduty.events.filter((e) => (e.payload as { class?: string } | undefined)?.class === 'escalated' && JSON.stringify(e).includes(id)).length,
+    mailSubjects().filter((x) => x.includes(`${id} still needs approvals`)).length,
+  ];
 
   it('fires once per interval to the channels the policy names while the request lacks approvals, and stops once it is approved', async () => {
     const req = openRequest('inc-7101-escalate', 51, 5);
@@ -193,22 +203,42 @@ describe('escalation from the scheduled scan', () => {
     s.repo.git('checkout', '-q', 'main');
     openRequest('inc-7103-escalate', 53, 12);
     await s.runSchedule(opts);
-    expect([escalated('inc-7102-escalate'), escalated('inc-7103-escalate')]).toEqual([[1, 1], [1, 1]]);
+    expect([escalated('inc-7102-escalate'), escalated('inc-7103-escalate')]).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
     s.repo.git('checkout', '-q', 'req-inc-7102-escalate');
     s.repo.write('sessions/inc-7102-escalate/rejection.yaml', rejection('inc-7102-escalate', digestOf(req), 'carol', 'Not during the change freeze; use the read-only role'));
     s.repo.commit('rejected');
     s.api.pulls.set(52, { ...s.api.pulls.get(52)!, head: s.repo.git('rev-parse', 'HEAD'), createdAt: minutesAgo(25) });
     s.api.pulls.set(53, { ...s.api.pulls.get(53)!, createdAt: minutesAgo(25), closed: true });
     await s.runSchedule(opts);
-    expect([escalated('inc-7102-escalate'), escalated('inc-7103-escalate')]).toEqual([[1, 1], [1, 1]]);
-    expect(hooks().filter((h) => h.session.session === 'inc-7102-escalate').map((h) => h.event)).toEqual(['requested', 'rejected']);
+    expect([escalated('inc-7102-escalate'), escalated('inc-7103-escalate')]).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    expect(
+      hooks()
+        .filter((h) => h.session.session === 'inc-7102-escalate')
+        .map((h) => h.event),
+    ).toEqual(['requested', 'rejected']);
   });
 
   it('names an escalation channel that is not configured (NOTIFY_CHANNEL_UNKNOWN) and still escalates to the others', async () => {
     openRequest('inc-7104-escalate', 54, 12);
-    const onlyMail = { ...opts, inputs: { notify: NOTIFY(lab).split('\n').filter((l) => !l.includes('pagerduty')).join('\n') } };
+    const onlyMail = {
+      ...opts,
+      inputs: {
+        notify: NOTIFY(lab)
+          .split('\n')
+          .filter((l) => !l.includes('pagerduty'))
+          .join('\n'),
+      },
+    };
     const r = await s.runSchedule(onlyMail);
-    expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: 'NOTIFY_CHANNEL_UNKNOWN: the policy escalates inc-7104-escalate to pager, which the notify input does not configure' }));
+    expect(r.annotations).toContainEqual(
+      expect.objectContaining({ level: 'warning', message: 'NOTIFY_CHANNEL_UNKNOWN: the policy escalates inc-7104-escalate to pager, which the notify input does not configure' }),
+    );
     expect(escalated('inc-7104-escalate')).toEqual([0, 1]);
   });
 });

@@ -65,6 +65,20 @@ describe('each channel gets the payload its service documents', () => {
     expect(blocks).not.toContain('"type":"button"');
   });
 
+  it('Slack: the preview text escapes <, > and &, so a privilege cannot mention @channel', async () => {
+    const e = event('requested');
+    e.session.privilege = '<!channel> & friends';
+    expect(await sendOnce(byType('slack'), e, 'd-2b', fast)).toEqual({ ok: true });
+    expect(lab.slack.messages.at(-1)!.text).toContain('(&lt;!channel&gt; &amp; friends on prod-eu');
+  });
+
+  it("Teams: a requester's Markdown link stays text", async () => {
+    expect(await sendOnce(byType('teams'), event('requested', 'INC-2: [approve here](https://evil.example)'), 'd-3b', fast)).toEqual({ ok: true });
+    const card = JSON.stringify(lab.teams.runs.at(-1)!.card);
+    expect(card).toContain('INC-2: [approve here] (https://evil.example)');
+    expect(card).not.toContain('](https://evil');
+  });
+
   it('Teams: a message with one Adaptive Card, which the workflow runs without error', async () => {
     expect(await sendOnce(byType('teams'), event('approval-added'), 'd-3', fast)).toEqual({ ok: true });
     const run = lab.teams.runs.at(-1)!;
@@ -108,7 +122,11 @@ describe('when a service fails', () => {
   });
 
   it('a 429 waits the Retry-After it was given, then delivers', async () => {
-    lab.pagerduty.failNext(() => true, { status: 429, headers: { 'retry-after': '0' }, body: { status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' } });
+    lab.pagerduty.failNext(() => true, {
+      status: 429,
+      headers: { 'retry-after': '0' },
+      body: { status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' },
+    });
     const { result, tries } = await deliver(byType('pagerduty'), event('requested'), 'd-8', fast, noWait);
     expect([result, tries]).toEqual([{ ok: true }, 2]);
   });
@@ -125,7 +143,10 @@ describe('when a service fails', () => {
     expect((await deliver(wrong, event('requested'), 'd-10', fast, noWait)).result).toEqual({ ok: false, code: 'NOTIFY_REJECTED', retryable: false, detail: 'HTTP 404: no_service' });
     const badKey = { ...byType('pagerduty'), routingKey: 'short' };
     const pd = await deliver(badKey, event('requested'), 'd-11', fast, noWait);
-    expect(pd).toEqual({ result: { ok: false, code: 'NOTIFY_REJECTED', retryable: false, detail: "HTTP 400: Event object is invalid: Length of 'routing_key' is incorrect (should be 32 characters)" }, tries: 1 });
+    expect(pd).toEqual({
+      result: { ok: false, code: 'NOTIFY_REJECTED', retryable: false, detail: "HTTP 400: Event object is invalid: Length of 'routing_key' is incorrect (should be 32 characters)" },
+      tries: 1,
+    });
   });
 
   it('a service that never answers times out (NOTIFY_TIMEOUT), and the failure names no URL', async () => {
@@ -161,10 +182,23 @@ describe('a notify configuration is refused with a precise code', () => {
   it.each([
     ['a secret variable that is not set', [{ type: 'webhook', urlEnv: 'U', secretEnv: 'MISSING' }], 'NOTIFY_ENV_MISSING', 'environment variable MISSING is not set'],
     ['a webhook URL variable that is not set', [{ type: 'slack', urlEnv: 'NOPE' }], 'NOTIFY_ENV_MISSING', 'NOPE'],
-    ['two channels with one name', [{ type: 'slack', urlEnv: 'U' }, { type: 'slack', urlEnv: 'U' }], 'NOTIFY_CHANNEL_DUPLICATE', 'named slack'],
+    [
+      'two channels with one name',
+      [
+        { type: 'slack', urlEnv: 'U' },
+        { type: 'slack', urlEnv: 'U' },
+      ],
+      'NOTIFY_CHANNEL_DUPLICATE',
+      'named slack',
+    ],
     ['a plain-http URL to another machine', [{ type: 'teams', urlEnv: 'H' }], 'NOTIFY_URL_INSECURE', 'H must be an https URL'],
     ['a value that is no URL', [{ type: 'teams', urlEnv: 'S' }], 'NOTIFY_URL_INVALID', 'S does not hold a URL'],
-    ['an SMTP user without a password', [{ type: 'email', smtp: { host: 'mail.example', userEnv: 'S' }, from: 'a@b.example', to: ['c@d.example'] }], 'NOTIFY_ENV_MISSING', 'both userEnv and passwordEnv'],
+    [
+      'an SMTP user without a password',
+      [{ type: 'email', smtp: { host: 'mail.example', userEnv: 'S' }, from: 'a@b.example', to: ['c@d.example'] }],
+      'NOTIFY_ENV_MISSING',
+      'both userEnv and passwordEnv',
+    ],
     ['clear-text SMTP to another machine', [{ type: 'email', smtp: { host: 'mail.example', security: 'none' }, from: 'a@b.example', to: ['c@d.example'] }], 'NOTIFY_SMTP_INSECURE', 'loopback'],
   ])('%s', (_, config, code, words) => {
     const r = refused(config, { ...env, H: 'http://hooks.example/x' });

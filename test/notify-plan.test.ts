@@ -9,7 +9,12 @@ import { escalationRound, planSession, type PullSession } from '../src/core/noti
 const T0 = Date.parse('2026-11-21T02:00:00Z');
 const min = (m: number) => T0 + m * 60_000;
 const channels = [{ name: 'slack' }, { name: 'pager', events: ['requested' as const] }, { name: 'mail' }];
-const pending = (have = 0, escalate: PullSession['escalate'] = { after: '10m', notify: ['pager', 'mail'] }): PullSession => ({ id: 'inc-1', status: 'pending', approvals: { have, need: 2 }, escalate });
+const pending = (have = 0, escalate: PullSession['escalate'] = { after: '10m', notify: ['pager', 'mail'] }): PullSession => ({
+  id: 'inc-1',
+  status: 'pending',
+  approvals: { have, need: 2 },
+  escalate,
+});
 
 describe('which notifications a session is due', () => {
   it('requested to every channel that takes it; nothing again once acknowledged', () => {
@@ -27,7 +32,7 @@ describe('which notifications a session is due', () => {
     expect(planSession({ ...pending(2), status: 'pending' }, sent, channels, min(0), min(1)).due).toEqual([{ key: 'approval-added:2', type: 'approval-added', channels: ['slack', 'mail'] }]);
   });
 
-  it('escalates once per interval, to the policy\'s channels only, whatever their events filter', () => {
+  it("escalates once per interval, to the policy's channels only, whatever their events filter", () => {
     const base = { requested: ['slack', 'pager', 'mail'] };
     expect(planSession(pending(), base, channels, min(0), min(9)).due).toEqual([]);
     const first = planSession(pending(), base, channels, min(0), min(10));
@@ -57,7 +62,9 @@ describe('which notifications a session is due', () => {
     expect(planSession(pending(1), {}, channels, min(0), min(25)).current).toEqual(['requested', 'approval-added:1', 'escalated:2']);
   });
 
-  it('counts rounds from the pull request\'s opening, never before it', () => {
-    expect([escalationRound(min(0), '10m', min(-5)), escalationRound(min(0), '10m', min(9)), escalationRound(min(0), '10m', min(10)), escalationRound(min(0), '1h30m', min(180))]).toEqual([0, 0, 1, 2]);
+  it("counts rounds from the pull request's opening, never before it", () => {
+    expect([escalationRound(min(0), '10m', min(-5)), escalationRound(min(0), '10m', min(9)), escalationRound(min(0), '10m', min(10)), escalationRound(min(0), '1h30m', min(180))]).toEqual([
+      0, 0, 1, 2,
+    ]);
   });
 });

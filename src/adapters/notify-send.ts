@@ -18,7 +18,9 @@ import type { NotifyEvent } from '../core/notify-message.js';
 import { emailMessage, pagerDutyBody, slackBody, teamsBody, webhookBody } from '../core/notify-render.js';
 import { realDelay, retryAfterMs, type Delay } from './http.js';
 
-export type SendResult = { ok: true } | { ok: false; code: 'NOTIFY_TIMEOUT' | 'NOTIFY_UNREACHABLE' | 'NOTIFY_HTTP_STATUS' | 'NOTIFY_REJECTED' | 'NOTIFY_SMTP'; retryable: boolean; detail: string; retryAfterMs?: number };
+export type SendResult =
+  | { ok: true }
+  | { ok: false; code: 'NOTIFY_TIMEOUT' | 'NOTIFY_UNREACHABLE' | 'NOTIFY_HTTP_STATUS' | 'NOTIFY_REJECTED' | 'NOTIFY_SMTP'; retryable: boolean; detail: string; retryAfterMs?: number };
 
 export interface SendOptions {
   /** Longest one attempt may take, connection to last byte. */
@@ -76,7 +78,9 @@ async function sendHttp(ch: ResolvedChannel, e: NotifyEvent, deliveryId: string,
     text = await res.text();
   } catch (err) {
     const timeout = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-    return timeout ? { ok: false, code: 'NOTIFY_TIMEOUT', retryable: true, detail: `no answer within ${o.timeoutMs} ms` } : { ok: false, code: 'NOTIFY_UNREACHABLE', retryable: true, detail: networkCode(err) };
+    return timeout
+      ? { ok: false, code: 'NOTIFY_TIMEOUT', retryable: true, detail: `no answer within ${o.timeoutMs} ms` }
+      : { ok: false, code: 'NOTIFY_UNREACHABLE', retryable: true, detail: networkCode(err) };
   }
   if (res.ok) return { ok: true };
   const note = answerText(text);
@@ -107,7 +111,9 @@ async function sendEmail(ch: Extract<ResolvedChannel, { type: 'email' }>, e: Not
   } catch (err) {
     const x = err as { responseCode?: number; code?: string };
     if (x.responseCode) return { ok: false, code: 'NOTIFY_SMTP', retryable: x.responseCode < 500, detail: `SMTP ${x.responseCode}` };
-    return x.code === 'ETIMEDOUT' ? { ok: false, code: 'NOTIFY_TIMEOUT', retryable: true, detail: `no answer within ${o.timeoutMs} ms` } : { ok: false, code: 'NOTIFY_UNREACHABLE', retryable: true, detail: x.code ?? 'SMTP error' };
+    return x.code === 'ETIMEDOUT'
+      ? { ok: false, code: 'NOTIFY_TIMEOUT', retryable: true, detail: `no answer within ${o.timeoutMs} ms` }
+      : { ok: false, code: 'NOTIFY_UNREACHABLE', retryable: true, detail: x.code ?? 'SMTP error' };
   } finally {
     transport.close();
   }

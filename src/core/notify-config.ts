@@ -119,9 +119,12 @@ export function resolveChannels(config: NotifyConfig, env: Readonly<Record<strin
         if (!!c.smtp.userEnv !== !!c.smtp.passwordEnv) throw new BreakglassError('NOTIFY_ENV_MISSING', `notify channel ${name}: smtp needs both userEnv and passwordEnv, or neither`);
         const auth = c.smtp.userEnv && c.smtp.passwordEnv ? { user: read(c.smtp.userEnv), pass: read(c.smtp.passwordEnv) } : undefined;
         // A password over a clear-text connection to another machine is a password given away.
-        if (c.smtp.security === 'none' && !LOOPBACK.test(c.smtp.host)) throw new BreakglassError('NOTIFY_SMTP_INSECURE', `notify channel ${name}: smtp security none is allowed only to a loopback relay; use starttls or tls`);
+        if (c.smtp.security === 'none' && !LOOPBACK.test(c.smtp.host))
+          throw new BreakglassError('NOTIFY_SMTP_INSECURE', `notify channel ${name}: smtp security none is allowed only to a loopback relay; use starttls or tls`);
         return { ...c, name, smtpAuth: auth };
       }
+      default:
+        throw new BreakglassError('NOTIFY_CONFIG_INVALID', `notify channel ${name}: unknown type`);
     }
   });
 }

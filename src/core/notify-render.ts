@@ -28,7 +28,17 @@ export function slackBody(e: NotifyEvent): unknown {
   blocks.push({ type: 'section', text: { type: 'plain_text', text: cut(`Reason: ${e.session.reason}`, 3000) } });
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `<${e.session.link}|Open the approval page>\nApprove only by signing, with:\n\`\`\`${e.session.approveCommand}\`\`\`` } });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `breakglass · ${e.type} · ${e.session.repository}` }] });
-  return { text: cut(headline(e), 3000), blocks };
+  // The top-level `text` (the notification preview) is mrkdwn: Slack's three control characters are escaped, as its docs ask.
+  return { text: cut(slackEscape(headline(e)), 3000), blocks };
+}
+
+function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Teams renders Markdown in TextBlocks and facts: a requester's `[text](url)` must stay text, not become a disguised link. */
+function teamsText(s: string): string {
+  return s.replace(/\]\s*\(/g, '] (');
 }
 
 /**
@@ -42,8 +52,8 @@ export function teamsBody(e: NotifyEvent): unknown {
     type: 'AdaptiveCard',
     version: '1.4',
     body: [
-      { type: 'TextBlock', text: headline(e), weight: 'Bolder', size: 'Medium', wrap: true },
-      { type: 'FactSet', facts: factRows(e).map(([title, value]) => ({ title, value })) },
+      { type: 'TextBlock', text: teamsText(headline(e)), weight: 'Bolder', size: 'Medium', wrap: true },
+      { type: 'FactSet', facts: factRows(e).map(([title, value]) => ({ title, value: teamsText(value) })) },
       { type: 'TextBlock', text: `Approval page: ${e.session.link}`, wrap: true },
       { type: 'TextBlock', text: 'Approve only by signing, with:', wrap: true },
       { type: 'TextBlock', text: e.session.approveCommand, fontType: 'Monospace', wrap: true },

@@ -42,10 +42,21 @@ function knob(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return Number(raw);
 }
 
-/** The notifier, with every channel secret read now: a missing one stops the runner before it starts (NOTIFY_ENV_MISSING). */
+/**
+ * The notifier, with every channel secret read now. A channel that cannot be
+ * resolved (preflight has already reported it, and the runner then only ends
+ * due sessions) leaves the runner without notifications rather than without
+ * teardowns.
+ */
 function notifierFor(config: ResolvedConfig, o: AssembleOptions): Notifier | undefined {
   if (!config.notify?.length) return undefined;
-  const channels = resolveChannels(config.notify, o.env);
+  let channels: ReturnType<typeof resolveChannels>;
+  try {
+    channels = resolveChannels(config.notify, o.env);
+  } catch (e) {
+    o.log(`notify: ${(e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID'}: ${(e as Error).message}; no notifications are sent`);
+    return undefined;
+  }
   return new Notifier({ stateDir: config.state, channels, now: o.now, log: o.log, timeoutMs: knob(o.env, 'BREAKGLASS_NOTIFY_TIMEOUT_MS', 10_000), backoffMs: knob(o.env, 'BREAKGLASS_NOTIFY_BACKOFF_MS', 5_000), maxRounds: 12 });
 }
 

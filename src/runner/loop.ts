@@ -111,13 +111,12 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
   } else if (tr.action === 'none' && s.phase === 'active') {
     // Open and within its time box: does its path still carry traffic?
     await watchPath(d, t, m);
+    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
   } else if (tr.action === 'rollback') {
     // Only a dead activation is rolled back: our own (we are single-threaded, so ours is from before a restart) or a stale one.
     const mine = s.runner === d.runnerId;
     const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
     if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
-  } else if (s.phase === 'active') {
-    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
   }
 }
 

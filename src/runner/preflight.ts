@@ -21,6 +21,7 @@ import { readPrivateKey, sealTo, signDetached, unseal, verifyDetached, type Priv
 import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { checkCluster, clusterPlaces } from './preflight-cluster.js';
 import { missingProviderEnv } from './providers/index.js';
+import { resolveChannels } from '../core/notify-config.js';
 
 /** One problem found before starting. */
 export interface PreflightProblem {
@@ -141,6 +142,15 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
   if ('github' in c.delivery && !o.env[c.delivery.github.tokenEnv]) {
     const v = c.delivery.github.tokenEnv;
     out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `delivery.github needs ${v}, which is not set in the runner's environment`, `set ${v} to a token that may comment on the repository's pull requests`));
+  }
+  // Issue 13: every variable the notify channels name, read as the runner will; never a value in the message.
+  if (c.notify?.length) {
+    try {
+      resolveChannels(c.notify, o.env);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID';
+      out.push(problem(code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID', `${code}: ${(e as Error).message}`, 'set the variables the notify channels name (docs/guides/notifications.md)'));
+    }
   }
   if (c.commands && !(await stat(c.commands.path).catch(() => undefined))?.isDirectory()) {
     out.push(problem('PREFLIGHT_COMMANDS_MISSING', `commands.path ${c.commands.path} is not a directory`, 'point `commands.path` at the directory holding the approved commands (never the repository)'));

@@ -89,8 +89,10 @@ export class TeamsFake extends HttpFake {
   readonly runs: { ok: boolean; card?: Obj; error?: string }[] = [];
   constructor() {
     super((r, url) => {
-      if (r.method !== 'POST' || !url.pathname.endsWith('/triggers/manual/paths/invoke')) return { status: 404, body: { error: { code: 'TriggerNotFound', message: 'The workflow trigger was not found.' } } };
-      if (url.searchParams.get('sig') !== this.sig) return { status: 401, body: { error: { code: 'DirectApiInvalidAuthorizationSignature', message: 'The provided authorization signature is not valid.' } } };
+      if (r.method !== 'POST' || !url.pathname.endsWith('/triggers/manual/paths/invoke'))
+        return { status: 404, body: { error: { code: 'TriggerNotFound', message: 'The workflow trigger was not found.' } } };
+      if (url.searchParams.get('sig') !== this.sig)
+        return { status: 401, body: { error: { code: 'DirectApiInvalidAuthorizationSignature', message: 'The provided authorization signature is not valid.' } } };
       const body = json(r);
       if (body === undefined) return { status: 400, body: { error: { code: 'InvalidRequestContent', message: 'The request content is not valid JSON.' } } };
       this.runs.push(teamsRun(body));
@@ -206,12 +208,18 @@ export class SmtpFake {
       authMethods: ['PLAIN', 'LOGIN'],
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onAuth: (auth, _session, cb) => (auth.username === this.user && auth.password === this.password ? cb(null, { user: auth.username }) : cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }))),
+      onAuth: (auth, _session, cb) =>
+        auth.username === this.user && auth.password === this.password ? cb(null, { user: auth.username }) : cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 })),
       onData: (stream, session, cb) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          this.mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8'), user: session.user as string | undefined });
+          this.mails.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+            user: session.user as string | undefined,
+          });
           cb();
         });
       },
@@ -262,7 +270,13 @@ export class NotifyLab {
       { type: 'slack', urlEnv: 'BG_SLACK_URL', ...ev },
       { type: 'teams', urlEnv: 'BG_TEAMS_URL', ...ev },
       { type: 'pagerduty', routingKeyEnv: 'BG_PD_KEY', apiUrl: this.pagerduty.enqueueUrl, ...ev },
-      { type: 'email', smtp: { host: '127.0.0.1', port: this.smtp.port, security: 'none', userEnv: 'BG_SMTP_USER', passwordEnv: 'BG_SMTP_PASSWORD' }, from: 'breakglass@customer.example', to: ['security@customer.example'], ...ev },
+      {
+        type: 'email',
+        smtp: { host: '127.0.0.1', port: this.smtp.port, security: 'none', userEnv: 'BG_SMTP_USER', passwordEnv: 'BG_SMTP_PASSWORD' },
+        from: 'breakglass@customer.example',
+        to: ['security@customer.example'],
+        ...ev,
+      },
     ];
   }
 

@@ -26,7 +26,12 @@ class NotifyEnv extends RunnerEnv {
   }
 }
 
-type Hook = { id: string; event: string; session: { session: string; privilege: string; requester: string; reason: string; approvals: { have: number; need: number }; link: string; approveCommand: string }; detail: Record<string, unknown> };
+type Hook = {
+  id: string;
+  event: string;
+  session: { session: string; privilege: string; requester: string; reason: string; approvals: { have: number; need: number }; link: string; approveCommand: string };
+  detail: Record<string, unknown>;
+};
 
 /** Every file under `dir`, read as text. */
 function filesUnder(dir: string): string[] {
@@ -51,7 +56,15 @@ describe('runner notifications through every channel', () => {
   const hooks = (session: string, event?: string) => lab.webhook.requests.map((r) => JSON.parse(r.body) as Hook).filter((h) => h.session.session === session && (!event || h.event === event));
   const slack = (session: string, words: string) => lab.slack.messages.filter((m) => String(m.text).includes(session) && String(m.text).includes(words));
   const teams = (session: string, words: string) => lab.teams.runs.filter((r) => JSON.stringify(r.card).includes(`${session}`) && JSON.stringify(r.card).includes(words));
-  const mails = (session: string, words: string) => lab.smtp.mails.filter((m) => m.raw.includes(session) && m.raw.replace(/=\r?\n/g, '').replace(/\r?\n[ \t]+/g, ' ').includes(words));
+  const mails = (session: string, words: string) =>
+    lab.smtp.mails.filter(
+      (m) =>
+        m.raw.includes(session) &&
+        m.raw
+          .replace(/=\r?\n/g, '')
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .includes(words),
+    );
 
   beforeAll(async () => {
     await lab.start();
@@ -119,7 +132,9 @@ describe('runner notifications through every channel', () => {
     expect(slack('ntf-fail', 'failed: RUNNER_INTERRUPTED')).toHaveLength(1);
     expect(teams('ntf-fail', 'failed: RUNNER_INTERRUPTED')).toHaveLength(1);
     expect(mails('ntf-fail', 'failed: RUNNER_INTERRUPTED')).toHaveLength(1);
-    expect(lab.pagerduty.events.some((e) => (e.payload as { severity?: string; class?: string } | undefined)?.class === 'failed' && (e.payload as { severity: string }).severity === 'error')).toBe(true);
+    expect(lab.pagerduty.events.some((e) => (e.payload as { severity?: string; class?: string } | undefined)?.class === 'failed' && (e.payload as { severity: string }).severity === 'error')).toBe(
+      true,
+    );
   });
 
   it('a channel that answers 500 then 200 gets the message exactly once more, in a later loop', async () => {
@@ -144,6 +159,13 @@ describe('runner notifications through every channel', () => {
     expect((await run()).code).toBe(0);
     expect(hooks('ntf-crash', 'activated')).toHaveLength(1);
     expect(slack('ntf-crash', 'is active until')).toHaveLength(1);
+  });
+
+  it('runner --check names a notify variable that is not set (NOTIFY_ENV_MISSING), never a value', async () => {
+    const r = await env.runner(['--check'], { ...lab.env(), BG_SLACK_URL: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PREFLIGHT_PROVIDER_ENV_MISSING: NOTIFY_ENV_MISSING: notify channel slack: environment variable BG_SLACK_URL is not set/);
+    for (const secret of lab.secrets()) expect(r.stderr).not.toContain(secret);
   });
 
   it('every webhook delivery carries an HMAC of its exact body that verifies with the shared secret', () => {
@@ -179,7 +201,10 @@ describe('when a channel never answers', () => {
   beforeAll(async () => {
     await lab.start();
     await hang.start();
-    env.notify = [{ type: 'webhook', name: 'hung', urlEnv: 'BG_HUNG_URL', secretEnv: 'BG_WEBHOOK_SECRET' }, { type: 'slack', urlEnv: 'BG_SLACK_URL' }];
+    env.notify = [
+      { type: 'webhook', name: 'hung', urlEnv: 'BG_HUNG_URL', secretEnv: 'BG_WEBHOOK_SECRET' },
+      { type: 'slack', urlEnv: 'BG_SLACK_URL' },
+    ];
     await env.setup();
   });
   afterAll(async () => {

@@ -116,6 +116,7 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
       if (refused) {
         // Sessions already open still end on time and their records are pushed; nothing new is examined or minted.
         await reconcileOnce(deps, { activate: false });
+        await deps.notifier?.idle();
         return done(2);
       }
       deps.log(`runner ${deps.runnerId} (key ${deps.fingerprint}) watching ${deps.config.repository.name} ${deps.config.repository.branch}`, { event: 'started' });
