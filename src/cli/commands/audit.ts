@@ -42,6 +42,16 @@ async function auditedRepository(dir: string, flag: string | undefined, history:
   throw new BreakglassError('REPOSITORY_UNKNOWN', `cannot tell which repository this is: there is no origin remote in ${dir} and no runner-signed record to learn it from; ${how}`);
 }
 
+/** Runs the audit of the repository at `dir` with the trust file's approvers and runner key (also used by `review`). */
+export async function auditRepository(io: CliIo, dir: string, trustFile: string, o: { repository?: string; branch?: string; pollSeconds: number; toleranceSeconds: number }): Promise<AuditReport> {
+  const approvals = await loadTrust(trustFile, dir);
+  const runner = await loadRunnerKey(trustFile, dir);
+  if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
+  const history = await readHistory(dir, o.branch ?? (await currentBranch(dir)));
+  const repository = await auditedRepository(dir, o.repository, history, { approvals, runner });
+  return auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds: o.pollSeconds, toleranceSeconds: o.toleranceSeconds });
+}
+
 function printText(io: CliIo, r: AuditReport): void {
   const all = [...r.findings, ...r.sessions.flatMap((s) => s.findings)];
   io.out(`audit of ${r.repository} (${r.branch} at ${r.head?.slice(0, 12) ?? 'no commits'}, ${r.commits} commits): ${r.sessions.length} session(s), ${all.length} finding(s)`);
@@ -68,12 +78,7 @@ export function registerAudit(program: Command, io: CliIo, done: (code: ExitCode
       const dir = await repoDir(io, opts.repo);
       // Inputs first (the trust file), the repository name last: it may come from the history itself.
       const trustFile = await requireFile(io, '--trust', opts.trust);
-      const approvals = await loadTrust(trustFile, dir);
-      const runner = await loadRunnerKey(trustFile, dir);
-      if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
-      const history = await readHistory(dir, opts.branch ?? (await currentBranch(dir)));
-      const repository = await auditedRepository(dir, opts.repository, history, { approvals, runner });
-      const report = await auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds, toleranceSeconds });
+      const report = await auditRepository(io, dir, trustFile, { repository: opts.repository, branch: opts.branch, pollSeconds, toleranceSeconds });
       if (opts.html) await writeFile(resolve(io.cwd, opts.html), renderAuditHtml(report));
       if (opts.json) io.out(JSON.stringify(report, null, 2));
       else printText(io, report);
