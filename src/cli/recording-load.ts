@@ -8,11 +8,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRunnerKey } from '../adapters/trust.js';
 import { loadDocument } from '../core/document.js';
-import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
+import { BreakglassError } from '../core/errors.js';
 import { VerificationFailure } from '../core/reasons.js';
 import type { RecordingFinding, ChunkFile } from '../core/recording-chain.js';
 import { openRecording, type OpenResult } from '../core/recording-open.js';
 import { recordingDir } from '../core/recording.js';
+import type { ReviewRecording } from '../core/review.js';
 import { SessionId, type Record } from '../core/schemas.js';
 import { readPrivateKey, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
 import type { CliIo } from './io.js';
@@ -82,7 +83,7 @@ export async function loadSignedSession(io: CliIo, dir: string, id: string, trus
     throw new RecordingRefused([{ code: 'RECORD_NOT_RUNNER', file: `sessions/${id}/record.yaml`, message: `the record is not signed by the runner key ${runner.getFingerprint().toUpperCase()}: ${e.code} ${e.message}` }]);
   }
   const loaded = loadDocument(`sessions/${id}/record.yaml`, bytes, 'Record');
-  if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
+  if (!loaded.ok) throw new RecordingRefused([{ code: 'RECORD_INVALID', file: `sessions/${id}/record.yaml`, message: `the record is not a valid Record: ${loaded.findings.map((f) => `${f.code} ${f.message}`).join('; ')}` }]);
   if (loaded.value.session !== id) throw new RecordingRefused([{ code: 'RECORD_INVALID', message: `the record is for session ${loaded.value.session}, but it sits in sessions/${id}/` }]);
   return { record: loaded.value, files: await chunkFiles(dir, id) };
 }
@@ -100,3 +101,26 @@ export async function openSessionRecording(s: SignedSession, id: string, key: Pr
   if (!opened.ok) throw new RecordingRefused(opened.findings);
   return opened;
 }
+
+/** The record (when the runner wrote one) and what the review may say of the recording. */
+export async function recordingFor(io: CliIo, dir: string, id: string, trustFile: string, keyFile: string | undefined): Promise<{ record?: Record; recording: ReviewRecording }> {
+  let session;
+  try {
+    session = await loadSignedSession(io, dir, id, trustFile);
+  } catch (e) {
+    // No record yet, one the runner did not sign, or a folder since deleted: the audit's findings say which.
+    if (e instanceof RecordingRefused || (e instanceof BreakglassError && ['RECORDING_NONE', 'SESSION_MISSING'].includes(e.code))) return { recording: { state: 'not-recorded' } };
+    throw e;
+  }
+  const { record } = session;
+  if (!record.recording && session.files.length === 0) return { record, recording: { state: 'not-recorded' } };
+  if (!keyFile) return { record, recording: { state: 'no-key' } };
+  try {
+    const opened = await openSessionRecording(session, id, await readAuditorKey(io, keyFile));
+    return { record, recording: opened ? { state: 'opened', events: opened.events } : { state: 'not-recorded' } };
+  } catch (e) {
+    if (e instanceof RecordingRefused) return { record, recording: { state: 'refused', reasons: e.findings } };
+    throw e;
+  }
+}
+

@@ -9,11 +9,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BreakglassError } from '../../core/errors.js';
-import { renderReview, type ReviewRecording } from '../../core/review.js';
-import type { Record } from '../../core/schemas.js';
+import { renderReview } from '../../core/review.js';
 import { repoDir, requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
-import { checkSessionId, loadSignedSession, openSessionRecording, readAuditorKey, RecordingRefused } from '../recording-load.js';
+import { checkSessionId, recordingFor } from '../recording-load.js';
 import { auditRepository } from './audit.js';
 import { writeSecretFile } from './receive.js';
 
@@ -23,28 +22,6 @@ interface ReviewOptions {
   repo?: string;
   repository?: string;
   out?: string;
-}
-
-/** The record (when the runner wrote one) and what the review may say of the recording. */
-async function recordingFor(io: CliIo, dir: string, id: string, trustFile: string, keyFile: string | undefined): Promise<{ record?: Record; recording: ReviewRecording }> {
-  let session;
-  try {
-    session = await loadSignedSession(io, dir, id, trustFile);
-  } catch (e) {
-    // No record yet, or one the runner did not sign: the audit's findings already say which.
-    if (e instanceof RecordingRefused || (e instanceof BreakglassError && e.code === 'RECORDING_NONE')) return { recording: { state: 'not-recorded' } };
-    throw e;
-  }
-  const { record } = session;
-  if (!record.recording && session.files.length === 0) return { record, recording: { state: 'not-recorded' } };
-  if (!keyFile) return { record, recording: { state: 'no-key' } };
-  try {
-    const opened = await openSessionRecording(session, id, await readAuditorKey(io, keyFile));
-    return { record, recording: opened ? { state: 'opened', events: opened.events } : { state: 'not-recorded' } };
-  } catch (e) {
-    if (e instanceof RecordingRefused) return { record, recording: { state: 'refused', reasons: e.findings } };
-    throw e;
-  }
 }
 
 export function registerReview(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
