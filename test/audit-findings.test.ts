@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AUDIT_CODES, type AuditReport } from '../src/core/audit.js';
 import { cli } from './helpers/cli.js';
 import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
+import { recordedSession } from './helpers/recording.js';
 
 async function audit(repo: AuditRepo, extra: string[] = []): Promise<{ code: number; report: AuditReport; stderr: string }> {
   const r = await cli(['audit', '--trust', repo.trustFile, '--repo', repo.dir, '--json', ...extra], { cwd: repo.dir, now: AUDIT_NOW });
@@ -248,6 +249,44 @@ describe('when the history was rewritten to remove a session', () => {
     expect(a.status).toBe('vanished');
     expectOnly(report, 'inc-a', 'HISTORY_REWRITTEN');
     expectOnly(report, 'inc-b', 'HISTORY_REWRITTEN');
+  });
+});
+
+describe('breakglass audit of session recordings (issue 12)', () => {
+  it('holds each recording to the chain head in its signed record, with no key', async () => {
+    const { repo, policy } = await base();
+    const chunk = (i: number) => `${String(i).padStart(6, '0')}.pgp`;
+    const files = (cs: { fileName: string; bytes: Uint8Array }[]) => cs.map((c) => ({ name: c.fileName, bytes: c.bytes }));
+    await recordedSession(repo, 'inc-1-recorded', policy);
+    await recordedSession(repo, 'inc-2-missing', policy, { tamper: () => [] });
+    await recordedSession(repo, 'inc-3-truncated', policy, { tamper: (c) => files(c).slice(0, -1) });
+    await recordedSession(repo, 'inc-4-extra', policy, { tamper: (c) => [...files(c), { name: 'notes.txt', bytes: new Uint8Array([1]) }] });
+    await recordedSession(repo, 'inc-5-reordered', policy, { tamper: (c) => files(c).map((f) => ({ ...f, name: f.name === chunk(1) ? chunk(2) : f.name === chunk(2) ? chunk(1) : f.name })) });
+    await recordedSession(repo, 'inc-6-altered', policy, { tamper: (c) => files(c).map((f, i) => (i === 0 ? { ...f, bytes: Uint8Array.from(f.bytes, (b, k) => (k === f.bytes.length - 1 ? b ^ 1 : b)) } : f)) });
+    await recordedSession(repo, 'inc-7-unbound', policy, { record: { recording: undefined } });
+    // Deleting a recorded session's whole folder later is allowed: its recording is judged as it was.
+    await recordedSession(repo, 'inc-8-deleted-later', policy);
+    repo.remove('sessions/inc-8-deleted-later');
+    repo.commit(T('06:00:00'), 'clean up');
+    const { code, report } = await audit(repo);
+    expect(code).toBe(1);
+    expectOnly(report, 'inc-1-recorded');
+    expectOnly(report, 'inc-2-missing', 'RECORDING_MISSING');
+    expectOnly(report, 'inc-3-truncated', 'RECORDING_TRUNCATED');
+    expectOnly(report, 'inc-4-extra', 'RECORDING_EXTRA');
+    expectOnly(report, 'inc-5-reordered', 'RECORDING_REORDERED');
+    expectOnly(report, 'inc-6-altered', 'RECORDING_ALTERED');
+    expectOnly(report, 'inc-7-unbound', 'RECORDING_UNBOUND');
+    expectOnly(report, 'inc-8-deleted-later');
+    expect(report.sessions.find((s) => s.id === 'inc-1-recorded')!.recording).toMatchObject({ chunks: 4, verified: true });
+  });
+
+  it('RECORDING_MISSING: chunks deleted after the record was committed', async () => {
+    const { repo, policy } = await base();
+    await recordedSession(repo, 'inc-1', policy);
+    repo.remove('sessions/inc-1/recording');
+    repo.commit(T('06:00:00'), 'drop the recording');
+    expectOnly((await audit(repo)).report, 'inc-1', 'RECORDING_MISSING');
   });
 });
 

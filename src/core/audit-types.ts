@@ -3,7 +3,7 @@
  * a timeline an auditor can read. Plain data, ready for JSON and HTML.
  */
 import type { PublicKey } from '../crypto/openpgp.js';
-import { RECORDING_CODES } from './reasons.js';
+import { RECORDING_CHAIN_CODES } from './reasons.js';
 import type { TrustMaterial } from './trust.js';
 
 /** Stable finding codes. Tools and tests match on these strings; never rename one, only add. */
@@ -25,7 +25,7 @@ export const AUDIT_CODES = [
   'POLICY_ROLLBACK',
   'REQUEST_ID_MISMATCH',
   // Session recordings (issue 12): each one held to the chain head in its signed record.
-  ...RECORDING_CODES,
+  ...RECORDING_CHAIN_CODES,
 ] as const;
 export type AuditCode = (typeof AUDIT_CODES)[number];
 
