@@ -45,19 +45,22 @@ export function code(value: unknown): string {
   return `${fence}${/^`|`$/.test(s) || s === '' ? ` ${s} ` : s}${fence}`;
 }
 
+/** A code span inside a table cell: GFM splits cells at `|` even inside a code span unless it is escaped. */
+const codeCell = (value: unknown) => code(value).replace(/\|/g, '\\|');
+
 const when = (e: TimelineEvent | undefined) => (e?.at ? `${md(e.at)}${e.commit ? ` (commit ${code(e.commit.slice(0, 12))})` : ''}${e.detail ? ` — ${md(e.detail)}` : ''}` : 'never');
 
 function summary(s: SessionReport, r: Record | undefined): string[] {
   const rows: [string, string][] = [
-    ['Session', code(s.id)],
+    ['Session', codeCell(s.id)],
     ['Status', md(s.status)],
     ['Requester', md(s.requester ?? 'unknown')],
-    ['Resource', code(s.resource ?? 'unknown')],
-    ['Privilege', code(s.privilege ?? 'unknown')],
+    ['Resource', codeCell(s.resource ?? 'unknown')],
+    ['Privilege', codeCell(s.privilege ?? 'unknown')],
     ['Requested duration', md(s.duration ?? 'unknown')],
     ['Reason', md(s.reason ?? 'unknown')],
   ];
-  if (r) rows.push(['Runner', `${md(r.runner.id)} (key ${code(r.runner.fingerprint)})`], ['Policy', `${code(r.policy.name)} ${code(r.policy.digest)}`]);
+  if (r) rows.push(['Runner', `${md(r.runner.id)} (key ${codeCell(r.runner.fingerprint)})`], ['Policy', `${codeCell(r.policy.name)} ${codeCell(r.policy.digest)}`]);
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
 }
 
@@ -65,7 +68,7 @@ function approvals(s: SessionReport): string[] {
   const out = ['## Requested and approved', '', `- Requested: ${when(s.requested)}`];
   if (!s.approvals.length) return [...out, '- No approval files.'];
   out.push('', '| Approver | Key | Signed | On the branch | Counted at activation |', '|---|---|---|---|---|');
-  for (const a of s.approvals) out.push(`| ${md(a.approver)} | ${a.key ? code(a.key) : '—'} | ${md(a.signed ?? '—')} | ${md(a.committed)} ${code(a.commit.slice(0, 12))} | ${a.accepted ? 'yes' : '**no**'} |`);
+  for (const a of s.approvals) out.push(`| ${md(a.approver)} | ${a.key ? codeCell(a.key) : '—'} | ${md(a.signed ?? '—')} | ${md(a.committed)} ${codeCell(a.commit.slice(0, 12))} | ${a.accepted ? 'yes' : '**no**'} |`);
   return out;
 }
 
