@@ -2,7 +2,7 @@
 // sealing alone (what the runner did before), and `receive`'s full check
 // (decrypt, signature, binding) against decrypting alone, in the same run.
 // Figures only, next to their baseline, with the ratio; nothing asserts a time.
-import { verifyDelivery } from '../lib/cli/delivery-verify.js';
+import { verifyDelivery } from '../lib/core/verify-delivery.js';
 import { generateKeyPair, readPrivateKey, readPublicKey, sealTo, unseal } from '../lib/crypto/openpgp.js';
 import { seal } from '../lib/runner/delivery.js';
 import { timed } from './common/baseline.js';

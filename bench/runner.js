@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api, AuthenticationV1Api } from '@kubernetes/client-node';
 import { startLocalCluster } from '../lib/dev/local-cluster.js';
-import { RunnerEnv } from '../lib/dev/runner-fixture.js';
+import { RunnerEnv } from '../test/helpers/runner-fixture.js';
 import { assembleRunner } from '../lib/runner/assemble.js';
 import { reconcileOnce } from '../lib/runner/loop.js';
 import { teardown } from '../lib/runner/teardown.js';

@@ -4,7 +4,7 @@
 // Nothing here asserts a time (machines differ).
 import { parseAllDocuments } from 'yaml';
 import { loadDocument, MAX_DOCUMENT_BYTES } from '../lib/core/document.js';
-import { benignPadded, HOSTILE } from '../lib/dev/hostile-yaml.js';
+import { benignPadded, HOSTILE } from '../test/helpers/hostile-yaml.js';
 import { POLICY } from './common/baseline.js';
 
 const MB = 1024 * 1024;

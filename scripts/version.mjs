@@ -1,6 +1,6 @@
 // Writes src/version.ts from package.json, so the CLI can print its version and
 // pin it in every command it tells an approver to run. Runs in `npm run build`
-// and in `npm version` (the "version" script); test/package.test.ts fails when
+// and in `npm version` (the "version" script); test/integration/package.test.ts fails when
 // the committed file and package.json disagree.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

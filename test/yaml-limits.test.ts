@@ -14,7 +14,7 @@ import { CommitSource } from '../src/adapters/source.js';
 import { loadDocument, MAX_DOCUMENT_BYTES } from '../src/core/document.js';
 import { loadRepository } from '../src/core/repository.js';
 import { YAML_LIMITS } from '../src/core/yaml-scan.js';
-import { benignPadded, HOSTILE } from '../src/dev/hostile-yaml.js';
+import { benignPadded, HOSTILE } from './helpers/hostile-yaml.js';
 import { readManifest } from '../src/runner/providers/networkpolicy.js';
 import { binary, ROOT } from './helpers/cli.js';
 

@@ -82,7 +82,9 @@ export async function readHistory(dir: string, branch: string): Promise<AuditHis
   const { stdout } = await git(dir, [...LOG, '--first-parent', '--diff-merges=first-parent', '--reverse', tip]);
   const logged = parseRawLog(stdout);
   const pending: { at: number; path: string; oid?: string }[] = [];
-  logged.forEach((c, at) => c.files.filter((f) => wanted(f.path)).forEach((f) => pending.push({ at, path: f.path, oid: f.oid })));
+  logged.forEach((c, at) => {
+    for (const f of c.files) if (wanted(f.path)) pending.push({ at, path: f.path, oid: f.oid });
+  });
   const strays = await strayRecordRefs(dir, tip);
   const oids = new Set([...pending.flatMap((p) => (p.oid ? [p.oid] : [])), ...strays.flatMap((s) => (s.sigOid ? [s.oid, s.sigOid] : [s.oid]))]);
   const blobs = await catBlobs(dir, [...oids]);

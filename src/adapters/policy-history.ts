@@ -7,7 +7,7 @@
  * that verify against the trust file, so they can only make the rule stricter.
  */
 import { approvedVersionIn, policyStem, type ApprovedVersion, type PolicyVersionLookup } from '../core/policy-versions.js';
-import { loadRepository } from '../core/repository.js';
+import { loadRepository, type RepositoryModel } from '../core/repository.js';
 import type { TrustMaterial } from '../core/trust.js';
 import { gitText } from './git.js';
 import { CommitSource } from './source.js';
@@ -21,7 +21,7 @@ import { CommitSource } from './source.js';
 const judgedCommits = new WeakMap<TrustMaterial, Map<string, Promise<ApprovedVersion | undefined>>>();
 
 async function versionAt(dir: string, oid: string, ct: string, path: string, repository: string, trust: TrustMaterial): Promise<ApprovedVersion | undefined> {
-  let model;
+  let model: RepositoryModel;
   try {
     model = await loadRepository(await CommitSource.open(dir, oid, ['policies']));
   } catch {

@@ -4,6 +4,7 @@
  * bytes git stores, not what a checkout's filters made of them).
  */
 import type { Stats } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
@@ -38,7 +39,7 @@ function refusalError(r: Refusal): BreakglassError {
 }
 
 async function walk(root: string, dir: string, out: string[]): Promise<void> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {

@@ -59,7 +59,9 @@ export class HistoryIndex {
 
   constructor(history: AuditHistory) {
     this.history = history;
-    history.chain.forEach((c, i) => this.positions.set(c.oid, i));
+    history.chain.forEach((c, i) => {
+      this.positions.set(c.oid, i);
+    });
     for (const ch of history.changes) {
       const list = this.versions.get(ch.path) ?? [];
       list.push({ at: ch.at, bytes: ch.bytes });

@@ -87,6 +87,7 @@ function checkBytes(file: string, bytes: Uint8Array): { text?: string; findings:
   if (tab >= 0) findings.push(here(Buffer.byteLength(text.slice(0, tab)), 'FILE_TAB', 'file contains a tab character; indent and separate with spaces'));
   // C0/C1 controls other than LF (CR and TAB reported above) could hide text
   // from a person reading the approval view in a terminal.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this check is for.
   const ctrl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u.exec(text);
   if (ctrl) {
     const cp = ctrl[0].codePointAt(0)!.toString(16).padStart(4, '0');
@@ -143,6 +144,7 @@ function yamlFindings(loc: Located, doc: Document.Parsed): Finding[] {
       // Escapes in double-quoted scalars ("\e", "\u202e") make control and bidi
       // characters that the byte check cannot see: check the values too.
       if (isScalar(node) && typeof node.value === 'string') {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this check is for.
         const bad = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u.exec(node.value);
         if (bad) {
           const cp = bad[0].codePointAt(0)!.toString(16).padStart(4, '0');

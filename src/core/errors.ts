@@ -1,3 +1,5 @@
+import { BreakglassError } from '../crypto/errors.js';
+
 /** Where a finding points: a file and a 1-based line and column. */
 export interface Position {
   file: string;
@@ -21,19 +23,8 @@ export function hasErrors(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error');
 }
 
-/**
- * An operational or usage error: the tool could not do its job (exit 2), as
- * opposed to a negative verdict (exit 1). `code` is stable; `cause` keeps the
- * original error.
- */
-export class BreakglassError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BreakglassError';
-    this.code = code;
-  }
-}
+/** An operational or usage error (exit 2) with a stable code; defined in crypto/, the bottom layer, so every layer throws the same class. */
+export { BreakglassError };
 
 /** Thrown when a document cannot be used; carries every finding at once. */
 export class InvalidDocumentError extends BreakglassError {

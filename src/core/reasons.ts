@@ -1,3 +1,5 @@
+import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
+
 // ---- Session recording (issue 12, docs/security/recording.md) ----
 /**
  * A recording that does not match its signed record (`audit` findings and
@@ -22,20 +24,12 @@ export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
  * match on these strings; never rename one, only add.
  */
 export const REASONS = [
+  // Signature and key checks made in crypto/ (SIGNATURE_*, KEY_*, SIGSTORE_*): listed in crypto/errors.ts.
+  ...CRYPTO_REASONS,
   'APPROVAL_INVALID',
   'APPROVAL_FILE_MISMATCH',
   'SIGNATURE_MISSING',
   'SIGNATURE_AMBIGUOUS',
-  'SIGNATURE_MALFORMED',
-  'SIGNATURE_MULTIPLE',
-  'SIGNATURE_TEXT_MODE',
-  'SIGNATURE_TYPE',
-  'SIGNATURE_INVALID',
-  'SIGNATURE_FUTURE',
-  'KEY_UNTRUSTED',
-  'KEY_REVOKED',
-  'KEY_EXPIRED',
-  'KEY_WEAK',
   'APPROVER_NAME_MISMATCH',
   'APPROVER_NOT_IN_POLICY',
   'REQUEST_DIGEST_MISMATCH',
@@ -54,18 +48,7 @@ export const REASONS = [
   'POLICY_UNAPPROVED',
   'POLICY_NAME_MISMATCH',
   'POLICY_DIGEST_MISMATCH',
-  'SIGSTORE_INVALID',
-  'SIGSTORE_KEY_UNTRUSTED',
-  'SIGSTORE_SUBJECT_MISMATCH',
-  'SIGSTORE_ISSUER_MISMATCH',
-  // Sigstore bundles bound to the approval's bytes and to the approver's own root (docs/security/sigstore.md).
-  'SIGSTORE_DSSE_REFUSED',
-  'SIGSTORE_DIGEST_MISMATCH',
-  'SIGSTORE_TLOG_KIND_REFUSED',
-  'SIGSTORE_ROOT_MISMATCH',
-  'SIGSTORE_TLOG_KEY_NOT_VALID',
-  // OpenPGP key rotation (issue 10): a key revoked as superseded/retired, and one person counted once.
-  'KEY_RETIRED',
+  // OpenPGP key rotation (issue 10): one person counted once, whatever the number of keys.
   'DUPLICATE_APPROVER',
   // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
   'REQUEST_ID_MISMATCH',
@@ -97,14 +80,16 @@ export interface Reason {
   file?: string;
 }
 
-/** Thrown by a single verification step; the checklist turns it into a `Reason`. */
-export class VerificationFailure extends Error {
-  readonly code: ReasonCode;
-  constructor(code: ReasonCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'VerificationFailure';
-    this.code = code;
-  }
+/**
+ * Thrown by a single verification step; the checklist turns it into a `Reason`.
+ * The class lives in crypto/ (the bottom layer) so that crypto's failures and
+ * core's are one class; here its code is any reason code.
+ */
+export { VerificationFailure };
+
+/** Whether `e` is a failed verification step carrying one of the reason codes. */
+export function isVerificationFailure(e: unknown): e is VerificationFailure<ReasonCode> {
+  return e instanceof VerificationFailure && (REASONS as readonly string[]).includes(e.code);
 }
 
 /** Fails the current step with `code`. */
@@ -128,3 +113,70 @@ export const CLI_INPUT_CODES = [
   'REPOSITORY_AMBIGUOUS',
 ] as const;
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
+
+/**
+ * Network paths (issue 11, docs/security/network-paths.md): why a path was
+ * refused at activation (the record's `failure.code`), why an open path went
+ * down or came back (the record's `path` events), and why a session waits
+ * (`PROVIDER_PREFLIGHT`). Never renamed, only added to. Besides these, a
+ * provider API refusing the credential is `PROVIDER_AUTH` (401/403, e.g. a
+ * missing OAuth scope or Twingate permission level).
+ */
+export const NETWORK_PATH_CODES = [
+  'PROVIDER_PREFLIGHT',
+  'PROVIDER_NOT_READY',
+  'TAILSCALE_DEVICE_OFFLINE',
+  'TAILSCALE_DEVICE_AMBIGUOUS',
+  'TAILSCALE_ROUTES_NOT_ENABLED',
+  'TAILSCALE_ROUTES_REFUSED',
+  'TAILSCALE_ROUTES_EXCESS',
+  'TAILSCALE_ROUTES_WITHDRAWN',
+  'TWINGATE_CONNECTOR_NOT_ALIVE',
+  'TWINGATE_CONNECTOR_DEAD',
+  'ROUTER_NOT_READY',
+  'NETWORK_PATH_RESTORED',
+] as const;
+export type NetworkPathCode = (typeof NETWORK_PATH_CODES)[number];
+
+// Issue 15 (an operable runner): every failure the runner records carries one of these
+// or the specific code of the error that caused it, never a generic one; and the
+// codes of `breakglass runner --check`, one per problem found before starting.
+/** Codes a runner record's `failure` (or loop.json) carries when the cause had no code of its own: named by step. */
+export const RUNNER_STEP_CODES = {
+  marker: 'MARKER_WRITE_FAILED',
+  network: 'NETWORK_FAILED',
+  recipient: 'RECIPIENT_KEY_UNUSABLE',
+  credential: 'CREDENTIAL_FAILED',
+  sealed: 'SEAL_FAILED',
+  active: 'MARKER_WRITE_FAILED',
+  delivered: 'DELIVERY_FAILED',
+  teardown: 'TEARDOWN_INCOMPLETE',
+  revocation: 'REVOCATION_UNPROVEN',
+  git: 'GIT_UNREACHABLE',
+  session: 'SESSION_STEP_FAILED',
+  reaper: 'REAPER_FAILED',
+  records: 'RECORD_PUSH_FAILED',
+  markers: 'MARKER_LIST_FAILED',
+  policies: 'POLICY_MEMORY_FAILED',
+} as const;
+export type RunnerStep = keyof typeof RUNNER_STEP_CODES;
+
+/** `breakglass runner --check` (and the same checks at start): one code per kind of problem. */
+export const PREFLIGHT_CODES = [
+  'PREFLIGHT_CONFIG_INVALID',
+  'PREFLIGHT_TRUST_INVALID',
+  'PREFLIGHT_KEY_UNREADABLE',
+  'PREFLIGHT_KEY_CANNOT_SIGN',
+  'PREFLIGHT_KEY_CANNOT_ENCRYPT',
+  'PREFLIGHT_KEY_NOT_RUNNER',
+  'PREFLIGHT_STATE_UNWRITABLE',
+  'PREFLIGHT_REMOTE_UNREACHABLE',
+  'PREFLIGHT_BRANCH_MISSING',
+  'PREFLIGHT_CLUSTER_UNREACHABLE',
+  'PREFLIGHT_NAMESPACE_MISSING',
+  'PREFLIGHT_PERMISSION_MISSING',
+  'PREFLIGHT_PROVIDER_ENV_MISSING',
+  'PREFLIGHT_PROVIDER_FAILED',
+  'PREFLIGHT_COMMANDS_MISSING',
+] as const;
+export type PreflightCode = (typeof PREFLIGHT_CODES)[number];

@@ -3,28 +3,10 @@
  * Where it came from (a file, a Kubernetes Secret) is the adapter's concern;
  * it is never the repository under verification.
  */
-import type { PublicKey } from '../crypto/openpgp.js';
+import type { TrustedApprover } from '../crypto/keys.js';
 
-/** How one approver's signatures are recognised. */
-export type TrustedKey =
-  | { type: 'openpgp'; key: PublicKey }
-  | { type: 'sigstore-key'; publicKeyPem: string }
-  | { type: 'sigstore-identity'; issuer: string; subject: string; trustedRoot: unknown };
-
-/**
- * One key of one approver of the trust file. An approver with several keys
- * (the old one, revoked as superseded, beside the new one) appears once per
- * key, under the same name; the threshold counts the name once.
- */
-export interface TrustedApprover {
-  name: string;
-  /**
-   * The approver's own e-mail, used only for the self-approval rule. Other
-   * identities also count: the e-mails in OpenPGP user ids, a keyless subject.
-   */
-  email?: string;
-  key: TrustedKey;
-}
+/** The key types live with the code that verifies with them (crypto/keys.ts). */
+export type { TrustedApprover, TrustedKey } from '../crypto/keys.js';
 
 /** The customer's trust, injected into every verification. */
 export interface TrustMaterial {

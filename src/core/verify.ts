@@ -9,7 +9,7 @@
  */
 import { parseDuration, parseTime } from './duration.js';
 import { canonicalIdentity } from './identity.js';
-import { fail, VerificationFailure, type Reason } from './reasons.js';
+import { fail, isVerificationFailure, type Reason } from './reasons.js';
 import type { SignedFile } from './repository.js';
 import type { Approval, Policy } from './schemas.js';
 import type { TrustMaterial } from './trust.js';
@@ -120,7 +120,7 @@ async function verifyOne(file: SignedFile<'Approval'>, s: ApprovalSubject, trust
 
 /** Turns a step's failure into a reason; anything else is a bug or an operational error and propagates. */
 export function asReason(e: unknown, file: string): Reason {
-  if (e instanceof VerificationFailure) return { code: e.code, message: e.message, file };
+  if (isVerificationFailure(e)) return { code: e.code, message: e.message, file };
   throw e;
 }
 

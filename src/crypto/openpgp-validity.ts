@@ -18,7 +18,7 @@
  * key, and a retired key on an old laptop can be stolen later and backdate.
  */
 import * as openpgp from 'openpgp';
-import { fail } from '../core/reasons.js';
+import { fail } from './errors.js';
 
 type PublicKey = openpgp.PublicKey;
 /** The primary key or one of its subkeys. */

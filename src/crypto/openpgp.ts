@@ -7,7 +7,7 @@
  * verifier's checklist can report exactly why a signature was refused.
  */
 import * as openpgp from 'openpgp';
-import { fail } from '../core/reasons.js';
+import { fail } from './errors.js';
 import { checkKeyValidity, type KeyPart } from './openpgp-validity.js';
 
 export type PublicKey = openpgp.PublicKey;

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
-import { BreakglassError } from '../core/errors.js';
+import { BreakglassError } from './errors.js';
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
@@ -106,10 +106,10 @@ function checkCertificates(ca: RootJson['certificateAuthorities'][number], path:
 
 function materialIssues(root: RootJson): string[] {
   const issues: string[] = [];
-  root.tlogs.forEach((l, i) => checkKey(l, `tlogs[${i}]`, issues));
-  root.ctlogs.forEach((l, i) => checkKey(l, `ctlogs[${i}]`, issues));
-  root.certificateAuthorities.forEach((c, i) => checkCertificates(c, `certificateAuthorities[${i}]`, issues));
-  root.timestampAuthorities.forEach((c, i) => checkCertificates(c, `timestampAuthorities[${i}]`, issues));
+  for (const [i, l] of root.tlogs.entries()) checkKey(l, `tlogs[${i}]`, issues);
+  for (const [i, l] of root.ctlogs.entries()) checkKey(l, `ctlogs[${i}]`, issues);
+  for (const [i, c] of root.certificateAuthorities.entries()) checkCertificates(c, `certificateAuthorities[${i}]`, issues);
+  for (const [i, c] of root.timestampAuthorities.entries()) checkCertificates(c, `timestampAuthorities[${i}]`, issues);
   return issues;
 }
 

@@ -20,8 +20,8 @@ import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto as sigCrypto, RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
-import { fail, VerificationFailure } from '../core/reasons.js';
-import type { TrustedApprover } from '../core/trust.js';
+import { fail, VerificationFailure } from './errors.js';
+import type { TrustedApprover } from './keys.js';
 import { pinTrustedRoot, type PinnedRoot } from './sigstore-root.js';
 
 /** The outcome of a verified bundle. */

@@ -11,7 +11,7 @@ import { git } from '../adapters/git.js';
 import { readHistory } from '../adapters/history.js';
 import { statusOf, tokenKubeConfig } from '../adapters/kubernetes.js';
 import { loadRunnerKey, loadTrust } from '../adapters/trust.js';
-import { verifyDelivery } from '../cli/delivery-verify.js';
+import { verifyDelivery } from '../core/verify-delivery.js';
 import { auditHistory } from '../core/audit.js';
 import { loadDocument } from '../core/document.js';
 import { readPrivateKey, verifyDetached } from '../crypto/openpgp.js';

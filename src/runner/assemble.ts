@@ -55,6 +55,7 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
     afterStep: o.afterStep ?? (async () => {}),
     revocationAttempts: Number(o.env.BREAKGLASS_REVOCATION_ATTEMPTS ?? 90),
     staleActivationMs: 2 * 60 * 1000,
+    preflightFailures: new Map(),
     claims: claimStoreFor(config),
   };
 }

@@ -8,62 +8,15 @@
  * fails instead of overwriting. Only ciphertext ever touches the disk.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
 import { readPublicKey, sealAndSign, type PrivateKey } from '../crypto/openpgp.js';
 import type { FileSource } from '../core/repository.js';
+import type { DeliveryBinding, SealedPayload } from '../core/delivery.js';
 
-/**
- * What a delivery is for, signed with the credential: `receive` compares each
- * field with what it expects, so a genuine delivery for one session cannot be
- * passed off as another's (other session, repository, request or recipient).
- */
-export interface DeliveryBinding {
-  session: string;
-  /** `sha256:<hex>` of the approved request's exact bytes. */
-  request: string;
-  /** The commit the runner verified the approvals at. */
-  commit: string;
-  repository: string;
-  /** Fingerprint of the key the credential is sealed to. */
-  recipient: string;
-  /** Fingerprint of the runner key that signs it. */
-  runner: string;
-  /** When it was sealed (RFC 3339). */
-  sealed: string;
-}
-
-/** Fields every sealed credential carries. */
-interface PayloadBase {
-  apiVersion: 'breakglass.dev/v1';
-  kind: 'Credential';
-  session: string;
-  expires: string;
-  /** Absent only in deliveries made before deliveries were signed; `receive` refuses those. */
-  delivery?: DeliveryBinding;
-  /** The runner's public key (armored), so a vendor who pinned only its fingerprint can check the signature. */
-  runnerKey?: string;
-}
-
-/** What the vendor decrypts for a Kubernetes resource: enough for a kubeconfig that works as is. */
-export interface CredentialPayload extends PayloadBase {
-  type: 'kubernetes-token';
-  server: string;
-  certificateAuthority?: string;
-  token: string;
-}
-
-/** What the vendor decrypts for a command resource: the command's output, byte for byte (base64, as it may be binary). */
-export interface CommandCredentialPayload extends PayloadBase {
-  type: 'command';
-  command: string;
-  encoding: 'base64';
-  data: string;
-}
-
-/** Any sealed credential. */
-export type SealedPayload = CredentialPayload | CommandCredentialPayload;
+/** The signed shapes live in core (core/delivery.ts), where `receive` and the drill verify them. */
+export type { CommandCredentialPayload, CredentialPayload, DeliveryBinding, SealedPayload } from '../core/delivery.js';
 
 /** `sha256:<hex>` of the credential: what the record keeps instead of the secret. */
 export function credentialDigest(token: string | Uint8Array): string {
@@ -109,7 +62,7 @@ export async function seal(payload: SealedPayload, recipientArmored: string, sea
 /** Writes the sealed credential to the outbox exactly once (O_EXCL); returns its path. */
 export async function deliverToDirectory(outbox: string, session: string, sealed: string): Promise<string> {
   const path = join(outbox, `${session}.asc`);
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'wx', 0o600);
   } catch (e) {

@@ -22,6 +22,14 @@ export const MARKER_LABEL = 'breakglass.dev/marker';
 export const PHASE_LABEL = 'breakglass.dev/phase';
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
 
+/** A change in an open session's network path: down (with the provider's code) or restored. */
+export interface PathEvent {
+  state: 'down' | 'up';
+  code: string;
+  message: string;
+  at: string;
+}
+
 /** Everything the runner must remember about a session between loops and restarts. */
 export interface MarkerState {
   session: string;
@@ -54,6 +62,8 @@ export interface MarkerState {
   delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
+  /** Changes of the network path while the session was open (issue 11). */
+  path?: PathEvent[];
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */
@@ -83,8 +93,19 @@ function parse(cm: V1ConfigMap): Marker {
   return { state: JSON.parse(raw) as MarkerState, resourceVersion: cm.metadata!.resourceVersion! };
 }
 
+/** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
+export interface Markers {
+  /** Creates the marker; undefined when it already exists (someone else owns this session). */
+  create(state: MarkerState): Promise<Marker | undefined>;
+  get(session: string): Promise<Marker | undefined>;
+  /** Compare-and-swap: fails with KUBE_CONFLICT when another writer got there first. */
+  update(marker: Marker, state: MarkerState): Promise<Marker>;
+  /** Markers of sessions that are not finished. */
+  listOpen(): Promise<Marker[]>;
+}
+
 /** Marker storage in one namespace of one cluster. */
-export class MarkerStore {
+export class MarkerStore implements Markers {
   private readonly kube: Kube;
   private readonly namespace: string;
   constructor(kube: Kube, namespace: string) {

@@ -48,6 +48,7 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
     teardown: e.teardown,
     revocation: e.revocation,
     failure: s.failure,
+    path: s.path,
   });
 }
 
@@ -127,6 +128,11 @@ async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: 
     }
   }
   return false;
+}
+
+/** How many signed records wait in the state directory to be pushed. */
+export async function pendingRecords(stateDir: string): Promise<number> {
+  return (await readdir(join(stateDir, 'records')).catch(() => [] as string[])).length;
 }
 
 /** Pushes every queued record; keeps those that could not be pushed for the next loop. */

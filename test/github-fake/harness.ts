@@ -70,10 +70,10 @@ export function parseOutputFile(text: string): Record<string, string> {
 }
 
 function parseAnnotations(stdout: string): RunResult['annotations'] {
-  const unescape = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  const unescapeProperty = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
   return [...stdout.matchAll(/^::(error|warning|notice)(?: ([^:]*))?::(.*)$/gm)].map((m) => {
-    const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), unescape(kv.slice(kv.indexOf('=') + 1))]));
-    return { level: m[1]!, file: props.file, line: props.line ? Number(props.line) : undefined, col: props.col ? Number(props.col) : undefined, title: props.title, message: unescape(m[3]!) };
+    const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), unescapeProperty(kv.slice(kv.indexOf('=') + 1))]));
+    return { level: m[1]!, file: props.file, line: props.line ? Number(props.line) : undefined, col: props.col ? Number(props.col) : undefined, title: props.title, message: unescapeProperty(m[3]!) };
   });
 }
 

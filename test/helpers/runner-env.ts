@@ -1,2 +1,2 @@
-/** The runner fixture lives in src/dev so the benchmarks (plain JS over lib/) can use it too. */
-export { RunnerEnv, REPOSITORY, type SessionOptions } from '../../src/dev/runner-fixture.js';
+/** The runner fixture (test/helpers/runner-fixture.ts), under the name the tests import it by. */
+export { RunnerEnv, REPOSITORY, type SessionOptions } from './runner-fixture.js';

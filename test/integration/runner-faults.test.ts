@@ -3,12 +3,12 @@
  * every activation step and restarted, raced against a second runner, fed
  * unsigned and tampered sessions, and cut off from its git remote.
  */
-import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Kube } from '../../src/adapters/kubernetes.js';
 import { SESSION_LABEL } from '../../src/core/plan.js';
-import { MarkerStore } from '../../src/runner/marker.js';
+import { MarkerStore, markerName } from '../../src/runner/marker.js';
 import { binary } from '../helpers/cli.js';
 import { RunnerEnv } from '../helpers/runner-env.js';
 
@@ -20,6 +20,8 @@ describe('the runner under faults', () => {
   let markers: MarkerStore;
   const owned = async (id: string) => kube.listOwned(env.namespace, `${SESSION_LABEL}=${id}`);
   const delivered = (id: string) => existsSync(join(env.outbox, `${id}.asc`));
+  // The marker object itself: a second activation would need a new one (markers are never deleted, creation is atomic).
+  const markerUid = async (id: string) => (await kube.readConfigMap(env.namespace, markerName(id)))?.metadata?.uid;
   beforeAll(async () => {
     await env.setup();
     kube = new Kube(env.admin());
@@ -36,9 +38,12 @@ describe('the runner under faults', () => {
         const killed = await env.runner(['--once'], { BREAKGLASS_FAULT_KILL_AFTER: step });
         expect(killed.code).not.toBe(0);
         expect((await markers.get(id))?.state.phase).toBe('activating');
+        const uid = await markerUid(id);
+        expect(uid).toBeTruthy();
         const again = await env.runner();
         expect(again.code, again.stderr).toBe(0);
-        expect(again.stderr).not.toMatch(new RegExp(`session ${id}: marker created`));
+        // Rolled back on the marker of the killed run, not re-activated on a new one.
+        expect(await markerUid(id)).toBe(uid);
         expect((await markers.get(id))?.state.phase).toBe('failed');
         expect(await owned(id)).toEqual([]);
         expect(delivered(id)).toBe(false);
@@ -62,8 +67,15 @@ describe('the runner under faults', () => {
       await env.addSession(id, { duration: '20m' });
       expect((await env.runner(['--once'], { BREAKGLASS_FAULT_KILL_AFTER: 'delivered' })).code).not.toBe(0);
       expect(delivered(id)).toBe(true);
+      const uid = await markerUid(id);
+      const sealed = readFileSync(join(env.outbox, `${id}.asc`));
       const again = await env.runner();
-      expect(again.stderr).not.toMatch(new RegExp(`session ${id}: (marker created|credential delivered)`));
+      expect(again.code, again.stderr).toBe(0);
+      // The same marker, and the delivery byte for byte the first one: nothing was minted or sealed again.
+      expect(await markerUid(id)).toBe(uid);
+      expect(readFileSync(join(env.outbox, `${id}.asc`)).equals(sealed)).toBe(true);
+      expect(readdirSync(env.outbox).filter((f) => f.startsWith(id))).toEqual([`${id}.asc`]);
+      expect((await owned(id)).filter((o) => o.kind === 'ServiceAccount').length).toBe(1);
       expect((await markers.get(id))?.state.phase).toBe('active');
     });
   });
@@ -133,14 +145,22 @@ describe('when the git history is rewritten', () => {
     const id = 'rewritten';
     const before = env.git('rev-parse', 'HEAD').trim();
     await env.addSession(id, { duration: '20m' });
-    expect((await env.runner()).stderr).toMatch(new RegExp(`session ${id}: marker created`));
+    expect((await env.runner()).code).toBe(0);
+    const kube = new Kube(env.admin());
+    const first = await kube.readConfigMap(env.namespace, markerName(id));
+    expect(first?.metadata?.uid).toBeTruthy();
+    const sealed = readFileSync(join(env.outbox, `${id}.asc`));
     // Force-push history without the session, then the same id again with a fresh, valid approval.
     env.git('reset', '-q', '--hard', before);
     env.git('push', '-q', '--force', 'origin', 'HEAD:main');
     await env.addSession(id, { duration: '20m', privilege: 'cluster-admin' });
     const again = await env.runner();
     expect(again.code).toBe(0);
-    expect(again.stderr).not.toMatch(new RegExp(`session ${id}: marker created`));
+    // The first activation's marker, untouched in what it was for; the first delivery, and no other.
+    const after = await kube.readConfigMap(env.namespace, markerName(id));
+    expect(after?.metadata?.uid).toBe(first?.metadata?.uid);
+    expect(after?.data?.['session.json']).toBe(first?.data?.['session.json']);
     expect(readdirSync(env.outbox)).toEqual([`${id}.asc`]);
+    expect(readFileSync(join(env.outbox, `${id}.asc`)).equals(sealed)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { sha256Digest } from '../../core/digest.js';
 import { VerificationFailure } from '../../core/reasons.js';
 import { readPrivateKey, readPublicKey } from '../../crypto/openpgp.js';
 import type { CredentialPayload, SealedPayload } from '../../runner/delivery.js';
-import { verifyDelivery, type DeliveryExpectation, type RunnerPin, type VerifiedDelivery } from '../delivery-verify.js';
+import { verifyDelivery, type DeliveryExpectation, type RunnerPin, type VerifiedDelivery } from '../../core/verify-delivery.js';
 import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readPublicKey, verifyDetached } from '../src/crypto/openpgp.js';
-import { useGitHubRunner } from './helpers/github-runner.js';
-import { RunnerEnv } from './helpers/runner-env.js';
+import { readPublicKey, verifyDetached } from '../../src/crypto/openpgp.js';
+import { useGitHubRunner } from '../helpers/github-runner.js';
+import { RunnerEnv } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
 

@@ -8,10 +8,10 @@
  * Does NOT check: that the session was approved (the runner did that, and
  * its signature says so), or whether the credential has expired.
  */
-import { BreakglassError } from '../core/errors.js';
-import { fail, VerificationFailure } from '../core/reasons.js';
+import { BreakglassError } from './errors.js';
+import { fail, VerificationFailure } from './reasons.js';
 import { openSealed, readPublicKey, verifyDetached, type OpenedMessage, type PrivateKey, type PublicKey } from '../crypto/openpgp.js';
-import type { DeliveryBinding, SealedPayload } from '../runner/delivery.js';
+import type { DeliveryBinding, SealedPayload } from './delivery.js';
 
 /** The runner key a vendor trusts: the key itself, or its fingerprint (the key then comes with the delivery). */
 export type RunnerPin = { key: PublicKey } | { fingerprint: string };

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { judgeAll } from '../src/action/judge.js';
-import { loadTrust } from '../src/adapters/trust.js';
-import { formatTime } from '../src/core/duration.js';
-import type { GeneratedKey } from '../src/crypto/openpgp.js';
-import { binary } from './helpers/cli.js';
-import { REPOSITORY, RunnerEnv } from './helpers/runner-env.js';
+import { judgeAll } from '../../src/action/judge.js';
+import { loadTrust } from '../../src/adapters/trust.js';
+import { formatTime } from '../../src/core/duration.js';
+import type { GeneratedKey } from '../../src/crypto/openpgp.js';
+import { binary } from '../helpers/cli.js';
+import { REPOSITORY, RunnerEnv } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
 

@@ -8,15 +8,15 @@
  * `engines`.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliResult } from '../src/dev/exec.js';
-import { VERSION } from '../src/version.js';
-import { CLI_INVOCATION } from '../src/core/invocation.js';
-import { NODE, ROOT } from './helpers/cli.js';
-import { startLoopbackRegistry, type LoopbackRegistry } from './helpers/loopback-registry.js';
+import { run, type CliResult } from '../../src/dev/exec.js';
+import { VERSION } from '../../src/version.js';
+import { CLI_INVOCATION } from '../../src/core/invocation.js';
+import { NODE, ROOT } from '../helpers/cli.js';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; engines: { node: string }; files: string[] };
 const REPOSITORY = 'github.com/customer/access';
@@ -139,7 +139,11 @@ describe('the packed package, installed globally from a tarball', () => {
   it('ships the CLI, the schemas, the API-server build script and a shrinkwrap, and no tests or sources', () => {
     const listing = readFileSync(join(work, 'listing.txt'), 'utf8').split('\n').filter(Boolean);
     for (const f of ['package/bin/breakglass.js', 'package/lib/cli/main.js', 'package/lib/version.js', 'package/schemas/request.json', 'package/test/k8s/build-apiserver.sh', 'package/npm-shrinkwrap.json']) expect(listing).toContain(f);
-    expect(listing.filter((f) => /^package\/(src|test\/(?!k8s\/build-apiserver\.sh$))|\.test\.|\.map$|fixtures/.test(f))).toEqual([]);
+    expect(listing.filter((f) => /^package\/(src|test\/(?!k8s\/build-apiserver\.sh$))|\.test\.|\.map$|fixture|hostile/.test(f))).toEqual([]);
+    // lib/ is src/ compiled and nothing else: a module only tests or benchmarks use lives in test/ or bench/.
+    const compiled = listing.filter((f) => f.startsWith('package/lib/')).map((f) => f.slice('package/lib/'.length).replace(/\.js$/, '.ts'));
+    expect(compiled.length).toBeGreaterThan(100);
+    expect(compiled.filter((f) => !existsSync(join(ROOT, 'src', f)))).toEqual([]);
   });
 
   it('runs --version, --help and demo --help from outside any checkout', async () => {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
-import type { AuditReport } from '../src/core/audit.js';
-import { cli } from './helpers/cli.js';
-import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
+import type { AuditReport } from '../../src/core/audit.js';
+import { cli } from '../helpers/cli.js';
+import { AUDIT_NOW, AuditRepo, T } from '../helpers/audit-history.js';
 
 const HOSTILE = 'INC-7: <img src=x onerror="document.title=\'pwned\'"><script>document.title=\'pwned\'</script> & "quotes"';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
