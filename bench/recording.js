@@ -11,12 +11,21 @@ import { openRecording } from '../lib/core/recording-open.js';
 import { timed } from './common/baseline.js';
 
 const N = 1000;
-const row = (label, value, unit, base, baseLabel) => `  ${label.padEnd(40)} ${value.toFixed(0).padStart(9)} ${unit}   baseline ${baseLabel.padEnd(30)} ${base.toFixed(0).padStart(9)} ${unit}   ratio ${(value / base).toFixed(2)}x`;
+const row = (label, value, unit, base, baseLabel) =>
+  `  ${label.padEnd(40)} ${value.toFixed(0).padStart(9)} ${unit}   baseline ${baseLabel.padEnd(30)} ${base.toFixed(0).padStart(9)} ${unit}   ratio ${(value / base).toFixed(2)}x`;
 
 /** A kubectl get of one pod, then its response: what the gateway appends per request. */
 function request(i) {
   return [
-    { type: 'request', id: `r${i}`, method: 'GET', path: `/api/v1/namespaces/payments/pods/api-${i % 50}`, query: '', verb: 'get', resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: `api-${i % 50}` } },
+    {
+      type: 'request',
+      id: `r${i}`,
+      method: 'GET',
+      path: `/api/v1/namespaces/payments/pods/api-${i % 50}`,
+      query: '',
+      verb: 'get',
+      resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: `api-${i % 50}` },
+    },
     { type: 'response', id: `r${i}`, status: 200, bytes: 4096 },
   ];
 }
@@ -40,7 +49,13 @@ export default async function bench() {
   const keys = [await readPublicKey(pair.publicKey)];
   const secret = await readPrivateKey(pair.privateKey);
   // The same events as JSON Lines, unsealed and unchained: what the bytes would be in the clear.
-  const plain = Buffer.from(Array.from({ length: N }, (_, k) => request(k + 1).map((e, j) => `${JSON.stringify({ seq: 2 * k + j + 1, time: '2026-12-02T13:00:00.000Z', ...e })}\n`).join('')).join(''));
+  const plain = Buffer.from(
+    Array.from({ length: N }, (_, k) =>
+      request(k + 1)
+        .map((e, j) => `${JSON.stringify({ seq: 2 * k + j + 1, time: '2026-12-02T13:00:00.000Z', ...e })}\n`)
+        .join(''),
+    ).join(''),
+  );
   await record('warm-up', keys, 64 * 1024);
   const [writeMs, rec] = await timed(() => record('inc-bench', keys, 64 * 1024));
   const [sealMs] = await timed(() => sealToKeys(keys, plain));

@@ -101,7 +101,11 @@ describe('when a recording was tampered with in git', () => {
     const byId = new Map(report.sessions.map((s) => [s.id, s]));
     expect(byId.get('inc-clean')!.findings).toEqual([]);
     expect(byId.get('inc-clean')!.recording).toMatchObject({ chunks: 4, verified: true });
-    for (const [id, code] of TAMPERED) expect(byId.get(id)!.findings.map((f) => f.code), id).toEqual([code]);
+    for (const [id, code] of TAMPERED)
+      expect(
+        byId.get(id)!.findings.map((f) => f.code),
+        id,
+      ).toEqual([code]);
     expect(byId.get('inc-altered')!.recording).toMatchObject({ verified: false });
   });
 
@@ -156,7 +160,7 @@ describe('replay cannot be misled or misused', () => {
 });
 
 describe('the post-incident review', () => {
-  it('with an auditor key lists what was created, changed, deleted and exec\'d, and leaves root cause and policy updates to fill in', async () => {
+  it("with an auditor key lists what was created, changed, deleted and exec'd, and leaves root cause and policy updates to fill in", async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'bg-review-')), 'review.md');
     const r = await run(['review', 'inc-clean', '--key', secKey, '--trust', repo.trustFile, '--repo', repo.dir, '--out', out]);
     expect(r.code).toBe(0);
@@ -169,12 +173,13 @@ describe('the post-incident review', () => {
     expect(section("Exec'd, attached or port-forwarded")).toContain(MARKERS.argv);
     expect(section('Denied by policy')).toContain('delete namespaces');
     expect(section('Refused after the session ended')).toContain('session ended');
-    for (const h of ['## Requested and approved', '## When it was active', '## Why it ended', '## Revocation proof', '## Audit findings', '## Root cause', '## Policy updates']) expect(md).toContain(h);
+    for (const h of ['## Requested and approved', '## When it was active', '## Why it ended', '## Revocation proof', '## Audit findings', '## Root cause', '## Policy updates'])
+      expect(md).toContain(h);
     expect(md).toContain('`unauthenticated`');
     expect(md).toContain(repo.keys.alice!.fingerprint);
   });
 
-  it('without a key writes everything but the recording\'s contents, and says so', async () => {
+  it("without a key writes everything but the recording's contents, and says so", async () => {
     const r = await run(['review', 'inc-clean', '--trust', repo.trustFile, '--repo', repo.dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("The recording's contents are not in this review");
@@ -203,7 +208,10 @@ describe('no plaintext of a recording', () => {
     expect(audit.code).toBe(1);
     // Every object git holds, decompressed: blobs of every version, trees, commits.
     const objects = execFileSync('git', ['-C', repo.dir, 'cat-file', '--batch-all-objects', '--batch'], { maxBuffer: 256 * 1024 * 1024 });
-    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
     const onDisk = [...files(repo.dir), ...files(scratch)].map((f) => readFileSync(f));
     for (const marker of Object.values(MARKERS)) {
       expect(objects.includes(marker), `${marker} in git objects`).toBe(false);

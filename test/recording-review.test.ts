@@ -50,7 +50,18 @@ describe('vendor-controlled text', () => {
 
   it('reaches the review only escaped', () => {
     const events = [
-      { seq: 1, time: '2026-11-21T02:28:00Z', type: 'request' as const, id: 'r1', method: 'POST', path: '/x', query: '', verb: 'create', resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: hostile, subresource: 'exec' }, argv: [hostile] },
+      {
+        seq: 1,
+        time: '2026-11-21T02:28:00Z',
+        type: 'request' as const,
+        id: 'r1',
+        method: 'POST',
+        path: '/x',
+        query: '',
+        verb: 'create',
+        resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: hostile, subresource: 'exec' },
+        argv: [hostile],
+      },
       { seq: 2, time: '2026-11-21T02:28:00Z', type: 'response' as const, id: 'r1', status: 101, bytes: 0 },
     ];
     const session: SessionReport = { id: 'inc-1', status: 'recorded', reason: hostile, approvals: [], findings: [] };

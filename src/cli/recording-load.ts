@@ -70,9 +70,15 @@ export async function loadSignedSession(io: CliIo, dir: string, id: string, trus
   const path = join(folder, 'record.yaml');
   const bytes = await readFile(path).catch(() => undefined);
   if (!bytes) {
-    const exists = await readdir(folder).then(() => true, () => false);
+    const exists = await readdir(folder).then(
+      () => true,
+      () => false,
+    );
     if (!exists) throw new BreakglassError('SESSION_MISSING', `no session ${id} in ${dir} (no folder sessions/${id}/)`);
-    throw new BreakglassError('RECORDING_NONE', `session ${id} has no record.yaml yet: it is still open or was never activated, and a recording is verified only against the record the runner signs at the end`);
+    throw new BreakglassError(
+      'RECORDING_NONE',
+      `session ${id} has no record.yaml yet: it is still open or was never activated, and a recording is verified only against the record the runner signs at the end`,
+    );
   }
   const signature = await readFile(`${path}.asc`).catch(() => undefined);
   if (!signature) throw new RecordingRefused([{ code: 'RECORD_UNSIGNED', file: `sessions/${id}/record.yaml`, message: 'record.yaml has no record.yaml.asc beside it; nothing it says is believed' }]);
@@ -80,10 +86,15 @@ export async function loadSignedSession(io: CliIo, dir: string, id: string, trus
     await verifyDetached(bytes, signature, [runner], new Date(io.now()));
   } catch (e) {
     if (!(e instanceof VerificationFailure)) throw e;
-    throw new RecordingRefused([{ code: 'RECORD_NOT_RUNNER', file: `sessions/${id}/record.yaml`, message: `the record is not signed by the runner key ${runner.getFingerprint().toUpperCase()}: ${e.code} ${e.message}` }]);
+    throw new RecordingRefused([
+      { code: 'RECORD_NOT_RUNNER', file: `sessions/${id}/record.yaml`, message: `the record is not signed by the runner key ${runner.getFingerprint().toUpperCase()}: ${e.code} ${e.message}` },
+    ]);
   }
   const loaded = loadDocument(`sessions/${id}/record.yaml`, bytes, 'Record');
-  if (!loaded.ok) throw new RecordingRefused([{ code: 'RECORD_INVALID', file: `sessions/${id}/record.yaml`, message: `the record is not a valid Record: ${loaded.findings.map((f) => `${f.code} ${f.message}`).join('; ')}` }]);
+  if (!loaded.ok)
+    throw new RecordingRefused([
+      { code: 'RECORD_INVALID', file: `sessions/${id}/record.yaml`, message: `the record is not a valid Record: ${loaded.findings.map((f) => `${f.code} ${f.message}`).join('; ')}` },
+    ]);
   if (loaded.value.session !== id) throw new RecordingRefused([{ code: 'RECORD_INVALID', message: `the record is for session ${loaded.value.session}, but it sits in sessions/${id}/` }]);
   return { record: loaded.value, files: await chunkFiles(dir, id) };
 }
@@ -104,7 +115,7 @@ export async function openSessionRecording(s: SignedSession, id: string, key: Pr
 
 /** The record (when the runner wrote one) and what the review may say of the recording. */
 export async function recordingFor(io: CliIo, dir: string, id: string, trustFile: string, keyFile: string | undefined): Promise<{ record?: Record; recording: ReviewRecording }> {
-  let session;
+  let session: SignedSession;
   try {
     session = await loadSignedSession(io, dir, id, trustFile);
   } catch (e) {
@@ -123,4 +134,3 @@ export async function recordingFor(io: CliIo, dir: string, id: string, trustFile
     throw e;
   }
 }
-

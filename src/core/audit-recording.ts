@@ -35,7 +35,17 @@ export function checkRecording(idx: HistoryIndex, id: string, r: Record, recordC
   if (!r.recording) {
     // Nobody vouches for chunks the signed record does not name: they could say anything.
     if (files.length === 0) return { findings: [] };
-    return { findings: [{ code: 'RECORDING_UNBOUND', session: id, commit, file: recordingDir(id), message: `${files.length} file(s) in ${recordingDir(id)}/, but the runner-signed record (commit ${recordCommit.slice(0, 12)}) names no recording` }] };
+    return {
+      findings: [
+        {
+          code: 'RECORDING_UNBOUND',
+          session: id,
+          commit,
+          file: recordingDir(id),
+          message: `${files.length} file(s) in ${recordingDir(id)}/, but the runner-signed record (commit ${recordCommit.slice(0, 12)}) names no recording`,
+        },
+      ],
+    };
   }
   const check = verifyChain(id, files, r.recording);
   const findings = check.findings.map((f) => ({ code: f.code, session: id, commit, file: f.file, message: f.message }));

@@ -56,7 +56,11 @@ export function verifyChain(session: string, files: readonly ChunkFile[], expect
   if (expected.chunks > 0 && byIndex.size === 0) {
     findings.push({ code: 'RECORDING_MISSING', file: dir, message: `the signed record names a recording of ${expected.chunks} chunk(s), but ${dir}/ holds none` });
   } else if (missing.length) {
-    findings.push({ code: 'RECORDING_TRUNCATED', file: dir, message: `${missing.length} of ${expected.chunks} chunk(s) are missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}` });
+    findings.push({
+      code: 'RECORDING_TRUNCATED',
+      file: dir,
+      message: `${missing.length} of ${expected.chunks} chunk(s) are missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`,
+    });
   }
   if (missing.length) return { ok: false, findings, chunks: [] };
   const chunks = Array.from({ length: expected.chunks }, (_, k) => byIndex.get(k + 1)!);

@@ -48,7 +48,9 @@ export function describeTarget(r: ResourceRef | undefined, path: string): string
 
 /** Bytes as printable text: what a person can read of an exec or a log stream. */
 export function printable(data: Uint8Array, limit = STREAM_PREVIEW): string {
-  const text = Buffer.from(data).toString('utf8').replace(/[^\P{C}\t\n]/gu, '.');
+  const text = Buffer.from(data)
+    .toString('utf8')
+    .replace(/[^\P{C}\t\n]/gu, '.');
   return text.length > limit ? `${text.slice(0, limit)}… (${text.length - limit} more characters)` : text;
 }
 

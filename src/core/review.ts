@@ -68,7 +68,8 @@ function approvals(s: SessionReport): string[] {
   const out = ['## Requested and approved', '', `- Requested: ${when(s.requested)}`];
   if (!s.approvals.length) return [...out, '- No approval files.'];
   out.push('', '| Approver | Key | Signed | On the branch | Counted at activation |', '|---|---|---|---|---|');
-  for (const a of s.approvals) out.push(`| ${md(a.approver)} | ${a.key ? codeCell(a.key) : '—'} | ${md(a.signed ?? '—')} | ${md(a.committed)} ${codeCell(a.commit.slice(0, 12))} | ${a.accepted ? 'yes' : '**no**'} |`);
+  for (const a of s.approvals)
+    out.push(`| ${md(a.approver)} | ${a.key ? codeCell(a.key) : '—'} | ${md(a.signed ?? '—')} | ${md(a.committed)} ${codeCell(a.commit.slice(0, 12))} | ${a.accepted ? 'yes' : '**no**'} |`);
   return out;
 }
 
@@ -78,7 +79,11 @@ function active(s: SessionReport, r: Record | undefined): string[] {
   if (s.endRequested) out.push(`- End requested: ${when(s.endRequested)}`);
   out.push(`- Ended: ${when(s.ended)}`);
   if (r?.objects.length) out.push('', 'Objects the runner created for the session:', '', ...r.objects.map((o) => `- ${md(o.kind)} ${code(`${o.namespace ? `${o.namespace}/` : ''}${o.name}`)}`));
-  if (r?.teardown) out.push('', `Teardown completed ${md(r.teardown.completed)}: deleted ${r.teardown.deleted.length} of ${r.objects.length} object(s)${r.teardown.errors.length ? `; errors: ${r.teardown.errors.map(md).join('; ')}` : ''}.`);
+  if (r?.teardown)
+    out.push(
+      '',
+      `Teardown completed ${md(r.teardown.completed)}: deleted ${r.teardown.deleted.length} of ${r.objects.length} object(s)${r.teardown.errors.length ? `; errors: ${r.teardown.errors.map(md).join('; ')}` : ''}.`,
+    );
   return out;
 }
 
@@ -89,10 +94,18 @@ function rowLine(r: TimelineRow): string {
 
 function activity(rec: ReviewRecording, s: SessionReport): string[] {
   const out = ['## What was done', ''];
-  const integrity = s.recording ? `The recording has ${s.recording.chunks} chunk(s), chain head ${code(s.recording.head)}; ${s.recording.verified ? 'the audit verified it against the runner-signed record' : '**it does NOT match the runner-signed record** (see the findings)'}.` : undefined;
+  const integrity = s.recording
+    ? `The recording has ${s.recording.chunks} chunk(s), chain head ${code(s.recording.head)}; ${s.recording.verified ? 'the audit verified it against the runner-signed record' : '**it does NOT match the runner-signed record** (see the findings)'}.`
+    : undefined;
   if (rec.state === 'not-recorded') return [...out, 'The session was not recorded: its signed record names no recording (no gateway for this resource).'];
-  if (rec.state === 'no-key') return [...out, ...(integrity ? [integrity, ''] : []), "The recording's contents are not in this review: it was written without an auditor key (`--key`). Run `breakglass review` again with an auditor's key to list what was created, changed, deleted and exec'd."];
-  if (rec.state === 'refused') return [...out, ...(integrity ? [integrity, ''] : []), '**The recording was refused, so nothing it says is shown:**', '', ...rec.reasons.map((x) => `- ${code(x.code)} ${md(x.message)}`)];
+  if (rec.state === 'no-key')
+    return [
+      ...out,
+      ...(integrity ? [integrity, ''] : []),
+      "The recording's contents are not in this review: it was written without an auditor key (`--key`). Run `breakglass review` again with an auditor's key to list what was created, changed, deleted and exec'd.",
+    ];
+  if (rec.state === 'refused')
+    return [...out, ...(integrity ? [integrity, ''] : []), '**The recording was refused, so nothing it says is shown:**', '', ...rec.reasons.map((x) => `- ${code(x.code)} ${md(x.message)}`)];
   const a = summarizeActivity(timelineRows(rec.events));
   const section = (title: string, rows: TimelineRow[]) => [`### ${title}`, '', ...(rows.length ? rows.map(rowLine) : ['None.']), ''];
   return [
@@ -109,10 +122,24 @@ function activity(rec: ReviewRecording, s: SessionReport): string[] {
 }
 
 function ending(s: SessionReport, r: Record | undefined): string[] {
-  const out = ['## Why it ended', '', r ? `${md(r.endReason)} (outcome ${code(r.outcome)}${r.failure ? `; failed at ${md(r.failure.step)}: ${code(r.failure.code)} ${md(r.failure.message)}` : ''}).` : 'No runner record yet: the session is still open or was never activated.'];
+  const out = [
+    '## Why it ended',
+    '',
+    r
+      ? `${md(r.endReason)} (outcome ${code(r.outcome)}${r.failure ? `; failed at ${md(r.failure.step)}: ${code(r.failure.code)} ${md(r.failure.message)}` : ''}).`
+      : 'No runner record yet: the session is still open or was never activated.',
+  ];
   out.push('', '## Revocation proof', '');
-  if (!r?.revocation) out.push(r?.credential && r.credential.kind !== 'none' ? '**None**: a credential was delivered but the record holds no revocation proof.' : 'No credential was delivered, so none had to be revoked.');
-  else out.push(`- Method: ${code(r.revocation.method)}`, `- At: ${md(r.revocation.at)}`, `- Result: ${code(r.revocation.result)}${r.revocation.attempts ? ` after ${r.revocation.attempts} attempt(s)` : ''}`);
+  if (!r?.revocation)
+    out.push(
+      r?.credential && r.credential.kind !== 'none' ? '**None**: a credential was delivered but the record holds no revocation proof.' : 'No credential was delivered, so none had to be revoked.',
+    );
+  else
+    out.push(
+      `- Method: ${code(r.revocation.method)}`,
+      `- At: ${md(r.revocation.at)}`,
+      `- Result: ${code(r.revocation.result)}${r.revocation.attempts ? ` after ${r.revocation.attempts} attempt(s)` : ''}`,
+    );
   if (s.revocation && r?.credential?.sha256) out.push(`- Credential: ${code(r.credential.kind)}, SHA-256 ${code(r.credential.sha256)}`);
   return out;
 }
@@ -120,7 +147,9 @@ function ending(s: SessionReport, r: Record | undefined): string[] {
 /** Renders the review. */
 export function renderReview(input: ReviewInput): string {
   const { session: s, record: r } = input;
-  const findings = s.findings.length ? s.findings.map((f) => `- ${code(f.code)}${f.commit ? ` (commit ${code(f.commit.slice(0, 12))})` : ''} ${md(f.message)}`) : ['None: the audit found nothing wrong with this session.'];
+  const findings = s.findings.length
+    ? s.findings.map((f) => `- ${code(f.code)}${f.commit ? ` (commit ${code(f.commit.slice(0, 12))})` : ''} ${md(f.message)}`)
+    : ['None: the audit found nothing wrong with this session.'];
   return [
     `# Post-incident review: ${md(s.id)}`,
     '',

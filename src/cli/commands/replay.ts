@@ -39,7 +39,7 @@ export function registerReplay(program: Command, io: CliIo, done: (code: ExitCod
     .argument('<id>', 'session id')
     .description("verify a session's recording against its signed record, decrypt it with an auditor key, and print the timeline")
     .requiredOption('--key <file>', "an auditor's OpenPGP secret key (armored); passphrase from BREAKGLASS_PASSPHRASE")
-    .requiredOption('--trust <file>', "the trust file (outside the repository): its runner: key must have signed the record")
+    .requiredOption('--trust <file>', 'the trust file (outside the repository): its runner: key must have signed the record')
     .option('--repo <dir>', 'repository directory (default: current directory)')
     .option('--json', 'print one JSON document on stdout: the verified events')
     .action(async (id: string, opts: ReplayOptions) => {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
-import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
-import { cli } from './helpers/cli.js';
-import { MARKERS, recordedSession } from './helpers/recording.js';
+import { AUDIT_NOW, AuditRepo, T } from '../helpers/audit-history.js';
+import { cli } from '../helpers/cli.js';
+import { MARKERS, recordedSession } from '../helpers/recording.js';
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -44,9 +44,9 @@ describe('the HTML audit report of recorded sessions', () => {
         expect(review).toContain(`# Post-incident review: ${id.replace(/-/g, '\\-')}`);
         expect(review).not.toContain(MARKERS.argv);
       }
-      expect(await page.locator('article[id="session-inc-recorded"] .facts').innerText()).toContain('4 chunk(s), chain verified');
-      expect(await page.locator('article[id="session-inc-dropped"] .facts').innerText()).toContain('does NOT match the signed record');
-      expect(await page.locator('article[id="session-inc-dropped"] .findings').innerText()).toContain('RECORDING_TRUNCATED');
+      expect(await page.locator('article[id="session-inc-recorded"] .facts').textContent()).toContain('4 chunk(s), chain verified');
+      expect(await page.locator('article[id="session-inc-dropped"] .facts').textContent()).toContain('does NOT match the signed record');
+      expect(await page.locator('article[id="session-inc-dropped"] .findings').textContent()).toContain('RECORDING_TRUNCATED');
       expect(readFileSync(join(out, 'reviews', 'inc-unrecorded.md'), 'utf8')).toContain('The session was not recorded');
     } finally {
       await context.close();
