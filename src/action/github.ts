@@ -22,7 +22,17 @@ export interface IssueComment {
   user: { login: string; type?: string } | null;
 }
 
+/** The fields of a pull request (GitHub's "pull-request-simple") the scheduled scan reads. */
+export interface PullSummary {
+  number: number;
+  created_at: string;
+  head: { sha: string; repo: { full_name: string } | null };
+  base: { sha: string; repo: { full_name: string } };
+}
+
 export interface GitHub {
+  /** Open pull requests (`GET /repos/{owner}/{repo}/pulls?state=open`), for the scheduled scan. */
+  listOpenPulls(): Promise<PullSummary[]>;
   /**
    * The login the token acts as (`GET /user`), or undefined when the token may
    * not ask: a workflow's GITHUB_TOKEN is an installation token, and GitHub
@@ -92,6 +102,8 @@ export function createGitHub(opts: GitHubOptions): GitHub {
         throw new GitHubApiError('GET /user', status, isRetryable(e) ? retry.attempts : 1, e);
       }
     },
+    listOpenPulls: () =>
+      call(`GET /repos/${owner}/${repo}/pulls`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls', { owner, repo, state: 'open', per_page: 100 }) as Promise<PullSummary[]>),
     listPullFiles: (n) =>
       call(`GET /repos/${owner}/${repo}/pulls/${n}/files`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: n, per_page: 100 }) as Promise<PullFile[]>),
     listComments: (n) =>

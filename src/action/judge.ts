@@ -14,6 +14,7 @@ import { buildApprovalView, type ApprovalView } from '../core/view.js';
 import { summarizeVerdict, type VerdictSummary } from '../core/verdict.js';
 import { verifySession } from '../core/verify-session.js';
 import { approvalEntries, type RepositoryKeys } from './approvals.js';
+import type { Escalate } from '../core/notify-config.js';
 import { checkFileRules, touchedSessions, type Change } from './file-rules.js';
 import { LayoutSource, type Layout } from './layout.js';
 
@@ -27,6 +28,8 @@ export interface SessionReport {
   view?: ApprovalView;
   /** `verifySession`'s verdict with the repository's keys; absent without keys. */
   verdict?: VerdictSummary;
+  /** The governing policy's `approvals.escalate`, if any (issue 13). */
+  escalate?: Escalate;
 }
 
 export interface Judgement {
@@ -107,7 +110,8 @@ async function report(ctx: JudgeContext, model: RepositoryModel, pol: Policies, 
   });
   failClosed(view);
   const { resource, privilege } = req.value.spec;
-  return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined, verdict: runner };
+  const escalate = summary.evaluation.governing?.policy.spec.approvals.escalate;
+  return { id: s.id, status: summary.status, resource, privilege, approvals: { have: view.approvals.have, need: view.approvals.need }, view: withView ? view : undefined, verdict: runner, escalate };
 }
 
 /**

@@ -7,11 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import * as core from '@actions/core';
+import { parse as parseYaml } from 'yaml';
 import { BreakglassError } from '../core/errors.js';
+import { NotifyConfig, resolveChannels, type ResolvedChannel } from '../core/notify-config.js';
 
 /** What triggered the run, reduced to what the Action acts on. */
 export type EventInfo =
-  | { kind: 'pull_request'; number: number; headSha: string; baseSha: string; fork: boolean; changedFiles?: number }
+  | { kind: 'pull_request'; number: number; headSha: string; baseSha: string; fork: boolean; changedFiles?: number; createdAt?: string }
   | { kind: 'push'; sha: string; ref: string; defaultBranch?: string }
   | { kind: 'other'; name: string; sha: string };
 
@@ -32,7 +34,13 @@ export interface Settings {
   repo: string;
   /** `host/owner/name`, the repository name approvals bind. */
   repositoryName: string;
+  /** GITHUB_SERVER_URL: pull request links in notifications. */
+  serverUrl: string;
   event: EventInfo;
+  /** The `notify` input's channels with their secrets (issue 13); absent when not configured or skipped. */
+  notify?: ResolvedChannel[];
+  /** Why notifications are skipped on this run (a fork's pull request has no secrets). */
+  notifySkipped?: string;
 }
 
 /** The process environment, narrowed to what is read. */
@@ -62,7 +70,7 @@ function booleanInput(name: string, fallback: boolean): boolean {
 }
 
 interface Payload {
-  pull_request?: { number: number; changed_files?: number; head: { sha: string; repo?: { full_name?: string } | null }; base: { sha: string; repo: { full_name: string } } };
+  pull_request?: { number: number; changed_files?: number; created_at?: string; head: { sha: string; repo?: { full_name?: string } | null }; base: { sha: string; repo: { full_name: string } } };
   after?: string;
   ref?: string;
   repository?: { default_branch?: string };
@@ -83,11 +91,44 @@ function readEvent(env: Env): EventInfo {
   if ((name === 'pull_request' || name === 'pull_request_target') && pr) {
     // A fork's head repository differs from the base: its token is read-only.
     const fork = !!pr.head.repo?.full_name && pr.head.repo.full_name !== pr.base.repo.full_name;
-    return { kind: 'pull_request', number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork, changedFiles: pr.changed_files };
+    return { kind: 'pull_request', number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, fork, changedFiles: pr.changed_files, createdAt: pr.created_at };
   }
   const sha = payload.after ?? env.GITHUB_SHA ?? 'HEAD';
   if (name === 'push') return { kind: 'push', sha, ref: payload.ref ?? env.GITHUB_REF ?? '', defaultBranch: payload.repository?.default_branch };
   return { kind: 'other', name, sha: env.GITHUB_SHA ?? 'HEAD' };
+}
+
+/**
+ * The `notify` input: a YAML list of channels whose secrets are named by
+ * environment variable. Errors never quote the input (a URL pasted into it by
+ * mistake is a credential): they give the field path or the line.
+ */
+function readNotify(env: Env, event: EventInfo, comment: boolean): Pick<Settings, 'notify' | 'notifySkipped'> {
+  const text = core.getInput('notify').trim();
+  if (!text) return {};
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 0 });
+  } catch (e) {
+    const at = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `NOTIFY_CONFIG_INVALID: input notify is not valid YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}`);
+  }
+  const parsed = NotifyConfig.safeParse(doc);
+  if (!parsed.success) {
+    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `NOTIFY_CONFIG_INVALID: input notify: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(the list)'}: ${i.message}`).join('; ')}`);
+  }
+  // The comment is the Action's memory of what it sent; without it every run would send everything again.
+  if (!comment) throw new BreakglassError('NOTIFY_CONFIG_INVALID', 'NOTIFY_CONFIG_INVALID: input notify needs comment: true: what was sent is remembered in the comment');
+  if (event.kind === 'pull_request' && event.fork) {
+    return { notifySkipped: 'notifications are not sent from a pull request from a fork (its workflow gets no secrets); the scheduled run sends them' };
+  }
+  try {
+    return { notify: resolveChannels(parsed.data, env) };
+  } catch (e) {
+    // The step's error line names the code, so a workflow author can search for it.
+    if (e instanceof BreakglassError) throw new BreakglassError(e.code, `${e.code}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** Reads every input and variable the Action uses; throws ACTION_* errors naming what is wrong. */
@@ -97,19 +138,23 @@ export function readSettings(env: Env): Settings {
   const workspace = required(env, 'GITHUB_WORKSPACE');
   const host = new URL(env.GITHUB_SERVER_URL ?? 'https://github.com').host.toLowerCase();
   const trust = core.getInput('trust').trim();
+  const event = readEvent(env);
+  const comment = booleanInput('comment', true);
   return {
     token: core.getInput('token'),
     sessionsPath: repoFolder(core.getInput('sessions') || 'sessions', 'sessions'),
     policiesPath: repoFolder(core.getInput('policies') || 'policies', 'policies'),
     trustPath: trust ? repoFolder(trust, 'trust') : undefined,
     failOnFindings: booleanInput('fail-on-findings', true),
-    comment: booleanInput('comment', true),
+    comment,
     workspace,
     stepSummary: !!env.GITHUB_STEP_SUMMARY,
     apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
     owner,
     repo,
     repositoryName: `${host}/${owner}/${repo}`,
-    event: readEvent(env),
+    serverUrl: (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, ''),
+    event,
+    ...readNotify(env, event, comment),
   };
 }

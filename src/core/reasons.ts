@@ -69,6 +69,15 @@ export const REASONS = [
   'PRIVILEGE_ESCALATES',
   'PRIVILEGE_UNVERIFIABLE',
   ...RECORDING_CODES,
+  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
+  // session was refused before anything was created, and why the gateway refused a request.
+  'RECORDING_NO_GATEWAY',
+  'RECORDING_NO_AUDITORS',
+  'RECORDING_GATEWAY_DOWN',
+  'GATEWAY_CREDENTIAL_REFUSED',
+  'GATEWAY_DENIED',
+  'GATEWAY_PROTECTED_NAMESPACE',
+  'GATEWAY_PATH_REFUSED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
@@ -180,3 +189,25 @@ export const PREFLIGHT_CODES = [
   'PREFLIGHT_COMMANDS_MISSING',
 ] as const;
 export type PreflightCode = (typeof PREFLIGHT_CODES)[number];
+
+/**
+ * Notifications (issue 13): codes for a refused `notify` configuration and
+ * for a delivery that failed (logged, retried; never a negative verdict).
+ * Never renamed, only added to.
+ */
+export const NOTIFY_CODES = [
+  'NOTIFY_CONFIG_INVALID',
+  'NOTIFY_ENV_MISSING',
+  'NOTIFY_CHANNEL_DUPLICATE',
+  'NOTIFY_CHANNEL_UNKNOWN',
+  'NOTIFY_URL_INVALID',
+  'NOTIFY_URL_INSECURE',
+  'NOTIFY_SMTP_INSECURE',
+  'NOTIFY_TIMEOUT',
+  'NOTIFY_UNREACHABLE',
+  'NOTIFY_HTTP_STATUS',
+  'NOTIFY_REJECTED',
+  'NOTIFY_SMTP',
+  'NOTIFY_GIVEN_UP',
+] as const;
+export type NotifyCode = (typeof NOTIFY_CODES)[number];

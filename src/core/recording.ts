@@ -166,6 +166,12 @@ export interface WriterOptions {
    * recording headers.
    */
   secrets?: readonly string[];
+  /**
+   * Continue a chain whose first `chunks` chunks exist already (the gateway:
+   * written by another replica, or by an earlier writer of this one): the next
+   * chunk is `chunks + 1`, its header names `head`, events are numbered from `seq + 1`.
+   */
+  resume?: { chunks: number; head: string; seq: number };
 }
 
 const REDACTED = '[redacted]';
@@ -193,7 +199,9 @@ export class RecordingWriter {
     this.seal = opts.seal;
     this.chunkBytes = opts.chunkBytes ?? 1024 * 1024;
     this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0).map((s) => Buffer.from(s, 'utf8'));
-    this.head = chainStart(opts.session);
+    this.head = opts.resume ? new Uint8Array(Buffer.from(opts.resume.head.slice('sha256:'.length), 'hex')) : chainStart(opts.session);
+    this.cutCount = this.sealed = opts.resume?.chunks ?? 0;
+    this.seq = opts.resume?.seq ?? 0;
   }
 
   /** Appends one event; returns its sequence number. Throws when the event does not fit the format. */

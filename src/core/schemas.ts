@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { parseDuration, parseTime, DURATION_HINT } from './duration.js';
 import { plainIdentity, visibleText } from './identity.js';
+import { Escalate, NotifyConfig } from './notify-config.js';
 
 export const API_VERSION = 'breakglass.dev/v1';
 
@@ -235,10 +236,10 @@ export const Record = z.strictObject({
     })
     .optional(),
   failure: z.strictObject({ step: z.string(), code: z.string(), message: z.string() }).optional(),
-  // Issue 12: the session recording's chunk count and chain head (docs/security/recording.md).
-  recording: z.strictObject({ chunks: z.number().int().min(0), head: Digest }).optional(),
   // The network path going down (with its code) and coming back while the session was open (issue 11).
   path: z.array(z.strictObject({ state: z.enum(['down', 'up']), code: z.string().min(1), message: z.string(), at: Time })).optional(),
+  // Issue 12: the session recording's chunk count and chain head (docs/security/recording.md).
+  recording: z.strictObject({ chunks: z.number().int().min(0), head: Digest }).optional(),
 });
 export type Record = z.infer<typeof Record>;
 
@@ -258,6 +259,17 @@ export const PolicyCommand = z.strictObject({
 });
 export type PolicyCommand = z.infer<typeof PolicyCommand>;
 
+// A gateway guardrail (issue 12): Kubernetes verbs on resources (`pods/exec` names a subresource), optionally
+// only in some namespaces. A namespaced rule also matches requests across all namespaces (`get secrets -A`).
+export const GATEWAY_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'] as const;
+export const DenyRule = z.strictObject({
+  verbs: z.array(z.enum(GATEWAY_VERBS)).min(1),
+  resources: z.array(z.string().regex(/^(?:\*|[a-z0-9.-]+(?:\/[a-z]+)?)$/)).min(1),
+  namespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).min(1).optional(),
+  reason: z.string().min(1).max(200).optional(),
+});
+export type DenyRule = z.infer<typeof DenyRule>;
+
 export const RESOURCE_TYPES = ['kubernetes', 'command', 'vendor-held'] as const;
 
 export const PolicyResource = z.strictObject({
@@ -269,6 +281,10 @@ export const PolicyResource = z.strictObject({
   commands: z.array(PolicyCommand).optional(),
   // The manifest is pinned by digest, so approving the policy's bytes approves the manifest's too.
   networkPolicy: z.strictObject({ manifest: RelativePath, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  // Session recording (issue 12): `required` makes a session that cannot go through the gateway fail closed;
+  // `deny` rules are enforced by the gateway (403 to the client, recorded as denied) and shown in the approval view.
+  recording: z.enum(['required', 'optional']).optional(),
+  deny: z.array(DenyRule).optional(),
 });
 export type PolicyResource = z.infer<typeof PolicyResource>;
 
@@ -283,6 +299,8 @@ export const Policy = z.strictObject({
       required: z.number().int().min(1).max(100),
       approvers: z.array(ApproverName).min(1),
       allowSelfApproval: z.boolean().default(false),
+      // Issue 13: who else hears about a request still short of approvals; never changes `required`.
+      escalate: Escalate.optional(),
     }),
     requestExpiry: Duration,
     reason: z.strictObject({ pattern: z.string().min(1).optional(), minLength: z.number().int().min(0).max(2000).optional() }).default({}),
@@ -384,6 +402,9 @@ export const RunnerResource = z.strictObject({
   // Issue 15: `file` keeps this resource's markers as files in `state` and uses no cluster at
   // all (command credentials over the direct path); `cluster` (default) keeps them as ConfigMaps.
   markers: z.enum(['cluster', 'file']).optional(),
+  // Recorded sessions (issue 12): the vendor's kubeconfig points at this gateway address instead of `server`,
+  // trusting `certificateAuthority` (the gateway's CA; omit for a publicly trusted certificate).
+  gateway: z.strictObject({ url: z.string().url().startsWith('https://'), certificateAuthority: FilePath.optional() }).optional(),
 });
 
 /**
@@ -433,6 +454,10 @@ export const RunnerConfig = z.strictObject({
   // Optional when every resource shares one kubeconfig and namespace: the claims live there.
   claims: z.strictObject({ kubeconfig: FilePath.optional(), namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
+  // The session gateway (issue 12): one HTTPS listener shared by every recorded session; operator-provided certificate and key.
+  gateway: z.strictObject({ listen: z.string().regex(/^[^\s:]*:\d{1,5}$/), certificate: FilePath, key: FilePath }).optional(),
+  // Issue 13: channels told about each session's life; secrets and webhook URLs only through environment variables.
+  notify: NotifyConfig.optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
   // Issue 15: /metrics (Prometheus), /healthz, /readyz on host:port; /readyz fails when the

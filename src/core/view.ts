@@ -8,7 +8,8 @@ import { buildArgv, showArgv } from './command.js';
 import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
 import type { Evaluation } from './policy.js';
 import { privilegeCaution } from './privilege.js';
-import type { Request } from './schemas.js';
+import { describeRule } from './gateway-request.js';
+import type { PolicyResource, Request } from './schemas.js';
 import { verdictText, type VerdictSummary } from './verdict.js';
 
 export interface ApprovalEntry {
@@ -52,6 +53,11 @@ export interface ApprovalView {
   commands: { approve: string; reject: string; gpg: string };
 }
 
+/** The exact command that approves session `id` (the view, the PR comment and every notification print this one). */
+export function approveCommand(id: string): string {
+  return `${CLI_INVOCATION} approve ${id} --key <your-key.asc> --commit`;
+}
+
 function groupFingerprint(fpr: string): string {
   return fpr.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
 }
@@ -88,6 +94,25 @@ export function gpgRecipe(id: string, digest: string, repository: string): strin
 function privilegeWarning(req: Request, ev: Evaluation): string | undefined {
   if (ev.governing && ev.governing.resource.type !== 'kubernetes') return undefined;
   return privilegeCaution(req.spec.privilege, req.spec.resource);
+}
+
+/**
+ * Session recording and the gateway's guardrails (issue 12): what the approver
+ * consents to is also what will be recorded, and what stays refused whatever
+ * the privilege says.
+ */
+function recordingRows(r: PolicyResource): [string, string][] {
+  if (r.recording === undefined && !r.deny?.length) return [];
+  const rows: [string, string][] = [
+    [
+      'Recording',
+      r.recording === 'required'
+        ? 'required: every request goes through the session gateway and is recorded, sealed to the customer\'s auditors; the session does not start if it cannot be recorded'
+        : 'recorded when the runner routes this resource through its session gateway (not required by the policy); deny rules apply only then',
+    ],
+  ];
+  for (const rule of r.deny ?? []) rows.push(['Gateway denies', describeRule(rule)]);
+  return rows;
 }
 
 function durationText(req: Request, ev: Evaluation): string {
@@ -133,6 +158,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
       }
     }
   }
+  if (g?.resource.type === 'kubernetes') rows.push(...recordingRows(g.resource));
   rows.push(['Reason', req.spec.reason], ['Requester', req.metadata.requester], ['Recipient key', groupFingerprint(req.spec.recipient)]);
   const created = parseTime(req.metadata.created);
   const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : undefined;
@@ -159,7 +185,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
     approvals: { have: counted.size, need, entries: input.approvals },
     status,
     commands: {
-      approve: `${CLI_INVOCATION} approve ${req.metadata.id} --key <your-key.asc> --commit`,
+      approve: approveCommand(req.metadata.id),
       reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
       gpg: gpgRecipe(req.metadata.id, input.requestDigest, repo),
     },

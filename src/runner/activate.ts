@@ -4,7 +4,8 @@
  * everything created and records a failed session; nothing is delivered.
  */
 import { randomBytes } from 'node:crypto';
-import { formatTime } from '../core/duration.js';
+import { formatDuration, formatTime } from '../core/duration.js';
+import { runnerFacts, type SessionFacts } from '../core/notify-message.js';
 import { planSession, type SessionPlan } from '../core/plan.js';
 import type { FileSource } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
@@ -64,6 +65,22 @@ function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
   };
 }
 
+/** What every notification about this session repeats: the request's facts, k of n, and where it came from. */
+function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
+  const r = a.request;
+  return runnerFacts({
+    session: plan.session,
+    resource: r.spec.resource,
+    privilege: r.spec.privilege,
+    duration: `${r.spec.duration} requested; ${formatDuration(plan.effectiveSeconds)} effective`,
+    requester: r.metadata.requester,
+    reason: r.spec.reason,
+    approvals: { have: a.verdict.approvals?.accepted.length ?? 0, need: a.verdict.evaluation!.governing!.policy.spec.approvals.required },
+    repository: d.config.repository.name,
+    commit: a.commit,
+  });
+}
+
 /** Activates one session; returns false when another runner already owns it. */
 export async function activate(d: RunnerDeps, target: Target, a: Approved): Promise<boolean> {
   const now = d.now();
@@ -78,14 +95,17 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   const marker = await target.markers.create(state);
   if (!marker) return false;
   d.log(`session ${plan.session}: marker created; effective duration ${plan.effectiveSeconds}s (limited by ${plan.limitedBy})`);
+  await d.notifier?.remember(factsFor(d, a, plan));
   const created: ObjectRef[] = [];
   let step = 'marker';
   const at = async (name: string) => ((step = name), d.afterStep(name));
   try {
     await at('marker');
-    await assemble(d, target, a, plan, marker, state, created, at);
+    const expires = await assemble(d, target, a, plan, marker, state, created, at);
     d.metrics?.activations.inc({ type: plan.type });
     d.metrics?.activationSeconds.observe((d.now() - now) / 1000);
+    // Queued only (a file in the state directory): sending happens after the loop, never in activation's way.
+    await d.notifier?.activated(plan.session, expires);
     return true;
   } catch (e) {
     const err = e instanceof StepError ? e : new StepError(step, e);
@@ -119,7 +139,8 @@ async function inStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<void> {
+/** Assembles the session; returns its effective expiry. */
+async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<string> {
   const g = a.verdict.evaluation!.governing!;
   // Built before anything is created: an unconfigured path, or a manifest whose bytes are not the pinned ones, fails here with nothing made.
   const provider = await inStep('network', () => networkProvider(plan.network, providerSetup(d, target, { pin: g.resource.networkPolicy, source: a.source })));
@@ -127,7 +148,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   const recipient = plan.type === 'vendor-held' ? undefined : await inStep('recipient', () => recipientKey(plan.recipient, d.config.recipientKeys, a.source));
   await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
-  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at));
+  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at, g.resource.deny));
   const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on
@@ -140,17 +161,19 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     objects: [...created],
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
+    gateway: issued.gateway,
     delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
   if (!sealed) {
     d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
-    return;
+    return issued.expires;
   }
   const ref = await d.channel.deliver(plan.session, sealed, a.commit, active.delivery?.tag);
   // Remembered so teardown withdraws exactly this delivery (without it, the channel looks for the tag).
   await target.markers.update(activeMarker, { ...active, delivery: { ...active.delivery!, ref } });
   d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
   await at('delivered');
+  return issued.expires;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Kube, loadKubeConfig, tokenKubeConfig } from '../adapters/kubernetes.js';
 import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
-import type { PrivateKey } from '../crypto/openpgp.js';
+import type { PrivateKey, PublicKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
 import type { Claims } from './claims.js';
 import { failureCode } from './failure-code.js';
@@ -20,6 +20,8 @@ import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
 import type { RunnerLog } from './log.js';
 import type { RunnerMetrics } from './metrics.js';
+import type { Gateway } from './gateway/server.js';
+import type { Notifier } from './notify.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -36,6 +38,8 @@ export interface Target {
   /** What the vendor's kubeconfig points at; '' when not configured (allowed for command and vendor-held resources only). */
   server: string;
   caPem?: string;
+  /** Recorded sessions (issue 12): what the vendor's kubeconfig points at instead of `server`, and the gateway's CA. */
+  gateway?: { url: string; caPem?: string };
 }
 
 export interface RunnerDeps {
@@ -71,6 +75,12 @@ export interface RunnerDeps {
   claims?: Claims;
   /** Provider preflights that failed, by `<resource>/<network>`: what is missing (never a secret). */
   preflightFailures: Map<string, string>;
+  /** The trust file's auditors' keys (issue 12): recordings are sealed to every one of them. */
+  auditors: PublicKey[];
+  /** The session gateway this process serves (issue 12); absent for `--once`, `--dry-run` and runners without `gateway:`. */
+  gateway?: Gateway;
+  /** Notifications (runner config `notify`); absent when none are configured. Never awaited by activation or teardown. */
+  notifier?: Notifier;
 }
 
 /** Builds a target per configured resource. */
@@ -86,7 +96,8 @@ export async function buildTargets(config: ResolvedConfig): Promise<Map<string, 
     const kc = loadKubeConfig(r.kubeconfig);
     const kube = new Kube(kc);
     const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
-    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), clusterless: false, server: r.server ?? '', caPem });
+    const gateway = r.gateway && { url: r.gateway.url, caPem: r.gateway.certificateAuthority ? await readFile(r.gateway.certificateAuthority, 'utf8') : undefined };
+    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), clusterless: false, server: r.server ?? '', caPem, gateway });
   }
   return out;
 }

@@ -12,6 +12,7 @@
  *      others proceed.
  *   4. reap orphans by label
  *   5. push queued records
+ *   6. send queued notifications in the background (runner/notify.ts)
  * Git being unreachable skips only 3 and 5's push: sessions still end on time,
  * because their expiry lives in the marker, not in git.
  */
@@ -39,9 +40,11 @@ import { watchPath } from './path-watch.js';
 import { preflightRefusal } from './provider-preflight.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
+import { recordingRefusal } from './recording.js';
 import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
+import { markerFacts } from './notify.js';
 
 interface GitView {
   commit: string;
@@ -113,6 +116,8 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
     const mine = s.runner === d.runnerId;
     const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
     if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
+  } else if (s.phase === 'active') {
+    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
   }
 }
 
@@ -187,12 +192,15 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
   const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
   if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
+  // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
+  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
-  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);
+  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const problem = recording ?? privilege;
+  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
@@ -300,6 +308,8 @@ async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
   for (const t of d.targets.values()) if (!t.clusterless) await guarded(d, 'reaper', `reaper of ${t.resource}`, () => reap(d, t));
   await guarded(d, 'records', 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
   d.metrics?.pendingRecords.set(await pendingRecords(d.config.state));
+  // 6. notifications, in the background: a channel that hangs never holds up the next loop's teardowns.
+  d.notifier?.kick();
 }
 
 /** Reconciles every `pollSeconds` until `signal` aborts. */
@@ -311,4 +321,5 @@ export async function runLoop(d: RunnerDeps, signal: AbortSignal): Promise<void>
       signal.addEventListener('abort', () => (clearTimeout(timer), res()), { once: true });
     });
   }
+  await d.notifier?.idle();
 }

@@ -14,7 +14,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
-import type { PolicyCommand } from '../core/schemas.js';
+import type { DenyRule, PolicyCommand } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import type { ObjectRef } from './providers/types.js';
 
@@ -60,6 +60,13 @@ export interface MarkerState {
   sealedToken?: string;
   /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
   delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
+  /**
+   * Recorded through the session gateway (issue 12): `credentialSha256` is then the gateway
+   * credential's, the ServiceAccount token stays in `sealedToken` only, and `deny` are the
+   * policy's guardrails and `runnerNamespaces` the namespaces holding runner state, copied at
+   * activation so any replica enforces them from the marker alone.
+   */
+  gateway?: { url: string; deny: DenyRule[]; runnerNamespaces: string[] };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
   /** Changes of the network path while the session was open (issue 11). */

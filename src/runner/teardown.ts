@@ -16,7 +16,9 @@ import { credentialGone, proveRevoked, teardownCredential } from './providers/ku
 import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
+import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
+import { markerFacts } from './notify.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
 export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup['approved']): ProviderSetup {
@@ -84,11 +86,27 @@ async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<End
   return { ...proof, at: formatTime(d.now()) };
 }
 
-async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending): Promise<void> {
+async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending, files?: Map<string, Uint8Array>): Promise<void> {
   await t.markers.update(marker, { ...s, phase: ending.outcome });
-  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey);
+  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey, files);
   d.metrics?.ended.inc({ outcome: ending.outcome });
   d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`, { session: s.session, event: ending.outcome, code: s.failure?.code });
+  await notifyEnding(d, s, ending);
+}
+
+/** Queues the session's last notifications, after its record: `revoked` with the proof and `ended`, or `failed` with its code. */
+async function notifyEnding(d: RunnerDeps, s: MarkerState, ending: Ending): Promise<void> {
+  const n = d.notifier;
+  if (!n) return;
+  const fallback = markerFacts(s);
+  if (ending.outcome === 'ended') {
+    const r = ending.revocation;
+    await n.emit('revoked', s.session, { proof: r ? { method: r.method, result: r.result, attempts: r.attempts } : undefined }, { fallback });
+    await n.emit('ended', s.session, { endReason: ending.endReason, expires: s.expires }, { fallback });
+  } else {
+    await n.emit('failed', s.session, { code: s.failure?.code ?? 'SESSION_STEP_FAILED', step: s.failure?.step, endReason: ending.endReason }, { fallback });
+  }
+  await n.forget(s.session);
 }
 
 /** Claims and tears down an active session. Returns false when another replica claimed it first. */
@@ -103,6 +121,9 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
     }
   }
   const s = m.state;
+  // The gateway refuses the credential now, before anything else: the marker is already `ending`
+  // (other replicas see that within a second), and this process stops it at once, cutting its streams.
+  if (s.gateway) await d.gateway?.end(s.session);
   d.log(`session ${s.session}: tearing down (${s.endReason ?? reason})`, { session: s.session, event: 'teardown' });
   const started = d.now();
   const deleted = await removeAll(d, t, s, []);
@@ -110,8 +131,11 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
   d.metrics?.revocationSeconds.observe((d.now() - started) / 1000);
   // The credential is dead now; remove the ciphertext too, so nothing lingers in the channel.
   if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref, s.delivery.tag);
+  // Gathered after the revocation proof: by then every replica has seen the end and stored its last chunk.
+  const recording = await gatherRecording(t, s);
   const now = formatTime(d.now());
-  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof });
+  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof, recording: recording?.summary }, recording?.files);
+  await dropRecording(t, s);
   return true;
 }
 

@@ -5,6 +5,8 @@ export interface Fault {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Sent as is (e.g. Slack's text/plain `ok`) instead of `body` as JSON. */
+  text?: string;
 }
 
 export interface LoggedRequest {
@@ -14,7 +16,7 @@ export interface LoggedRequest {
   body: string;
 }
 
-export type Handler = (req: LoggedRequest, url: URL) => { status: number; body?: unknown; headers?: Record<string, string> };
+export type Handler = (req: LoggedRequest, url: URL) => Fault;
 
 export class HttpFake {
   readonly requests: LoggedRequest[] = [];
@@ -53,6 +55,11 @@ export class HttpFake {
       this.requests.push(logged);
       const i = this.faults.findIndex((f) => f.match(logged));
       const answer = i >= 0 ? this.faults.splice(i, 1)[0]!.fault : this.handler(logged, new URL(logged.path, 'http://fake'));
+      if (answer.text !== undefined) {
+        res.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', ...answer.headers });
+        res.end(answer.text);
+        return;
+      }
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     });

@@ -80,10 +80,12 @@ function parseAnnotations(stdout: string): RunResult['annotations'] {
 export interface RunOptions {
   workspace: string;
   api: string;
-  event: 'pull_request' | 'push';
+  event: 'pull_request' | 'push' | 'schedule' | 'workflow_dispatch';
   payload: unknown;
   inputs?: Record<string, string>;
   token?: string;
+  /** Further environment, as a workflow's `env:` gives it (e.g. notification secrets). */
+  env?: Record<string, string>;
 }
 
 /** Runs dist/index.js as a runner would; resolves with everything the runner would collect. */
@@ -110,6 +112,7 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
     GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
     GITHUB_WORKSPACE: opts.workspace,
     GITHUB_SHA: execFileSync('git', ['-C', opts.workspace, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+    ...opts.env,
   };
   return new Promise((resolvePromise) => {
     execFile(NODE24, [BUNDLE], { cwd: opts.workspace, env, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -122,7 +125,7 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
 }
 
 /** A pull request event payload in GitHub's shape (the fields the Action reads, and a few more). */
-export function pullRequestPayload(n: number, base: string, head: string, opts: { fork?: boolean; changedFiles?: number } = {}): unknown {
+export function pullRequestPayload(n: number, base: string, head: string, opts: { fork?: boolean; changedFiles?: number; createdAt?: string } = {}): unknown {
   const full = `${OWNER}/${REPO}`;
   return {
     action: 'synchronize',
@@ -130,6 +133,7 @@ export function pullRequestPayload(n: number, base: string, head: string, opts: 
     pull_request: {
       number: n,
       state: 'open',
+      ...(opts.createdAt ? { created_at: opts.createdAt } : {}),
       ...(opts.changedFiles !== undefined ? { changed_files: opts.changedFiles } : {}),
       head: { ref: 'vendor-request', sha: head, repo: { full_name: opts.fork ? `vendor/${REPO}` : full, fork: !!opts.fork } },
       base: { ref: 'main', sha: base, repo: { full_name: full, default_branch: 'main' } },
@@ -163,10 +167,19 @@ export class Scenario {
     this.base = head;
   }
   /** Runs the Action on pull request `n` at the current HEAD. */
-  runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string> } = {}): Promise<RunResult> {
+  runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
     const head = this.repo.git('rev-parse', 'HEAD');
-    this.api.pulls.set(n, { base: this.base, head });
-    return runAction({ workspace: this.repo.dir, api: this.api.url, event: 'pull_request', payload: pullRequestPayload(n, this.base, head, opts), token: opts.token, inputs: opts.inputs });
+    const pull = { ...this.api.pulls.get(n), base: this.base, head, fork: opts.fork };
+    this.api.pulls.set(n, pull);
+    return runAction({ workspace: this.repo.dir, api: this.api.url, event: 'pull_request', payload: pullRequestPayload(n, this.base, head, { ...opts, createdAt: pull.createdAt }), token: opts.token, inputs: opts.inputs, env: opts.env });
+  }
+
+  /** Runs the Action as a `schedule:` trigger would, on main (the scan of open pull requests). */
+  runSchedule(opts: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
+    const back = this.repo.git('rev-parse', '--abbrev-ref', 'HEAD');
+    this.repo.git('checkout', '-q', 'main');
+    const done = runAction({ workspace: this.repo.dir, api: this.api.url, event: 'schedule', payload: { schedule: '*/10 * * * *' }, inputs: opts.inputs, env: opts.env });
+    return done.finally(() => this.repo.git('checkout', '-q', back));
   }
   async stop(): Promise<void> {
     await this.api.stop();
@@ -189,6 +202,9 @@ export function useScenario(): Scenario {
     get(_, key) {
       const v = Reflect.get(current!, key) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current) : v;
+    },
+    set(_, key, value) {
+      return Reflect.set(current!, key, value);
     },
   });
 }

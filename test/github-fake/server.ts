@@ -10,6 +10,7 @@
  *   DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}  (204; the runner's credential comment)
  *   GET   /repos/{owner}/{repo}/commits/{sha}/pulls            (pull-request-simple[]: pulls whose head is sha)
  *   GET   /user                                                (the token's account; 403 for an installation token)
+ *   GET   /repos/{owner}/{repo}/pulls?state=open                (pull-request-simple[]: the open ones, Link pagination)
  *
  * Faults are injected per request (a 5xx for the next n matching calls), and
  * a read-only token gets GitHub's 403 on writes, as a fork's token does.
@@ -53,6 +54,10 @@ export interface RecordedRequest {
 export interface PullRef {
   base: string;
   head: string;
+  /** When it was opened (GitHub's `created_at`); default: now. */
+  createdAt?: string;
+  closed?: boolean;
+  fork?: boolean;
 }
 
 type Send = (status: number, body: unknown, headers?: Record<string, string>) => void;
@@ -154,6 +159,7 @@ export class FakeGitHub {
     const list = new RegExp(`^${base}/issues/(\\d+)/comments$`).exec(url.pathname);
     const edit = new RegExp(`^${base}/issues/comments/(\\d+)$`).exec(url.pathname);
     if (method === 'GET' && files) return this.page(url, this.pullFiles(Number(files[1])), send);
+    if (method === 'GET' && url.pathname === `${base}/pulls`) return this.page(url, this.openPulls(url.searchParams.get('state') ?? 'open'), send);
     if (method === 'GET' && list) return this.page(url, this.comments.get(Number(list[1])) ?? [], send);
     const byCommit = new RegExp(`^${base}/commits/([0-9a-f]{40})/pulls$`).exec(url.pathname);
     if (method === 'GET' && byCommit) return send(200, [...this.pulls].filter(([, p]) => p.head === byCommit[1]).map(([number, p]) => ({ number, state: 'closed', head: { sha: p.head }, base: { sha: p.base } })));
@@ -195,6 +201,21 @@ export class FakeGitHub {
     };
     const rels = [page < last ? link(page + 1, 'next') : '', page < last ? link(last, 'last') : '', page > 1 ? link(1, 'first') : '', page > 1 ? link(page - 1, 'prev') : ''].filter(Boolean);
     send(200, items.slice((page - 1) * per, page * per), rels.length ? { link: rels.join(', ') } : {});
+  }
+
+  /** `GET /pulls`: pull-request-simple objects, the fields the Action reads and a few more. */
+  private openPulls(state: string): unknown[] {
+    const full = `${this.owner}/${this.repo}`;
+    return [...this.pulls]
+      .filter(([, p]) => state === 'all' || (state === 'closed') === !!p.closed)
+      .map(([number, p]) => ({
+        number,
+        state: p.closed ? 'closed' : 'open',
+        html_url: `https://github.com/${full}/pull/${number}`,
+        created_at: p.createdAt ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        head: { ref: 'vendor-request', sha: p.head, repo: { full_name: p.fork ? `vendor/${this.repo}` : full } },
+        base: { ref: 'main', sha: p.base, repo: { full_name: full } },
+      }));
   }
 
   /** The pull request's files as GitHub lists them ("diff-entry"), from the three-dot diff of the real repository. */

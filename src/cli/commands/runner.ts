@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BreakglassError } from '../../core/errors.js';
-import { assembleRunner } from '../../runner/assemble.js';
+import { assembleRunner, startGateway } from '../../runner/assemble.js';
 import type { RunnerDeps } from '../../runner/context.js';
 import { serveHealth } from '../../runner/health.js';
 import { runnerLog, type LogFormat, type RunnerLog } from '../../runner/log.js';
@@ -45,9 +45,11 @@ async function serve(deps: RunnerDeps, io: CliIo, log: RunnerLog): Promise<void>
   if (health) log(`metrics: serving ${health.url}/metrics, /healthz, /readyz`, { event: 'metrics-listening' });
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  deps.gateway = await startGateway(deps);
   try {
     await runLoop(deps, stop.signal);
   } finally {
+    await deps.gateway?.stop();
     await health?.close();
   }
 }
@@ -116,6 +118,8 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         io.out(JSON.stringify(plans, null, 2));
       } else if (opts.once) {
         await reconcileOnce(deps);
+        // Sends are bounded by their timeout; the loop's work (teardowns, records) is already done.
+        await deps.notifier?.idle();
       } else {
         await serve(deps, io, log);
       }
