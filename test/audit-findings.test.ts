@@ -4,10 +4,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_CODES, type AuditReport } from '../src/core/audit.js';
 import { cli } from './helpers/cli.js';
 import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
+import { recordedSession } from './helpers/recording.js';
 
 async function audit(repo: AuditRepo, extra: string[] = []): Promise<{ code: number; report: AuditReport; stderr: string }> {
   const r = await cli(['audit', '--trust', repo.trustFile, '--repo', repo.dir, '--json', ...extra], { cwd: repo.dir, now: AUDIT_NOW });
@@ -246,6 +247,65 @@ describe('when the history was rewritten to remove a session', () => {
     expect(a.status).toBe('vanished');
     expectOnly(report, 'inc-a', 'HISTORY_REWRITTEN');
     expectOnly(report, 'inc-b', 'HISTORY_REWRITTEN');
+  });
+});
+
+describe('breakglass audit of session recordings (issue 12)', () => {
+  // One history of recorded sessions, each tampered with in one way, audited once.
+  let report: AuditReport;
+  let exit: number;
+  beforeAll(async () => {
+    const { repo, policy } = await base();
+    const chunk = (i: number) => `${String(i).padStart(6, '0')}.pgp`;
+    const files = (cs: { fileName: string; bytes: Uint8Array }[]) => cs.map((c) => ({ name: c.fileName, bytes: c.bytes }));
+    await recordedSession(repo, 'inc-1-recorded', policy);
+    await recordedSession(repo, 'inc-2-missing', policy, { tamper: () => [] });
+    await recordedSession(repo, 'inc-3-truncated', policy, { tamper: (c) => files(c).slice(0, -1) });
+    await recordedSession(repo, 'inc-4-extra', policy, { tamper: (c) => [...files(c), { name: 'notes.txt', bytes: new Uint8Array([1]) }] });
+    await recordedSession(repo, 'inc-5-reordered', policy, { tamper: (c) => files(c).map((f) => ({ ...f, name: f.name === chunk(1) ? chunk(2) : f.name === chunk(2) ? chunk(1) : f.name })) });
+    await recordedSession(repo, 'inc-6-altered', policy, { tamper: (c) => files(c).map((f, i) => (i === 0 ? { ...f, bytes: Uint8Array.from(f.bytes, (b, k) => (k === f.bytes.length - 1 ? b ^ 1 : b)) } : f)) });
+    await recordedSession(repo, 'inc-7-unbound', policy, { record: { recording: undefined } });
+    // Deleting a recorded session's whole folder later is allowed: its recording is judged as it was.
+    await recordedSession(repo, 'inc-8-deleted-later', policy);
+    repo.remove('sessions/inc-8-deleted-later');
+    // A recording deleted after its record was committed.
+    await recordedSession(repo, 'inc-9-dropped-later', policy);
+    repo.remove('sessions/inc-9-dropped-later/recording');
+    repo.commit(T('06:00:00'), 'clean up');
+    ({ code: exit, report } = await audit(repo));
+  });
+
+  it('keeps a recording that matches its signed record clean, also once its folder is deleted', () => {
+    expect(exit).toBe(1);
+    expectOnly(report, 'inc-1-recorded');
+    expectOnly(report, 'inc-8-deleted-later');
+    expect(report.sessions.find((s) => s.id === 'inc-1-recorded')!.recording).toMatchObject({ chunks: 4, verified: true });
+  });
+
+  it('RECORDING_MISSING: the record names chunks, none are there (never committed, or deleted later)', () => {
+    expectOnly(report, 'inc-2-missing', 'RECORDING_MISSING');
+    expectOnly(report, 'inc-9-dropped-later', 'RECORDING_MISSING');
+  });
+
+  it('RECORDING_TRUNCATED: the last chunk is gone', () => {
+    expectOnly(report, 'inc-3-truncated', 'RECORDING_TRUNCATED');
+  });
+
+  it('RECORDING_EXTRA: a file in the recording folder that is not a signed chunk', () => {
+    expectOnly(report, 'inc-4-extra', 'RECORDING_EXTRA');
+  });
+
+  it('RECORDING_REORDERED: two chunks renamed into each other', () => {
+    expectOnly(report, 'inc-5-reordered', 'RECORDING_REORDERED');
+  });
+
+  it('RECORDING_ALTERED: one byte of a chunk flipped', () => {
+    expectOnly(report, 'inc-6-altered', 'RECORDING_ALTERED');
+    expect(report.sessions.find((s) => s.id === 'inc-6-altered')!.recording).toMatchObject({ verified: false });
+  });
+
+  it('RECORDING_UNBOUND: chunks for a session whose signed record names no recording', () => {
+    expectOnly(report, 'inc-7-unbound', 'RECORDING_UNBOUND');
   });
 });
 

@@ -25,7 +25,15 @@ async function pair(name: string) {
   return { pub: await readPublicKey(k.publicKey), sec: await readPrivateKey(k.privateKey) };
 }
 
-const get: EventOf<'request'> = { type: 'request', id: 'r1', method: 'GET', path: '/api/v1/namespaces/payments/pods', query: 'limit=500', verb: 'list', resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments' } };
+const get: EventOf<'request'> = {
+  type: 'request',
+  id: 'r1',
+  method: 'GET',
+  path: '/api/v1/namespaces/payments/pods',
+  query: 'limit=500',
+  verb: 'list',
+  resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments' },
+};
 
 /** A session's recording of `chunks` chunks with two events each, sealed to `keys`. */
 async function record(session: string, chunks: number, keys: PublicKey[] = [auditor.pub]): Promise<{ files: ChunkFile[]; sealed: SealedChunk[]; head: string }> {
@@ -52,7 +60,19 @@ describe('a recording written by the writer', () => {
     w.append(get, at(0));
     w.append({ type: 'response', id: 'r1', status: 200, bytes: 42 }, at(1));
     const first = (await w.cut())!;
-    w.append({ type: 'request', id: 'r2', method: 'POST', path: '/api/v1/namespaces/payments/pods/api-0/exec', query: 'command=sh&command=-c&command=ls&stdin=true', verb: 'create', resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: 'api-0', subresource: 'exec' }, argv: ['sh', '-c', 'ls'] }, at(2));
+    w.append(
+      {
+        type: 'request',
+        id: 'r2',
+        method: 'POST',
+        path: '/api/v1/namespaces/payments/pods/api-0/exec',
+        query: 'command=sh&command=-c&command=ls&stdin=true',
+        verb: 'create',
+        resource: { group: '', version: 'v1', resource: 'pods', namespace: 'payments', name: 'api-0', subresource: 'exec' },
+        argv: ['sh', '-c', 'ls'],
+      },
+      at(2),
+    );
     w.append({ type: 'stream', id: 'r2', direction: 'server', data: Buffer.from('bin\netc\n').toString('base64') }, at(3));
     w.append({ type: 'close', id: 'r2', bytesIn: 0, bytesOut: 8 }, at(4));
     w.append({ type: 'denied', id: 'r3', rule: 'delete namespaces' }, at(5));
@@ -69,7 +89,15 @@ describe('a recording written by the writer', () => {
       const opened = await openRecording('inc-1', files, summary, key);
       expect(opened.ok).toBe(true);
       if (!opened.ok) return;
-      expect(opened.events.map((e) => [e.seq, e.type])).toEqual([[1, 'request'], [2, 'response'], [3, 'request'], [4, 'stream'], [5, 'close'], [6, 'denied'], [7, 'refused']]);
+      expect(opened.events.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'request'],
+        [2, 'response'],
+        [3, 'request'],
+        [4, 'stream'],
+        [5, 'close'],
+        [6, 'denied'],
+        [7, 'refused'],
+      ]);
       expect(opened.chunks[1]!.header).toEqual({ format: 'breakglass-recording/v1', session: 'inc-1', index: 2, prev: first.head });
       expect(opened.events[0]!.time).toBe('2026-11-21T02:30:00.000Z');
     }
@@ -121,7 +149,12 @@ describe('a recording written by the writer', () => {
       cuts.push(w.cut());
     }
     const sealed = (await Promise.all(cuts)).map((c) => c!);
-    const opened = await openRecording('inc-6', sealed.map((c) => ({ name: c.fileName, bytes: c.bytes })), await w.summary(), auditor.sec);
+    const opened = await openRecording(
+      'inc-6',
+      sealed.map((c) => ({ name: c.fileName, bytes: c.bytes })),
+      await w.summary(),
+      auditor.sec,
+    );
     expect(opened.ok).toBe(true);
   });
 });
@@ -156,7 +189,11 @@ describe('when someone tampers with a recording', () => {
 
   it('one altered byte anywhere in any chunk breaks the chain', async () => {
     const r = await record('inc-9', 2);
-    for (const [k, where] of [[0, 0], [1, 40], [1, -1]] as const) {
+    for (const [k, where] of [
+      [0, 0],
+      [1, 40],
+      [1, -1],
+    ] as const) {
       const files = r.files.map((f) => ({ ...f, bytes: Uint8Array.from(f.bytes) }));
       const b = files[k]!.bytes;
       const i = where < 0 ? b.length + where : where;

@@ -28,6 +28,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'runner', args: '', summary: 'run the in-account runner', load: async () => (await import('./commands/runner.js')).registerRunner },
   { name: 'receive', args: '<id>', summary: 'decrypt a delivered credential', load: async () => (await import('./commands/receive.js')).registerReceive },
   { name: 'audit', args: '', summary: 'verify every session in the git history end to end', load: async () => (await import('./commands/audit.js')).registerAudit },
+  { name: 'replay', args: '<id>', summary: "verify and decrypt a session's recording; print its timeline", load: async () => (await import('./commands/replay.js')).registerReplay },
+  { name: 'review', args: '<id>', summary: 'write the post-incident review of a session (Markdown)', load: async () => (await import('./commands/review.js')).registerReview },
   { name: 'demo', args: '', summary: 'run the whole signed lifecycle on this machine, narrated', load: async () => (await import('./commands/demo.js')).registerDemo },
   { name: 'drill', args: '', summary: 'rehearse a whole session against a staging cluster', load: async () => (await import('./commands/drill.js')).registerDrill },
 ];

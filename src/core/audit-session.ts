@@ -12,6 +12,7 @@ import { verifySession, type SessionVerdict } from './verify-session.js';
 import type { HistoryIndex } from './audit-history.js';
 import { checkDuration, checkEnd, checkRecordSignature, checkRecordUnchanged, checkRevocation, checkTeardown, parseRecord, type FoundRecord } from './audit-record.js';
 import { historyPolicyVersions } from './audit-policy.js';
+import { checkRecording } from './audit-recording.js';
 import type { ApprovalEvent, AuditCode, AuditFinding, AuditOptions, AuditTrust, SessionReport } from './audit-types.js';
 
 /** What every per-session check needs. */
@@ -124,6 +125,9 @@ async function auditRecord(ctx: AuditContext, id: string, found: FoundRecord, re
   const end = endAt === undefined ? undefined : { at: endAt, time: idx.commit(endAt).time, commit: idx.commit(endAt).oid };
   if (pos !== undefined) out.push(...checkEnd(id, r, end, pos, opts));
   out.push(...checkTeardown(id, r, recCommit.oid), ...checkRevocation(id, r, recCommit.oid));
+  const recording = checkRecording(idx, id, r, recCommit.oid);
+  report.recording = recording.report;
+  out.push(...recording.findings);
   return verdict;
 }
 

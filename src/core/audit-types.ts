@@ -3,6 +3,7 @@
  * a timeline an auditor can read. Plain data, ready for JSON and HTML.
  */
 import type { PublicKey } from '../crypto/openpgp.js';
+import { RECORDING_CHAIN_CODES } from './reasons.js';
 import type { TrustMaterial } from './trust.js';
 
 /** Stable finding codes. Tools and tests match on these strings; never rename one, only add. */
@@ -23,6 +24,8 @@ export const AUDIT_CODES = [
   'POLICY_UNAPPROVED',
   'POLICY_ROLLBACK',
   'REQUEST_ID_MISMATCH',
+  // Session recordings (issue 12): each one held to the chain head in its signed record.
+  ...RECORDING_CHAIN_CODES,
 ] as const;
 export type AuditCode = (typeof AUDIT_CODES)[number];
 
@@ -75,6 +78,13 @@ export interface ApprovalEvent {
 /** `open`: no record (never activated, or still active); `vanished`: known only from a record the branch lost. */
 export type SessionStatus = 'open' | 'rejected' | 'recorded' | 'failed' | 'vanished';
 
+/** A session's recording as the audit saw it (issue 12): what the signed record names, and whether the chunks match it. */
+export interface RecordingReport {
+  chunks: number;
+  head: string;
+  verified: boolean;
+}
+
 /** One session, end to end. */
 export interface SessionReport {
   id: string;
@@ -91,6 +101,7 @@ export interface SessionReport {
   ended?: TimelineEvent;
   tornDown?: TimelineEvent;
   revocation?: TimelineEvent;
+  recording?: RecordingReport;
   findings: AuditFinding[];
 }
 

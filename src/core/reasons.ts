@@ -3,21 +3,14 @@ import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
 // ---- Session recording (issue 12, docs/security/recording.md) ----
 /**
  * A recording that does not match its signed record (`audit` findings and
- * `replay` refusals, exit 1). The first five need no key; the last three are
- * found only when an auditor key opens the chunks.
+ * `replay` refusals, exit 1). These need no key: `audit` reports them.
  */
-export const RECORDING_CODES = [
-  'RECORDING_MISSING',
-  'RECORDING_TRUNCATED',
-  'RECORDING_EXTRA',
-  'RECORDING_REORDERED',
-  'RECORDING_ALTERED',
-  'RECORDING_UNBOUND',
-  'RECORDING_UNREADABLE',
-  'RECORDING_MALFORMED',
-  'RECORDING_FOREIGN',
-] as const;
+export const RECORDING_CHAIN_CODES = ['RECORDING_MISSING', 'RECORDING_TRUNCATED', 'RECORDING_EXTRA', 'RECORDING_REORDERED', 'RECORDING_ALTERED', 'RECORDING_UNBOUND'] as const;
+/** Found only when an auditor key opens the chunks (`replay`, `review --key`). */
+export const RECORDING_CONTENT_CODES = ['RECORDING_UNREADABLE', 'RECORDING_MALFORMED', 'RECORDING_FOREIGN'] as const;
+export const RECORDING_CODES = [...RECORDING_CHAIN_CODES, ...RECORDING_CONTENT_CODES] as const;
 export type RecordingCode = (typeof RECORDING_CODES)[number];
+export type RecordingChainCode = (typeof RECORDING_CHAIN_CODES)[number];
 /**
  * Operational errors (exit 2) about recordings and auditor keys: a Trust
  * file's `auditors:` that cannot be used, or a key that no chunk is sealed to.

@@ -6,7 +6,7 @@
  * signature (the caller verifies the record first and passes its field).
  */
 import { chainStart, chainStep, chunkDigest, chunkFileName, chunkIndexOf, formatHead, recordingDir, type RecordingSummary } from './recording.js';
-import type { RecordingCode } from './reasons.js';
+import type { RecordingChainCode, RecordingCode } from './reasons.js';
 
 /** One file found in `sessions/<id>/recording/`. */
 export interface ChunkFile {
@@ -22,10 +22,13 @@ export interface RecordingFinding {
   file?: string;
 }
 
+/** What the keyless check can find. */
+export type ChainFinding = RecordingFinding & { code: RecordingChainCode };
+
 /** The outcome of a chain check; `chunks` are the ordered chunk bytes when the chain holds. */
 export interface ChainCheck {
   ok: boolean;
-  findings: RecordingFinding[];
+  findings: ChainFinding[];
   chunks: Uint8Array[];
 }
 
@@ -39,7 +42,7 @@ const MAX_SWAP_DIAGNOSIS = 64;
  */
 export function verifyChain(session: string, files: readonly ChunkFile[], expected: RecordingSummary): ChainCheck {
   const dir = recordingDir(session);
-  const findings: RecordingFinding[] = [];
+  const findings: ChainFinding[] = [];
   const byIndex = new Map<number, Uint8Array>();
   for (const f of files) {
     const i = chunkIndexOf(f.name);
@@ -53,7 +56,11 @@ export function verifyChain(session: string, files: readonly ChunkFile[], expect
   if (expected.chunks > 0 && byIndex.size === 0) {
     findings.push({ code: 'RECORDING_MISSING', file: dir, message: `the signed record names a recording of ${expected.chunks} chunk(s), but ${dir}/ holds none` });
   } else if (missing.length) {
-    findings.push({ code: 'RECORDING_TRUNCATED', file: dir, message: `${missing.length} of ${expected.chunks} chunk(s) are missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}` });
+    findings.push({
+      code: 'RECORDING_TRUNCATED',
+      file: dir,
+      message: `${missing.length} of ${expected.chunks} chunk(s) are missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`,
+    });
   }
   if (missing.length) return { ok: false, findings, chunks: [] };
   const chunks = Array.from({ length: expected.chunks }, (_, k) => byIndex.get(k + 1)!);
@@ -69,7 +76,7 @@ function headOfDigests(session: string, digests: readonly Uint8Array[]): Uint8Ar
 }
 
 /** Names a swap of two chunks when that alone explains the mismatch; otherwise the recording was altered. */
-function diagnose(session: string, dir: string, digests: Uint8Array[], want: string, got: string): RecordingFinding {
+function diagnose(session: string, dir: string, digests: Uint8Array[], want: string, got: string): ChainFinding {
   if (digests.length <= MAX_SWAP_DIAGNOSIS) {
     for (let a = 0; a < digests.length; a++) {
       for (let b = a + 1; b < digests.length; b++) {

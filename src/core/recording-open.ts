@@ -45,7 +45,8 @@ export function parseChunk(plaintext: Uint8Array, where: { session: string; inde
   const header = parseLine(lines[0]!, RecordingHeader, where.file, 1);
   // The chain binds ciphertexts; the header binds the plaintext to its place, so a writer bug cannot splice chunks either.
   if (header.session !== where.session) refuse('RECORDING_FOREIGN', where.file, `the chunk is chunk ${header.index} of session ${header.session}, not of ${where.session}`);
-  if (header.index !== where.index || header.prev !== where.prev) refuse('RECORDING_MALFORMED', where.file, `the header says chunk ${header.index} after ${header.prev}; expected chunk ${where.index} after ${where.prev}`);
+  if (header.index !== where.index || header.prev !== where.prev)
+    refuse('RECORDING_MALFORMED', where.file, `the header says chunk ${header.index} after ${header.prev}; expected chunk ${where.index} after ${where.prev}`);
   const events: RecordingEvent[] = [];
   let seq = where.nextSeq;
   for (let i = 1; i < lines.length; i++) {
@@ -86,7 +87,10 @@ export async function openRecording(session: string, files: readonly ChunkFile[]
     const file = `${recordingDir(session)}/${chunkFileName(index)}`;
     try {
       if (!(await sealedToKey(bytes, key, file))) {
-        throw new BreakglassError('RECORDING_NOT_FOR_KEY', `${file} is not sealed to key ${key.getFingerprint().toUpperCase()}; use the secret key of an auditor the trust file listed when the session ran`);
+        throw new BreakglassError(
+          'RECORDING_NOT_FOR_KEY',
+          `${file} is not sealed to key ${key.getFingerprint().toUpperCase()}; use the secret key of an auditor the trust file listed when the session ran`,
+        );
       }
       const plain = await decrypt(bytes, key, file);
       const chunk = parseChunk(plain, { session, index, prev: formatHead(prev), nextSeq, file });

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { auditHistory, type AuditReport } from '../../core/audit.js';
 import { parseDuration } from '../../core/duration.js';
@@ -11,7 +11,10 @@ import { originName } from '../../adapters/git.js';
 import { currentBranch, readHistory } from '../../adapters/history.js';
 import { loadRunnerKey, loadTrust } from '../../adapters/trust.js';
 import { renderAuditHtml } from '../audit-html.js';
-import { repoDir, requireFile } from '../common.js';
+import { makeDirectory, repoDir, requireFile } from '../common.js';
+import { recordingFor } from '../recording-load.js';
+import { renderReview } from '../../core/review.js';
+import { SessionId } from '../../core/schemas.js';
 import type { CliIo, ExitCode } from '../io.js';
 
 interface AuditOpts {
@@ -42,6 +45,35 @@ async function auditedRepository(dir: string, flag: string | undefined, history:
   throw new BreakglassError('REPOSITORY_UNKNOWN', `cannot tell which repository this is: there is no origin remote in ${dir} and no runner-signed record to learn it from; ${how}`);
 }
 
+/** Runs the audit of the repository at `dir` with the trust file's approvers and runner key (also used by `review`). */
+export async function auditRepository(io: CliIo, dir: string, trustFile: string, o: { repository?: string; branch?: string; pollSeconds: number; toleranceSeconds: number }): Promise<AuditReport> {
+  const approvals = await loadTrust(trustFile, dir);
+  const runner = await loadRunnerKey(trustFile, dir);
+  if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
+  const history = await readHistory(dir, o.branch ?? (await currentBranch(dir)));
+  const repository = await auditedRepository(dir, o.repository, history, { approvals, runner });
+  return auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds: o.pollSeconds, toleranceSeconds: o.toleranceSeconds });
+}
+
+/**
+ * The HTML report, and beside it `reviews/<id>.md`: each session's
+ * post-incident review without the recording's contents (the audit holds no
+ * auditor key), which the report links.
+ */
+async function writeHtml(io: CliIo, dir: string, trustFile: string, report: AuditReport, html: string): Promise<void> {
+  const reviews = join(dirname(html), 'reviews');
+  const linked = new Set<string>();
+  for (const session of report.sessions) {
+    // Ids come from paths in the repository: only a valid session id becomes a file name.
+    if (!SessionId.safeParse(session.id).success) continue;
+    if (!linked.size) await makeDirectory(reviews);
+    const { record, recording } = await recordingFor(io, dir, session.id, trustFile, undefined);
+    await writeFile(join(reviews, `${session.id}.md`), renderReview({ session, record, recording, repository: report.repository, at: report.at }));
+    linked.add(session.id);
+  }
+  await writeFile(html, renderAuditHtml(report, { review: (id) => (linked.has(id) ? `reviews/${id}.md` : undefined) }));
+}
+
 function printText(io: CliIo, r: AuditReport): void {
   const all = [...r.findings, ...r.sessions.flatMap((s) => s.findings)];
   io.out(`audit of ${r.repository} (${r.branch} at ${r.head?.slice(0, 12) ?? 'no commits'}, ${r.commits} commits): ${r.sessions.length} session(s), ${all.length} finding(s)`);
@@ -68,13 +100,8 @@ export function registerAudit(program: Command, io: CliIo, done: (code: ExitCode
       const dir = await repoDir(io, opts.repo);
       // Inputs first (the trust file), the repository name last: it may come from the history itself.
       const trustFile = await requireFile(io, '--trust', opts.trust);
-      const approvals = await loadTrust(trustFile, dir);
-      const runner = await loadRunnerKey(trustFile, dir);
-      if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
-      const history = await readHistory(dir, opts.branch ?? (await currentBranch(dir)));
-      const repository = await auditedRepository(dir, opts.repository, history, { approvals, runner });
-      const report = await auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds, toleranceSeconds });
-      if (opts.html) await writeFile(resolve(io.cwd, opts.html), renderAuditHtml(report));
+      const report = await auditRepository(io, dir, trustFile, { repository: opts.repository, branch: opts.branch, pollSeconds, toleranceSeconds });
+      if (opts.html) await writeHtml(io, dir, trustFile, report, resolve(io.cwd, opts.html));
       if (opts.json) io.out(JSON.stringify(report, null, 2));
       else printText(io, report);
       done(report.clean ? 0 : 1);
