@@ -150,6 +150,22 @@ describe('when a pull request adds a record', () => {
   });
 });
 
+describe('when a pull request adds a recording chunk (issue 12)', () => {
+  it('refuses it: only the runner writes recordings, on the default branch', async () => {
+    s.branch();
+    s.repo.write(`sessions/${ID}-rec/request.yaml`, request(`${ID}-rec`));
+    s.repo.commit('request');
+    s.merge();
+    s.branch('forge-recording');
+    s.repo.write(`sessions/${ID}-rec/recording/000001.pgp`, 'not really ciphertext');
+    s.repo.commit('forged recording');
+    const r = await s.runPull(12);
+    expect(r.code).toBe(1);
+    const titles = errors(r).filter((a) => a.title === 'breakglass RECORDING_IN_PULL_REQUEST');
+    expect(titles.map((a) => a.file)).toEqual([`sessions/${ID}-rec/recording/000001.pgp`]);
+  });
+});
+
 describe('when files outside sessions/ and policies/ change', () => {
   it('does not judge them', async () => {
     s.branch();

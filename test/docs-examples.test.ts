@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunnerKey, loadTrust } from '../src/adapters/trust.js';
+import { loadAuditors, loadRunnerKey, loadTrust } from '../src/adapters/trust.js';
 import { generateKeyPair } from '../src/crypto/openpgp.js';
 import { loadRunnerConfig } from '../src/runner/config.js';
 import { ROOT } from './helpers/cli.js';
@@ -20,11 +20,11 @@ let dir = '';
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('docs/examples/trust.yaml', () => {
-  it('loads with loadTrust: four approvers, threshold 2, and the runner key', async () => {
+  it('loads with loadTrust: four approvers, threshold 2, the runner key and an auditor', async () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-doc-examples-'));
     await copyFile(join(EXAMPLES, 'trust.yaml'), join(dir, 'trust.yaml'));
     await mkdir(join(dir, 'keys'));
-    for (const name of ['alice', 'bob', 'runner']) {
+    for (const name of ['alice', 'bob', 'runner', 'sec-team']) {
       await writeFile(join(dir, 'keys', `${name}.asc`), (await generateKeyPair({ name, email: `${name}@customer.example` })).publicKey);
     }
     await writeFile(join(dir, 'keys', 'carol.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
@@ -39,6 +39,7 @@ describe('docs/examples/trust.yaml', () => {
       ['dave', 'sigstore-identity'],
     ]);
     expect(await loadRunnerKey(join(dir, 'trust.yaml'))).toBeDefined();
+    expect((await loadAuditors(join(dir, 'trust.yaml'))).map((a) => [a.name, a.keys.length])).toEqual([['sec-team', 1]]);
   });
 });
 

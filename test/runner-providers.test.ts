@@ -59,3 +59,28 @@ describe('the plan of a non-Kubernetes resource', () => {
     expect(() => plan('kubernetes')).toThrow(expect.objectContaining({ code: 'PLAN_PRIVILEGE' }));
   });
 });
+
+describe('watching an open path', async () => {
+  const { pathChange } = await import('../src/runner/path-watch.js');
+  const at = '2026-11-21T03:00:00Z';
+  const down = { code: 'TAILSCALE_DEVICE_OFFLINE', message: 'offline' };
+
+  it('records a path going down once, a different failure again, and its return', () => {
+    expect(pathChange(undefined, undefined, at)).toBeUndefined();
+    const first = pathChange(undefined, down, at)!;
+    expect(first).toEqual({ state: 'down', code: 'TAILSCALE_DEVICE_OFFLINE', message: 'offline', at });
+    expect(pathChange(first, down, at)).toBeUndefined();
+    expect(pathChange(first, { code: 'TAILSCALE_ROUTES_WITHDRAWN', message: 'x' }, at)).toMatchObject({ state: 'down', code: 'TAILSCALE_ROUTES_WITHDRAWN' });
+    expect(pathChange(first, undefined, at)).toMatchObject({ state: 'up', code: 'NETWORK_PATH_RESTORED' });
+  });
+
+  it('uses only codes listed in reasons.ts', async () => {
+    const { NETWORK_PATH_CODES } = await import('../src/core/reasons.js');
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const dir = new URL('../src/runner/providers/', import.meta.url);
+    const thrown = new Set<string>();
+    for (const f of readdirSync(dir)) for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/'((?:TAILSCALE|TWINGATE|ROUTER)_[A-Z_]+)'/g)) thrown.add(m[1]!);
+    expect([...thrown].filter((c) => !(NETWORK_PATH_CODES as readonly string[]).includes(c))).toEqual([]);
+    expect(thrown.size).toBeGreaterThanOrEqual(9);
+  });
+});

@@ -61,6 +61,9 @@ function sessionRule(c: Change, id: string, rest: string): Finding | undefined {
   if (/^record\.yaml(\.asc)?$/.test(rest)) {
     return finding(c.path, 'RECORD_IN_PULL_REQUEST', `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; records are written and signed only by the runner, on the default branch, never in a pull request`);
   }
+  if (rest.startsWith('recording/')) {
+    return finding(c.path, 'RECORDING_IN_PULL_REQUEST', `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; session recordings are written only by the runner, on the default branch, never in a pull request`);
+  }
   if (c.kind === 'added') return undefined;
   if (rest === 'request.yaml') {
     return finding(c.path, c.kind === 'removed' ? 'REQUEST_REMOVED' : 'REQUEST_CHANGED', `this pull request ${verb(c.kind)} the existing request of session ${id}; approvals bind its exact bytes, so any change voids them all. Open a new request with a new session id instead`);

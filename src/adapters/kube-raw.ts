@@ -26,6 +26,8 @@ const PLURALS: Record<string, string> = {
   Deployment: 'deployments',
   NetworkPolicy: 'networkpolicies',
   ServiceAccount: 'serviceaccounts',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
 };
 
 /** REST path of a kind in a namespace (and of one object when `name` is given). */

@@ -113,3 +113,58 @@ export async function loadRunnerKey(path: string, repoDir?: string): Promise<Pub
     throw new BreakglassError('TRUST_INVALID', `runner key ${loaded.value.runner} cannot be read: ${(e as Error).message}`, { cause: e });
   }
 }
+
+/** One auditor of the trust file (issue 12): the keys a recording is sealed to. */
+export interface TrustedAuditor {
+  name: string;
+  /** Every key in the auditor's file that can encrypt at load time. */
+  keys: PublicKey[];
+}
+
+/**
+ * The trust file's `auditors:` (empty when it lists none). Refuses an auditor
+ * listed twice, one key under two names, a file that is not public keys, and
+ * an auditor none of whose keys can encrypt at `now` (expired, revoked, or no
+ * encryption subkey): a recording sealed to nobody who can open it is lost.
+ */
+export async function loadAuditors(path: string, repoDir?: string, now: Date = new Date()): Promise<TrustedAuditor[]> {
+  const full = resolve(path);
+  const loaded = loadDocument(full, await readAt(dirname(full), full, 'trust file', repoDir), 'Trust');
+  if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
+  const out: TrustedAuditor[] = [];
+  const owner = new Map<string, string>();
+  for (const entry of loaded.value.auditors ?? []) {
+    if (out.some((a) => a.name === entry.name)) throw new BreakglassError('AUDITOR_DUPLICATE', `auditor ${entry.name} is listed twice in ${full}`);
+    const bytes = await readAt(dirname(full), entry.openpgp, `OpenPGP key of auditor ${entry.name}`, repoDir);
+    let keys: PublicKey[];
+    try {
+      keys = await readPublicKeys(bytes);
+    } catch (e) {
+      throw new BreakglassError('AUDITOR_INVALID', `OpenPGP key of auditor ${entry.name} (${entry.openpgp}) cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+    for (const k of keys) {
+      const fpr = k.getFingerprint().toUpperCase();
+      const other = owner.get(fpr);
+      // One key under two names would make two auditors look like two people.
+      if (other !== undefined) throw new BreakglassError('AUDITOR_DUPLICATE', `key ${fpr} is listed for auditors ${other} and ${entry.name}`);
+      owner.set(fpr, entry.name);
+    }
+    const usable = await encryptingKeys(keys, now);
+    if (usable.length === 0) throw new BreakglassError('AUDITOR_KEY_UNUSABLE', `no key of auditor ${entry.name} (${entry.openpgp}) can encrypt at ${now.toISOString()}: expired, revoked, or without an encryption subkey`);
+    out.push({ name: entry.name, keys: usable });
+  }
+  return out;
+}
+
+async function encryptingKeys(keys: readonly PublicKey[], now: Date): Promise<PublicKey[]> {
+  const out: PublicKey[] = [];
+  for (const k of keys) {
+    try {
+      await k.getEncryptionKey(undefined, now);
+      out.push(k);
+    } catch {
+      // Superseded or expired: the auditor's other keys are used.
+    }
+  }
+  return out;
+}

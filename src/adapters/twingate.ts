@@ -19,6 +19,9 @@ export interface ConnectorTokens {
   refreshToken: string;
 }
 
+/** Twingate's ConnectorState enum: only ALIVE carries traffic. */
+export type ConnectorState = 'ALIVE' | 'DEAD_NO_HEARTBEAT' | 'DEAD_HEARTBEAT_TOO_OLD' | 'DEAD_NO_RELAYS';
+
 interface MutationResult {
   ok: boolean;
   error: string | null;
@@ -35,7 +38,9 @@ export class TwingateClient {
       { method: 'POST', url: this.opts.url, what, body: { query, variables }, headers: { 'x-api-key': this.opts.apiKey } },
       this.opts.http,
     );
-    if (res.body?.errors?.length) throw new BreakglassError('PROVIDER_FAILED', `${what} failed: ${res.body.errors[0]!.message.slice(0, 300)}`);
+    const error = res.body?.errors?.[0]?.message;
+    // A key without the permission level an operation needs answers with GraphQL errors, HTTP 200.
+    if (error !== undefined) throw new BreakglassError(/permission/i.test(error) ? 'PROVIDER_AUTH' : 'PROVIDER_FAILED', `${what} failed: ${error.slice(0, 300)}`);
     if (!res.body?.data) throw new BreakglassError('PROVIDER_FAILED', `${what} failed: the answer has no data`);
     return res.body.data;
   }
@@ -85,6 +90,18 @@ export class TwingateClient {
       { name },
     );
     return d.connectors.edges.map((e) => e.node).filter((n) => n.name === name);
+  }
+
+  /** The connector's ConnectorState (ALIVE, DEAD_NO_HEARTBEAT, ...), or undefined when it does not exist. */
+  async connectorState(id: string): Promise<ConnectorState | undefined> {
+    const d = await this.gql<{ connector: { id: string; state: ConnectorState } | null }>('read Twingate connector state', 'query Connector($id: ID!) { connector(id: $id) { id state lastHeartbeatAt } }', { id });
+    return d.connector?.state;
+  }
+
+  /** True when the remote network exists and this key can read it. */
+  async remoteNetworkExists(id: string): Promise<boolean> {
+    const d = await this.gql<{ remoteNetwork: { id: string } | null }>('read Twingate remote network', 'query RemoteNetwork($id: ID!) { remoteNetwork(id: $id) { id name } }', { id });
+    return d.remoteNetwork !== null;
   }
 
   async connectorExists(id: string): Promise<boolean> {

@@ -1,5 +1,31 @@
 import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
 
+// ---- Session recording (issue 12, docs/security/recording.md) ----
+/**
+ * A recording that does not match its signed record (`audit` findings and
+ * `replay` refusals, exit 1). The first five need no key; the last three are
+ * found only when an auditor key opens the chunks.
+ */
+export const RECORDING_CODES = [
+  'RECORDING_MISSING',
+  'RECORDING_TRUNCATED',
+  'RECORDING_EXTRA',
+  'RECORDING_REORDERED',
+  'RECORDING_ALTERED',
+  'RECORDING_UNBOUND',
+  'RECORDING_UNREADABLE',
+  'RECORDING_MALFORMED',
+  'RECORDING_FOREIGN',
+] as const;
+export type RecordingCode = (typeof RECORDING_CODES)[number];
+/**
+ * Operational errors (exit 2) about recordings and auditor keys: a Trust
+ * file's `auditors:` that cannot be used, or a key that no chunk is sealed to.
+ */
+export const RECORDING_ERROR_CODES = ['AUDITOR_INVALID', 'AUDITOR_DUPLICATE', 'AUDITOR_KEY_UNUSABLE', 'RECORDING_NOT_FOR_KEY', 'RECORDING_NONE'] as const;
+export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
+// ---- end of issue 12 ----
+
 /**
  * Stable reason codes for a negative verification verdict. Tools and tests
  * match on these strings; never rename one, only add.
@@ -49,6 +75,16 @@ export const REASONS = [
   'PRIVILEGE_PROTECTED_NAMESPACE',
   'PRIVILEGE_ESCALATES',
   'PRIVILEGE_UNVERIFIABLE',
+  ...RECORDING_CODES,
+  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
+  // session was refused before anything was created, and why the gateway refused a request.
+  'RECORDING_NO_GATEWAY',
+  'RECORDING_NO_AUDITORS',
+  'RECORDING_GATEWAY_DOWN',
+  'GATEWAY_CREDENTIAL_REFUSED',
+  'GATEWAY_DENIED',
+  'GATEWAY_PROTECTED_NAMESPACE',
+  'GATEWAY_PATH_REFUSED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
@@ -93,3 +129,70 @@ export const CLI_INPUT_CODES = [
   'REPOSITORY_AMBIGUOUS',
 ] as const;
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
+
+/**
+ * Network paths (issue 11, docs/security/network-paths.md): why a path was
+ * refused at activation (the record's `failure.code`), why an open path went
+ * down or came back (the record's `path` events), and why a session waits
+ * (`PROVIDER_PREFLIGHT`). Never renamed, only added to. Besides these, a
+ * provider API refusing the credential is `PROVIDER_AUTH` (401/403, e.g. a
+ * missing OAuth scope or Twingate permission level).
+ */
+export const NETWORK_PATH_CODES = [
+  'PROVIDER_PREFLIGHT',
+  'PROVIDER_NOT_READY',
+  'TAILSCALE_DEVICE_OFFLINE',
+  'TAILSCALE_DEVICE_AMBIGUOUS',
+  'TAILSCALE_ROUTES_NOT_ENABLED',
+  'TAILSCALE_ROUTES_REFUSED',
+  'TAILSCALE_ROUTES_EXCESS',
+  'TAILSCALE_ROUTES_WITHDRAWN',
+  'TWINGATE_CONNECTOR_NOT_ALIVE',
+  'TWINGATE_CONNECTOR_DEAD',
+  'ROUTER_NOT_READY',
+  'NETWORK_PATH_RESTORED',
+] as const;
+export type NetworkPathCode = (typeof NETWORK_PATH_CODES)[number];
+
+// Issue 15 (an operable runner): every failure the runner records carries one of these
+// or the specific code of the error that caused it, never a generic one; and the
+// codes of `breakglass runner --check`, one per problem found before starting.
+/** Codes a runner record's `failure` (or loop.json) carries when the cause had no code of its own: named by step. */
+export const RUNNER_STEP_CODES = {
+  marker: 'MARKER_WRITE_FAILED',
+  network: 'NETWORK_FAILED',
+  recipient: 'RECIPIENT_KEY_UNUSABLE',
+  credential: 'CREDENTIAL_FAILED',
+  sealed: 'SEAL_FAILED',
+  active: 'MARKER_WRITE_FAILED',
+  delivered: 'DELIVERY_FAILED',
+  teardown: 'TEARDOWN_INCOMPLETE',
+  revocation: 'REVOCATION_UNPROVEN',
+  git: 'GIT_UNREACHABLE',
+  session: 'SESSION_STEP_FAILED',
+  reaper: 'REAPER_FAILED',
+  records: 'RECORD_PUSH_FAILED',
+  markers: 'MARKER_LIST_FAILED',
+  policies: 'POLICY_MEMORY_FAILED',
+} as const;
+export type RunnerStep = keyof typeof RUNNER_STEP_CODES;
+
+/** `breakglass runner --check` (and the same checks at start): one code per kind of problem. */
+export const PREFLIGHT_CODES = [
+  'PREFLIGHT_CONFIG_INVALID',
+  'PREFLIGHT_TRUST_INVALID',
+  'PREFLIGHT_KEY_UNREADABLE',
+  'PREFLIGHT_KEY_CANNOT_SIGN',
+  'PREFLIGHT_KEY_CANNOT_ENCRYPT',
+  'PREFLIGHT_KEY_NOT_RUNNER',
+  'PREFLIGHT_STATE_UNWRITABLE',
+  'PREFLIGHT_REMOTE_UNREACHABLE',
+  'PREFLIGHT_BRANCH_MISSING',
+  'PREFLIGHT_CLUSTER_UNREACHABLE',
+  'PREFLIGHT_NAMESPACE_MISSING',
+  'PREFLIGHT_PERMISSION_MISSING',
+  'PREFLIGHT_PROVIDER_ENV_MISSING',
+  'PREFLIGHT_PROVIDER_FAILED',
+  'PREFLIGHT_COMMANDS_MISSING',
+] as const;
+export type PreflightCode = (typeof PREFLIGHT_CODES)[number];

@@ -6,6 +6,7 @@
  */
 import { loadDocument, MAX_DOCUMENT_BYTES, sortFindings, type Locate } from './document.js';
 import { sha256Digest } from './digest.js';
+import { chunkIndexOf } from './recording.js';
 import type { Finding } from './errors.js';
 import { SessionId, type DocumentOf, type Kind } from './schemas.js';
 
@@ -222,11 +223,18 @@ function markUnreadable(refused: readonly Refusal[], sessions: Map<string, Sessi
   }
 }
 
+/** `sessions/<id>/recording/000001.pgp`: a chunk of a session recording (issue 12). Any other name there is a layout finding. */
+export function isRecordingChunk(path: string): boolean {
+  const m = /^sessions\/[^/]+\/recording\/([^/]+)$/.exec(path);
+  return !!m && chunkIndexOf(m[1]!) !== undefined;
+}
+
 /** Loads and parses every breakglass file in the source; never throws on bad content. */
 export async function loadRepository(source: FileSource): Promise<RepositoryModel> {
   const findings: Finding[] = [];
   const paths = await source.list(['sessions', 'policies']);
-  const wanted = paths.filter((p) => p.startsWith('sessions/') || /^policies\/([^/]+\.ya?ml|approvals\/.+)$/.test(p));
+  // Recording chunks are ciphertext judged by the recording checks (recording-chain.ts), never read as documents here.
+  const wanted = paths.filter((p) => (p.startsWith('sessions/') && !isRecordingChunk(p)) || /^policies\/([^/]+\.ya?ml|approvals\/.+)$/.test(p));
   const refused = await source.refused(wanted);
   const files = await source.readMany(wanted);
   const readable = wanted.filter((p) => files.has(p));

@@ -235,6 +235,10 @@ export const Record = z.strictObject({
     })
     .optional(),
   failure: z.strictObject({ step: z.string(), code: z.string(), message: z.string() }).optional(),
+  // The network path going down (with its code) and coming back while the session was open (issue 11).
+  path: z.array(z.strictObject({ state: z.enum(['down', 'up']), code: z.string().min(1), message: z.string(), at: Time })).optional(),
+  // Issue 12: the session recording's chunk count and chain head (docs/security/recording.md).
+  recording: z.strictObject({ chunks: z.number().int().min(0), head: Digest }).optional(),
 });
 export type Record = z.infer<typeof Record>;
 
@@ -254,6 +258,17 @@ export const PolicyCommand = z.strictObject({
 });
 export type PolicyCommand = z.infer<typeof PolicyCommand>;
 
+// A gateway guardrail (issue 12): Kubernetes verbs on resources (`pods/exec` names a subresource), optionally
+// only in some namespaces. A namespaced rule also matches requests across all namespaces (`get secrets -A`).
+export const GATEWAY_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'] as const;
+export const DenyRule = z.strictObject({
+  verbs: z.array(z.enum(GATEWAY_VERBS)).min(1),
+  resources: z.array(z.string().regex(/^(?:\*|[a-z0-9.-]+(?:\/[a-z]+)?)$/)).min(1),
+  namespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).min(1).optional(),
+  reason: z.string().min(1).max(200).optional(),
+});
+export type DenyRule = z.infer<typeof DenyRule>;
+
 export const RESOURCE_TYPES = ['kubernetes', 'command', 'vendor-held'] as const;
 
 export const PolicyResource = z.strictObject({
@@ -265,6 +280,10 @@ export const PolicyResource = z.strictObject({
   commands: z.array(PolicyCommand).optional(),
   // The manifest is pinned by digest, so approving the policy's bytes approves the manifest's too.
   networkPolicy: z.strictObject({ manifest: RelativePath, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  // Session recording (issue 12): `required` makes a session that cannot go through the gateway fail closed;
+  // `deny` rules are enforced by the gateway (403 to the client, recorded as denied) and shown in the approval view.
+  recording: z.enum(['required', 'optional']).optional(),
+  deny: z.array(DenyRule).optional(),
 });
 export type PolicyResource = z.infer<typeof PolicyResource>;
 
@@ -305,16 +324,39 @@ export const TrustApprover = z.union([
   }),
 ]);
 
+/** An auditor of the trust file (issue 12): a name and an OpenPGP public key file that recordings are sealed to. */
+export const TrustAuditor = z.strictObject({ name: ApproverName, openpgp: FilePath });
+
 export const Trust = z.strictObject({
   apiVersion,
   kind: z.literal('Trust'),
   threshold: z.number().int().min(1).max(100),
   approvers: z.array(TrustApprover).min(1),
   runner: FilePath.optional(),
+  // Issue 12: who can open session recordings; every chunk is sealed to each of these OpenPGP keys.
+  auditors: z.array(TrustAuditor).min(1).optional(),
 });
 export type Trust = z.infer<typeof Trust>;
 
 const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/);
+
+/** An IPv4 or IPv6 prefix as Tailscale takes routes: address/bits, the address the prefix's own. */
+const Cidr = z.string().regex(/^(?:(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/, 'a route is a CIDR prefix such as 10.96.0.0/12');
+
+/**
+ * Refuses a versioned tag of `repo` older than `min` (major, minor): the
+ * router's health endpoint (TS_ENABLE_HEALTH_CHECK) is missing before it.
+ * Floating tags (stable, latest) and digests cannot be judged here.
+ */
+function minimumImage(repo: string, min: [number, number]) {
+  const versioned = new RegExp(`^(?:docker\\.io/|ghcr\\.io/)?${repo.replace('/', '\\/')}:v?(\\d+)\\.(\\d+)`);
+  return (value: string, ctx: z.RefinementCtx) => {
+    const m = versioned.exec(value);
+    if (m && (Number(m[1]) < min[0] || (Number(m[1]) === min[0] && Number(m[2]) < min[1]))) {
+      ctx.addIssue({ code: 'custom', message: `${value} is older than ${repo}:v${min.join('.')}, the first with the health endpoint the readiness probe uses` });
+    }
+  };
+}
 
 /** Tailscale subnet router for a resource. API credentials come from the runner's environment, never the file. */
 export const TailscaleConfig = z.strictObject({
@@ -322,9 +364,13 @@ export const TailscaleConfig = z.strictObject({
   apiUrl: z.string().url().optional(),
   apiKeyEnv: EnvName.optional(),
   oauth: z.strictObject({ clientIdEnv: EnvName, clientSecretEnv: EnvName }).optional(),
-  tags: z.array(z.string().regex(/^tag:[a-z0-9-]+$/)).min(1),
-  routes: z.array(z.string().min(1)).min(1),
-  image: z.string().min(1).default('tailscale/tailscale:stable'),
+  // Tailscale's own grammar (tailcfg.CheckTag): `tag:`, a letter, then letters, digits or dashes.
+  tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'a Tailscale tag is tag: followed by a letter, then letters, digits or dashes')).min(1),
+  routes: z.array(Cidr).min(1),
+  // `api`: the runner enables exactly `routes` on the router's device; `autoApprove`: the
+  // tailnet policy's autoApprovers enable them and the runner only verifies (issue 11).
+  routeApproval: z.enum(['api', 'autoApprove']).default('api'),
+  image: z.string().min(1).superRefine(minimumImage('tailscale/tailscale', [1, 78])).default('tailscale/tailscale:stable'),
   readinessTimeout: Duration.default('2m'),
 });
 export type TailscaleConfig = z.infer<typeof TailscaleConfig>;
@@ -350,6 +396,12 @@ export const RunnerResource = z.strictObject({
   certificateAuthority: FilePath.optional(),
   tailscale: TailscaleConfig.optional(),
   twingate: TwingateConfig.optional(),
+  // Issue 15: `file` keeps this resource's markers as files in `state` and uses no cluster at
+  // all (command credentials over the direct path); `cluster` (default) keeps them as ConfigMaps.
+  markers: z.enum(['cluster', 'file']).optional(),
+  // Recorded sessions (issue 12): the vendor's kubeconfig points at this gateway address instead of `server`,
+  // trusting `certificateAuthority` (the gateway's CA; omit for a publicly trusted certificate).
+  gateway: z.strictObject({ url: z.string().url().startsWith('https://'), certificateAuthority: FilePath.optional() }).optional(),
 });
 
 /**
@@ -399,8 +451,18 @@ export const RunnerConfig = z.strictObject({
   // Optional when every resource shares one kubeconfig and namespace: the claims live there.
   claims: z.strictObject({ kubeconfig: FilePath.optional(), namespace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/) }).optional(),
   drill: DrillConfig.optional(),
+  // The session gateway (issue 12): one HTTPS listener shared by every recorded session; operator-provided certificate and key.
+  gateway: z.strictObject({ listen: z.string().regex(/^[^\s:]*:\d{1,5}$/), certificate: FilePath, key: FilePath }).optional(),
   // Set only in the sandbox config `breakglass drill` writes: every record this runner signs says `drill: true`.
   rehearsal: z.boolean().optional(),
+  // Issue 15: /metrics (Prometheus), /healthz, /readyz on host:port; /readyz fails when the
+  // last successful poll is older than `unreadyAfterPolls` poll intervals.
+  metrics: z
+    .strictObject({
+      listen: z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9090'),
+      unreadyAfterPolls: z.number().int().min(1).max(1000).default(3),
+    })
+    .optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 

@@ -8,7 +8,8 @@ import { buildArgv, showArgv } from './command.js';
 import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
 import type { Evaluation } from './policy.js';
 import { privilegeCaution } from './privilege.js';
-import type { Request } from './schemas.js';
+import { describeRule } from './gateway-request.js';
+import type { PolicyResource, Request } from './schemas.js';
 import { verdictText, type VerdictSummary } from './verdict.js';
 
 export interface ApprovalEntry {
@@ -90,6 +91,25 @@ function privilegeWarning(req: Request, ev: Evaluation): string | undefined {
   return privilegeCaution(req.spec.privilege, req.spec.resource);
 }
 
+/**
+ * Session recording and the gateway's guardrails (issue 12): what the approver
+ * consents to is also what will be recorded, and what stays refused whatever
+ * the privilege says.
+ */
+function recordingRows(r: PolicyResource): [string, string][] {
+  if (r.recording === undefined && !r.deny?.length) return [];
+  const rows: [string, string][] = [
+    [
+      'Recording',
+      r.recording === 'required'
+        ? 'required: every request goes through the session gateway and is recorded, sealed to the customer\'s auditors; the session does not start if it cannot be recorded'
+        : 'recorded when the runner routes this resource through its session gateway (not required by the policy); deny rules apply only then',
+    ],
+  ];
+  for (const rule of r.deny ?? []) rows.push(['Gateway denies', describeRule(rule)]);
+  return rows;
+}
+
 function durationText(req: Request, ev: Evaluation): string {
   const max = ev.governing ? ` (policy maximum ${ev.governing.resource.maxDuration})` : '';
   const eff = ev.effectiveSeconds !== undefined ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max}, shortened further by the runner's cap and the token lifetime the cluster grants` : '';
@@ -133,6 +153,7 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
       }
     }
   }
+  if (g?.resource.type === 'kubernetes') rows.push(...recordingRows(g.resource));
   rows.push(['Reason', req.spec.reason], ['Requester', req.metadata.requester], ['Recipient key', groupFingerprint(req.spec.recipient)]);
   const created = parseTime(req.metadata.created);
   const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : undefined;

@@ -95,7 +95,7 @@ async function cleanUp(s: DrillState, keep: boolean): Promise<string> {
   }
   // Markers are kept forever for "once"; a drill's id is unique and its repository is gone, so its marker goes too.
   await t.kube.call(`delete ConfigMap ${t.namespace}/${markerName(session)}`, () => t.kube.core.deleteNamespacedConfigMap({ namespace: t.namespace, name: markerName(session) }), true);
-  await s.deps.claims?.releaseDrill(session);
+  await s.deps.claims?.releaseDrill?.(session);
   const left = [
     ...(await t.kube.listOwned(t.namespace, ownedSelector(t.namespace, session))).map((x) => `${x.kind} ${x.namespace ? `${x.namespace}/` : ''}${x.name}`),
     ...(await t.kube.listConfigMaps(t.namespace, `${SESSION_LABEL}=${session}`)).map((c) => `ConfigMap ${t.namespace}/${c.metadata?.name}`),

@@ -73,7 +73,7 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   const refused = d.claims
     ? await d.claims.claim({ session: state.session, resource: target.resource, requestDigest: state.requestDigest, runner: d.runnerId, commit: a.commit })
     : 'SESSION_CLAIMED: this runner has no claim store (set claims: in its config); nothing activates without one';
-  if (refused) return (d.log(`session ${state.session}: refused: ${refused}`), false);
+  if (refused) return (d.log(`session ${state.session}: refused: ${refused}`, { session: state.session, event: 'refused', code: 'SESSION_CLAIMED' }), false);
   // Then the marker: if it exists, someone activated (or is activating) this id on this resource. Never again.
   const marker = await target.markers.create(state);
   if (!marker) return false;
@@ -84,10 +84,13 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   try {
     await at('marker');
     await assemble(d, target, a, plan, marker, state, created, at);
+    d.metrics?.activations.inc({ type: plan.type });
+    d.metrics?.activationSeconds.observe((d.now() - now) / 1000);
     return true;
   } catch (e) {
     const err = e instanceof StepError ? e : new StepError(step, e);
-    d.log(`session ${plan.session}: activation failed at ${err.step}: ${err.message}; rolling back`);
+    d.metrics?.failures.inc({ step: err.step, code: err.code });
+    d.log(`session ${plan.session}: activation failed at ${err.step}: ${err.message}; rolling back (${err.code})`, { session: plan.session, event: 'activation-failed', code: err.code, level: 'error' });
     const current = (await target.markers.get(plan.session)) ?? marker;
     await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
     return true;
@@ -124,7 +127,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   const recipient = plan.type === 'vendor-held' ? undefined : await inStep('recipient', () => recipientKey(plan.recipient, d.config.recipientKeys, a.source));
   await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
-  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at));
+  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at, g.resource.deny));
   const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on
@@ -137,17 +140,18 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     objects: [...created],
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
+    gateway: issued.gateway,
     delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
   if (!sealed) {
-    d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`);
+    d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
     return;
   }
   const ref = await d.channel.deliver(plan.session, sealed, a.commit, active.delivery?.tag);
   // Remembered so teardown withdraws exactly this delivery (without it, the channel looks for the tag).
   await target.markers.update(activeMarker, { ...active, delivery: { ...active.delivery!, ref } });
-  d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`);
+  d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
   await at('delivered');
 }

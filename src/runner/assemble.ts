@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { loadTrust } from '../adapters/trust.js';
+import { loadAuditors, loadTrust } from '../adapters/trust.js';
 import { readPrivateKey } from '../crypto/openpgp.js';
 import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { directoryChannel, githubChannel, type Channel } from './channels.js';
@@ -14,6 +14,8 @@ import { BreakglassError } from '../core/errors.js';
 import { claimStoreFor } from './claims.js';
 import { buildTargets, type RunnerDeps } from './context.js';
 import { RepoMirror } from './repo.js';
+import { sealToKeys } from '../crypto/recording-seal.js';
+import { Gateway } from './gateway/server.js';
 
 export interface AssembleOptions {
   env: NodeJS.ProcessEnv;
@@ -40,6 +42,7 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
   return {
     config,
     trust: await loadTrust(config.trust),
+    auditors: (await loadAuditors(config.trust)).flatMap((a) => a.keys),
     signingKey,
     publicKey: signingKey.toPublic().armor(),
     fingerprint: signingKey.getFingerprint().toUpperCase(),
@@ -55,6 +58,21 @@ export async function assembleRunner(configFile: string, o: AssembleOptions): Pr
     afterStep: o.afterStep ?? (async () => {}),
     revocationAttempts: Number(o.env.BREAKGLASS_REVOCATION_ATTEMPTS ?? 90),
     staleActivationMs: 2 * 60 * 1000,
+    preflightFailures: new Map(),
     claims: claimStoreFor(config),
   };
+}
+
+/**
+ * The session gateway for a long-running runner whose config has `gateway:`
+ * (issue 12). Started here, not in `assembleRunner`: `--once` and `--dry-run`
+ * serve no gateway, so they never activate a recorded session.
+ */
+export async function startGateway(d: RunnerDeps): Promise<Gateway | undefined> {
+  const g = d.config.gateway;
+  if (!g) return undefined;
+  const auditors = d.auditors;
+  const gateway = new Gateway({ listen: g.listen, certificate: g.certificate, key: g.key, targets: d.targets, signingKey: d.signingKey, seal: (pt) => sealToKeys(auditors, pt), now: d.now, log: d.log });
+  await gateway.start();
+  return gateway;
 }

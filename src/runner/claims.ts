@@ -11,11 +11,13 @@
  * where the per-resource marker still decides; any other claim is
  * SESSION_CLAIMED.
  */
+import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY } from '../core/plan.js';
 import type { ResolvedConfig } from './config.js';
+import { FileClaimStore } from './file-markers.js';
 
 export const CLAIM_LABEL = 'breakglass.dev/claim';
 
@@ -32,8 +34,16 @@ export function claimName(session: string): string {
   return `bg-claim-${session}`;
 }
 
+/** Where the installation claims session ids. */
+export interface Claims {
+  /** Claims the id; undefined when it is (now) ours, or the reason it is not: SESSION_CLAIMED. */
+  claim(c: Claim): Promise<string | undefined>;
+  /** Only for `breakglass drill` (cluster claims). */
+  releaseDrill?(session: string): Promise<void>;
+}
+
 /** The installation's claim store. */
-export class ClaimStore {
+export class ClaimStore implements Claims {
   readonly kube: Kube;
   readonly namespace: string;
   constructor(kube: Kube, namespace: string) {
@@ -77,11 +87,13 @@ export class ClaimStore {
  * several clusters or namespaces without `claims` is a configuration error:
  * claims split by resource would not be "once".
  */
-export function claimStoreFor(config: ResolvedConfig): ClaimStore | undefined {
+export function claimStoreFor(config: ResolvedConfig): Claims | undefined {
   if (config.claims) return new ClaimStore(new Kube(loadKubeConfig(config.claims.kubeconfig)), config.claims.namespace);
-  const places = new Set(Object.values(config.resources).map((r) => JSON.stringify([r.kubeconfig ?? '', r.namespace])));
-  if (places.size === 0) return undefined;
+  const inCluster = Object.values(config.resources).filter((r) => r.markers !== 'file');
+  // No cluster at all: the claims are files beside the markers, in the state directory.
+  if (inCluster.length === 0) return Object.keys(config.resources).length ? new FileClaimStore(join(config.state, 'claims')) : undefined;
+  const places = new Set(inCluster.map((r) => JSON.stringify([r.kubeconfig ?? '', r.namespace])));
   if (places.size > 1) throw new BreakglassError('CONFIG_INVALID', `resources live in ${places.size} different clusters or namespaces; set claims: { namespace, kubeconfig } to the one place where this installation claims session ids`);
-  const r = Object.values(config.resources)[0]!;
+  const r = inCluster[0]!;
   return new ClaimStore(new Kube(loadKubeConfig(r.kubeconfig)), r.namespace);
 }

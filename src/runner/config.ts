@@ -22,7 +22,15 @@ export async function loadRunnerConfig(file: string): Promise<ResolvedConfig> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const c = loaded.value;
   const resources = Object.fromEntries(
-    Object.entries(c.resources).map(([name, r]) => [name, { ...r, kubeconfig: r.kubeconfig && at(r.kubeconfig), certificateAuthority: r.certificateAuthority && at(r.certificateAuthority) }]),
+    Object.entries(c.resources).map(([name, r]) => [
+      name,
+      {
+        ...r,
+        kubeconfig: r.kubeconfig && at(r.kubeconfig),
+        certificateAuthority: r.certificateAuthority && at(r.certificateAuthority),
+        gateway: r.gateway && { ...r.gateway, certificateAuthority: r.gateway.certificateAuthority && at(r.gateway.certificateAuthority) },
+      },
+    ]),
   );
   // A file:// or local path remote is resolved too, so tests and air-gapped mirrors work.
   const url = /^[./]/.test(c.repository.url) ? at(c.repository.url) : c.repository.url;
@@ -38,6 +46,7 @@ export async function loadRunnerConfig(file: string): Promise<ResolvedConfig> {
     commands: c.commands && { ...c.commands, path: at(c.commands.path) },
     recipientKeys: c.recipientKeys && at(c.recipientKeys),
     drill: c.drill && { ...c.drill, key: at(c.drill.key) },
+    gateway: c.gateway && { ...c.gateway, certificate: at(c.gateway.certificate), key: at(c.gateway.key) },
     claims: c.claims && { ...c.claims, kubeconfig: c.claims.kubeconfig && at(c.claims.kubeconfig) },
     resources,
   };

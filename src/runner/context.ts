@@ -6,15 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import type { HttpOptions } from '../adapters/http.js';
 import { RawKube } from '../adapters/kube-raw.js';
-import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
+import { join } from 'node:path';
+import { Kube, loadKubeConfig, tokenKubeConfig } from '../adapters/kubernetes.js';
 import type { SessionPlan } from '../core/plan.js';
 import type { TrustMaterial } from '../core/trust.js';
-import type { PrivateKey } from '../crypto/openpgp.js';
+import type { PrivateKey, PublicKey } from '../crypto/openpgp.js';
 import type { ResolvedConfig } from './config.js';
-import type { ClaimStore } from './claims.js';
-import { MarkerStore } from './marker.js';
+import type { Claims } from './claims.js';
+import { failureCode } from './failure-code.js';
+import { FileMarkerStore } from './file-markers.js';
+import { MarkerStore, type Markers } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
+import type { RunnerLog } from './log.js';
+import type { RunnerMetrics } from './metrics.js';
+import type { Gateway } from './gateway/server.js';
 
 /** One configured resource: the cluster where its sessions are assembled and their markers kept. */
 export interface Target {
@@ -25,10 +31,14 @@ export interface Target {
   /** The same cluster as plain JSON: provider objects are applied exactly as written. */
   raw: RawKube;
   namespace: string;
-  markers: MarkerStore;
+  markers: Markers;
+  /** True for a `markers: file` resource: no cluster is ever touched for it. */
+  clusterless: boolean;
   /** What the vendor's kubeconfig points at; '' when not configured (allowed for command and vendor-held resources only). */
   server: string;
   caPem?: string;
+  /** Recorded sessions (issue 12): what the vendor's kubeconfig points at instead of `server`, and the gateway's CA. */
+  gateway?: { url: string; caPem?: string };
 }
 
 export interface RunnerDeps {
@@ -49,7 +59,9 @@ export interface RunnerDeps {
   http?: HttpOptions;
   now(): number;
   delay(ms: number): Promise<void>;
-  log(line: string): void;
+  log: RunnerLog;
+  /** Prometheus metrics; absent in tests and benchmarks that do not look at them. */
+  metrics?: RunnerMetrics;
   /** Called after each activation step; tests use it to kill the process there. */
   afterStep(step: string): Promise<void>;
   /** How many TokenReview polls (1 s apart) before revocation is declared unproven. */
@@ -59,17 +71,30 @@ export interface RunnerDeps {
   /** An activation left "activating" this long by another runner is taken to be dead and rolled back. */
   staleActivationMs: number;
   /** The installation-wide claims of session ids; without it nothing activates (fail closed). */
-  claims?: ClaimStore;
+  claims?: Claims;
+  /** Provider preflights that failed, by `<resource>/<network>`: what is missing (never a secret). */
+  preflightFailures: Map<string, string>;
+  /** The trust file's auditors' keys (issue 12): recordings are sealed to every one of them. */
+  auditors: PublicKey[];
+  /** The session gateway this process serves (issue 12); absent for `--once`, `--dry-run` and runners without `gateway:`. */
+  gateway?: Gateway;
 }
 
 /** Builds a target per configured resource. */
 export async function buildTargets(config: ResolvedConfig): Promise<Map<string, Target>> {
   const out = new Map<string, Target>();
   for (const [resource, r] of Object.entries(config.resources)) {
+    if (r.markers === 'file') {
+      // Never used (every cluster step is skipped for it); if one ever were, it fails loudly instead of finding a cluster.
+      const none = tokenKubeConfig('https://no-cluster.invalid', undefined, 'none');
+      out.set(resource, { resource, config: r, kube: new Kube(none), raw: new RawKube(none), namespace: r.namespace, markers: new FileMarkerStore(join(config.state, 'markers', resource)), clusterless: true, server: '' });
+      continue;
+    }
     const kc = loadKubeConfig(r.kubeconfig);
     const kube = new Kube(kc);
     const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
-    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), server: r.server ?? '', caPem });
+    const gateway = r.gateway && { url: r.gateway.url, caPem: r.gateway.certificateAuthority ? await readFile(r.gateway.certificateAuthority, 'utf8') : undefined };
+    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), clusterless: false, server: r.server ?? '', caPem, gateway });
   }
   return out;
 }
@@ -79,9 +104,8 @@ export class StepError extends Error {
   readonly step: string;
   readonly code: string;
   constructor(step: string, cause: unknown) {
-    const code = (cause as { code?: unknown })?.code;
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.step = step;
-    this.code = typeof code === 'string' ? code : 'ERROR';
+    this.code = failureCode(cause, step);
   }
 }

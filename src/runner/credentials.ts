@@ -9,6 +9,8 @@
 import { BreakglassError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { SessionPlan } from '../core/plan.js';
+import type { DenyRule } from '../core/schemas.js';
+import { newGatewayCredential } from './gateway/sessions.js';
 import type { RunnerDeps, Target } from './context.js';
 import { credentialDigest, type SealedPayload } from './delivery.js';
 import type { MarkerState } from './marker.js';
@@ -25,6 +27,8 @@ export interface Issued {
   expires: string;
   /** A Kubernetes token, kept (sealed to the runner's own key) for the TokenReview proof after a restart. */
   token?: string;
+  /** Set when the session is recorded: the vendor got a gateway credential, and the token never leaves the runner. */
+  gateway?: MarkerState['gateway'];
 }
 
 /** The run of a command resource's approved command, with the runner's settings; throws when this runner has none. */
@@ -45,7 +49,7 @@ export function commandRun(d: RunnerDeps, s: Pick<MarkerState, 'session' | 'expi
 }
 
 /** Issues the session's credential; `created` receives every Kubernetes object as soon as it exists. */
-export async function issue(d: RunnerDeps, t: Target, plan: SessionPlan, state: MarkerState, created: ObjectRef[], at: (step: string) => Promise<void>): Promise<Issued> {
+export async function issue(d: RunnerDeps, t: Target, plan: SessionPlan, state: MarkerState, created: ObjectRef[], at: (step: string) => Promise<void>, deny?: DenyRule[]): Promise<Issued> {
   const base = { apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session } as const;
   if (plan.type === 'vendor-held') return { expires: plan.expires };
   if (plan.type === 'command') {
@@ -55,6 +59,14 @@ export async function issue(d: RunnerDeps, t: Target, plan: SessionPlan, state: 
     return { payload, sha256: credentialDigest(out), expires: plan.expires };
   }
   const minted = await mint(t.kube, plan, created, at);
+  if (t.gateway) {
+    // Recorded: the vendor's kubeconfig points at the gateway with a credential only the gateway accepts;
+    // the ServiceAccount token stays with the runner (sealed to its own key in the marker).
+    const credential = newGatewayCredential(plan.session);
+    const payload: SealedPayload = { ...base, type: 'kubernetes-token', server: t.gateway.url, certificateAuthority: t.gateway.caPem, token: credential, expires: minted.expires };
+    const gateway = { url: t.gateway.url, deny: deny ?? [], runnerNamespaces: [...new Set([...d.targets.values()].map((x) => x.namespace))] };
+    return { payload, sha256: credentialDigest(credential), expires: minted.expires, token: minted.token, gateway };
+  }
   const payload: SealedPayload = { ...base, type: 'kubernetes-token', server: t.server, certificateAuthority: t.caPem, token: minted.token, expires: minted.expires };
   return { payload, sha256: credentialDigest(minted.token), expires: minted.expires, token: minted.token };
 }

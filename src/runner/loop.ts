@@ -16,6 +16,7 @@
  * because their expiry lives in the marker, not in git.
  */
 import { parseTime } from '../core/duration.js';
+import { BreakglassError } from '../core/errors.js';
 import { parseKubePrivilege } from '../core/privilege.js';
 import type { Governing } from '../core/policy.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
@@ -26,15 +27,20 @@ import { verdictLine } from '../core/verdict.js';
 import { verifyPolicies, verifySession } from '../core/verify-session.js';
 import { gitPolicyVersions } from '../adapters/policy-history.js';
 import type { CommitSource } from '../adapters/source.js';
+import type { RunnerStep } from '../core/reasons.js';
 import { activate, planFor } from './activate.js';
+import { failureCode } from './failure-code.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
+import { watchPath } from './path-watch.js';
+import { preflightRefusal } from './provider-preflight.js';
 import { readPolicyMemory, remember, remembered, writePolicyMemory, type PolicyMemory } from './policy-memory.js';
 import { reap } from './reaper.js';
-import { flushRecords } from './records.js';
+import { recordingRefusal } from './recording.js';
+import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
 
@@ -73,9 +79,11 @@ async function rememberPolicies(d: RunnerDeps, git: GitView): Promise<void> {
 /** Step 1: fetch; undefined when the remote cannot be reached (markers still end on time). */
 async function fetchHead(d: RunnerDeps): Promise<string | undefined> {
   try {
-    return await d.mirror.fetch();
+    const head = await d.mirror.fetch();
+    d.metrics?.polled(d.now());
+    return head;
   } catch (e) {
-    d.log(`git: fetch failed, continuing with markers only: ${(e as Error).message}`);
+    d.log(`git: fetch failed, continuing with markers only: ${(e as Error).message}`, { event: 'fetch-failed', code: 'GIT_UNREACHABLE' });
     return undefined;
   }
 }
@@ -98,6 +106,9 @@ async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet
   const tr = decide({ requestValid: true, rejected: false, endRequested: ends.has(s.session), recorded: false, marker: { phase: s.phase, expires: parseTime(s.expires ?? '') } }, d.now());
   if (tr.action === 'teardown' || tr.action === 'resume-teardown') {
     await teardown(d, t, m, tr.reason);
+  } else if (tr.action === 'none' && s.phase === 'active') {
+    // Open and within its time box: does its path still carry traffic?
+    await watchPath(d, t, m);
   } else if (tr.action === 'rollback') {
     // Only a dead activation is rolled back: our own (we are single-threaded, so ours is from before a restart) or a stale one.
     const mine = s.runner === d.runnerId;
@@ -118,6 +129,8 @@ function localRefusal(d: RunnerDeps, req: Request, governing: Governing): string
   const type = governing.resource.type;
   if (type === 'kubernetes' && !parseKubePrivilege(privilege)) return `privilege ${privilege} is not a Kubernetes privilege`;
   if (type === 'kubernetes' && !t.server) return `resource ${resource} has no server in this runner's config: a Kubernetes credential needs one for the vendor's kubeconfig`;
+  // A resource without a cluster can hold only what needs none: a command credential (or vendor-held) over the direct path.
+  if (t.clusterless && (type === 'kubernetes' || network !== 'direct')) return `resource ${resource} keeps file markers and has no cluster on this runner: only command or vendor-held credentials over the direct network (not ${type} over ${network})`;
   if (type === 'command' && !d.config.commands) return `resource ${resource} is a command resource, but this runner's config has no commands section`;
   return networkRefusal(network, t.config, d.env, governing.resource.networkPolicy);
 }
@@ -171,12 +184,19 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const governing = verdict.evaluation?.governing;
   const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  // The provider's credentials must still pass preflight. A failure is the runner's, not the request's:
+  // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
+  const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
+  if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
+  // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
+  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
-  const reason = verdict.approved ? (refusal ?? (privilege && `${privilege.code}: ${privilege.message}`)) : verdictLine(verdict);
+  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const problem = recording ?? privilege;
+  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: privilege ?? record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
@@ -191,18 +211,19 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
 export async function planOnce(d: RunnerDeps): Promise<void> {
   const commit = await fetchHead(d);
   const git = commit ? await readCandidates(d, await readLoopState(d.config.state), commit) : undefined;
-  for (const id of git ? git.ids : []) await guarded(d, `session ${id}`, () => handleCandidate(d, git!, id));
+  for (const id of git ? git.ids : []) await guarded(d, 'session', `session ${id}`, () => handleCandidate(d, git!, id));
 }
 
 /** Runs steps that must not stop the others: each failure is logged, retried next loop, and returned. */
-async function guarded(d: RunnerDeps, what: string, fn: () => Promise<unknown>): Promise<SessionProblem | undefined> {
+async function guarded(d: RunnerDeps, step: RunnerStep, what: string, fn: () => Promise<unknown>): Promise<SessionProblem | undefined> {
   try {
     await fn();
     return undefined;
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const problem = { code: typeof code === 'string' ? code : 'ERROR', message: (e as Error).message };
-    d.log(`${what}: ${problem.code}: ${problem.message}; will retry next loop`);
+    // Our own code when the error has one, else the step's (never a generic ERROR).
+    const problem = { code: failureCode(e, step), message: e instanceof Error ? e.message : String(e) };
+    d.metrics?.failures.inc({ step, code: problem.code });
+    d.log(`${what}: ${problem.code}: ${problem.message}; will retry next loop`, { event: 'retry', code: problem.code });
     return problem;
   }
 }
@@ -216,17 +237,16 @@ async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefine
   const open: [Target, Marker][] = [];
   let listedAll = true;
   for (const t of d.targets.values()) {
-    const err = await guarded(d, `markers of ${t.resource}`, async () => open.push(...(await t.markers.listOpen()).map((m) => [t, m] as [Target, Marker])));
+    const err = await guarded(d, 'markers', `markers of ${t.resource}`, async () => open.push(...(await t.markers.listOpen()).map((m) => [t, m] as [Target, Marker])));
     if (err) listedAll = false;
   }
   const ids = open.map(([, m]) => m.state.session);
+  if (listedAll) d.metrics?.openPhases(open.map(([, m]) => m.state.phase));
   const ends = new Set(st.ends ?? []);
-  if (commit) await guarded(d, 'git: end.yaml lookup', async () => {
-      for (const id of await d.mirror.endsAt(commit, ids)) ends.add(id);
-    });
+  if (commit) await guarded(d, 'git', 'git: end.yaml lookup', async () => (await d.mirror.endsAt(commit, ids)).forEach((id) => ends.add(id)));
   for (const [t, m] of open) {
     const id = m.state.session;
-    const err = await guarded(d, `session ${id}`, () => handleOpen(d, t, m, ends));
+    const err = await guarded(d, 'teardown', `session ${id}`, () => handleOpen(d, t, m, ends));
     if (err) failures.set(id, err);
   }
   // An end.yaml is remembered until the teardown it asks for has completed, even if this loop's teardown fails.
@@ -236,15 +256,15 @@ async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefine
 /** Step 3: each candidate on its own. When the candidates cannot be read at all, lastCommit stays put and the next loop retries. */
 async function examineCandidates(d: RunnerDeps, st: LoopState, commit: string, failures: Map<string, SessionProblem>): Promise<void> {
   let git: GitView | undefined;
-  const err = await guarded(d, 'git: reading sessions', async () => (git = await readCandidates(d, st, commit)));
+  const err = await guarded(d, 'git', 'git: reading sessions', async () => (git = await readCandidates(d, st, commit)));
   if (err || !git) return;
   const view: GitView = git;
-  await guarded(d, 'policy versions', () => rememberPolicies(d, view));
+  await guarded(d, 'policies', 'policy versions', () => rememberPolicies(d, view));
   const pending = new Set(st.pending);
   const refused = new Map(Object.entries(st.refused ?? {}));
   for (const id of view.ids) {
     let outcome: CandidateOutcome = { pending: true };
-    const failed = await guarded(d, `session ${id}`, async () => (outcome = await handleCandidate(d, view, id)));
+    const failed = await guarded(d, 'session', `session ${id}`, async () => (outcome = await handleCandidate(d, view, id)));
     if (failed) failures.set(id, failed);
     if (outcome.pending) pending.add(id);
     else pending.delete(id);
@@ -256,19 +276,34 @@ async function examineCandidates(d: RunnerDeps, st: LoopState, commit: string, f
   st.refused = Object.fromEntries([...refused].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** One full reconcile. */
-export async function reconcileOnce(d: RunnerDeps): Promise<void> {
+/** One full reconcile, timed. */
+export async function reconcileOnce(d: RunnerDeps, o: { activate?: boolean } = {}): Promise<void> {
+  const end = d.metrics?.loopSeconds.startTimer();
+  try {
+    await reconcile(d, o.activate ?? true);
+  } finally {
+    end?.();
+  }
+}
+
+/**
+ * The loop's steps. With `activate` false (a runner whose preflight failed)
+ * only step 3 is skipped: sessions still end on time and records are pushed,
+ * but nothing new is examined or minted.
+ */
+async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
   const st = await readLoopState(d.config.state);
   const previous = st.failures ?? {};
   const failures = new Map<string, SessionProblem>();
   const commit = await fetchHead(d);
   await closeOpen(d, st, commit, failures);
-  if (commit) await examineCandidates(d, st, commit, failures);
-  else for (const [id, p] of Object.entries(previous)) if (!failures.has(id)) failures.set(id, p);
+  if (commit && activate) await examineCandidates(d, st, commit, failures);
+  else if (!commit) for (const [id, p] of Object.entries(previous)) if (!failures.has(id)) failures.set(id, p);
   st.failures = Object.fromEntries([...failures].sort(([a], [b]) => a.localeCompare(b)));
   await writeLoopState(d.config.state, st);
-  for (const t of d.targets.values()) await guarded(d, `reaper of ${t.resource}`, () => reap(d, t));
-  await guarded(d, 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
+  for (const t of d.targets.values()) if (!t.clusterless) await guarded(d, 'reaper', `reaper of ${t.resource}`, () => reap(d, t));
+  await guarded(d, 'records', 'records', () => flushRecords(d.mirror, d.config.state, d.log, d));
+  d.metrics?.pendingRecords.set(await pendingRecords(d.config.state));
 }
 
 /** Reconciles every `pollSeconds` until `signal` aborts. */

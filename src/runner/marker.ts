@@ -14,13 +14,21 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
-import type { PolicyCommand } from '../core/schemas.js';
+import type { DenyRule, PolicyCommand } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import type { ObjectRef } from './providers/types.js';
 
 export const MARKER_LABEL = 'breakglass.dev/marker';
 export const PHASE_LABEL = 'breakglass.dev/phase';
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
+
+/** A change in an open session's network path: down (with the provider's code) or restored. */
+export interface PathEvent {
+  state: 'down' | 'up';
+  code: string;
+  message: string;
+  at: string;
+}
 
 /** Everything the runner must remember about a session between loops and restarts. */
 export interface MarkerState {
@@ -52,8 +60,17 @@ export interface MarkerState {
   sealedToken?: string;
   /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
   delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
+  /**
+   * Recorded through the session gateway (issue 12): `credentialSha256` is then the gateway
+   * credential's, the ServiceAccount token stays in `sealedToken` only, and `deny` are the
+   * policy's guardrails and `runnerNamespaces` the namespaces holding runner state, copied at
+   * activation so any replica enforces them from the marker alone.
+   */
+  gateway?: { url: string; deny: DenyRule[]; runnerNamespaces: string[] };
   endReason?: string;
   failure?: { step: string; code: string; message: string };
+  /** Changes of the network path while the session was open (issue 11). */
+  path?: PathEvent[];
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */
@@ -83,8 +100,19 @@ function parse(cm: V1ConfigMap): Marker {
   return { state: JSON.parse(raw) as MarkerState, resourceVersion: cm.metadata!.resourceVersion! };
 }
 
+/** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
+export interface Markers {
+  /** Creates the marker; undefined when it already exists (someone else owns this session). */
+  create(state: MarkerState): Promise<Marker | undefined>;
+  get(session: string): Promise<Marker | undefined>;
+  /** Compare-and-swap: fails with KUBE_CONFLICT when another writer got there first. */
+  update(marker: Marker, state: MarkerState): Promise<Marker>;
+  /** Markers of sessions that are not finished. */
+  listOpen(): Promise<Marker[]>;
+}
+
 /** Marker storage in one namespace of one cluster. */
-export class MarkerStore {
+export class MarkerStore implements Markers {
   private readonly kube: Kube;
   private readonly namespace: string;
   constructor(kube: Kube, namespace: string) {

@@ -1,7 +1,8 @@
 /**
  * The provider objects a runner owns in its cluster, found by label rather
  * than by remembered reference: Deployments and Secrets (the Tailscale router,
- * the Twingate connector) in the runner's namespace, and NetworkPolicies in
+ * the Twingate connector) and Roles (the router's, on its state Secret) in the
+ * runner's namespace, and NetworkPolicies in
  * any namespace (their manifests say where). The selector includes the owner
  * label, so another runner's objects in the same cluster are never touched.
  */
@@ -11,7 +12,7 @@ import { PROVIDER_LABEL } from './providers/workload.js';
 import type { ObjectRef } from './providers/types.js';
 
 /** The kinds network providers create, and their API versions. */
-const KINDS = { Deployment: 'apps/v1', Secret: 'v1', NetworkPolicy: 'networking.k8s.io/v1' } as const;
+const KINDS = { Deployment: 'apps/v1', Secret: 'v1', NetworkPolicy: 'networking.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1' } as const;
 export type ProviderKind = keyof typeof KINDS;
 export const PROVIDER_KINDS = Object.keys(KINDS) as ProviderKind[];
 
@@ -22,7 +23,8 @@ export const PROVIDER_KINDS = Object.keys(KINDS) as ProviderKind[];
  */
 export const NETWORK_KINDS: Readonly<Record<string, readonly ProviderKind[]>> = {
   direct: [],
-  tailscale: ['Deployment', 'Secret'],
+  // The router's Role on its state Secret; its ServiceAccount and RoleBinding are swept with the credential's.
+  tailscale: ['Deployment', 'Secret', 'Role'],
   twingate: ['Deployment', 'Secret'],
   networkpolicy: ['NetworkPolicy'],
 };

@@ -6,9 +6,10 @@
  * new head. The record holds the credential's SHA-256, never the credential.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { git, gitText } from '../adapters/git.js';
+import { recordingDir, type RecordingSummary } from '../core/recording.js';
 import { API_VERSION, Record } from '../core/schemas.js';
 import { signDetached, type PrivateKey } from '../crypto/openpgp.js';
 import type { MarkerState } from './marker.js';
@@ -23,6 +24,8 @@ export interface Ending {
   endReason: string;
   teardown?: { deleted: ObjectRef[]; completed: string; errors: string[] };
   revocation?: { method: string; at: string; result: string; attempts?: number };
+  /** A recorded session's chunk count and chain head (issue 12), signed into the record. */
+  recording?: RecordingSummary;
 }
 
 /** Builds the record document (schema-checked) from the marker state; `drill` marks a rehearsal's record. */
@@ -48,6 +51,8 @@ export function buildRecord(s: MarkerState, e: Ending, runner: { id: string; fin
     teardown: e.teardown,
     revocation: e.revocation,
     failure: s.failure,
+    path: s.path,
+    recording: e.recording,
   });
 }
 
@@ -60,14 +65,31 @@ function credentialOf(s: MarkerState): Record['credential'] {
   return { kind: s.type === 'command' ? 'command' : 'kubernetes-token', sha256: s.credentialSha256, expires: s.expires, delivery };
 }
 
-/** Signs and stores the record in the state directory's outbox of records. */
-export async function queueRecord(stateDir: string, record: Record, key: PrivateKey): Promise<void> {
+/**
+ * Signs and stores the record in the state directory's outbox of records,
+ * with a recorded session's sealed chunks beside it (`files`: repository path
+ * -> ciphertext; never anything in clear), committed together with it.
+ */
+export async function queueRecord(stateDir: string, record: Record, key: PrivateKey, files?: Map<string, Uint8Array>): Promise<void> {
   const bytes = new TextEncoder().encode(stringify(record, { lineWidth: 0 }));
   const sig = await signDetached(key, bytes);
   const dir = join(stateDir, 'records', record.session);
   await mkdir(dir, { recursive: true });
+  if (files?.size) {
+    await mkdir(join(dir, 'recording'), { recursive: true });
+    for (const [path, data] of files) await writeFile(join(dir, 'recording', basename(path)), data, { mode: 0o600 });
+  }
+  // The record last: a queued record is complete once record.yaml.asc exists.
   await writeFile(join(dir, 'record.yaml'), bytes);
   await writeFile(join(dir, 'record.yaml.asc'), sig);
+}
+
+/** The queued chunk files of a session, as repository paths. */
+async function queuedRecording(dir: string, session: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  const names = await readdir(join(dir, 'recording')).catch(() => [] as string[]);
+  for (const name of names.sort()) out.set(`${recordingDir(session)}/${name}`, await readFile(join(dir, 'recording', name)));
+  return out;
 }
 
 const IDENTITY = { GIT_AUTHOR_NAME: 'breakglass runner', GIT_AUTHOR_EMAIL: 'runner@breakglass.invalid', GIT_COMMITTER_NAME: 'breakglass runner', GIT_COMMITTER_EMAIL: 'runner@breakglass.invalid' };
@@ -113,7 +135,7 @@ async function alreadyRecorded(mirror: RepoMirror, base: string, session: string
 
 /** Pushes one queued record; true when it is in the remote (now or already). */
 async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: RecordOwner, log: (s: string) => void): Promise<boolean> {
-  const files = new Map<string, Uint8Array>();
+  const files = await queuedRecording(dir, session);
   for (const f of ['record.yaml', 'record.yaml.asc']) files.set(`sessions/${session}/${f}`, await readFile(join(dir, f)));
   for (let attempt = 0; attempt < 3; attempt++) {
     const base = await mirror.fetch();
@@ -127,6 +149,11 @@ async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: 
     }
   }
   return false;
+}
+
+/** How many signed records wait in the state directory to be pushed. */
+export async function pendingRecords(stateDir: string): Promise<number> {
+  return (await readdir(join(stateDir, 'records')).catch(() => [] as string[])).length;
 }
 
 /** Pushes every queued record; keeps those that could not be pushed for the next loop. */

@@ -6,6 +6,7 @@
  * idempotent: an interrupted teardown is resumed by the next loop.
  */
 import { formatTime } from '../core/duration.js';
+import { BreakglassError } from '../core/errors.js';
 import { unseal } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { revokeIssued } from './credentials.js';
@@ -15,6 +16,7 @@ import { credentialGone, proveRevoked, teardownCredential } from './providers/ku
 import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
+import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
@@ -25,7 +27,7 @@ export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup
 const sameRef = (a: ObjectRef, b: ObjectRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 const union = (a: readonly ObjectRef[], b: readonly ObjectRef[]) => [...a, ...b.filter((o) => !a.some((x) => sameRef(x, o)))];
 /** Kinds that live in the cluster: a label sweep finds them without the provider. */
-const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding']);
+const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'Role']);
 
 /**
  * The session's network provider, built from the runner config and the marker
@@ -39,7 +41,7 @@ async function teardownProvider(d: RunnerDeps, t: Target, s: MarkerState, object
     return await networkProvider(s.network as Network, providerSetup(d, t));
   } catch (e) {
     const outside = objects.filter((o) => !CLUSTER_KINDS.has(o.kind));
-    if (outside.length) throw new Error(`cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${(e as Error).message}`);
+    if (outside.length) throw new BreakglassError('TEARDOWN_INCOMPLETE', `cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${(e as Error).message}`);
     d.log(`session ${s.session}: ${(e as Error).message}; removing its cluster objects by label`);
     return undefined;
   }
@@ -49,13 +51,18 @@ async function removeAll(d: RunnerDeps, t: Target, s: MarkerState, extra: readon
   const objects = union(s.objects, extra);
   const provider = await teardownProvider(d, t, s, objects);
   const gone = [...((await provider?.teardown(s.session, objects)) ?? [])];
+  // A `markers: file` resource has no cluster: nothing was created in one, nothing to sweep.
+  if (t.clusterless) {
+    if (provider && !(await provider.verifyGone(s.session))) throw new BreakglassError('TEARDOWN_INCOMPLETE', `objects of session ${s.session} remain after deletion`);
+    return union(objects, gone);
+  }
   gone.push(...(await teardownCredential(t.kube, t.namespace, s.session)));
   // Belt and braces: anything else of the path's kinds still labelled with the session (a crash forgot its reference).
   const kinds = NETWORK_KINDS[s.network] ?? PROVIDER_KINDS;
   gone.push(...(await sweepSession(t.raw, t.namespace, s.session, kinds)));
   // Verify, not assume: list by label again; anything left fails this teardown (retried next loop).
   const left = !(await credentialGone(t.kube, t.namespace, s.session)) || (await listProviderObjects(t.raw, t.namespace, s.session, kinds)).length > 0;
-  if (left || (provider && !(await provider.verifyGone(s.session)))) throw new Error(`objects of session ${s.session} remain after deletion`);
+  if (left || (provider && !(await provider.verifyGone(s.session)))) throw new BreakglassError('TEARDOWN_INCOMPLETE', `objects of session ${s.session} remain after deletion`);
   return union(objects, gone);
 }
 
@@ -74,14 +81,15 @@ async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<End
     return { method: 'ServiceAccount deleted', result: 'serviceaccount-absent', at: formatTime(d.now()) };
   }
   const proof = await proveRevoked(t.kube, token, { attempts: d.revocationAttempts, delay: d.delay });
-  if (proof.result !== 'unauthenticated') throw new Error(`token of session ${s.session} is still accepted after ${proof.attempts} TokenReviews`);
+  if (proof.result !== 'unauthenticated') throw new BreakglassError('REVOCATION_UNPROVEN', `token of session ${s.session} is still accepted after ${proof.attempts} TokenReviews`);
   return { ...proof, at: formatTime(d.now()) };
 }
 
-async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending): Promise<void> {
+async function finish(d: RunnerDeps, t: Target, marker: Marker, s: MarkerState, ending: Ending, files?: Map<string, Uint8Array>): Promise<void> {
   await t.markers.update(marker, { ...s, phase: ending.outcome });
-  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey);
-  d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`);
+  await queueRecord(d.config.state, buildRecord(s, ending, { id: d.runnerId, fingerprint: d.fingerprint }, d.config.rehearsal === true), d.signingKey, files);
+  d.metrics?.ended.inc({ outcome: ending.outcome });
+  d.log(`session ${s.session}: ${ending.outcome} (${ending.endReason}); record queued`, { session: s.session, event: ending.outcome, code: s.failure?.code });
 }
 
 /** Claims and tears down an active session. Returns false when another replica claimed it first. */
@@ -96,13 +104,21 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
     }
   }
   const s = m.state;
-  d.log(`session ${s.session}: tearing down (${s.endReason ?? reason})`);
+  // The gateway refuses the credential now, before anything else: the marker is already `ending`
+  // (other replicas see that within a second), and this process stops it at once, cutting its streams.
+  if (s.gateway) await d.gateway?.end(s.session);
+  d.log(`session ${s.session}: tearing down (${s.endReason ?? reason})`, { session: s.session, event: 'teardown' });
+  const started = d.now();
   const deleted = await removeAll(d, t, s, []);
   const proof = await revocation(d, t, s);
+  d.metrics?.revocationSeconds.observe((d.now() - started) / 1000);
   // The credential is dead now; remove the ciphertext too, so nothing lingers in the channel.
   if (s.delivery && s.delivery.channel === d.channel.name) await d.channel.withdraw(s.session, s.commit, s.delivery.ref, s.delivery.tag);
+  // Gathered after the revocation proof: by then every replica has seen the end and stored its last chunk.
+  const recording = await gatherRecording(t, s);
   const now = formatTime(d.now());
-  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof });
+  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof, recording: recording?.summary }, recording?.files);
+  await dropRecording(t, s);
   return true;
 }
 

@@ -56,9 +56,18 @@ export class ProviderEnv extends RunnerEnv {
     this.raw = new RawKube(this.admin());
   }
 
-  /** The runner's environment: the provider API keys, by the names the config gives. */
+  /** The runner's environment: the provider API keys (and the Tailscale OAuth client), by the names the config gives. */
   get providerEnv(): NodeJS.ProcessEnv {
-    return { TS_API_KEY: this.tailscale.apiKey, TG_API_KEY: this.twingate.apiKey };
+    return { TS_API_KEY: this.tailscale.apiKey, TG_API_KEY: this.twingate.apiKey, TS_OAUTH_ID: this.tailscale.oauth.id, TS_OAUTH_SECRET: this.tailscale.oauth.secret };
+  }
+
+  /** Settings merged over prod-eu's tailscale and twingate sections (e.g. a short readinessTimeout). */
+  private overrides: { tailscale?: Record<string, unknown>; twingate?: Record<string, unknown> } = {};
+
+  /** Rewrites the runner config with these provider settings (the next `run()` reads them). */
+  reconfigure(overrides: { tailscale?: Record<string, unknown>; twingate?: Record<string, unknown> }): void {
+    this.overrides = overrides;
+    writeFileSync(this.configFile, this.configYaml());
   }
 
   override async setup(): Promise<this> {
@@ -104,8 +113,8 @@ export class ProviderEnv extends RunnerEnv {
       resources: {
         'prod-eu': {
           ...kube,
-          tailscale: { tailnet: 'example.com', apiUrl: this.tailscale.url, apiKeyEnv: 'TS_API_KEY', tags: ['tag:breakglass'], routes: ['10.96.0.0/12'], readinessTimeout: '30s' },
-          twingate: { url: `${this.twingate.url}/api/graphql/`, network: 'acme', apiKeyEnv: 'TG_API_KEY', remoteNetworkId: this.twingate.remoteNetworkId, readinessTimeout: '30s' },
+          tailscale: { tailnet: 'example.com', apiUrl: this.tailscale.url, apiKeyEnv: 'TS_API_KEY', tags: ['tag:breakglass'], routes: ['10.96.0.0/12'], readinessTimeout: '30s', ...this.overrides?.tailscale },
+          twingate: { url: `${this.twingate.url}/api/graphql/`, network: 'acme', apiKeyEnv: 'TG_API_KEY', remoteNetworkId: this.twingate.remoteNetworkId, readinessTimeout: '30s', ...this.overrides?.twingate },
         },
         'bad-pin': kube,
         // No server: command and vendor-held resources have no kubeconfig to hand out.

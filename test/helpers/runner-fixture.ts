@@ -95,8 +95,13 @@ export class RunnerEnv {
     this.git('checkout', '-q', '-b', 'main');
     await this.seedPolicy(opts.maxDuration ?? '2h');
     this.writeRunnerFiles(opts.cap ?? '4h');
-    await this.admin().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: this.namespace } } });
+    if (this.usesCluster()) await this.admin().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: this.namespace } } });
     return this;
+  }
+
+  /** False for a runner with no cluster at all (file markers): no namespace is made or removed. */
+  protected usesCluster(): boolean {
+    return true;
   }
 
   /** A policy like the seeded one (vendor requesters and key, alice approves) over `resources`. */
@@ -240,6 +245,7 @@ export class RunnerEnv {
   }
 
   async cleanup(): Promise<void> {
+    if (!this.usesCluster()) return;
     await this.admin().makeApiClient(CoreV1Api).deleteNamespace({ name: this.namespace }).catch(() => undefined);
   }
 }

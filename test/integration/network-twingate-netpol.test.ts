@@ -11,7 +11,8 @@ import { networkPolicyProvider, readManifest } from '../../src/runner/providers/
 import { connectorName, twingateProvider } from '../../src/runner/providers/twingate.js';
 import { workloadName } from '../../src/runner/providers/workload.js';
 import { TwingateFake } from '../fakes/twingate-api.js';
-import { adminKubeConfig, deleteNamespace, freshNamespace, readinessController, recordingDelay, testPlan } from '../helpers/kube.js';
+import { adminKubeConfig, deleteNamespace, freshNamespace, recordingDelay, testPlan } from '../helpers/kube.js';
+import { twingateConnector } from '../helpers/path-sim.js';
 
 const raw = new RawKube(adminKubeConfig());
 const fake = new TwingateFake();
@@ -26,18 +27,36 @@ afterAll(async () => {
   await deleteNamespace(raw, ns);
 });
 
-function provider(over: Partial<TwingateConfig> = {}) {
+function provider(over: Partial<TwingateConfig> = {}, env: NodeJS.ProcessEnv = { TG_KEY: fake.apiKey }) {
   const config = TwingateConfig.parse({ url: `${fake.url}/api/graphql/`, network: 'acme', apiKeyEnv: 'TG_KEY', remoteNetworkId: fake.remoteNetworkId, readinessTimeout: '20s', ...over });
-  return twingateProvider(config, { raw, namespace: ns, env: { TG_KEY: fake.apiKey }, http: { delay: recordingDelay().delay } });
+  return twingateProvider(config, { raw, namespace: ns, env, http: { delay: recordingDelay().delay }, delay: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))) });
+}
+
+async function expectNothingLeft(session: string) {
+  const name = workloadName(session, 'twingate');
+  expect(await raw.get('apps/v1', 'Deployment', ns, name)).toBeUndefined();
+  expect(await raw.get('v1', 'Secret', ns, name)).toBeUndefined();
+  expect(fake.connectors.size).toBe(0);
 }
 
 describe('the twingate provider', () => {
-  it('creates a connector with tokens in a labelled Secret, runs it, and deletes both at teardown', async () => {
+  it('creates a connector with tokens in a labelled Secret, runs it hardened, waits for ALIVE, and deletes both at teardown', async () => {
     const p = provider();
     const plan = testPlan('inc-1-tg', 'twingate');
-    const ready = readinessController(raw, ns, workloadName(plan.session, 'twingate'));
+    const pod = twingateConnector(raw, fake, ns, plan.session);
     const created = await p.create(plan);
-    ready.stop();
+    pod.stop();
+    expect([...fake.connectors.values()][0]!.state).toBe('ALIVE');
+    const spec = ((await raw.get('apps/v1', 'Deployment', ns, workloadName(plan.session, 'twingate')))!.spec as any).template.spec;
+    const c = spec.containers[0];
+    expect(c.env).toContainEqual({ name: 'TWINGATE_URL', value: 'https://acme.twingate.com' });
+    expect(c.readinessProbe).toMatchObject({ exec: { command: ['/connectorctl', 'health'] } });
+    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, capabilities: { drop: ['ALL'] } });
+    expect(c.volumeMounts).toEqual([{ name: 'run', mountPath: '/var/run/twingate' }]);
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(await p.health!(plan.session, created)).toBeUndefined();
+    fake.setState(created[0]!.name, 'DEAD_HEARTBEAT_TOO_OLD');
+    expect(await p.health!(plan.session, created)).toMatchObject({ code: 'TWINGATE_CONNECTOR_DEAD', message: expect.stringContaining('DEAD_HEARTBEAT_TOO_OLD') });
     const connector = [...fake.connectors.values()][0]!;
     expect(connector).toMatchObject({ name: connectorName(plan.session), remoteNetworkId: fake.remoteNetworkId });
     expect(created.map((o) => o.kind)).toEqual(['TwingateConnector', 'Secret', 'Deployment']);
@@ -50,6 +69,32 @@ describe('the twingate provider', () => {
     await p.teardown(plan.session, created);
     expect(fake.connectors.size).toBe(0);
     expect(await p.verifyGone(plan.session)).toBe(true);
+  });
+
+  it('fails closed and rolls back when the connector stays DEAD_NO_HEARTBEAT to the deadline', async () => {
+    const p = provider({ readinessTimeout: '2s' });
+    const plan = testPlan('inc-5-dead', 'twingate');
+    const pod = twingateConnector(raw, fake, ns, plan.session, { heartbeat: false });
+    await expect(p.create(plan)).rejects.toMatchObject({ code: 'TWINGATE_CONNECTOR_NOT_ALIVE', message: expect.stringContaining('DEAD_NO_HEARTBEAT') });
+    pod.stop();
+    await expectNothingLeft(plan.session);
+  });
+
+  it('a key without Provision cannot mint tokens: PROVIDER_AUTH, the connector deleted again', async () => {
+    fake.permission = 'readWrite';
+    const p = provider();
+    const plan = testPlan('inc-6-perm', 'twingate');
+    const err = await p.create(plan).catch((e) => e);
+    fake.permission = 'provision';
+    expect(err).toMatchObject({ code: 'PROVIDER_AUTH', message: expect.stringContaining('generate Twingate connector tokens failed: Permission denied') });
+    await expectNothingLeft(plan.session);
+  });
+
+  it('preflight says when the key is missing, refused, or cannot see the remote network', async () => {
+    expect(await provider().preflight!()).toEqual([{ need: expect.stringContaining('Read, Write & Provision'), ok: true }]);
+    expect((await provider({}, {}).preflight!())[0]).toMatchObject({ ok: false, detail: 'TG_KEY is not set' });
+    expect((await provider({}, { TG_KEY: 'wrong' }).preflight!())[0]).toMatchObject({ ok: false, detail: expect.stringContaining('PROVIDER_AUTH') });
+    expect((await provider({ remoteNetworkId: 'UmVtb3RlTmV0d29yazpub3Bl' }).preflight!())[0]).toMatchObject({ ok: false, detail: 'remote network not found' });
   });
 
   it('deletes the connector when token generation fails (ok: false)', async () => {
@@ -68,7 +113,7 @@ describe('the twingate provider', () => {
   it('finds and deletes a connector by name when a crash lost its reference', async () => {
     const p = provider();
     // As if the runner died right after connectorCreate: the connector exists, no record of it.
-    fake.connectors.set('Q29ubmVjdG9yOjEyMw', { id: 'Q29ubmVjdG9yOjEyMw', name: connectorName('inc-4-crash'), remoteNetworkId: fake.remoteNetworkId });
+    fake.connectors.set('Q29ubmVjdG9yOjEyMw', { id: 'Q29ubmVjdG9yOjEyMw', name: connectorName('inc-4-crash'), remoteNetworkId: fake.remoteNetworkId, state: 'DEAD_NO_HEARTBEAT', lastHeartbeatAt: null });
     expect(await p.verifyGone('inc-4-crash')).toBe(false);
     await p.teardown('inc-4-crash', []);
     expect(await p.verifyGone('inc-4-crash')).toBe(true);

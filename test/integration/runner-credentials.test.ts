@@ -16,7 +16,7 @@ import { Kube } from '../../src/adapters/kubernetes.js';
 import { routerHostname } from '../../src/runner/providers/tailscale.js';
 import { workloadName } from '../../src/runner/providers/workload.js';
 import { binary } from '../helpers/cli.js';
-import { readinessController } from '../helpers/kube.js';
+import { tailscaleRouter } from '../helpers/path-sim.js';
 import { ProviderEnv } from '../helpers/provider-env.js';
 
 const cluster = inject('cluster');
@@ -111,12 +111,11 @@ describe('credentials and provider failures through the runner', () => {
   it('a provider API failing during teardown is retried on the next loop, which completes it', async () => {
     const id = 'td-ts';
     await env.addSession(id, { network: 'tailscale', duration: '20m' });
-    const ready = readinessController(env.raw, env.namespace, workloadName(id, 'tailscale'));
+    const router = tailscaleRouter(env.raw, env.tailscale, env.namespace, id);
     await run();
-    ready.stop();
+    router.stop();
     const key = [...env.tailscale.keys.values()][0]!;
     secrets.push(key.key);
-    env.tailscale.register(key.key, routerHostname(id), ['10.96.0.0/12']);
     // Every attempt of the bounded retry fails: this loop's teardown cannot finish.
     env.tailscale.failNext((q) => q.method === 'DELETE' && q.path.startsWith('/api/v2/device/'), { status: 500, body: { message: 'internal error' } }, 4);
 

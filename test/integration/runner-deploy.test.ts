@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenKubeConfig } from '../../src/adapters/kubernetes.js';
 import { ROOT } from '../helpers/cli.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
-import { readinessController } from '../helpers/kube.js';
+import { tailscaleRouter } from '../helpers/path-sim.js';
 import { ProviderEnv } from '../helpers/provider-env.js';
 import { workloadName } from '../../src/runner/providers/workload.js';
 
@@ -75,9 +75,9 @@ describe('the runner under the RBAC in deploy/', () => {
   it('opens and closes tailscale and networkpolicy paths, and reaps, with only the deploy/ rules', async () => {
     await env.addSession('dep-ts', { network: 'tailscale', duration: '15m' });
     await env.addSession('dep-np', { network: 'networkpolicy', duration: '15m' });
-    const ready = readinessController(env.raw, env.namespace, workloadName('dep-ts', 'tailscale'));
+    const router = tailscaleRouter(env.raw, env.tailscale, env.namespace, 'dep-ts');
     const r = await env.run();
-    ready.stop();
+    router.stop();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/activation failed|will retry|forbidden/i);
     expect(await env.raw.get('networking.k8s.io/v1', 'NetworkPolicy', env.appNamespace, 'bg-dep-np')).toBeDefined();

@@ -12,7 +12,7 @@ import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, SESSION_LABEL } from '../.
 import { routerHostname } from '../../src/runner/providers/tailscale.js';
 import { connectorName } from '../../src/runner/providers/twingate.js';
 import { workloadName } from '../../src/runner/providers/workload.js';
-import { readinessController } from '../helpers/kube.js';
+import { tailscaleRouter, twingateConnector } from '../helpers/path-sim.js';
 import { ProviderEnv } from '../helpers/provider-env.js';
 
 const cluster = inject('cluster');
@@ -35,16 +35,16 @@ describe('network paths through the runner', () => {
   it('tailscale: an owned router with a one-use key, removed with its device and key at the end', async () => {
     const id = 'net-ts';
     await env.addSession(id, { network: 'tailscale', duration: '20m' });
-    const ready = readinessController(env.raw, env.namespace, workloadName(id, 'tailscale'));
+    const router = tailscaleRouter(env.raw, env.tailscale, env.namespace, id);
     await run();
-    ready.stop();
+    router.stop();
     const { deployment, secret } = await workload(id, 'tailscale');
     for (const o of [deployment!, secret!]) expect(o.metadata.labels).toMatchObject({ [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: env.namespace, [SESSION_LABEL]: id });
     const key = [...env.tailscale.keys.values()][0]!;
     expect(key.capabilities.devices.create).toMatchObject({ reusable: false, ephemeral: true, preauthorized: true });
     secrets.push(key.key, env.tailscale.apiKey);
-    // The router comes up and joins the tailnet with the key from the Secret.
-    env.tailscale.register(Buffer.from((secret!.data as Record<string, string>).TS_AUTHKEY!, 'base64').toString(), routerHostname(id), ['10.96.0.0/12']);
+    // The router joined with the key from the Secret, and the runner enabled exactly the approved routes.
+    expect(env.tailscale.deviceNamed(routerHostname(id))).toMatchObject({ enabledRoutes: ['10.96.0.0/12'], connectedToControl: true });
 
     env.endSession(id);
     await run();
@@ -53,15 +53,15 @@ describe('network paths through the runner', () => {
     expect(env.tailscale.keys.size).toBe(0);
     const rec = record(id);
     expect(rec).toMatchObject({ outcome: 'ended', credential: { kind: 'kubernetes-token' }, revocation: { result: 'unauthenticated' } });
-    expect(kinds(rec.teardown.deleted)).toEqual(['ClusterRoleBinding', 'Deployment', 'Secret', 'ServiceAccount', 'TailscaleAuthKey', 'TailscaleDevice']);
+    expect(kinds(rec.teardown.deleted)).toEqual(['ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Secret', 'Secret', 'ServiceAccount', 'ServiceAccount', 'TailscaleAuthKey', 'TailscaleDevice']);
   });
 
   it('twingate: a connector with its tokens in an owned Secret, connector and workload deleted at the end', async () => {
     const id = 'net-tg';
     await env.addSession(id, { network: 'twingate', duration: '20m' });
-    const ready = readinessController(env.raw, env.namespace, workloadName(id, 'twingate'));
+    const pod = twingateConnector(env.raw, env.twingate, env.namespace, id);
     await run();
-    ready.stop();
+    pod.stop();
     const connector = [...env.twingate.connectors.values()][0]!;
     expect(connector.name).toBe(connectorName(id));
     secrets.push(connector.tokens!.accessToken, connector.tokens!.refreshToken, env.twingate.apiKey);

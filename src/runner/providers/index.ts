@@ -32,20 +32,31 @@ export interface ProviderSetup {
   http?: HttpOptions;
 }
 
-const missingEnv = (env: NodeJS.ProcessEnv, names: readonly string[]) => names.filter((n) => !env[n]);
+/**
+ * The environment variables a configured provider reads its API credentials
+ * from (names, never values): the one list both `networkRefusal` and
+ * `runner --check` use.
+ */
+export function providerEnvNames(network: 'tailscale' | 'twingate', config: RunnerResource): string[] {
+  if (network === 'tailscale') {
+    const ts = config.tailscale;
+    if (!ts) return [];
+    return ts.oauth ? [ts.oauth.clientIdEnv, ts.oauth.clientSecretEnv] : [ts.apiKeyEnv ?? 'TS_API_KEY'];
+  }
+  return config.twingate ? [config.twingate.apiKeyEnv] : [];
+}
+
+/** The provider variables that are unset (or empty) in `env`. */
+export function missingProviderEnv(network: 'tailscale' | 'twingate', config: RunnerResource, env: NodeJS.ProcessEnv): string[] {
+  return providerEnvNames(network, config).filter((n) => !env[n]);
+}
 
 /** Why this runner cannot open `network` for the resource, or undefined when it can. Names variables, never values. */
 export function networkRefusal(network: Network, config: RunnerResource, env: NodeJS.ProcessEnv, pin: PolicyResource['networkPolicy']): string | undefined {
-  if (network === 'tailscale') {
-    const ts = config.tailscale;
-    if (!ts) return 'network tailscale is not configured for this resource on this runner (its runner config entry has no tailscale section)';
-    const unset = missingEnv(env, ts.oauth ? [ts.oauth.clientIdEnv, ts.oauth.clientSecretEnv] : [ts.apiKeyEnv ?? 'TS_API_KEY']);
-    return unset.length ? `network tailscale: ${unset.join(', ')} not set in the runner's environment` : undefined;
-  }
-  if (network === 'twingate') {
-    const tg = config.twingate;
-    if (!tg) return 'network twingate is not configured for this resource on this runner (its runner config entry has no twingate section)';
-    return env[tg.apiKeyEnv] ? undefined : `network twingate: ${tg.apiKeyEnv} not set in the runner's environment`;
+  if (network === 'tailscale' || network === 'twingate') {
+    if (!config[network]) return `network ${network} is not configured for this resource on this runner (its runner config entry has no ${network} section)`;
+    const unset = missingProviderEnv(network, config, env);
+    return unset.length ? `network ${network}: ${unset.join(', ')} not set in the runner's environment` : undefined;
   }
   if (network === 'networkpolicy' && !pin) return 'network networkpolicy needs a pinned manifest (networkPolicy: { manifest, sha256 }) on the resource in the approved policy';
   return undefined;

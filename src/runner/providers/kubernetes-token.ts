@@ -5,6 +5,7 @@
  * (deleting the ServiceAccount revokes every token it issued) and proves it
  * with TokenReview, polling past the API server's authentication cache.
  */
+import { BreakglassError } from '../../core/errors.js';
 import type { V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import { clampExpiry, ownedSelector, type PlannedObject, type SessionPlan } from '../../core/plan.js';
 import type { Kube } from '../../adapters/kubernetes.js';
@@ -53,7 +54,7 @@ export async function mint(kube: Kube, plan: SessionPlan, created: ObjectRef[], 
     kube.core.createNamespacedServiceAccountToken({ name: sa.name, namespace: sa.namespace!, body: { spec: { expirationSeconds: plan.tokenSeconds, audiences: [] } } }),
   );
   const token = tr?.status?.token;
-  if (!token) throw new Error('TokenRequest returned no token');
+  if (!token) throw new BreakglassError('KUBE_TOKEN_MISSING', 'TokenRequest returned no token');
   const granted = tr.status?.expirationTimestamp;
   const grantedText = granted instanceof Date ? granted.toISOString() : typeof granted === 'string' ? granted : undefined;
   await step('token');

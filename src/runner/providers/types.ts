@@ -16,6 +16,21 @@ export interface ObjectRef {
   provider?: string;
 }
 
+/** Why an open path carries no traffic now: a stable code and what was seen. */
+export interface PathProblem {
+  code: string;
+  message: string;
+}
+
+/** One line of a provider's preflight checklist. */
+export interface PreflightCheck {
+  /** What is needed, in the operator's words: "OAuth scope devices:routes". */
+  need: string;
+  ok: boolean;
+  /** What was seen, when it is not ok; never a secret. */
+  detail?: string;
+}
+
 /**
  * Opens a network path for one session and closes it again. A provider is
  * built for one resource (see index.ts) and holds its cluster and settings.
@@ -27,4 +42,8 @@ export interface NetworkProvider {
   teardown(session: string, objects: readonly ObjectRef[]): Promise<ObjectRef[]>;
   /** True when nothing the provider made for the session remains. */
   verifyGone(session: string): Promise<boolean>;
+  /** Whether the session's open path still carries traffic: undefined when it does. */
+  health?(session: string, objects: readonly ObjectRef[]): Promise<PathProblem | undefined>;
+  /** Checks, without creating anything, that the credentials work and hold every permission a session needs. */
+  preflight?(): Promise<PreflightCheck[]>;
 }

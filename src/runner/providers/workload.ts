@@ -2,13 +2,15 @@
  * The in-cluster half of the Tailscale and Twingate providers: a Secret with
  * the provider's one-session credentials and a Deployment that runs the
  * router/connector, both owned (labels + expiry annotation) so the reaper
- * finds them after a crash. Readiness is the Deployment's `readyReplicas`.
+ * finds them after a crash. Readiness is the Deployment's `readyReplicas`,
+ * which counts only pods whose readiness probe (the provider's own health
+ * check) passes; the providers then confirm through their APIs.
  */
 import { BreakglassError } from '../../core/errors.js';
 import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, SESSION_LABEL, type SessionPlan } from '../../core/plan.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { realDelay, type Delay } from '../../adapters/http.js';
-import type { ObjectRef } from './types.js';
+import type { ObjectRef, PathProblem } from './types.js';
 
 export const PROVIDER_LABEL = 'breakglass.dev/provider';
 
@@ -32,6 +34,32 @@ export interface WorkloadSpec {
   secretEnv: Record<string, string>;
   /** Plain environment (not secret). */
   env: Record<string, string>;
+  /** The pod's own ServiceAccount; without one, no API token is mounted at all. */
+  serviceAccountName?: string;
+  /** What "ready" means for this container: the provider's own health check. */
+  readinessProbe: Record<string, unknown>;
+  /** The user the image runs as when not root (the provider's documented one). */
+  runAsUser: number;
+  /** emptyDir mounts (path by volume name): the only writable places on a read-only root. */
+  scratch: Record<string, string>;
+}
+
+/**
+ * The container's security context: no privilege escalation, no capability,
+ * no root, nothing writable but the scratch volumes, the runtime's seccomp
+ * profile. Twingate's own manifests set the same (uid 65532, drop ALL); a
+ * userspace Tailscale router needs no capability either.
+ */
+export function hardenedContext(runAsUser: number): Record<string, unknown> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser,
+    runAsGroup: runAsUser,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
 }
 
 export function workloadName(session: string, provider: string): string {
@@ -62,25 +90,32 @@ function deployment(plan: SessionPlan, spec: WorkloadSpec, name: string): RawObj
       template: {
         metadata: { labels: own.labels, annotations: own.annotations },
         spec: {
-          // The router/connector needs no Kubernetes API access of its own.
-          automountServiceAccountToken: false,
+          // An API token only when the workload has its own ServiceAccount (tailscale's state Secret).
+          automountServiceAccountToken: spec.serviceAccountName !== undefined,
+          ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
           containers: [
             {
               name: spec.provider,
               image: spec.image,
               env,
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false },
+              readinessProbe: spec.readinessProbe,
+              securityContext: hardenedContext(spec.runAsUser),
+              volumeMounts: Object.entries(spec.scratch).map(([vol, mountPath]) => ({ name: vol, mountPath })),
               resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
             },
           ],
+          volumes: Object.keys(spec.scratch).map((vol) => ({ name: vol, emptyDir: { sizeLimit: '64Mi' } })),
         },
       },
     },
   };
 }
 
-/** Creates the Secret then the Deployment; each reference is pushed to `created` as soon as it exists. */
-export async function createWorkload(kube: RawKube, plan: SessionPlan, spec: WorkloadSpec, created: ObjectRef[]): Promise<void> {
+/**
+ * Creates the Secret, then `extra` (the workload's own identity and rights),
+ * then the Deployment; each reference is pushed to `created` as soon as it exists.
+ */
+export async function createWorkload(kube: RawKube, plan: SessionPlan, spec: WorkloadSpec, created: ObjectRef[], extra: readonly RawObject[] = []): Promise<void> {
   const name = workloadName(plan.session, spec.provider);
   const own = ownership(plan.session, plan.expires, spec.provider, spec.namespace);
   await kube.create({
@@ -91,21 +126,53 @@ export async function createWorkload(kube: RawKube, plan: SessionPlan, spec: Wor
     data: Object.fromEntries(Object.entries(spec.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   });
   created.push(secretRef(spec, name));
+  for (const o of extra) {
+    await kube.create(o);
+    created.push({ kind: o.kind, apiVersion: o.apiVersion, namespace: o.metadata.namespace, name: o.metadata.name, provider: spec.provider });
+  }
   await kube.create(deployment(plan, spec, name));
   created.push(deploymentRef(spec, name));
 }
 
-/** Waits until the Deployment reports a ready replica; throws PROVIDER_NOT_READY at the deadline. */
-export async function waitReady(kube: RawKube, namespace: string, name: string, timeoutMs: number, delay: Delay = realDelay): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls `probe` until it answers, with the injected delay, until `deadline`
+ * (epoch ms); then throws what `timedOut` makes of the last thing seen.
+ * Every readiness step of a session shares one deadline: the configured
+ * `readinessTimeout` bounds the whole wait, not each step.
+ */
+export async function waitFor<T>(deadline: number, delay: Delay, probe: () => Promise<{ done: T } | { seen: string }>, timedOut: (seen: string) => BreakglassError): Promise<T> {
   for (;;) {
-    const d = await kube.get('apps/v1', 'Deployment', namespace, name);
-    if (!d) throw new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} disappeared while waiting for it`);
-    const ready = (d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
-    if (ready >= 1) return;
-    if (Date.now() >= deadline) throw new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} was not ready within ${Math.round(timeoutMs / 1000)} s`);
+    const r = await probe();
+    if ('done' in r) return r.done;
+    if (Date.now() >= deadline) throw timedOut(r.seen);
     await delay(Math.min(1000, Math.max(50, deadline - Date.now())));
   }
+}
+
+/** Waits until the Deployment reports a ready replica (its readiness probe passes); throws PROVIDER_NOT_READY at the deadline. */
+export async function waitReady(kube: RawKube, namespace: string, name: string, deadline: number, delay: Delay = realDelay): Promise<void> {
+  await waitFor(
+    deadline,
+    delay,
+    async () => {
+      const d = await kube.get('apps/v1', 'Deployment', namespace, name);
+      if (!d) throw new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} disappeared while waiting for it`);
+      return readyReplicas(d) >= 1 ? { done: undefined } : { seen: 'no ready replica' };
+    },
+    (seen) => new BreakglassError('PROVIDER_NOT_READY', `Deployment ${namespace}/${name} was not ready before the readiness deadline (${seen}); its health check never passed`),
+  );
+}
+
+export function readyReplicas(d: RawObject): number {
+  return (d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
+}
+
+/** Undefined when the session's Deployment has a ready replica; otherwise why not (ROUTER_NOT_READY). */
+export async function workloadHealth(kube: RawKube, namespace: string, session: string, provider: string): Promise<PathProblem | undefined> {
+  const name = workloadName(session, provider);
+  const d = await kube.get('apps/v1', 'Deployment', namespace, name);
+  if (!d) return { code: 'ROUTER_NOT_READY', message: `Deployment ${namespace}/${name} is gone` };
+  return readyReplicas(d) >= 1 ? undefined : { code: 'ROUTER_NOT_READY', message: `Deployment ${namespace}/${name} has no ready replica: its health check fails` };
 }
 
 /** Deletes the session's Deployment then Secret (404 is success); returns what existed. */

@@ -1,0 +1,130 @@
+/**
+ * Markers and claims as files in the runner's state directory, for a runner
+ * outside a cluster (or a resource that names none: command credentials).
+ * The same promise as the ConfigMap markers: created before anything is
+ * minted, never deleted, "once" across restarts and across runners sharing
+ * the directory.
+ *
+ * How: every version of a marker is its own file, `<id>.v<n>.json`, and every
+ * write is an exclusive create. The bytes go to a private temporary file
+ * (O_EXCL), are fsynced, then hard-linked to the version's name — link(2)
+ * fails with EEXIST when the name exists, atomically, where rename(2) would
+ * silently replace it — and the directory is fsynced. So:
+ *  - create is version 1: whoever links it first owns the session;
+ *  - update from version n links version n+1: a compare-and-swap, a second
+ *    writer from n gets KUBE_CONFLICT exactly as with a ConfigMap;
+ *  - a crash leaves either no version or a complete one (never a torn file),
+ *    plus at most a stray temporary file.
+ * Old versions stay: they are the marker's history, like the records.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BreakglassError } from '../core/errors.js';
+import type { Claim, Claims } from './claims.js';
+import type { Marker, Markers, MarkerState } from './marker.js';
+
+const OPEN = new Set(['activating', 'active', 'ending']);
+const VERSION = /^([a-z0-9][a-z0-9-]{0,62})\.v(\d{6})\.json$/;
+
+/** Writes `bytes` to `dir/name` only if no such file exists; false when it does. Durable before it returns true. */
+export async function createExclusive(dir: string, name: string, bytes: Uint8Array): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, join(dir, name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new BreakglassError('MARKER_WRITE_FAILED', `cannot write ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  const d = await open(dir, constants.O_RDONLY);
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+  return true;
+}
+
+const versionName = (session: string, n: number) => `${session}.v${String(n).padStart(6, '0')}.json`;
+
+/** Markers of one resource in `<state>/markers/<resource>/`. */
+export class FileMarkerStore implements Markers {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  private async write(state: MarkerState, n: number): Promise<Marker | undefined> {
+    const ok = await createExclusive(this.dir, versionName(state.session, n), Buffer.from(JSON.stringify(state)));
+    return ok ? { state, resourceVersion: String(n) } : undefined;
+  }
+
+  private async versions(): Promise<Map<string, number>> {
+    const latest = new Map<string, number>();
+    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
+      const m = VERSION.exec(f);
+      if (m) latest.set(m[1]!, Math.max(latest.get(m[1]!) ?? 0, Number(m[2])));
+    }
+    return latest;
+  }
+
+  private async read(session: string, n: number): Promise<Marker> {
+    const file = join(this.dir, versionName(session, n));
+    try {
+      return { state: JSON.parse(await readFile(file, 'utf8')) as MarkerState, resourceVersion: String(n) };
+    } catch (e) {
+      throw new BreakglassError('MARKER_INVALID', `marker file ${file} cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  create(state: MarkerState): Promise<Marker | undefined> {
+    return this.write(state, 1);
+  }
+
+  async get(session: string): Promise<Marker | undefined> {
+    const n = (await this.versions()).get(session);
+    return n ? this.read(session, n) : undefined;
+  }
+
+  async update(marker: Marker, state: MarkerState): Promise<Marker> {
+    const written = await this.write(state, Number(marker.resourceVersion) + 1);
+    if (!written) throw new BreakglassError('KUBE_CONFLICT', `marker ${state.session} was changed by another runner (version ${marker.resourceVersion} is not the latest)`);
+    return written;
+  }
+
+  async listOpen(): Promise<Marker[]> {
+    const out: Marker[] = [];
+    for (const [session, n] of await this.versions()) {
+      const m = await this.read(session, n);
+      if (OPEN.has(m.state.phase)) out.push(m);
+    }
+    return out;
+  }
+}
+
+/** The installation's claims in `<state>/claims/`, when no resource keeps its markers in a cluster. */
+export class FileClaimStore implements Claims {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async claim(c: Claim): Promise<string | undefined> {
+    if (await createExclusive(this.dir, `${c.session}.json`, Buffer.from(JSON.stringify(c)))) return undefined;
+    const existing = await readFile(join(this.dir, `${c.session}.json`), 'utf8').then((t) => JSON.parse(t) as Claim, () => undefined);
+    if (existing && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
+    const what = existing ? `resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner}` : 'an unreadable claim';
+    return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${this.dir} (${what}); a session id activates once per runner installation, whatever resource it names`;
+  }
+}

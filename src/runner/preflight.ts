@@ -1,0 +1,178 @@
+/**
+ * `breakglass runner --check`, and the same checks before the runner starts:
+ * the configuration against the world. Each check is a short step that
+ * returns the problems it found, each with a stable code, what is wrong
+ * (naming the value) and how to fix it. Nothing here creates anything: the
+ * namespace probe is a server-side dry run, the key probe stays in memory.
+ *
+ * What it does NOT check: that a policy in the repository is approved (that
+ * is per session, at verification), or that a provider API accepts its key —
+ * that is `providerPreflight`'s job, a hook the providers fill in.
+ */
+import { tmpdir } from 'node:os';
+import { access, constants, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { git } from '../adapters/git.js';
+import { loadRunnerKey, loadTrust } from '../adapters/trust.js';
+import { BreakglassError, InvalidDocumentError, formatFinding } from '../core/errors.js';
+import type { PreflightCode } from '../core/reasons.js';
+import { readPrivateKey, sealTo, signDetached, unseal, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
+import { loadRunnerConfig, type ResolvedConfig } from './config.js';
+import { checkCluster, clusterPlaces } from './preflight-cluster.js';
+import { missingProviderEnv } from './providers/index.js';
+
+/** One problem found before starting. */
+export interface PreflightProblem {
+  code: PreflightCode;
+  /** What is wrong, naming the value. */
+  message: string;
+  /** How to fix it. */
+  fix: string;
+}
+
+/**
+ * A provider's own check of its credentials against its API (e.g. that a
+ * Tailscale key is valid), run per resource after its variables are found
+ * present. Injected by the entry point; absent, only presence is checked.
+ */
+export type ProviderPreflight = (resource: string, config: ResolvedConfig['resources'][string], env: NodeJS.ProcessEnv) => Promise<PreflightProblem[]>;
+
+export interface PreflightOptions {
+  env: NodeJS.ProcessEnv;
+  providerPreflight?: ProviderPreflight;
+}
+
+/** What the checks found; `config` when the config file itself could be read. */
+export interface PreflightResult {
+  config?: ResolvedConfig;
+  problems: PreflightProblem[];
+  /** How many checks ran. */
+  checks: number;
+}
+
+/** `CODE: message (fix: ...)`, one line. */
+export function formatProblem(p: PreflightProblem): string {
+  // One line per problem, whatever a tool (git, an API) put in its message.
+  return `${p.code}: ${p.message.replace(/\s*\n\s*/g, ' ').trim()} (fix: ${p.fix})`;
+}
+
+const problem = (code: PreflightCode, message: string, fix: string): PreflightProblem => ({ code, message, fix });
+const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function checkConfig(file: string): Promise<{ config?: ResolvedConfig; problems: PreflightProblem[] }> {
+  try {
+    return { config: await loadRunnerConfig(file), problems: [] };
+  } catch (e) {
+    const fix = 'correct the RunnerConfig (docs/guides/operator.md lists every key)';
+    if (e instanceof InvalidDocumentError) return { problems: e.findings.map((f) => problem('PREFLIGHT_CONFIG_INVALID', formatFinding(f), fix)) };
+    return { problems: [problem('PREFLIGHT_CONFIG_INVALID', `${file}: ${why(e)}`, fix)] };
+  }
+}
+
+async function checkTrust(c: ResolvedConfig): Promise<PreflightProblem[]> {
+  try {
+    await loadTrust(c.trust);
+    return [];
+  } catch (e) {
+    const detail = e instanceof InvalidDocumentError ? e.findings.map(formatFinding).join('; ') : why(e);
+    return [problem('PREFLIGHT_TRUST_INVALID', `trust file ${c.trust}: ${detail}`, 'point `trust:` at the customer\'s Trust file and make every key it names readable')];
+  }
+}
+
+/**
+ * The runner signs records and deliveries, and seals each session's token to
+ * ITSELF (to prove revocation after a restart). A sign-only key (`gpg
+ * --quick-gen-key ... sign`) would fail only after a token was minted; here it
+ * fails before anything exists.
+ */
+async function checkKey(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<PreflightProblem[]> {
+  let key: PrivateKey;
+  try {
+    key = await readPrivateKey(await readFile(c.signingKey, 'utf8'), env.BREAKGLASS_SIGNING_PASSPHRASE);
+  } catch (e) {
+    return [problem('PREFLIGHT_KEY_UNREADABLE', `signing key ${c.signingKey}: ${why(e)}`, 'point `signingKey:` at the runner\'s armored OpenPGP secret key; set BREAKGLASS_SIGNING_PASSPHRASE if it is protected')];
+  }
+  const probe = new TextEncoder().encode('breakglass runner preflight');
+  const out: PreflightProblem[] = [];
+  try {
+    await verifyDetached(probe, Buffer.from(await signDetached(key, probe)), [key.toPublic()], new Date());
+  } catch (e) {
+    out.push(problem('PREFLIGHT_KEY_CANNOT_SIGN', `signing key ${key.getFingerprint().toUpperCase()} cannot sign: ${why(e)}`, 'use a key with a valid signing (sub)key, e.g. one made by `breakglass keygen`'));
+  }
+  try {
+    const back = await unseal(key, await sealTo(key.toPublic().armor(), probe));
+    if (Buffer.compare(Buffer.from(back), Buffer.from(probe)) !== 0) throw new Error('decrypted bytes differ');
+  } catch (e) {
+    out.push(problem('PREFLIGHT_KEY_CANNOT_ENCRYPT', `signing key ${key.getFingerprint().toUpperCase()} cannot encrypt to itself: ${why(e)}`, 'add an encryption subkey (gpg --quick-add-key FPR cv25519 encr) or use a key made by `breakglass keygen`; the runner seals each token to its own key'));
+  }
+  const runner = await loadRunnerKey(c.trust).catch(() => undefined);
+  if (runner && runner.getFingerprint().toUpperCase() !== key.getFingerprint().toUpperCase()) {
+    out.push(problem('PREFLIGHT_KEY_NOT_RUNNER', `signing key ${key.getFingerprint().toUpperCase()} is not the trust file's runner key ${runner.getFingerprint().toUpperCase()}`, 'records it signs would not verify in `audit`: make trust.yaml `runner:` the public half of `signingKey`'));
+  }
+  return out;
+}
+
+/** The nearest existing directory of `path` must be writable (the runner creates the rest). */
+async function checkState(c: ResolvedConfig): Promise<PreflightProblem[]> {
+  let at = c.state;
+  while (!(await stat(at).catch(() => undefined)) && dirname(at) !== at) at = dirname(at);
+  try {
+    await access(at, constants.W_OK);
+    return [];
+  } catch (e) {
+    return [problem('PREFLIGHT_STATE_UNWRITABLE', `state directory ${c.state}: ${at} is not writable (${why(e)})`, 'give the runner a writable `state:` directory (a persistent volume in a cluster)')];
+  }
+}
+
+/** `git ls-remote` with the runner's own environment (its SSH key or credential helper): reachable, and the branch exists. */
+async function checkRemote(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<PreflightProblem[]> {
+  const { url, branch } = c.repository;
+  try {
+    await git(tmpdir(), ['ls-remote', '--exit-code', '--heads', url, `refs/heads/${branch}`], { env });
+    return [];
+  } catch (e) {
+    // ls-remote --exit-code exits 2 when the remote answered but has no such ref.
+    const exit = ((e as BreakglassError).cause as { code?: unknown } | undefined)?.code;
+    if (exit === 2) return [problem('PREFLIGHT_BRANCH_MISSING', `repository ${url} has no branch ${branch}`, 'set `repository.branch` to the branch sessions are merged into')];
+    return [problem('PREFLIGHT_REMOTE_UNREACHABLE', `repository ${url} cannot be reached: ${why(e)}`, 'check `repository.url`, the network path to it, and the credentials (SSH key, token) in the runner\'s environment')];
+  }
+}
+
+/** Each configured provider's variables are set; then the provider's own check, if one is wired. */
+async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<PreflightProblem[]> {
+  const out: PreflightProblem[] = [];
+  for (const [name, r] of Object.entries(c.resources)) {
+    const missing = (['tailscale', 'twingate'] as const).flatMap((n) => missingProviderEnv(n, r, o.env).map((v) => [n, v] as const));
+    for (const [network, v] of missing) out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `resource ${name}: ${network} needs ${v}, which is not set in the runner's environment`, `set ${v} (in a cluster: a key of the breakglass-provider-keys Secret)`));
+    if (missing.length || !o.providerPreflight) continue;
+    try {
+      out.push(...(await o.providerPreflight(name, r, o.env)));
+    } catch (e) {
+      out.push(problem('PREFLIGHT_PROVIDER_FAILED', `resource ${name}: provider check failed: ${why(e)}`, 'check the provider API URL and credentials'));
+    }
+  }
+  if ('github' in c.delivery && !o.env[c.delivery.github.tokenEnv]) {
+    const v = c.delivery.github.tokenEnv;
+    out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `delivery.github needs ${v}, which is not set in the runner's environment`, `set ${v} to a token that may comment on the repository's pull requests`));
+  }
+  if (c.commands && !(await stat(c.commands.path).catch(() => undefined))?.isDirectory()) {
+    out.push(problem('PREFLIGHT_COMMANDS_MISSING', `commands.path ${c.commands.path} is not a directory`, 'point `commands.path` at the directory holding the approved commands (never the repository)'));
+  }
+  return out;
+}
+
+/** Runs every check; never throws. */
+export async function preflight(configFile: string, o: PreflightOptions): Promise<PreflightResult> {
+  const loaded = await checkConfig(configFile);
+  const c = loaded.config;
+  if (!c) return { problems: loaded.problems, checks: 1 };
+  const parts = await Promise.all([
+    checkTrust(c),
+    checkKey(c, o.env),
+    checkState(c),
+    checkRemote(c, o.env),
+    ...clusterPlaces(c).map((p) => checkCluster(p)),
+    checkProviders(c, o),
+  ]);
+  return { config: c, problems: parts.flat(), checks: 1 + parts.length };
+}
