@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { toChanges } from '../src/action/file-rules.js';
 import { toCanonical, toRepoPath } from '../src/action/layout.js';
-import { isRetryable, withRetry } from '../src/action/retry.js';
+import { isRetryable, withRetry } from '../src/adapters/retry.js';
 
 const httpError = (status: number, headers: Record<string, string> = {}) => Object.assign(new Error(`HTTP ${status}`), { status, response: { headers } });
 

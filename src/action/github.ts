@@ -5,7 +5,7 @@
  */
 import { Octokit } from '@octokit/rest';
 import { BreakglassError } from '../core/errors.js';
-import { DEFAULT_RETRY, isRetryable, withRetry, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, isRetryable, withRetry, type RetryOptions } from '../adapters/retry.js';
 
 /** One entry of `GET /repos/{owner}/{repo}/pulls/{pull_number}/files` (GitHub's "diff-entry"). */
 export interface PullFile {

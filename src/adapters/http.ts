@@ -6,6 +6,7 @@
  * and minted secrets.
  */
 import { BreakglassError } from '../core/errors.js';
+import { isRetryable, retryAfterMs, withRetry, type HttpishError } from './retry.js';
 
 export type Delay = (ms: number) => Promise<void>;
 export const realDelay: Delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -37,13 +38,7 @@ export interface JsonResponse<T> {
   body: T;
 }
 
-/** Parses `Retry-After`: seconds, or an HTTP date. */
-export function retryAfterMs(header: string | null, now: number): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+export { retryAfterMs };
 
 /** A short, secret-free description of an error body: its `message` field, if any. */
 function errorText(text: string): string {
@@ -57,14 +52,22 @@ function errorText(text: string): string {
   return '';
 }
 
-/** Sends a JSON request with bounded retries; throws a BreakglassError with the API's message on failure. */
+/** One failed attempt, in the shape withRetry judges: a status (none for a network error) and the Retry-After header. */
+class AttemptFailed extends Error implements HttpishError {
+  readonly status?: number;
+  readonly response?: { headers: Record<string, string | undefined> };
+  constructor(message: string, status?: number, retryAfter?: string | null) {
+    super(message);
+    this.status = status;
+    this.response = { headers: { 'retry-after': retryAfter ?? undefined } };
+  }
+}
+
+/** Sends a JSON request with bounded retries (adapters/retry.ts); throws a BreakglassError with the API's message on failure. */
 export async function requestJson<T>(req: JsonRequest, opts: HttpOptions = {}): Promise<JsonResponse<T>> {
   const attempts = opts.attempts ?? 4;
-  const delay = opts.delay ?? realDelay;
   const doFetch = opts.fetch ?? fetch;
-  let backoff = opts.backoffMs ?? 500;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  const once = async (): Promise<{ status: number; text: string }> => {
     let res: Response;
     try {
       res = await doFetch(req.url, {
@@ -74,31 +77,25 @@ export async function requestJson<T>(req: JsonRequest, opts: HttpOptions = {}): 
         signal: AbortSignal.timeout(30_000),
       });
     } catch (e) {
-      last = `network error: ${(e as Error).message}`;
-      if (attempt < attempts) await delay(backoff), (backoff *= 2);
-      continue;
+      throw new AttemptFailed(`network error: ${(e as Error).message}`);
     }
     const text = await res.text();
     if (res.ok || req.accept?.includes(res.status)) {
-      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+      return { status: res.status, text };
     }
-    last = `HTTP ${res.status}${errorText(text) ? `: ${errorText(text)}` : ''}`;
-    if (res.status === 429) {
-      const wait = retryAfterMs(res.headers.get('retry-after'), Date.now()) ?? backoff;
-      if (wait > (opts.maxRetryAfterMs ?? 60_000) || attempt === attempts) break;
-      await delay(wait);
-      backoff *= 2;
-      continue;
-    }
-    if (res.status >= 500) {
-      if (attempt === attempts) break;
-      await delay(backoff);
-      backoff *= 2;
-      continue;
-    }
-    throw new BreakglassError(res.status === 401 || res.status === 403 ? 'PROVIDER_AUTH' : 'PROVIDER_FAILED', `${req.what} failed: ${last}`);
+    throw new AttemptFailed(`HTTP ${res.status}${errorText(text) ? `: ${errorText(text)}` : ''}`, res.status, res.headers.get('retry-after'));
+  };
+  let answer: { status: number; text: string };
+  try {
+    // Backoff doubles without a cap; a Retry-After longer than maxRetryAfterMs ends the attempts.
+    answer = await withRetry(once, { attempts, baseMs: opts.backoffMs ?? 500, maxDelayMs: Number.POSITIVE_INFINITY, giveUpAfterMs: opts.maxRetryAfterMs ?? 60_000, delayFn: opts.delay ?? realDelay });
+  } catch (e) {
+    if (!(e instanceof AttemptFailed)) throw e;
+    if (!isRetryable(e)) throw new BreakglassError(e.status === 401 || e.status === 403 ? 'PROVIDER_AUTH' : 'PROVIDER_FAILED', `${req.what} failed: ${e.message}`);
+    throw new BreakglassError('PROVIDER_UNAVAILABLE', `${req.what} failed after ${attempts} attempts: ${e.message}`);
   }
-  throw new BreakglassError('PROVIDER_UNAVAILABLE', `${req.what} failed after ${attempts} attempts: ${last}`);
+  // Parsed outside the retries: a malformed answer is not a momentary failure.
+  return { status: answer.status, body: (answer.text ? JSON.parse(answer.text) : undefined) as T };
 }
 
 /** Reads an API key from the runner's environment; the message names the variable, never a value. */

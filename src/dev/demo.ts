@@ -13,7 +13,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { writeYaml } from '../core/yaml-write.js';
 import { startLocalCluster, type LocalCluster } from './local-cluster.js';
 import { binary, run, type CliResult } from './exec.js';
 
@@ -246,7 +246,7 @@ async function ensureKubectl(d: Demo): Promise<void> {
 }
 
 function demoPolicy(vendorFpr: string): string {
-  return stringify(
+  return writeYaml(
     {
       apiVersion: 'breakglass.dev/v1',
       kind: 'Policy',
@@ -260,13 +260,12 @@ function demoPolicy(vendorFpr: string): string {
         resources: [{ name: 'prod-eu', type: 'kubernetes', privileges: ['cluster-admin', 'admin:payments', 'view'], maxDuration: '2h', network: ['direct'] }],
       },
     },
-    { lineWidth: 0 },
   );
 }
 
 async function writeRunnerConfig(etc: string, keys: string, remote: string, outbox: string, cluster: LocalCluster): Promise<void> {
   await mkdir(outbox, { recursive: true });
-  const y = (o: unknown) => stringify(o, { lineWidth: 0 });
+  const y = writeYaml;
   await writeFile(join(etc, 'trust.yaml'), y({ apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 2, approvers: [{ name: 'alice', openpgp: join(keys, 'alice.asc') }, { name: 'bob', openpgp: join(keys, 'bob.asc') }], runner: join(keys, 'runner.asc') }));
   await writeFile(
     join(etc, 'runner.yaml'),

@@ -5,12 +5,12 @@
  * trusted by the runner.
  */
 import { randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
+import { writeYaml } from '../core/yaml-write.js';
 import { API_VERSION } from '../core/schemas.js';
 import { formatTime } from '../core/duration.js';
 
-/** YAML as the CLI writes it; a hex nonce stays a string even when it looks like a number. */
-export const yamlDoc = (doc: unknown): string => stringify(doc, { lineWidth: 0 }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"');
+/** YAML as the CLI writes it (core/yaml-write.ts). */
+export const yamlDoc = writeYaml;
 const nonce = (): string => randomBytes(16).toString('hex');
 
 export const DRILL_APPROVER = 'drill';

@@ -246,7 +246,9 @@ async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefine
   const ids = open.map(([, m]) => m.state.session);
   if (listedAll) d.metrics?.openPhases(open.map(([, m]) => m.state.phase));
   const ends = new Set(st.ends ?? []);
-  if (commit) await guarded(d, 'git', 'git: end.yaml lookup', async () => (await d.mirror.endsAt(commit, ids)).forEach((id) => ends.add(id)));
+  if (commit) await guarded(d, 'git', 'git: end.yaml lookup', async () => {
+      for (const id of await d.mirror.endsAt(commit, ids)) ends.add(id);
+    });
   for (const [t, m] of open) {
     const id = m.state.session;
     const err = await guarded(d, 'teardown', `session ${id}`, () => handleOpen(d, t, m, ends));

@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { stringify } from 'yaml';
+import { writeYaml } from '../core/yaml-write.js';
 import { git, gitText } from '../adapters/git.js';
 import { recordingDir, type RecordingSummary } from '../core/recording.js';
 import { API_VERSION, Record } from '../core/schemas.js';
@@ -71,7 +71,7 @@ function credentialOf(s: MarkerState): Record['credential'] {
  * -> ciphertext; never anything in clear), committed together with it.
  */
 export async function queueRecord(stateDir: string, record: Record, key: PrivateKey, files?: Map<string, Uint8Array>): Promise<void> {
-  const bytes = new TextEncoder().encode(stringify(record, { lineWidth: 0 }));
+  const bytes = new TextEncoder().encode(writeYaml(record));
   const sig = await signDetached(key, bytes);
   const dir = join(stateDir, 'records', record.session);
   await mkdir(dir, { recursive: true });

@@ -35,7 +35,7 @@ function approverName(opts: ApproveOpts, key: SigningKey): string {
 
 /** YAML with the nonce quoted, so no reader ever takes a hex string of digits for a number. */
 function render(doc: Record<string, unknown>, rel: string, kind: Kind): Buffer {
-  const bytes = Buffer.from(toYaml(doc).replace(/^nonce: "?([0-9a-f]{32})"?$/m, 'nonce: "$1"'));
+  const bytes = Buffer.from(toYaml(doc));
   const loaded = loadDocument(rel, bytes, kind);
   if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
   return bytes;

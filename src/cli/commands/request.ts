@@ -1,7 +1,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import { writeYaml as toYaml } from '../../core/yaml-write.js';
 import { loadDocument, sortFindings } from '../../core/document.js';
 import { formatTime } from '../../core/duration.js';
 import { API_VERSION, type Request } from '../../core/schemas.js';
@@ -26,10 +26,8 @@ interface NewOpts {
   repo?: string;
 }
 
-/** Serializes a document the way breakglass writes files: block style, no line folding. */
-export function toYaml(doc: unknown): string {
-  return stringify(doc, { lineWidth: 0, minContentWidth: 0, indent: 2 });
-}
+/** Serializes a document the way breakglass writes files (core/yaml-write.ts). */
+export { toYaml };
 
 /** A yaml-language-server header pointing at the repository's copy of the JSON Schema, if it has one. */
 export async function schemaHeader(dir: string, kind: string): Promise<string> {

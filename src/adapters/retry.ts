@@ -1,8 +1,10 @@
 /**
- * Bounded retries for the GitHub API. A 5xx or a dropped connection is
- * usually momentary; a 4xx is an answer (a fork's read-only token, a missing
- * pull request) and is never retried. The delay is injected so tests do not
- * sleep, as the Kubernetes JS client does with `delayFn`.
+ * The one retry loop with backoff, for every HTTP API the tool calls (GitHub
+ * through Octokit, Tailscale and Twingate through requestJson). A 5xx, a 429
+ * or a dropped connection is usually momentary; any other 4xx is an answer (a
+ * fork's read-only token, a missing pull request) and is never retried. The
+ * delay is injected so tests do not sleep, as the Kubernetes JS client does
+ * with `delayFn`.
  */
 
 export interface RetryOptions {
@@ -12,13 +14,16 @@ export interface RetryOptions {
   baseMs: number;
   /** Never wait longer than this for one retry, whatever Retry-After says. */
   maxDelayMs: number;
+  /** A Retry-After longer than this is an answer, not a pause: give up instead of waiting (default: wait maxDelayMs). */
+  giveUpAfterMs?: number;
   delayFn?: (ms: number) => Promise<void>;
   onRetry?: (attempt: number, error: unknown, delayMs: number) => void;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 4, baseMs: 250, maxDelayMs: 10_000 };
 
-interface HttpishError {
+/** The shape of an HTTP failure as Octokit reports it, and as requestJson throws it between attempts. */
+export interface HttpishError {
   status?: number;
   response?: { headers?: Record<string, string | number | undefined> };
 }
@@ -29,10 +34,13 @@ export function isRetryable(error: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
-function retryAfterMs(error: unknown): number | undefined {
-  const raw = (error as HttpishError | undefined)?.response?.headers?.['retry-after'];
-  const secs = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(secs) && secs >= 0 ? secs * 1000 : undefined;
+/** Parses `Retry-After`: seconds, or an HTTP date (then relative to `now`). */
+export function retryAfterMs(header: string | number | null | undefined, now: number): number | undefined {
+  if (header === undefined || header === null || header === '') return undefined;
+  const text = String(header).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -45,7 +53,9 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = DE
       return await fn();
     } catch (e) {
       if (attempt >= opts.attempts || !isRetryable(e)) throw e;
-      const ms = Math.min(retryAfterMs(e) ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
+      const asked = retryAfterMs((e as HttpishError | undefined)?.response?.headers?.['retry-after'], Date.now());
+      if (asked !== undefined && opts.giveUpAfterMs !== undefined && asked > opts.giveUpAfterMs) throw e;
+      const ms = Math.min(asked ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
       opts.onRetry?.(attempt, e, ms);
       await delay(ms);
     }
