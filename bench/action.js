@@ -68,7 +68,7 @@ function actionEnv(repo, api, event, payload) {
   writeFileSync(join(tmp, 'summary'), '');
   return {
     PATH: process.env.PATH,
-    'INPUT_TOKEN': 'ghs_bench',
+    INPUT_TOKEN: 'ghs_bench',
     'INPUT_FAIL-ON-FINDINGS': 'true',
     GITHUB_EVENT_NAME: event,
     GITHUB_EVENT_PATH: join(tmp, 'event.json'),
@@ -87,11 +87,20 @@ function prPayload(repo) {
 
 async function minimalActionSize() {
   // The smallest JavaScript action: @actions/core alone, bundled the same way.
-  const out = await build({ stdin: { contents: "import * as core from '@actions/core'; core.info('hi');", resolveDir: root }, bundle: true, platform: 'node', format: 'esm', target: 'node24', write: false, logLevel: 'silent' });
+  const out = await build({
+    stdin: { contents: "import * as core from '@actions/core'; core.info('hi');", resolveDir: root },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    write: false,
+    logLevel: 'silent',
+  });
   return out.outputFiles[0].contents.length;
 }
 
-const row = (label, value, unit, baseLabel, base) => `  ${label.padEnd(44)} ${value.toFixed(0).padStart(9)} ${unit.padEnd(5)} baseline ${baseLabel.padEnd(30)} ${base.toFixed(0).padStart(9)} ${unit.padEnd(5)} ratio ${(value / base).toFixed(2)}x`;
+const row = (label, value, unit, baseLabel, base) =>
+  `  ${label.padEnd(44)} ${value.toFixed(0).padStart(9)} ${unit.padEnd(5)} baseline ${baseLabel.padEnd(30)} ${base.toFixed(0).padStart(9)} ${unit.padEnd(5)} ratio ${(value / base).toFixed(2)}x`;
 
 export default async function main() {
   const { FakeGitHub } = await import('../test/github-fake/server.ts');

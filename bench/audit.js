@@ -26,7 +26,7 @@ function importer(dir) {
   const waiting = [];
   p.stdout.on('data', (d) => {
     buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0 && waiting.length; i = buf.indexOf('\n')) (waiting.shift()(buf.slice(0, i)), (buf = buf.slice(i + 1)));
+    for (let i = buf.indexOf('\n'); i >= 0 && waiting.length; i = buf.indexOf('\n')) waiting.shift()(buf.slice(0, i)), (buf = buf.slice(i + 1));
   });
   let mark = 0;
   const write = (s) => p.stdin.write(s);
@@ -49,23 +49,60 @@ const nonce = () => randomBytes(16).toString('hex');
 async function signed(path, bytes, key, at, signedFiles) {
   const sig = Buffer.from(await signDetached(key, bytes, new Date(at)));
   signedFiles.push({ path, bytes, sig });
-  return [{ path, bytes }, { path: `${path}.asc`, bytes: sig }];
+  return [
+    { path, bytes },
+    { path: `${path}.asc`, bytes: sig },
+  ];
 }
 
 async function oneSession(fi, i, k, policyDigest, signedFiles) {
   const id = `inc-${i}`;
   const base = T0 + i * 60_000;
-  const request = doc({ apiVersion: 'breakglass.dev/v1', kind: 'Request', metadata: { id, requester: 'oncall@vendor.example', created: iso(base) }, spec: { reason: `INC-${i}: bench session`, resource: 'prod-eu', privilege: 'view', duration: '1h', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' } });
+  const request = doc({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Request',
+    metadata: { id, requester: 'oncall@vendor.example', created: iso(base) },
+    spec: { reason: `INC-${i}: bench session`, resource: 'prod-eu', privilege: 'view', duration: '1h', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' },
+  });
   fi.commit(base, [{ path: `sessions/${id}/request.yaml`, bytes: request }]);
-  const approval = Buffer.from(stringify({ apiVersion: 'breakglass.dev/v1', kind: 'Approval', session: id, request: sha256Digest(request), repository: REPO, approver: 'alice', decision: 'approve', signed: iso(base + 10_000), expires: iso(base + 3_600_000), nonce: nonce() }, { lineWidth: 0 }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"'));
+  const approval = Buffer.from(
+    stringify(
+      {
+        apiVersion: 'breakglass.dev/v1',
+        kind: 'Approval',
+        session: id,
+        request: sha256Digest(request),
+        repository: REPO,
+        approver: 'alice',
+        decision: 'approve',
+        signed: iso(base + 10_000),
+        expires: iso(base + 3_600_000),
+        nonce: nonce(),
+      },
+      { lineWidth: 0 },
+    ).replace(/^nonce: (\w+)$/m, 'nonce: "$1"'),
+  );
   const activation = await fi.oid(fi.commit(base + 20_000, await signed(`sessions/${id}/approvals/alice.yaml`, approval, k.alice, base + 10_000, signedFiles)));
   const objects = [{ kind: 'ServiceAccount', apiVersion: 'v1', namespace: 'breakglass-system', name: `bg-${id}` }];
   const record = doc({
-    apiVersion: 'breakglass.dev/v1', kind: 'Record', session: id, request: sha256Digest(request), repository: REPO, commit: activation, outcome: 'ended',
-    runner: { id: 'runner-0', fingerprint: k.runnerFpr }, approvals: [{ approver: 'alice', fingerprint: `openpgp:${k.aliceFpr}`, file: sha256Digest(approval) }],
-    policy: { name: 'production', digest: policyDigest }, activated: iso(base + 30_000), expires: iso(base + 3_630_000), ended: iso(base + 40_000), endReason: 'end requested',
-    objects, credential: { kind: 'kubernetes-token', sha256: sha256Digest(Buffer.from(id)), delivery: { channel: 'directory' } },
-    teardown: { deleted: structuredClone(objects), completed: iso(base + 40_000), errors: [] }, revocation: { method: 'TokenReview', at: iso(base + 40_000), result: 'unauthenticated' },
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Record',
+    session: id,
+    request: sha256Digest(request),
+    repository: REPO,
+    commit: activation,
+    outcome: 'ended',
+    runner: { id: 'runner-0', fingerprint: k.runnerFpr },
+    approvals: [{ approver: 'alice', fingerprint: `openpgp:${k.aliceFpr}`, file: sha256Digest(approval) }],
+    policy: { name: 'production', digest: policyDigest },
+    activated: iso(base + 30_000),
+    expires: iso(base + 3_630_000),
+    ended: iso(base + 40_000),
+    endReason: 'end requested',
+    objects,
+    credential: { kind: 'kubernetes-token', sha256: sha256Digest(Buffer.from(id)), delivery: { channel: 'directory' } },
+    teardown: { deleted: structuredClone(objects), completed: iso(base + 40_000), errors: [] },
+    revocation: { method: 'TokenReview', at: iso(base + 40_000), result: 'unauthenticated' },
   });
   fi.commit(base + 45_000, await signed(`sessions/${id}/record.yaml`, record, k.runner, base + 40_000, signedFiles));
 }
@@ -79,15 +116,23 @@ async function build(dir) {
   const fi = importer(dir);
   const signedFiles = [];
   const policy = Buffer.from(POLICY);
-  const pa = Buffer.from(`apiVersion: breakglass.dev/v1\nkind: PolicyApproval\npolicy: production\ndigest: ${sha256Digest(policy)}\nrepository: ${REPO}\napprover: alice\nsigned: 2026-11-01T00:00:00Z\nnonce: "${nonce()}"\n`);
-  fi.commit(T0 - 60_000, [{ path: 'policies/production.yaml', bytes: policy }, ...(await signed('policies/approvals/production/alice.yaml', pa, k.alice, Date.parse('2026-11-01T00:00:00Z'), signedFiles))]);
+  const pa = Buffer.from(
+    `apiVersion: breakglass.dev/v1\nkind: PolicyApproval\npolicy: production\ndigest: ${sha256Digest(policy)}\nrepository: ${REPO}\napprover: alice\nsigned: 2026-11-01T00:00:00Z\nnonce: "${nonce()}"\n`,
+  );
+  fi.commit(T0 - 60_000, [
+    { path: 'policies/production.yaml', bytes: policy },
+    ...(await signed('policies/approvals/production/alice.yaml', pa, k.alice, Date.parse('2026-11-01T00:00:00Z'), signedFiles)),
+  ]);
   for (let i = 0; i < N; i++) await oneSession(fi, i, k, sha256Digest(policy), signedFiles);
   await fi.done();
   return { alice, runner, signedFiles };
 }
 
 async function baseline(dir, work, keys, signedFiles) {
-  const env = gpgHome(work, keys.map((k) => k.publicKey));
+  const env = gpgHome(
+    work,
+    keys.map((k) => k.publicKey),
+  );
   const files = signedFiles.map((f, i) => {
     const path = join(work, 'files', `${i}.yaml`);
     mkdirSync(join(work, 'files'), { recursive: true });

@@ -9,7 +9,8 @@ import { timed } from './common/baseline.js';
 
 const N = 200;
 
-const row = (label, ms, base, baseLabel) => `  ${label.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   baseline ${baseLabel.padEnd(20)} ${base.toFixed(0).padStart(6)} ms   ratio ${(ms / base).toFixed(2)}x`;
+const row = (label, ms, base, baseLabel) =>
+  `  ${label.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   baseline ${baseLabel.padEnd(20)} ${base.toFixed(0).padStart(6)} ms   ratio ${(ms / base).toFixed(2)}x`;
 
 export default async function bench() {
   const date = new Date('2026-01-01T00:00:00Z');
@@ -17,8 +18,24 @@ export default async function bench() {
   const vendorKey = await readPrivateKey(vendor.privateKey);
   const sealer = { signingKey: await readPrivateKey(runner.privateKey), publicKey: runner.publicKey };
   const pin = { key: await readPublicKey(runner.publicKey) };
-  const payload = (i) => ({ apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: `inc-${i}`, type: 'kubernetes-token', server: 'https://prod-eu.example:6443', token: `eyJ${'x'.repeat(900)}`, expires: '2026-12-02T15:00:00Z' });
-  const binding = (i) => ({ session: `inc-${i}`, request: `sha256:${'0'.repeat(64)}`, commit: 'a'.repeat(40), repository: 'github.com/customer/access', recipient: vendor.fingerprint, runner: runner.fingerprint, sealed: '2026-12-02T13:00:00Z' });
+  const payload = (i) => ({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Credential',
+    session: `inc-${i}`,
+    type: 'kubernetes-token',
+    server: 'https://prod-eu.example:6443',
+    token: `eyJ${'x'.repeat(900)}`,
+    expires: '2026-12-02T15:00:00Z',
+  });
+  const binding = (i) => ({
+    session: `inc-${i}`,
+    request: `sha256:${'0'.repeat(64)}`,
+    commit: 'a'.repeat(40),
+    repository: 'github.com/customer/access',
+    recipient: vendor.fingerprint,
+    runner: runner.fingerprint,
+    sealed: '2026-12-02T13:00:00Z',
+  });
 
   // Warm up both paths first, so neither figure carries the JIT's start-up.
   for (let i = 0; i < 20; i++) await verifyDelivery(await seal(payload(i), vendor.publicKey, sealer, binding(i)), vendorKey, pin, { session: `inc-${i}` }, new Date('2026-12-02T13:30:00Z'));

@@ -19,9 +19,10 @@ export default async function bench() {
     const bytes = Buffer.from(`approval ${i}\n`);
     inputs.push({ bytes, sig: Buffer.from(await signDetached(priv, bytes, SIGNED)) });
   }
-  const run = (k) => timed(async () => {
-    for (const f of inputs) await verifyDetached(f.bytes, f.sig, [k], JUDGED);
-  });
+  const run = (k) =>
+    timed(async () => {
+      for (const f of inputs) await verifyDetached(f.bytes, f.sig, [k], JUDGED);
+    });
   await run(plain); // warm-up: the first pass pays for JIT compilation
   const [baseMs] = await run(plain);
   const [revMs] = await run(superseded);

@@ -60,7 +60,13 @@ async function floorActivations(env, n) {
     const t = ms();
     const cm = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `m-${name}` }, data: { phase: 'activating' } } });
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
-    await rbac.createClusterRoleBinding({ body: { metadata: { name: `${ns}-${name}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: `${ns}-${name}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+      },
+    });
     await core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { expirationSeconds: 900, audiences: [] } } });
     await core.replaceNamespacedConfigMap({ name: `m-${name}`, namespace: ns, body: { ...cm, data: { phase: 'active' } } });
     out.push(ms() - t);
@@ -113,7 +119,13 @@ async function floorTeardowns(env, n) {
   for (let i = 0; i < n; i++) {
     const name = `floor-td-${i}`;
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
-    await rbac.createClusterRoleBinding({ body: { metadata: { name: `${ns}-${name}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: `${ns}-${name}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+      },
+    });
     const tr = await core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { expirationSeconds: 900, audiences: [] } } });
     await authn.createTokenReview({ body: { spec: { token: tr.status.token } } }); // warm the cache, as a used credential is
     const t = ms();

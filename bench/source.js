@@ -43,7 +43,9 @@ export default async function bench() {
       load.push((await timed(async () => loadRepository(await CommitSource.open(dir, 'HEAD'))))[0]);
     }
     const [p, s, l] = [median(plain), median(sized), median(load)];
-    console.log(`source: ls-tree of ${SESSIONS} sessions: -r -l ${s.toFixed(1)} ms vs -r ${p.toFixed(1)} ms (ratio ${(s / p).toFixed(2)}); whole load ${l.toFixed(0)} ms (${(l / p).toFixed(1)}x the plain listing)`);
+    console.log(
+      `source: ls-tree of ${SESSIONS} sessions: -r -l ${s.toFixed(1)} ms vs -r ${p.toFixed(1)} ms (ratio ${(s / p).toFixed(2)}); whole load ${l.toFixed(0)} ms (${(l / p).toFixed(1)}x the plain listing)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

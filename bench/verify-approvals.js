@@ -32,7 +32,8 @@ async function fixtures(dir) {
   return { key, digest, files };
 }
 
-const row = (label, ms, base) => `  ${label.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms   baseline gpg --verify ${base.toFixed(0).padStart(7)} ms   ratio ${(ms / base).toFixed(3)}x (${(base / ms).toFixed(1)}x faster)`;
+const row = (label, ms, base) =>
+  `  ${label.padEnd(52)} ${ms.toFixed(0).padStart(7)} ms   baseline gpg --verify ${base.toFixed(0).padStart(7)} ms   ratio ${(ms / base).toFixed(3)}x (${(base / ms).toFixed(1)}x faster)`;
 
 export default async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'bg-bench-'));

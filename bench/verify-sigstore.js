@@ -30,12 +30,26 @@ export default async function bench() {
   const baseline = () => new Verifier(material).verify(toSignedEntity(bundleFromJSON(JSON.parse(bundle.toString('utf8'))), artifact));
   const ours = () => verifySigstoreBundle(bundle, artifact, approvers, new Date());
   // Warm both paths, then alternate rounds and keep each side's fastest: a shared machine adds noise, never speed.
-  for (let i = 0; i < 10; i++) (baseline(), ours());
+  for (let i = 0; i < 10; i++) baseline(), ours();
   let baseMs = Infinity;
   let oursMs = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
-    baseMs = Math.min(baseMs, (await timed(async () => { for (let i = 0; i < N; i++) baseline(); }))[0]);
-    oursMs = Math.min(oursMs, (await timed(async () => { for (let i = 0; i < N; i++) ours(); }))[0]);
+    baseMs = Math.min(
+      baseMs,
+      (
+        await timed(async () => {
+          for (let i = 0; i < N; i++) baseline();
+        })
+      )[0],
+    );
+    oursMs = Math.min(
+      oursMs,
+      (
+        await timed(async () => {
+          for (let i = 0; i < N; i++) ours();
+        })
+      )[0],
+    );
   }
   console.log(`verify ${N} keyless sigstore bundles (public-good, Rekor v1 with inclusion proof), sequential, fastest of ${ROUNDS} alternating rounds;`);
   console.log('  (baseline: sigstore-js parse + Verifier.verify with the root converted once, no identity policy)');

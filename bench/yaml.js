@@ -22,7 +22,10 @@ function best(fn, n = 5) {
   return [ms, out];
 }
 
-const read = (bytes, kind = 'Request') => () => loadDocument('f.yaml', bytes, kind);
+const read =
+  (bytes, kind = 'Request') =>
+  () =>
+    loadDocument('f.yaml', bytes, kind);
 const fmt = (ms) => `${ms.toFixed(3).padStart(10)} ms`;
 const code = (r) => (r.ok ? 'accepted' : r.findings[0].code);
 
@@ -32,7 +35,10 @@ export default async function bench() {
   if (!baseR.ok) throw new Error(`the benign baseline was refused: ${JSON.stringify(baseR.findings[0])}`);
   console.log(`\nYAML input limits: baseline = a valid policy padded to ${benign.length} bytes, read in ${fmt(baseMs)}`);
 
-  for (const [label, size] of [['1 MB', MB], [`${UNDER} B (just under the size limit)`, UNDER]]) {
+  for (const [label, size] of [
+    ['1 MB', MB],
+    [`${UNDER} B (just under the size limit)`, UNDER],
+  ]) {
     console.log(`  hostile files of ${label}:`);
     for (const [shape, make] of Object.entries(HOSTILE)) {
       const bytes = Buffer.from(make(size));
@@ -56,7 +62,9 @@ export default async function bench() {
     const text = HOSTILE['distinct keys'](size);
     const [ms] = best(() => parseAllDocuments(text, { uniqueKeys: true, version: '1.2', schema: 'core' }), 1);
     const [now] = best(read(Buffer.from(text)));
-    console.log(`    before (parser, uniqueKeys), distinct keys ${String(size).padStart(6)} B ${fmt(ms)}${prev ? `   x${(ms / prev).toFixed(2)}` : ''}   now ${fmt(now)}   ratio now/before ${(now / ms).toFixed(4)}x`);
+    console.log(
+      `    before (parser, uniqueKeys), distinct keys ${String(size).padStart(6)} B ${fmt(ms)}${prev ? `   x${(ms / prev).toFixed(2)}` : ''}   now ${fmt(now)}   ratio now/before ${(now / ms).toFixed(4)}x`,
+    );
     prev = ms;
   }
 }

@@ -131,7 +131,10 @@ describe('when a push lands on the default branch', () => {
     expect(r.code).toBe(1);
     expect(s.api.requests).toEqual([]);
     expect(JSON.parse(r.outputs.status!)).toEqual({ 'inc-1-a': 'pending', 'inc-2-b': 'pending' });
-    expect(r.annotations).toEqual([expect.objectContaining({ file: 'sessions/inc-2-b/request.yaml', line: 11, title: 'breakglass POLICY_DURATION' }), expect.objectContaining({ level: 'error', file: undefined })]);
+    expect(r.annotations).toEqual([
+      expect.objectContaining({ file: 'sessions/inc-2-b/request.yaml', line: 11, title: 'breakglass POLICY_DURATION' }),
+      expect.objectContaining({ level: 'error', file: undefined }),
+    ]);
     expect(r.summary).toContain('| `inc-1-a` | pending | prod-eu | cluster-admin | 0 of 2 |');
   });
 

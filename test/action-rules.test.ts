@@ -116,7 +116,17 @@ describe('when a pull request changes policies/', () => {
     s.branch();
     s.repo.write('policies/production.yaml', widened);
     const approvalFor = (digest: string) =>
-      ['apiVersion: breakglass.dev/v1', 'kind: PolicyApproval', 'policy: production', `digest: ${digest}`, 'repository: github.com/customer/access', 'approver: alice', 'signed: 2026-11-21T02:21:00Z', 'nonce: "0123456789abcdef0123456789abcdef"', ''].join('\n');
+      [
+        'apiVersion: breakglass.dev/v1',
+        'kind: PolicyApproval',
+        'policy: production',
+        `digest: ${digest}`,
+        'repository: github.com/customer/access',
+        'approver: alice',
+        'signed: 2026-11-21T02:21:00Z',
+        'nonce: "0123456789abcdef0123456789abcdef"',
+        '',
+      ].join('\n');
     s.repo.write('policies/approvals/production/alice.yaml', approvalFor(digestOf(POLICY)));
     s.repo.write('policies/approvals/production/alice.yaml.asc', 'signature');
     s.repo.commit('policy with a stale approval');

@@ -38,7 +38,12 @@ describe('withRetry', () => {
   it('honours Retry-After, capped', async () => {
     const delays: number[] = [];
     let calls = 0;
-    const v = await withRetry(async () => (++calls < 3 ? Promise.reject(httpError(503, { 'retry-after': calls === 1 ? '2' : '3600' })) : 'ok'), { attempts: 4, baseMs: 100, maxDelayMs: 5_000, delayFn: async (ms) => void delays.push(ms) });
+    const v = await withRetry(async () => (++calls < 3 ? Promise.reject(httpError(503, { 'retry-after': calls === 1 ? '2' : '3600' })) : 'ok'), {
+      attempts: 4,
+      baseMs: 100,
+      maxDelayMs: 5_000,
+      delayFn: async (ms) => void delays.push(ms),
+    });
     expect(v).toBe('ok');
     expect(delays).toEqual([2_000, 5_000]);
   });

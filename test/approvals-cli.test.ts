@@ -15,7 +15,10 @@ let trustFile: string;
 
 beforeAll(async () => {
   keysDir = mkdtempSync(join(tmpdir(), 'bg-keys-'));
-  for (const [name, email] of [['alice', 'alice@customer.example'], ['bob', 'bob@customer.example']]) {
+  for (const [name, email] of [
+    ['alice', 'alice@customer.example'],
+    ['bob', 'bob@customer.example'],
+  ]) {
     const r = await cli(['keygen', '--name', name!, '--email', email!, '--out', keysDir], { cwd: keysDir });
     expect(r.code).toBe(0);
   }
@@ -29,7 +32,26 @@ async function repoWithRequest(opts: { origin?: boolean } = {}): Promise<Repo> {
   if (opts.origin !== false) repo.git('remote', 'add', 'origin', 'git@github.com:customer/access.git');
   repo.write('policies/production.yaml', policyYaml({ approvers: ['alice', 'bob'] }));
   repo.commit('policy');
-  const args = ['request', 'new', '--id', ID, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '1h', '--network', 'direct', '--reason', 'INC-7: api down after deploy, need logs', '--requester', 'oncall@vendor.example', '--recipient', '0123456789ABCDEF0123456789ABCDEF01234567'];
+  const args = [
+    'request',
+    'new',
+    '--id',
+    ID,
+    '--resource',
+    'prod-eu',
+    '--privilege',
+    'view',
+    '--duration',
+    '1h',
+    '--network',
+    'direct',
+    '--reason',
+    'INC-7: api down after deploy, need logs',
+    '--requester',
+    'oncall@vendor.example',
+    '--recipient',
+    '0123456789ABCDEF0123456789ABCDEF01234567',
+  ];
   expect((await cli(args, { cwd: repo.dir })).code).toBe(0);
   if (opts.origin !== false) expect((await cli(['approve', '--policy', 'production', '--key', join(keysDir, 'alice.sec.asc'), '--yes'], { cwd: repo.dir })).code).toBe(0);
   repo.commit('request');

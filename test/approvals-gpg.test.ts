@@ -23,7 +23,10 @@ function gpg(...args: string[]): string {
   return execFileSync('gpg', [...BATCH, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 function fingerprintOf(uid: string): string[] {
-  return gpg('--with-colons', '--list-keys', uid).split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]!);
+  return gpg('--with-colons', '--list-keys', uid)
+    .split('\n')
+    .filter((l) => l.startsWith('fpr:'))
+    .map((l) => l.split(':')[9]!);
 }
 function exportKey(fpr: string): string {
   return gpg('--armor', '--export', fpr);
@@ -56,7 +59,10 @@ async function gpgApproval(name: string, fpr: string, extra: string[] = []): Pro
   repo.write(rel, approvalYaml(name, digest, { signed: isoFromNow(-60_000), expires: isoFromNow(3600_000) }));
   gpg(...extra, '--armor', '--detach-sign', '--local-user', fpr, '--output', join(repo.dir, `${rel}.asc`), join(repo.dir, rel));
   repo.commit('approve with gpg');
-  const trust = await trustOf([{ name: 'alice', key: keys.alice! }, { name, key: exportKey(fpr) }]);
+  const trust = await trustOf([
+    { name: 'alice', key: keys.alice! },
+    { name, key: exportKey(fpr) },
+  ]);
   return repo.verify(trust, Date.now());
 }
 
@@ -84,12 +90,20 @@ describe('approvals signed by gpg', () => {
   it('by following the plain-gpg recipe from the approval view verify', async () => {
     const repo = new Repo();
     const digest = await fresh(repo);
-    const script = gpgRecipe(ID, digest, REPOSITORY).replace('APPROVER=your-name', 'APPROVER=dave').replace(/^git add .*$/m, '');
+    const script = gpgRecipe(ID, digest, REPOSITORY)
+      .replace('APPROVER=your-name', 'APPROVER=dave')
+      .replace(/^git add .*$/m, '');
     const sh = spawnSync('bash', ['-euc', script.replace('gpg --armor', `gpg ${BATCH.join(' ')} --local-user ${dave} --armor`).replace("''", "''")], { cwd: repo.dir, env, encoding: 'utf8' });
     expect(sh.status, sh.stderr).toBe(0);
     expect(sh.stdout).toContain(digest.slice('sha256:'.length));
     repo.commit('approve with plain gpg');
-    const v = await repo.verify(await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'dave', key: exportKey(dave!) }]), Date.now());
+    const v = await repo.verify(
+      await trustOf([
+        { name: 'alice', key: keys.alice! },
+        { name: 'dave', key: exportKey(dave!) },
+      ]),
+      Date.now(),
+    );
     expect(v.reasons).toEqual([]);
   });
   it('through `breakglass approve --key <gpg fingerprint>` verify', async () => {
@@ -99,7 +113,13 @@ describe('approvals signed by gpg', () => {
     const r = await cli(['approve', ID, '--key', dave!, '--yes', '--commit'], { cwd: repo.dir, env, now: Date.now() });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(repo.dir, `sessions/${ID}/approvals/dave.yaml`), 'utf8')).toContain(digest);
-    const v = await repo.verify(await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'dave', key: exportKey(dave!) }]), Date.now());
+    const v = await repo.verify(
+      await trustOf([
+        { name: 'alice', key: keys.alice! },
+        { name: 'dave', key: exportKey(dave!) },
+      ]),
+      Date.now(),
+    );
     expect(v.reasons).toEqual([]);
   });
 });

@@ -39,7 +39,10 @@ describe('breakglass audit', () => {
     repo.request('inc-3-pending');
     repo.commit(T('05:00:00'));
     repo.request('inc-4-rejected');
-    repo.write('sessions/inc-4-rejected/rejection.yaml', 'apiVersion: breakglass.dev/v1\nkind: Rejection\nsession: inc-4-rejected\nrequest: sha256:0000000000000000000000000000000000000000000000000000000000000000\nby: alice\nat: 2026-11-21T05:01:00Z\nreason: not needed\n');
+    repo.write(
+      'sessions/inc-4-rejected/rejection.yaml',
+      'apiVersion: breakglass.dev/v1\nkind: Rejection\nsession: inc-4-rejected\nrequest: sha256:0000000000000000000000000000000000000000000000000000000000000000\nby: alice\nat: 2026-11-21T05:01:00Z\nreason: not needed\n',
+    );
     repo.commit(T('05:01:00'));
     const { code, report } = await audit(repo);
     expect(report.sessions.flatMap((s) => s.findings)).toEqual([]);
@@ -263,7 +266,9 @@ describe('breakglass audit of session recordings (issue 12)', () => {
     await recordedSession(repo, 'inc-3-truncated', policy, { tamper: (c) => files(c).slice(0, -1) });
     await recordedSession(repo, 'inc-4-extra', policy, { tamper: (c) => [...files(c), { name: 'notes.txt', bytes: new Uint8Array([1]) }] });
     await recordedSession(repo, 'inc-5-reordered', policy, { tamper: (c) => files(c).map((f) => ({ ...f, name: f.name === chunk(1) ? chunk(2) : f.name === chunk(2) ? chunk(1) : f.name })) });
-    await recordedSession(repo, 'inc-6-altered', policy, { tamper: (c) => files(c).map((f, i) => (i === 0 ? { ...f, bytes: Uint8Array.from(f.bytes, (b, k) => (k === f.bytes.length - 1 ? b ^ 1 : b)) } : f)) });
+    await recordedSession(repo, 'inc-6-altered', policy, {
+      tamper: (c) => files(c).map((f, i) => (i === 0 ? { ...f, bytes: Uint8Array.from(f.bytes, (b, k) => (k === f.bytes.length - 1 ? b ^ 1 : b)) } : f)),
+    });
     await recordedSession(repo, 'inc-7-unbound', policy, { record: { recording: undefined } });
     // Deleting a recorded session's whole folder later is allowed: its recording is judged as it was.
     await recordedSession(repo, 'inc-8-deleted-later', policy);

@@ -53,7 +53,9 @@ describe('finding or installing Chromium for the tests', () => {
   it('says what to do, and installs nothing, without root or passwordless sudo', async () => {
     const w = world({ shell: { 'sudo -n true': { code: 1, output: 'sudo: a password is required' } } });
     const r = await ensureChromium(w);
-    expect(r).toEqual({ missing: expect.stringContaining('this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM') });
+    expect(r).toEqual({
+      missing: expect.stringContaining('this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM'),
+    });
     expect(w.ran).toEqual(['sudo -n true']);
   });
 

@@ -40,7 +40,11 @@ const request = (id: string, over: Record<string, string> = {}) => {
   return ['request', 'new', '--id', id, ...Object.entries(o).flatMap(([k, v]) => [`--${k}`, v])];
 };
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('end of a session that does not exist', () => {
   it('refuses with SESSION_MISSING, exit 2, and writes nothing', async () => {
@@ -118,12 +122,16 @@ describe('approve --key that names nothing', () => {
     expect(await exists(home)).toBe(false);
   });
 
-  it('a gpg key id gpg does not hold is GPG_NO_KEY, without gpg\'s own output', async () => {
+  it("a gpg key id gpg does not hold is GPG_NO_KEY, without gpg's own output", async () => {
     const { dir } = await setup();
     const gnupg = join(await tempDir(), 'gnupg');
     await mkdir(gnupg, { mode: 0o700 });
     const r = await binary(['approve', 'inc-7-logs', '--key', 'nobody@customer.example', '--repository', 'github.com/customer/access', '--yes'], { cwd: dir, env: { GNUPGHOME: gnupg } });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'breakglass: error GPG_NO_KEY: gpg has no secret key for "nobody@customer.example"; pass a secret key file, or a key id that gpg --list-secret-keys shows\n' });
+    expect(r).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'breakglass: error GPG_NO_KEY: gpg has no secret key for "nobody@customer.example"; pass a secret key file, or a key id that gpg --list-secret-keys shows\n',
+    });
     expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
   });
 
@@ -142,7 +150,11 @@ describe('keygen over existing keys', () => {
     expect(first.code).toBe(0);
     const before = await Promise.all(['alice.asc', 'alice.sec.asc'].map((f) => readFile(join(dir, 'keys', f), 'utf8')));
     const r = await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', 'keys'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'alice.sec.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n` });
+    expect(r).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'alice.sec.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
+    });
     expect(await Promise.all(['alice.asc', 'alice.sec.asc'].map((f) => readFile(join(dir, 'keys', f), 'utf8')))).toEqual(before);
   });
 
@@ -151,7 +163,10 @@ describe('keygen over existing keys', () => {
     await mkdir(join(dir, 'keys'));
     await writeFile(join(dir, 'keys', 'bob.asc'), 'mine\n');
     const r = await binary(['keygen', '--name', 'bob', '--email', 'bob@customer.example', '--out', 'keys'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'bob.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n` });
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'bob.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
+    });
     expect(await readdir(join(dir, 'keys'))).toEqual(['bob.asc']);
     expect(await readFile(join(dir, 'keys', 'bob.asc'), 'utf8')).toBe('mine\n');
   });
@@ -182,7 +197,10 @@ describe('inputs are checked before the origin remote', () => {
     await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', join(dir, '..', 'alice-keys')], { cwd: dir });
     made.push(join(dir, '..', 'alice-keys'));
     const r = await binary(['approve', 'inc-7-logs', '--key', join(dir, '..', 'alice-keys', 'alice.sec.asc'), '--yes'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${dir}; pass --repository host/owner/name\n` });
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${dir}; pass --repository host/owner/name\n`,
+    });
   });
 });
 
@@ -290,7 +308,9 @@ describe('a policy nobody has approved', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/Policy +OK/);
     expect(r.stdout).toContain('  Policy          NOT IN FORCE: the rules allow this request, but the policy is not approved\n');
-    expect(r.stdout).toContain(`                  policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)\n`);
+    expect(r.stdout).toContain(
+      `                  policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)\n`,
+    );
   });
 
   it("init's next steps say how to approve the policy", async () => {
@@ -326,7 +346,11 @@ describe('audit in a clone with no origin remote', () => {
     made.push(repo.dir, repo.trustDir);
     const policy = await repo.policy(T('02:00:00'));
     const { request, approval, commit } = await repo.session('inc-1', policy);
-    const forged = repo.recordDoc('inc-2', { request, approval, policy, commit }, { repository: 'github.com/mallory/elsewhere', activated: T('03:02:00'), expires: T('03:30:00'), ended: T('03:30:03') });
+    const forged = repo.recordDoc(
+      'inc-2',
+      { request, approval, policy, commit },
+      { repository: 'github.com/mallory/elsewhere', activated: T('03:02:00'), expires: T('03:30:00'), ended: T('03:30:03') },
+    );
     await repo.record('inc-2', forged, T('03:31:00'), 'mallory');
     repo.git('remote', 'remove', 'origin');
     const r = await binary(['audit', '--trust', repo.trustFile, '--json'], { cwd: repo.dir });
@@ -340,6 +364,10 @@ describe('audit in a clone with no origin remote', () => {
     await repo.policy(T('02:00:00'));
     repo.git('remote', 'remove', 'origin');
     const r = await binary(['audit', '--trust', repo.trustFile], { cwd: repo.dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${repo.dir} and no runner-signed record to learn it from; pass --repository host/owner/name\n` });
+    expect(r).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${repo.dir} and no runner-signed record to learn it from; pass --repository host/owner/name\n`,
+    });
   });
 });

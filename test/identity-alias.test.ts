@@ -20,7 +20,11 @@ let trust: string;
 beforeAll(async () => {
   keys = mkdtempSync(join(tmpdir(), 'bg-alias-keys-'));
   // bob's key carries another address; his own is only in the trust file.
-  for (const [name, email] of [['alice', 'alice@customer.example'], ['bob', 'bob@keys.example'], ['carol', 'carol@customer.example']]) {
+  for (const [name, email] of [
+    ['alice', 'alice@customer.example'],
+    ['bob', 'bob@keys.example'],
+    ['carol', 'carol@customer.example'],
+  ]) {
     expect((await cli(['keygen', '--name', name!, '--email', email!, '--out', keys], { cwd: keys })).code).toBe(0);
   }
   trust = join(keys, 'trust.yaml');
@@ -56,7 +60,26 @@ async function requested(requester: string): Promise<Repo> {
   repo.git('remote', 'add', 'origin', 'git@github.com:customer/access.git');
   repo.write('policies/production.yaml', POLICY);
   repo.commit('policy');
-  const args = ['request', 'new', '--id', ID, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '1h', '--network', 'direct', '--reason', 'INC-9: api down after deploy, need logs', '--requester', requester, '--recipient', '0123456789ABCDEF0123456789ABCDEF01234567'];
+  const args = [
+    'request',
+    'new',
+    '--id',
+    ID,
+    '--resource',
+    'prod-eu',
+    '--privilege',
+    'view',
+    '--duration',
+    '1h',
+    '--network',
+    'direct',
+    '--reason',
+    'INC-9: api down after deploy, need logs',
+    '--requester',
+    requester,
+    '--recipient',
+    '0123456789ABCDEF0123456789ABCDEF01234567',
+  ];
   const r = await cli(args, { cwd: repo.dir });
   expect(r.code, r.stderr).toBe(0);
   expect((await cli(['approve', '--policy', 'production', '--key', join(keys, 'carol.sec.asc'), '--yes'], { cwd: repo.dir })).code).toBe(0);
@@ -124,7 +147,26 @@ describe('when the requester hides an alias behind invisible or look-alike chara
   it('request new refuses to write such a request (nothing written)', async () => {
     const repo = new Repo();
     repo.write('policies/production.yaml', POLICY);
-    const args = ['request', 'new', '--id', ID, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '1h', '--network', 'direct', '--reason', 'INC-9: api down after deploy, need logs', '--requester', 'alice\u200b@customer.example', '--recipient', '0123456789ABCDEF0123456789ABCDEF01234567'];
+    const args = [
+      'request',
+      'new',
+      '--id',
+      ID,
+      '--resource',
+      'prod-eu',
+      '--privilege',
+      'view',
+      '--duration',
+      '1h',
+      '--network',
+      'direct',
+      '--reason',
+      'INC-9: api down after deploy, need logs',
+      '--requester',
+      'alice\u200b@customer.example',
+      '--recipient',
+      '0123456789ABCDEF0123456789ABCDEF01234567',
+    ];
     const r = await cli(args, { cwd: repo.dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error IDENTITY_INVISIBLE_CHAR: metadata.requester "alice\\u{200b}@customer.example" contains the invisible character U+200B');

@@ -22,7 +22,9 @@ describe('the import directions of src/', () => {
   });
 
   it('every file of src/ is in a placed layer', () => {
-    const unplaced = readSources(join(ROOT, 'src')).filter((s) => layerOf(s.path) === undefined).map((s) => s.path);
+    const unplaced = readSources(join(ROOT, 'src'))
+      .filter((s) => layerOf(s.path) === undefined)
+      .map((s) => s.path);
     expect(unplaced).toEqual([]);
   });
 });
@@ -44,11 +46,7 @@ describe('the checker fails on a deliberate back-import', () => {
   });
 
   it('a type-only import, an export-from and a dynamic import are refused alike', () => {
-    const text = [
-      "import type { RunnerDeps } from '../runner/context.js';",
-      "export { run } from '../cli/main.js';",
-      'const later = async () => await import("../action/main.js");',
-    ].join('\n');
+    const text = ["import type { RunnerDeps } from '../runner/context.js';", "export { run } from '../cli/main.js';", 'const later = async () => await import("../action/main.js");'].join('\n');
     expect(violations({ path: 'core/x.ts', text }).map((v) => [v.line, v.to])).toEqual([
       [1, 'runner'],
       [2, 'cli'],

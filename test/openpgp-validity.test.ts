@@ -49,7 +49,13 @@ describe('a revocation on a trusted key', () => {
     // openpgp.js refuses to make one, so the revocation is signed by hand.
     const key = await readPrivateKey(alice.privateKey);
     const sig = new openpgp.SignaturePacket();
-    Object.assign(sig, { signatureType: openpgp.enums.signature.keyRevocation, publicKeyAlgorithm: key.keyPacket.algorithm, hashAlgorithm: openpgp.enums.hash.sha256, reasonForRevocationFlag: 100, reasonForRevocationString: '' });
+    Object.assign(sig, {
+      signatureType: openpgp.enums.signature.keyRevocation,
+      publicKeyAlgorithm: key.keyPacket.algorithm,
+      hashAlgorithm: openpgp.enums.hash.sha256,
+      reasonForRevocationFlag: 100,
+      reasonForRevocationString: '',
+    });
     // The runtime takes a config as a fifth argument that the type declarations leave out.
     const signPacket = sig.sign as (...args: unknown[]) => Promise<void>;
     await signPacket.call(sig, key.keyPacket, { key: key.keyPacket }, REVOKED, false, openpgp.config);
@@ -60,7 +66,7 @@ describe('a revocation on a trusted key', () => {
     await expect(verifyDetached(DATA, Buffer.from(signature), [await readPublicKey(publicKey)], BEFORE)).rejects.toThrow(/reason code 100, /);
     expect(await verdict(publicKey, BEFORE)).toBe('KEY_REVOKED');
   });
-  it('that does not verify (bob\'s revocation grafted onto alice\'s key) is treated as a compromise: KEY_REVOKED', async () => {
+  it("that does not verify (bob's revocation grafted onto alice's key) is treated as a compromise: KEY_REVOKED", async () => {
     const bobRevoked = await readPublicKey(await revoke(bob.privateKey, { reason: 'superseded', date: REVOKED }));
     const graft = await readPublicKey(alice.publicKey);
     graft.revocationSignatures.push(...bobRevoked.revocationSignatures);
@@ -72,7 +78,10 @@ describe('a revocation on a trusted key', () => {
   it('on one copy of a key listed twice counts, whichever copy comes first', async () => {
     const revoked = await readPublicKey(await revoke(alice.privateKey, { reason: 'compromised', date: REVOKED }));
     const plain = await readPublicKey(alice.publicKey);
-    for (const keys of [[plain, revoked], [revoked, plain]]) {
+    for (const keys of [
+      [plain, revoked],
+      [revoked, plain],
+    ]) {
       await expect(verifyDetached(DATA, Buffer.from(signature), keys, BEFORE)).rejects.toMatchObject({ code: 'KEY_REVOKED' });
     }
   });

@@ -27,8 +27,11 @@ describe('the rollback rule', () => {
     expect(checkRollback('policies/p.yaml', D1, verdict(1, 1), [{ digest: D1, approvedAt: at(1), where: 'x' }]).approved).toBe(true);
   });
 
-  it('approvals older than another version\'s approval do not count: POLICY_ROLLBACK', () => {
-    const v = checkRollback('policies/p.yaml', D1, verdict(1, 1), [{ digest: D1, approvedAt: at(1), where: 'x' }, { digest: D2, approvedAt: at(10), where: 'commit abc' }]);
+  it("approvals older than another version's approval do not count: POLICY_ROLLBACK", () => {
+    const v = checkRollback('policies/p.yaml', D1, verdict(1, 1), [
+      { digest: D1, approvedAt: at(1), where: 'x' },
+      { digest: D2, approvedAt: at(10), where: 'commit abc' },
+    ]);
     expect(v.approved).toBe(false);
     expect(codes(v)).toEqual(['POLICY_ROLLBACK']);
     expect(v.reasons[0]!.message).toContain('older version');
@@ -45,7 +48,7 @@ describe('the rollback rule', () => {
     expect(v.approvedAt).toBe(at(16));
   });
 
-  it('an approval signed in the same second as the other version\'s is not after it: POLICY_ROLLBACK', () => {
+  it("an approval signed in the same second as the other version's is not after it: POLICY_ROLLBACK", () => {
     expect(codes(checkRollback('policies/p.yaml', D1, verdict(1, 10), [{ digest: D2, approvedAt: at(10), where: 'x' }]))).toEqual(['POLICY_ROLLBACK']);
   });
 });

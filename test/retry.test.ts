@@ -31,7 +31,10 @@ describe('requestJson retries through the shared loop', () => {
   it('gives up after the attempts on network errors: PROVIDER_UNAVAILABLE', async () => {
     const delays: number[] = [];
     const s = scripted([new Error('ECONNREFUSED')]);
-    await expect(requestJson(req, { fetch: s.fetch, delay: async (ms) => void delays.push(ms) })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: 'list devices failed after 4 attempts: network error: ECONNREFUSED' });
+    await expect(requestJson(req, { fetch: s.fetch, delay: async (ms) => void delays.push(ms) })).rejects.toMatchObject({
+      code: 'PROVIDER_UNAVAILABLE',
+      message: 'list devices failed after 4 attempts: network error: ECONNREFUSED',
+    });
     expect(s.calls()).toBe(4);
     expect(delays).toEqual([500, 1000, 2000]);
   });
@@ -42,7 +45,10 @@ describe('requestJson retries through the shared loop', () => {
     await requestJson(req, { fetch: ok.fetch, delay: async (ms) => void delays.push(ms) });
     expect(delays).toEqual([2000]);
     const long = scripted([json(429, { message: 'slow down' }, { 'retry-after': '3600' })]);
-    await expect(requestJson(req, { fetch: long.fetch, delay: async () => {} })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: 'list devices failed after 4 attempts: HTTP 429: slow down' });
+    await expect(requestJson(req, { fetch: long.fetch, delay: async () => {} })).rejects.toMatchObject({
+      code: 'PROVIDER_UNAVAILABLE',
+      message: 'list devices failed after 4 attempts: HTTP 429: slow down',
+    });
     expect(long.calls()).toBe(1);
   });
 

@@ -12,7 +12,14 @@ const request = (privilege: string, duration: string): Request => ({
   spec: { reason: 'INC-1: something broke badly', resource: 'prod-eu', privilege, duration, network: 'direct', recipient: '0123456789ABCDEF0123456789ABCDEF01234567' },
 });
 const plan = (o: { privilege?: string; duration?: string; approved?: (string | undefined)[]; policy?: string; cap?: string } = {}) =>
-  planSession({ request: request(o.privilege ?? 'cluster-admin', o.duration ?? '1h'), approvedDurations: o.approved ?? [undefined], policyMaxDuration: o.policy ?? '2h', runnerCap: o.cap ?? '4h', namespace: 'breakglass-system', now: NOW });
+  planSession({
+    request: request(o.privilege ?? 'cluster-admin', o.duration ?? '1h'),
+    approvedDurations: o.approved ?? [undefined],
+    policyMaxDuration: o.policy ?? '2h',
+    runnerCap: o.cap ?? '4h',
+    namespace: 'breakglass-system',
+    now: NOW,
+  });
 
 describe('the session plan', () => {
   it('takes the shortest of requested, approved, policy max and runner cap', () => {

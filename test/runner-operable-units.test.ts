@@ -33,7 +33,9 @@ function grants(scope: string, rules: readonly Rule[]): string[] {
 describe('the permissions the runner checks', () => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Rule[] });
   const shipped = [...grants('namespace', docs.find((d) => d.kind === 'Role')!.rules!), ...grants('cluster', docs.find((d) => d.kind === 'ClusterRole')!.rules!)].sort();
-  const listed = RUNNER_PERMISSIONS.flatMap((p) => grants(p.scope, [{ apiGroups: [p.group], resources: [p.resource], verbs: [...p.verbs], resourceNames: p.resourceNames && [...p.resourceNames] }])).sort();
+  const listed = RUNNER_PERMISSIONS.flatMap((p) =>
+    grants(p.scope, [{ apiGroups: [p.group], resources: [p.resource], verbs: [...p.verbs], resourceNames: p.resourceNames && [...p.resourceNames] }]),
+  ).sort();
 
   it('are exactly what deploy/rbac.yaml grants: nothing missing, nothing extra', () => {
     expect(listed).toEqual(shipped);
@@ -62,11 +64,21 @@ describe('a recorded failure', () => {
 describe('a JSON log line', () => {
   it('has time, level, session, event and code, and only those with msg', () => {
     const out: string[] = [];
-    const log = jsonLog((s) => out.push(s), () => Date.parse('2026-12-02T10:00:00Z'));
+    const log = jsonLog(
+      (s) => out.push(s),
+      () => Date.parse('2026-12-02T10:00:00Z'),
+    );
     log('session inc-1: activation failed at sealed: boom; rolling back (SEAL_FAILED)', { event: 'activation-failed', level: 'error' });
     log('session inc-1: credential delivered', { session: 'inc-1', event: 'activated', extra: 'leak' } as never);
     const [a, b] = out.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(a).toEqual({ time: '2026-12-02T10:00:00.000Z', level: 'error', session: 'inc-1', event: 'activation-failed', code: 'SEAL_FAILED', msg: 'session inc-1: activation failed at sealed: boom; rolling back (SEAL_FAILED)' });
+    expect(a).toEqual({
+      time: '2026-12-02T10:00:00.000Z',
+      level: 'error',
+      session: 'inc-1',
+      event: 'activation-failed',
+      code: 'SEAL_FAILED',
+      msg: 'session inc-1: activation failed at sealed: boom; rolling back (SEAL_FAILED)',
+    });
     expect(Object.keys(b!).sort()).toEqual(['event', 'level', 'msg', 'session', 'time']);
     expect(out.every((l) => !l.includes('\n'))).toBe(true);
   });

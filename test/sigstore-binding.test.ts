@@ -66,10 +66,18 @@ describe('a trusted root is validated before use: TRUST_INVALID naming the field
     ['a window that ends before it starts', (r) => (r.tlogs[0].publicKey.validFor.end = '2020-01-01T00:00:00Z'), 'tlogs[0].publicKey.validFor.end: end is before start'],
     ['a start that is not a time', (r) => (r.tlogs[0].publicKey.validFor.start = 'yesterday'), 'tlogs[0].publicKey.validFor.start: must be an RFC 3339 time'],
     ['tlog key bytes that are not a key', (r) => (r.tlogs[0].publicKey.rawBytes = Buffer.from('not a key').toString('base64')), 'tlogs[0].publicKey.rawBytes: not a public key'],
-    ['a tlog key of another type than keyDetails says', (r) => (r.tlogs[0].publicKey.keyDetails = 'PKIX_ED25519'), 'tlogs[0].publicKey.rawBytes: a ec prime256v1 key, but keyDetails says PKIX_ED25519'],
+    [
+      'a tlog key of another type than keyDetails says',
+      (r) => (r.tlogs[0].publicKey.keyDetails = 'PKIX_ED25519'),
+      'tlogs[0].publicKey.rawBytes: a ec prime256v1 key, but keyDetails says PKIX_ED25519',
+    ],
     ['an unknown keyDetails', (r) => (r.tlogs[0].publicKey.keyDetails = 'PKIX_FANCY'), 'tlogs[0].publicKey.keyDetails'],
     ['key bytes that are not base64', (r) => (r.ctlogs[0].publicKey.rawBytes = 'not*base64'), 'ctlogs[0].publicKey.rawBytes: must be canonical base64'],
-    ['a CA certificate that is not a certificate', (r) => (r.certificateAuthorities[0].certChain.certificates[0].rawBytes = 'AAAA'), 'certificateAuthorities[0].certChain.certificates[0].rawBytes: not an X.509 certificate'],
+    [
+      'a CA certificate that is not a certificate',
+      (r) => (r.certificateAuthorities[0].certChain.certificates[0].rawBytes = 'AAAA'),
+      'certificateAuthorities[0].certChain.certificates[0].rawBytes: not an X.509 certificate',
+    ],
     ['a CA with an empty chain', (r) => (r.certificateAuthorities[0].certChain.certificates = []), 'certificateAuthorities[0].certChain.certificates'],
     ['a misspelt field (sigstore-js would drop it silently)', (r) => ((r.tlogs[0].publicKey.validfor = r.tlogs[0].publicKey.validFor), delete r.tlogs[0].publicKey.validFor), 'tlogs[0].publicKey'],
     ['another media type', (r) => (r.mediaType = 'application/vnd.dev.sigstore.trustedroot+json;version=9'), 'mediaType'],
@@ -98,14 +106,23 @@ describe('a trusted root is validated before use: TRUST_INVALID naming the field
     const root = copy(rootOf(STAGING));
     delete root.tlogs[1].publicKey.validFor.start;
     writeFileSync(join(dir, 'root.json'), JSON.stringify(root));
-    writeFileSync(join(dir, 'trust.yaml'), `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: bob, sigstore: { issuer: "${ACTIONS}", subject: "${BEACON}", trustedRoot: root.json } }\n`);
-    await expect(loadTrust(join(dir, 'trust.yaml'))).rejects.toMatchObject({ code: 'TRUST_INVALID', message: expect.stringContaining('trusted root of bob (root.json) is not a valid sigstore trusted root: tlogs[1].publicKey.validFor.start: required') });
+    writeFileSync(
+      join(dir, 'trust.yaml'),
+      `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: bob, sigstore: { issuer: "${ACTIONS}", subject: "${BEACON}", trustedRoot: root.json } }\n`,
+    );
+    await expect(loadTrust(join(dir, 'trust.yaml'))).rejects.toMatchObject({
+      code: 'TRUST_INVALID',
+      message: expect.stringContaining('trusted root of bob (root.json) is not a valid sigstore trusted root: tlogs[1].publicKey.validFor.start: required'),
+    });
   });
 
   it('loadTrust refuses a pinned root that is not JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
     writeFileSync(join(dir, 'root.json'), '{"mediaType":');
-    writeFileSync(join(dir, 'trust.yaml'), `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: bob, sigstore: { issuer: "${ACTIONS}", subject: "${BEACON}", trustedRoot: root.json } }\n`);
+    writeFileSync(
+      join(dir, 'trust.yaml'),
+      `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: bob, sigstore: { issuer: "${ACTIONS}", subject: "${BEACON}", trustedRoot: root.json } }\n`,
+    );
     await expect(loadTrust(join(dir, 'trust.yaml'))).rejects.toMatchObject({ code: 'TRUST_INVALID', message: expect.stringContaining('is not JSON') });
   });
 });

@@ -89,7 +89,7 @@ async function audit(repo: AuditRepo): Promise<{ code: number; clean?: boolean; 
 const file = (approver: string) => `sessions/${ID}/approvals/${approver}.yaml`;
 
 describe('sigstore approvals through breakglass verify and audit', () => {
-  it('bob\'s own bundle over the approval verifies, and the audit is clean (the control)', async () => {
+  it("bob's own bundle over the approval verifies, and the audit is clean (the control)", async () => {
     const { repo, policy } = await sigstoreRepo();
     await approvedAndRecorded(repo, policy, 'bob', (b) => bobs.keylessBundle(bobs.issue(BOB, ISSUER), b));
     const v = await verify(repo);
@@ -102,7 +102,13 @@ describe('sigstore approvals through breakglass verify and audit', () => {
     // A real public in-toto attestation signed by the beacon identity: it says nothing about this approval.
     ['a public DSSE attestation by a trusted identity', 'beacon', () => bundleOf('happy-path-intoto-in-dsse-v3'), undefined, 'SIGSTORE_DSSE_REFUSED'],
     ["bob's identity certified by dave's instance", 'bob', (b) => daves.keylessBundle(daves.issue(BOB, ISSUER), b), undefined, 'SIGSTORE_ROOT_MISMATCH'],
-    ['an approval changed after bob signed it', 'bob', (b) => bobs.keylessBundle(bobs.issue(BOB, ISSUER), b), (body) => body.replace(/^expires: .*$/m, `expires: ${T('23:59:00')}`), 'SIGSTORE_DIGEST_MISMATCH'],
+    [
+      'an approval changed after bob signed it',
+      'bob',
+      (b) => bobs.keylessBundle(bobs.issue(BOB, ISSUER), b),
+      (body) => body.replace(/^expires: .*$/m, `expires: ${T('23:59:00')}`),
+      'SIGSTORE_DIGEST_MISMATCH',
+    ],
   ];
   it.each(attacks)('%s (approver %s): verify refuses it with its code, and audit reports it', async (_, approver, makeBundle, tamper, code) => {
     const { repo, policy } = await sigstoreRepo();

@@ -97,7 +97,9 @@ const REFUSED_BY_DESIGN: Record<string, string> = {
   'rekor2-dsse-happy-path': 'DSSE envelope (hashedrekord over PAE): signs an in-toto statement, not the approval bytes',
 };
 
-const CASES = readdirSync(CONFORMANCE).filter((d) => has(d, 'bundle.sigstore.json')).sort();
+const CASES = readdirSync(CONFORMANCE)
+  .filter((d) => has(d, 'bundle.sigstore.json'))
+  .sort();
 const isDsse = (c: string) => bundleOf(c).toString('utf8').includes('"dsseEnvelope"');
 
 describe('the Sigstore conformance suite, through our verifier', () => {
@@ -125,7 +127,7 @@ describe('a DSSE bundle never verifies as a signature over an approval', () => {
     for (const c of Object.keys(REFUSED_BY_DESIGN)) expect(dsse).toContain(c);
   });
 
-  it.each(dsse)('%s over an approval file\'s bytes: SIGSTORE_DSSE_REFUSED', (c) => {
+  it.each(dsse)("%s over an approval file's bytes: SIGSTORE_DSSE_REFUSED", (c) => {
     expect(outcome(bundleOf(c), approval, [approverFor(c)])).toBe('SIGSTORE_DSSE_REFUSED');
   });
 

@@ -77,7 +77,9 @@ describe('validate on the valid fixtures', () => {
     const dir = await repoWith(join(FIXTURES, 'base'), join(FIXTURES, 'valid'));
     const r = await cli(['validate', '--repo', dir], { cwd: dir, now: NOW });
     // Nothing approves the fixture policy: validate passes its rules and says the runner would refuse it.
-    expect(r.stderr).toBe(`note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)`);
+    expect(r.stderr).toBe(
+      `note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)`,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('ok: 1 policy, 2 sessions');
   });
@@ -112,7 +114,12 @@ describe('validate on bad input', () => {
 
   it('reports every finding of a file together, top to bottom', async () => {
     const dir = await repoWith(join(FIXTURES, 'base'), join(FIXTURES, 'valid'));
-    const bad = (await import('node:fs')).readFileSync(join(FIXTURES, 'valid', R), 'utf8').replace('duration: 1h', 'duration: 9h').replace('network: tailscale', 'network: twingate').replace('oncall@', 'eve@evil').replace('vendor.example', 'vendor.example.evil');
+    const bad = (await import('node:fs'))
+      .readFileSync(join(FIXTURES, 'valid', R), 'utf8')
+      .replace('duration: 1h', 'duration: 9h')
+      .replace('network: tailscale', 'network: twingate')
+      .replace('oncall@', 'eve@evil')
+      .replace('vendor.example', 'vendor.example.evil');
     await writeFile(join(dir, R), bad);
     const r = await cli(['validate', '--repo', dir], { cwd: dir, now: NOW });
     const codes = [...r.stderr.matchAll(/error ([A-Z_]+):/g)].map((m) => m[1]);

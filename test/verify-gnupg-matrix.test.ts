@@ -91,7 +91,12 @@ let keys: Keys;
 /** Keys on T0; subkeys of `subs` in order: valid, expiring in 2 days, to be revoked as compromised, to be revoked as superseded. */
 function makeGpgKeys(): void {
   for (const [name, algo, usage, expire] of PRIMARIES) fpr[name] = gpg.generate(name, algo, usage, expire, T0);
-  for (const [sub, expire] of [['subs-valid', 'never'], ['subs-expiring', '2d'], ['subs-compromised', 'never'], ['subs-superseded', 'never']] as const) {
+  for (const [sub, expire] of [
+    ['subs-valid', 'never'],
+    ['subs-expiring', '2d'],
+    ['subs-compromised', 'never'],
+    ['subs-superseded', 'never'],
+  ] as const) {
     fpr[sub] = gpg.addSubkey(fpr.subs!, 'ed25519', 'sign', expire, T0);
   }
 }
@@ -122,7 +127,10 @@ function revokeAndExport(): void {
   writeFileSync(join(trustDir, 'keys', 'alice.asc'), keys.alice!.publicKey);
   for (const [name] of PRIMARIES) {
     writeFileSync(join(trustDir, 'keys', `${name}.asc`), gpg.exportKeys(fpr[name]!));
-    writeFileSync(join(trustDir, `trust-${name}.yaml`), `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/alice.asc }\n  - { name: ${name}, openpgp: keys/${name}.asc }\n`);
+    writeFileSync(
+      join(trustDir, `trust-${name}.yaml`),
+      `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/alice.asc }\n  - { name: ${name}, openpgp: keys/${name}.asc }\n`,
+    );
   }
 }
 

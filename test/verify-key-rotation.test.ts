@@ -81,7 +81,10 @@ function laterSessions(): void {
 function writeTrust(file: string, alice: string, extra = ''): string {
   writeFileSync(join(repo.trustDir, 'keys', file), alice);
   const path = join(repo.trustDir, `trust-${file.replace(/\.asc$/, '')}.yaml`);
-  writeFileSync(path, `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/${file} }\n${extra}  - { name: bob, openpgp: keys/bob.asc }\nrunner: keys/runner.asc\n`);
+  writeFileSync(
+    path,
+    `apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/${file} }\n${extra}  - { name: bob, openpgp: keys/bob.asc }\nrunner: keys/runner.asc\n`,
+  );
   return path;
 }
 
@@ -95,7 +98,11 @@ function rotate(): void {
   const compromised = gpg.revocationCertificate(oldKey, 'compromised', ROTATED);
   gpg.import(superseded);
   const oldSuperseded = gpg.exportKeys(oldKey);
-  for (const [name, text] of [['old.asc', oldPlain], ['new.asc', newPlain]] as const) writeFileSync(join(trustHome.dir, name), text);
+  for (const [name, text] of [
+    ['old.asc', oldPlain],
+    ['new.asc', newPlain],
+  ] as const)
+    writeFileSync(join(trustHome.dir, name), text);
   trustHome.import(join(trustHome.dir, 'old.asc'));
   trustHome.import(join(trustHome.dir, 'new.asc'));
   trustHome.import(compromised);
@@ -128,7 +135,9 @@ function verify(id: string, trust: string, at: string): Promise<{ code: number; 
   return verifyJson(id, trust, repo.dir, at);
 }
 
-async function audit(trust: string): Promise<{ code: number; report: { clean: boolean; sessions: { id: string; approvals: { accepted: boolean; key?: string }[]; findings: { code: string; message: string }[] }[] } }> {
+async function audit(
+  trust: string,
+): Promise<{ code: number; report: { clean: boolean; sessions: { id: string; approvals: { accepted: boolean; key?: string }[]; findings: { code: string; message: string }[] }[] } }> {
   const r = await binary(['audit', '--trust', trust, '--json'], { cwd: repo.dir });
   return { code: r.code, report: JSON.parse(r.stdout) };
 }

@@ -90,7 +90,7 @@ describe('a keyless bundle', () => {
     const v = await withBundle('bob', (b) => fulcio.keylessBundle(fulcio.issue('bob@customer.example', ISSUER), b, forger));
     expect(fileCodes(v, 'bob')).toEqual(['SIGSTORE_INVALID']);
   });
-  it('under another approver\'s name: APPROVER_NAME_MISMATCH', async () => {
+  it("under another approver's name: APPROVER_NAME_MISMATCH", async () => {
     const v = await withBundle('carol', (b) => fulcio.keylessBundle(fulcio.issue('bob@customer.example', ISSUER), b));
     expect(fileCodes(v, 'carol')).toEqual(['APPROVER_NAME_MISMATCH']);
   });

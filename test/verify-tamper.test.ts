@@ -171,7 +171,7 @@ describe('when the key is not one the customer trusts', () => {
     expect(fileCodes(await repo.verify(trust), 'alice')).toEqual(['KEY_UNTRUSTED']);
     await expect(loadTrust(`${repo.dir}/trust.yaml`, repo.dir)).rejects.toMatchObject({ code: 'TRUST_IN_REPOSITORY' });
   });
-  it('signed with alice\'s key in bob\'s name: APPROVER_NAME_MISMATCH', async () => {
+  it("signed with alice's key in bob's name: APPROVER_NAME_MISMATCH", async () => {
     const v = await single(async (repo, d) => approve(repo, 'bob', approvalYaml('bob', d), keys.alice!));
     expect(fileCodes(v, 'bob')).toEqual(['APPROVER_NAME_MISMATCH']);
   });
@@ -180,19 +180,28 @@ describe('when the key is not one the customer trusts', () => {
     expect(fileCodes(v, 'bob')).toEqual(['APPROVAL_FILE_MISMATCH']);
   });
   it('a trusted approver the policy does not list: APPROVER_NOT_IN_POLICY', async () => {
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'mallory', key: keys.mallory! }]);
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'mallory', key: keys.mallory! },
+    ]);
     const v = await single(async (repo, d) => approve(repo, 'mallory', approvalYaml('mallory', d), keys.mallory!), t);
     expect(fileCodes(v, 'mallory')).toEqual(['APPROVER_NOT_IN_POLICY']);
   });
   it('a revoked key: KEY_REVOKED', async () => {
     const revoked = await revoke(keys.carol!.privateKey);
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'carol', key: revoked }]);
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'carol', key: revoked },
+    ]);
     const v = await single(async (repo, d) => approve(repo, 'carol', approvalYaml('carol', d), keys.carol!), t);
     expect(fileCodes(v, 'carol')).toEqual(['KEY_REVOKED']);
   });
   it('an expired key: KEY_EXPIRED', async () => {
     const old = await generateKeyPair({ name: 'carol', email: 'carol@customer.example', date: KEYS_OLD, expiresIn: 30 * 86400 });
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'carol', key: old }]);
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'carol', key: old },
+    ]);
     const v = await single(async (repo, d) => {
       const body = approvalYaml('carol', d);
       repo.write(`sessions/${ID}/approvals/carol.yaml`, body);
@@ -201,8 +210,18 @@ describe('when the key is not one the customer trusts', () => {
     expect(fileCodes(v, 'carol')).toEqual(['KEY_EXPIRED']);
   });
   it('an RSA 2048 key: KEY_WEAK', async () => {
-    const weak = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'carol', email: 'carol@customer.example' }], date: new Date('2026-01-01T00:00:00Z'), format: 'armored', config: { v6Keys: false } });
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'carol', key: weak.publicKey }]);
+    const weak = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'carol', email: 'carol@customer.example' }],
+      date: new Date('2026-01-01T00:00:00Z'),
+      format: 'armored',
+      config: { v6Keys: false },
+    });
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'carol', key: weak.publicKey },
+    ]);
     const v = await single(async (repo, d) => {
       const body = approvalYaml('carol', d);
       const message = await openpgp.createMessage({ binary: Buffer.from(body) });
@@ -218,7 +237,10 @@ const KEYS_OLD = new Date('2026-01-01T00:00:00Z');
 
 describe('when the threshold is gamed', () => {
   it('the same key under two approver names counts once: DUPLICATE_KEY', async () => {
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'alice2', key: keys.alice! }]);
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'alice2', key: keys.alice! },
+    ]);
     const repo = new Repo();
     const d = await seed(repo, keys, { policy: policyYaml({ required: 2 }) });
     await approve(repo, 'alice', approvalYaml('alice', d), keys.alice!);
@@ -251,7 +273,10 @@ describe('when the threshold is gamed', () => {
     expect(fileCodes(v, 'vince')).toEqual(['SELF_APPROVAL']);
   });
   it('self-approval through the trust file e-mail: SELF_APPROVAL', async () => {
-    const t = await trustOf([{ name: 'alice', key: keys.alice! }, { name: 'bob', key: keys.bob!, email: 'ONCALL@vendor.example' }]);
+    const t = await trustOf([
+      { name: 'alice', key: keys.alice! },
+      { name: 'bob', key: keys.bob!, email: 'ONCALL@vendor.example' },
+    ]);
     const v = await single(async (repo, d) => approve(repo, 'bob', approvalYaml('bob', d), keys.bob!), t);
     expect(fileCodes(v, 'bob')).toEqual(['SELF_APPROVAL']);
   });
@@ -312,4 +337,3 @@ it('the expiry is checked against the time passed in, not the clock', async () =
   expect((await repo.verify(trust, NOW)).approved).toBe(true);
   expect(codes(await repo.verify(trust, Date.parse(EXPIRES) + 1000))).toEqual(['APPROVAL_EXPIRED', 'THRESHOLD_NOT_MET']);
 });
-

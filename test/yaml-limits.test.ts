@@ -108,7 +108,7 @@ describe('what the scan must not refuse', () => {
   });
 
   it('accepts a multi-line quoted scalar that holds brackets and colons', () => {
-    const found = codes('a: "one [two: {three\n  four]: five"\nb: \'it\'\'s [x\n  y\'\n');
+    const found = codes("a: \"one [two: {three\n  four]: five\"\nb: 'it''s [x\n  y'\n");
     expect(found.length).toBeGreaterThan(0);
     expect(found.filter((c) => c.startsWith('YAML_'))).toEqual([]);
   });

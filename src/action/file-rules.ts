@@ -59,14 +59,26 @@ function verb(kind: Change['kind']): string {
 
 function sessionRule(c: Change, id: string, rest: string): Finding | undefined {
   if (/^record\.yaml(\.asc)?$/.test(rest)) {
-    return finding(c.path, 'RECORD_IN_PULL_REQUEST', `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; records are written and signed only by the runner, on the default branch, never in a pull request`);
+    return finding(
+      c.path,
+      'RECORD_IN_PULL_REQUEST',
+      `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; records are written and signed only by the runner, on the default branch, never in a pull request`,
+    );
   }
   if (rest.startsWith('recording/')) {
-    return finding(c.path, 'RECORDING_IN_PULL_REQUEST', `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; session recordings are written only by the runner, on the default branch, never in a pull request`);
+    return finding(
+      c.path,
+      'RECORDING_IN_PULL_REQUEST',
+      `this pull request ${c.kind === 'added' ? 'adds' : verb(c.kind)} ${c.path}; session recordings are written only by the runner, on the default branch, never in a pull request`,
+    );
   }
   if (c.kind === 'added') return undefined;
   if (rest === 'request.yaml') {
-    return finding(c.path, c.kind === 'removed' ? 'REQUEST_REMOVED' : 'REQUEST_CHANGED', `this pull request ${verb(c.kind)} the existing request of session ${id}; approvals bind its exact bytes, so any change voids them all. Open a new request with a new session id instead`);
+    return finding(
+      c.path,
+      c.kind === 'removed' ? 'REQUEST_REMOVED' : 'REQUEST_CHANGED',
+      `this pull request ${verb(c.kind)} the existing request of session ${id}; approvals bind its exact bytes, so any change voids them all. Open a new request with a new session id instead`,
+    );
   }
   if (/^(approvals\/[^/]+\.yaml(\.asc|\.sigstore\.json)?|rejection\.yaml|end\.yaml)$/.test(rest)) {
     return finding(c.path, 'HISTORY_CHANGED', `this pull request ${verb(c.kind)} ${c.path}; approvals, rejections and end markers are history and may only be added`);
@@ -123,7 +135,13 @@ export function checkFileRules(changes: readonly Change[], head: RepositoryModel
  */
 export function checkListingComplete(listed: number, changedFiles: number | undefined): Finding[] {
   if (changedFiles === undefined || listed >= changedFiles) return [];
-  return [finding('.', 'PULL_REQUEST_TOO_LARGE', `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`)];
+  return [
+    finding(
+      '.',
+      'PULL_REQUEST_TOO_LARGE',
+      `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`,
+    ),
+  ];
 }
 
 /** Session ids a set of changes touches, in order. */

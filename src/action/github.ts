@@ -80,7 +80,8 @@ export function createGitHub(opts: GitHubOptions): GitHub {
   octokit.hook.wrap('request', (request, options) =>
     withRetry(async () => request(options), {
       ...retry,
-      onRetry: (n, e, ms) => opts.log?.warn(`GitHub API ${options.method} ${options.url} answered ${(e as { status?: number }).status ?? 'no response'}; retry ${n} of ${retry.attempts - 1} in ${ms} ms`),
+      onRetry: (n, e, ms) =>
+        opts.log?.warn(`GitHub API ${options.method} ${options.url} answered ${(e as { status?: number }).status ?? 'no response'}; retry ${n} of ${retry.attempts - 1} in ${ms} ms`),
     }),
   );
   const { owner, repo } = opts;
@@ -102,15 +103,26 @@ export function createGitHub(opts: GitHubOptions): GitHub {
         throw new GitHubApiError('GET /user', status, isRetryable(e) ? retry.attempts : 1, e);
       }
     },
-    listOpenPulls: () =>
-      call(`GET /repos/${owner}/${repo}/pulls`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls', { owner, repo, state: 'open', per_page: 100 }) as Promise<PullSummary[]>),
+    listOpenPulls: () => call(`GET /repos/${owner}/${repo}/pulls`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls', { owner, repo, state: 'open', per_page: 100 }) as Promise<PullSummary[]>),
     listPullFiles: (n) =>
-      call(`GET /repos/${owner}/${repo}/pulls/${n}/files`, () => octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: n, per_page: 100 }) as Promise<PullFile[]>),
+      call(
+        `GET /repos/${owner}/${repo}/pulls/${n}/files`,
+        () => octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { owner, repo, pull_number: n, per_page: 100 }) as Promise<PullFile[]>,
+      ),
     listComments: (n) =>
-      call(`GET /repos/${owner}/${repo}/issues/${n}/comments`, () => octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: n, per_page: 100 }) as Promise<IssueComment[]>),
+      call(
+        `GET /repos/${owner}/${repo}/issues/${n}/comments`,
+        () => octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: n, per_page: 100 }) as Promise<IssueComment[]>,
+      ),
     createComment: (n, body) =>
-      call(`POST /repos/${owner}/${repo}/issues/${n}/comments`, async () => (await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: n, body })).data as IssueComment),
+      call(
+        `POST /repos/${owner}/${repo}/issues/${n}/comments`,
+        async () => (await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: n, body })).data as IssueComment,
+      ),
     updateComment: (id, body) =>
-      call(`PATCH /repos/${owner}/${repo}/issues/comments/${id}`, async () => (await octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id, body })).data as IssueComment),
+      call(
+        `PATCH /repos/${owner}/${repo}/issues/comments/${id}`,
+        async () => (await octokit.request('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { owner, repo, comment_id: id, body })).data as IssueComment,
+      ),
   };
 }

@@ -51,7 +51,13 @@ export interface JudgeContext {
 
 /** Narrows a source to the files `keep` accepts: a pull request reads only the sessions it touches. */
 function only(source: FileSource, keep: (path: string) => boolean): FileSource {
-  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps), refused: (ps) => source.refused(ps) };
+  return {
+    label: source.label,
+    list: async (roots) => (await source.list(roots)).filter(keep),
+    read: (p) => source.read(p),
+    readMany: (ps) => source.readMany(ps),
+    refused: (ps) => source.refused(ps),
+  };
 }
 
 /**

@@ -15,7 +15,12 @@ type Root = 'sessions' | 'policies';
 
 function pairs(layout: Layout): [Root, string][] {
   // Longest prefix first, so a policies folder nested inside the sessions folder still resolves to policies.
-  return ([['sessions', layout.sessions], ['policies', layout.policies]] as [Root, string][]).sort((a, b) => b[1].length - a[1].length);
+  return (
+    [
+      ['sessions', layout.sessions],
+      ['policies', layout.policies],
+    ] as [Root, string][]
+  ).sort((a, b) => b[1].length - a[1].length);
 }
 
 /** `access/sessions/x/request.yaml` -> `sessions/x/request.yaml`; undefined for files outside both folders. */

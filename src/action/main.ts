@@ -86,7 +86,11 @@ async function runAll(settings: Settings, sha: string, ctx: JudgeContext, layout
   const sig = await signatureSetup(settings, ctx.now);
   const j = await judgeAll({ ...ctx, keys: sig.keys }, sha);
   const notices = sig.problem ? [sig.problem] : [];
-  if (settings.stepSummary) await writeSummary(renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false), notices);
+  if (settings.stepSummary)
+    await writeSummary(
+      renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false),
+      notices,
+    );
   if (sig.problem) core.warning(sig.problem);
   return j;
 }

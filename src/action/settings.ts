@@ -54,7 +54,9 @@ function required(env: Env, name: string): string {
 
 /** A repository-relative folder: refuses absolute paths and `..` so inputs cannot point outside the checkout. */
 function repoFolder(input: string, name: string): string {
-  const n = normalize(input.trim() || '.').replace(/\\/g, '/').replace(/\/+$/, '');
+  const n = normalize(input.trim() || '.')
+    .replace(/\\/g, '/')
+    .replace(/\/+$/, '');
   if (isAbsolute(n) || n === '..' || n.startsWith('../')) {
     throw new BreakglassError('ACTION_INPUT', `input ${name} ${JSON.stringify(input)} must be a path inside the repository, such as ${name}`);
   }

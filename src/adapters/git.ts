@@ -119,7 +119,10 @@ export function repositoryNameFromUrl(url: string): string | undefined {
   try {
     const u = new URL(url);
     if (u.protocol === 'file:') return undefined;
-    const path = u.pathname.replace(/^\/+/, '').replace(/\.git\/?$/, '').replace(/\/$/, '');
+    const path = u.pathname
+      .replace(/^\/+/, '')
+      .replace(/\.git\/?$/, '')
+      .replace(/\/$/, '');
     return path ? `${u.hostname.toLowerCase()}/${path}` : undefined;
   } catch {
     return undefined;

@@ -9,7 +9,8 @@ import { BreakglassError } from '../core/errors.js';
 function gpg(args: readonly string[], env: NodeJS.ProcessEnv, input?: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile('gpg', ['--batch', '--no-tty', ...args], { encoding: 'buffer', env: { ...env, LC_ALL: 'C' }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new BreakglassError('GPG_FAILED', `gpg ${args.filter((a) => a.startsWith('--')).join(' ')} failed: ${Buffer.from(stderr).toString('utf8').trim() || err.message}`, { cause: err }));
+      if (err)
+        reject(new BreakglassError('GPG_FAILED', `gpg ${args.filter((a) => a.startsWith('--')).join(' ')} failed: ${Buffer.from(stderr).toString('utf8').trim() || err.message}`, { cause: err }));
       else resolve(Buffer.from(stdout));
     });
     // gpg may exit before reading its input (no such key, no home): the write then fails with

@@ -143,7 +143,10 @@ export class CommitSource implements FileSource {
       const e = idx.get(p);
       return e && !treeRefusal(e, this.label) ? [[p, e.oid] as const] : [];
     });
-    const blobs = await catBlobs(this.dir, wanted.map(([, oid]) => oid));
+    const blobs = await catBlobs(
+      this.dir,
+      wanted.map(([, oid]) => oid),
+    );
     return new Map(wanted.map(([p, oid]) => [p, blobs.get(oid)!]));
   }
   async refused(paths: readonly string[]): Promise<Refusal[]> {

@@ -150,7 +150,8 @@ export async function loadAuditors(path: string, repoDir?: string, now: Date = n
       owner.set(fpr, entry.name);
     }
     const usable = await encryptingKeys(keys, now);
-    if (usable.length === 0) throw new BreakglassError('AUDITOR_KEY_UNUSABLE', `no key of auditor ${entry.name} (${entry.openpgp}) can encrypt at ${now.toISOString()}: expired, revoked, or without an encryption subkey`);
+    if (usable.length === 0)
+      throw new BreakglassError('AUDITOR_KEY_UNUSABLE', `no key of auditor ${entry.name} (${entry.openpgp}) can encrypt at ${now.toISOString()}: expired, revoked, or without an encryption subkey`);
     out.push({ name: entry.name, keys: usable });
   }
   return out;

@@ -75,14 +75,17 @@ function fingerprint(fpr: string | undefined): string {
 function approvals(s: SessionReport): string {
   if (!s.approvals.length) return '<p class="meta">No approval files.</p>';
   const rows = s.approvals.map(
-    (a) => `<tr><td>${esc(a.approver)}</td><td class="mono">${fingerprint(a.key)}</td><td>${esc(when({ at: a.signed }))}</td><td>${esc(when({ at: a.committed }))} <code>${esc(a.commit.slice(0, 12))}</code></td><td>${a.accepted ? '<span class="badge ok">counted</span>' : '<span class="badge bad">not counted</span>'}</td></tr>`,
+    (a) =>
+      `<tr><td>${esc(a.approver)}</td><td class="mono">${fingerprint(a.key)}</td><td>${esc(when({ at: a.signed }))}</td><td>${esc(when({ at: a.committed }))} <code>${esc(a.commit.slice(0, 12))}</code></td><td>${a.accepted ? '<span class="badge ok">counted</span>' : '<span class="badge bad">not counted</span>'}</td></tr>`,
   );
   return `<table><thead><tr><th>Approver</th><th>Key fingerprint</th><th>Signed</th><th>On the branch</th><th>At activation</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function findingList(findings: readonly AuditFinding[]): string {
   if (!findings.length) return '';
-  const items = findings.map((f) => `<li><span class="code">${esc(f.code)}</span>${f.commit ? `<code>${esc(f.commit.slice(0, 12))}</code> ` : ''}${f.file ? `<code>${esc(f.file)}</code> ` : ''}${esc(f.message)}</li>`);
+  const items = findings.map(
+    (f) => `<li><span class="code">${esc(f.code)}</span>${f.commit ? `<code>${esc(f.commit.slice(0, 12))}</code> ` : ''}${f.file ? `<code>${esc(f.file)}</code> ` : ''}${esc(f.message)}</li>`,
+  );
   return `<ul class="findings">${items.join('')}</ul>`;
 }
 
@@ -102,13 +105,9 @@ function reviewLink(s: SessionReport, links: HtmlLinks): string {
 }
 
 function session(s: SessionReport, links: HtmlLinks = {}): string {
-  const facts = [
-    ['requester', s.requester],
-    ['resource', s.resource],
-    ['privilege', s.privilege],
-    ['duration', s.duration],
-    ...recordingFact(s),
-  ].filter(([, v]) => v).map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(v)}</span>`);
+  const facts = [['requester', s.requester], ['resource', s.resource], ['privilege', s.privilege], ['duration', s.duration], ...recordingFact(s)]
+    .filter(([, v]) => v)
+    .map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(v)}</span>`);
   const badge = s.findings.length ? `<span class="badge bad">${s.findings.length} finding(s)</span>` : '<span class="badge ok">no findings</span>';
   return `<article class="session ${s.findings.length ? 'failing' : 'passing'}" id="session-${esc(s.id)}">
 <div class="head"><h2>${esc(s.id)}</h2><span class="status">${esc(s.status)}</span>${badge}${reviewLink(s, links)}</div>

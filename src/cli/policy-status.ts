@@ -27,7 +27,9 @@ export function unapprovedNote(name: string): string {
 /** The approval view's policy line: no files is certain refusal; files are unverified without a trust file. */
 export function policyApprovalView(model: RepositoryModel, name: string, verified?: boolean): { approved?: boolean; note: string } {
   if (verified !== undefined) {
-    return verified ? { approved: true, note: `policy ${name} is approved (signatures verified with the trust file)` } : { approved: false, note: `policy ${name} is NOT approved by the trust file's keys: the runner refuses every session it governs (${approvePolicyCommand(name)})` };
+    return verified
+      ? { approved: true, note: `policy ${name} is approved (signatures verified with the trust file)` }
+      : { approved: false, note: `policy ${name} is NOT approved by the trust file's keys: the runner refuses every session it governs (${approvePolicyCommand(name)})` };
   }
   const files = approvalFilesFor(model, name);
   if (!files) return { approved: false, note: unapprovedNote(name) };

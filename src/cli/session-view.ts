@@ -27,7 +27,13 @@ export interface SessionViewResult {
  * them), the verdict itself (the same `verifySession` the runner runs), and
  * whether the policy is approved.
  */
-async function verified(model: RepositoryModel, id: string, trust: TrustMaterial, repository: string, now: number): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary; policyApproved?: boolean }> {
+async function verified(
+  model: RepositoryModel,
+  id: string,
+  trust: TrustMaterial,
+  repository: string,
+  now: number,
+): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary; policyApproved?: boolean }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
   const entries = model.sessions.get(id)!.approvals.map((a) => {
@@ -47,7 +53,8 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   if (!session) throw new BreakglassError('SESSION_MISSING', `no session ${id} in ${dir}/sessions`);
   const ownFindings = model.findings.filter((f) => f.file.startsWith(`sessions/${id}/`));
   const req = session.request;
-  if (!req?.value) throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid:\n${ownFindings.map((f) => `  ${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('\n')}`);
+  if (!req?.value)
+    throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid:\n${ownFindings.map((f) => `  ${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('\n')}`);
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
   // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.

@@ -22,7 +22,10 @@ export interface SigningKey {
 }
 
 function nameFromUserId(uid: string | undefined): string | undefined {
-  const candidate = uid?.replace(/\s*[<(].*$/, '').trim().toLowerCase();
+  const candidate = uid
+    ?.replace(/\s*[<(].*$/, '')
+    .trim()
+    .toLowerCase();
   return candidate && ApproverName.safeParse(candidate).success ? candidate : undefined;
 }
 
@@ -58,8 +61,16 @@ export async function locateKey(io: CliIo, key: string): Promise<KeyRef> {
     throw new BreakglassError('KEY_MISSING', `--key ${path}: no such file; nothing written`);
   }
   const home = gnupgHome(io);
-  if (!(await stat(home).then((s) => s.isDirectory(), () => false))) {
-    throw new BreakglassError('KEY_MISSING', `--key ${JSON.stringify(key)}: no file ${path}, and no GnuPG home at ${home} to find a key named so; nothing written (pass a secret key file, or a key id gpg knows)`);
+  if (
+    !(await stat(home).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new BreakglassError(
+      'KEY_MISSING',
+      `--key ${JSON.stringify(key)}: no file ${path}, and no GnuPG home at ${home} to find a key named so; nothing written (pass a secret key file, or a key id gpg knows)`,
+    );
   }
   return { gpgId: key };
 }

@@ -82,7 +82,10 @@ export class HistoryIndex {
 
   /** Every session id that ever had a file on the chain. */
   sessionIds(): string[] {
-    return [...this.groups.keys()].filter((g) => g.startsWith('sessions/')).map((g) => g.slice('sessions/'.length)).sort();
+    return [...this.groups.keys()]
+      .filter((g) => g.startsWith('sessions/'))
+      .map((g) => g.slice('sessions/'.length))
+      .sort();
   }
 
   /** Every path ever seen in a group (`sessions/<id>` or `policies`). */

@@ -78,7 +78,12 @@ export async function auditPolicies(ctx: AuditContext): Promise<AuditFinding[]> 
         continue;
       }
       const commit = ctx.idx.commit(v.at).oid;
-      out.push({ code: 'POLICY_UNAPPROVED', commit, file: path, message: `policy ${name} at ${digest} (commit ${commit.slice(0, 12)}) never had ${ctx.trust.approvals.threshold} valid policy approval(s) while it was in force: it changed without approval` });
+      out.push({
+        code: 'POLICY_UNAPPROVED',
+        commit,
+        file: path,
+        message: `policy ${name} at ${digest} (commit ${commit.slice(0, 12)}) never had ${ctx.trust.approvals.threshold} valid policy approval(s) while it was in force: it changed without approval`,
+      });
     }
   }
   return out;

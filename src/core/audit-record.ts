@@ -73,7 +73,12 @@ export function checkDuration(id: string, r: Record, effective: string | undefin
   const slack = (o.pollSeconds + o.toleranceSeconds) * 1000;
   const activeMs = ms(r.ended)! - activated;
   if (activeMs > seconds * 1000 + slack) {
-    out.push({ code: 'DURATION_EXCEEDED', session: id, commit, message: `active ${Math.round(activeMs / 1000)}s (${r.activated} to ${r.ended}), longer than the approved ${effective} plus ${o.pollSeconds + o.toleranceSeconds}s for noticing and teardown` });
+    out.push({
+      code: 'DURATION_EXCEEDED',
+      session: id,
+      commit,
+      message: `active ${Math.round(activeMs / 1000)}s (${r.activated} to ${r.ended}), longer than the approved ${effective} plus ${o.pollSeconds + o.toleranceSeconds}s for noticing and teardown`,
+    });
   }
   const expires = ms(r.expires);
   // The planned expiry is written at activation: it may only be shorter than approved, never later (no slack).
@@ -87,13 +92,27 @@ export function checkDuration(id: string, r: Record, effective: string | undefin
 export function checkEnd(id: string, r: Record, end: { at: number; time: number; commit: string } | undefined, activationAt: number, o: AuditOptions): AuditFinding[] {
   if (!end || r.activated === undefined) return [];
   if (end.at <= activationAt) {
-    return [{ code: 'END_NOT_HONOURED', session: id, commit: end.commit, message: `end.yaml was on the branch at ${end.commit.slice(0, 12)}, before the activation commit, yet the session was activated at ${r.activated}` }];
+    return [
+      {
+        code: 'END_NOT_HONOURED',
+        session: id,
+        commit: end.commit,
+        message: `end.yaml was on the branch at ${end.commit.slice(0, 12)}, before the activation commit, yet the session was activated at ${r.activated}`,
+      },
+    ];
   }
   const ended = ms(r.ended)!;
   const limit = Math.max(end.time, ms(r.activated)!) + (o.pollSeconds + o.toleranceSeconds) * 1000;
   if (ended <= limit) return [];
   const late = Math.round((ended - Math.max(end.time, ms(r.activated)!)) / 1000);
-  return [{ code: 'END_NOT_HONOURED', session: id, commit: end.commit, message: `end requested at ${new Date(end.time).toISOString()} (commit ${end.commit.slice(0, 12)}), but the session ended ${late}s later at ${r.ended}; allowed: poll interval ${o.pollSeconds}s + ${o.toleranceSeconds}s` }];
+  return [
+    {
+      code: 'END_NOT_HONOURED',
+      session: id,
+      commit: end.commit,
+      message: `end requested at ${new Date(end.time).toISOString()} (commit ${end.commit.slice(0, 12)}), but the session ended ${late}s later at ${r.ended}; allowed: poll interval ${o.pollSeconds}s + ${o.toleranceSeconds}s`,
+    },
+  ];
 }
 
 type Ref = { kind: string; namespace?: string; name: string };
@@ -108,7 +127,8 @@ export function checkTeardown(id: string, r: Record, commit: string): AuditFindi
   }
   const left = r.objects.filter((o) => !t.deleted.some((d) => same(o, d)));
   const out: AuditFinding[] = [];
-  if (left.length) out.push({ code: 'TEARDOWN_INCOMPLETE', session: id, commit, message: `created but not deleted: ${left.map((o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`).join(', ')}` });
+  if (left.length)
+    out.push({ code: 'TEARDOWN_INCOMPLETE', session: id, commit, message: `created but not deleted: ${left.map((o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`).join(', ')}` });
   if (t.errors.length) out.push({ code: 'TEARDOWN_INCOMPLETE', session: id, commit, message: `teardown reported errors: ${t.errors.join('; ')}` });
   return out;
 }
@@ -133,7 +153,14 @@ export function checkRevocation(id: string, r: Record, commit: string): AuditFin
   if (!r.credential || r.credential.kind === 'none' || r.outcome !== 'ended') return [];
   if (!r.revocation) return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `a ${r.credential.kind} credential was delivered, but the record has no revocation proof` }];
   if (!proven(r)) {
-    return [{ code: 'REVOCATION_UNPROVEN', session: id, commit, message: `revocation by ${r.revocation.method} returned "${r.revocation.result}": not a TokenReview that came back unauthenticated, a deleted ServiceAccount, nor a revoke command that succeeded; the credential was not proven dead` }];
+    return [
+      {
+        code: 'REVOCATION_UNPROVEN',
+        session: id,
+        commit,
+        message: `revocation by ${r.revocation.method} returned "${r.revocation.result}": not a TokenReview that came back unauthenticated, a deleted ServiceAccount, nor a revoke command that succeeded; the credential was not proven dead`,
+      },
+    ];
   }
   return [];
 }

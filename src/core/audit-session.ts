@@ -37,7 +37,13 @@ function checkRequestUnchanged(ctx: AuditContext, id: string, approvals: string[
   return idx
     .versionsOf(path)
     .filter((v) => v.at > first && v.bytes && Buffer.compare(Buffer.from(v.bytes), Buffer.from(approved)) !== 0)
-    .map((v) => ({ code: 'REQUEST_CHANGED' as const, session: id, commit: idx.commit(v.at).oid, file: path, message: `request.yaml changed after approval (approved bytes as of ${idx.commit(first).oid.slice(0, 12)}): every approval of the old bytes is void` }));
+    .map((v) => ({
+      code: 'REQUEST_CHANGED' as const,
+      session: id,
+      commit: idx.commit(v.at).oid,
+      file: path,
+      message: `request.yaml changed after approval (approved bytes as of ${idx.commit(first).oid.slice(0, 12)}): every approval of the old bytes is void`,
+    }));
 }
 
 /** Where the record says activation happened; a finding when that commit is not on the branch's first-parent chain. */
@@ -48,11 +54,26 @@ function activationPosition(ctx: AuditContext, id: string, r: Record): { pos?: n
   const pos = idx.position(c);
   if (pos !== undefined) return { pos };
   const h = idx.history;
-  if (h.reachable.has(c)) return { finding: { code: 'ACTIVATION_OFF_BRANCH', session: id, commit: c, message: `activated at ${c.slice(0, 12)}, which reached ${h.branch} only through a merge: the runner activated before the pull request was merged` } };
+  if (h.reachable.has(c))
+    return {
+      finding: {
+        code: 'ACTIVATION_OFF_BRANCH',
+        session: id,
+        commit: c,
+        message: `activated at ${c.slice(0, 12)}, which reached ${h.branch} only through a merge: the runner activated before the pull request was merged`,
+      },
+    };
   // The runner polls only the default branch: an activation commit the branch cannot reach means the
   // branch the auditor holds is not the one the runner acted on. Both readings are named.
   const where = h.elsewhere.has(c) ? 'it survives only on other refs or reflogs' : 'no ref reaches it any more';
-  return { finding: { code: 'HISTORY_REWRITTEN', session: id, commit: c, message: `the runner-signed record says it activated at ${c.slice(0, 12)}, which is not in the history of ${h.branch} (${where}): ${h.branch} was rewritten after activation, or the runner was pointed at a branch that was never merged` } };
+  return {
+    finding: {
+      code: 'HISTORY_REWRITTEN',
+      session: id,
+      commit: c,
+      message: `the runner-signed record says it activated at ${c.slice(0, 12)}, which is not in the history of ${h.branch} (${where}): ${h.branch} was rewritten after activation, or the runner was pointed at a branch that was never merged`,
+    },
+  };
 }
 
 /** The smallest of the requested, approved and policy durations (what the runner may grant at most). */
@@ -74,9 +95,16 @@ async function checkApprovalsAt(ctx: AuditContext, id: string, r: Record, pos: n
     out.push(...lateApprovals(ctx, id, s, r, pos));
     return undefined;
   }
-  if (s.request.digest !== r.request) out.push({ code: 'RECORD_INVALID', session: id, commit, message: `the record is for request ${r.request}, but request.yaml at the activation commit is ${s.request.digest}` });
+  if (s.request.digest !== r.request)
+    out.push({ code: 'RECORD_INVALID', session: id, commit, message: `the record is for request ${r.request}, but request.yaml at the activation commit is ${s.request.digest}` });
   const verdict = await verifySession(model, id, trust.approvals, opts.repository, parseTime(r.activated ?? r.ended)!, { policyVersions: historyPolicyVersions(ctx, pos) });
-  if (!verdict.approved) out.push({ code: verdictCode(verdict), session: id, commit, message: `not approved at activation (${r.activated ?? r.ended}): ${verdict.reasons.map((x) => `${x.code}: ${x.message}`).join('; ')}` });
+  if (!verdict.approved)
+    out.push({
+      code: verdictCode(verdict),
+      session: id,
+      commit,
+      message: `not approved at activation (${r.activated ?? r.ended}): ${verdict.reasons.map((x) => `${x.code}: ${x.message}`).join('; ')}`,
+    });
   out.push(...lateApprovals(ctx, id, s, r, pos));
   return verdict;
 }
@@ -95,11 +123,24 @@ function lateApprovals(ctx: AuditContext, id: string, s: SessionFiles | undefine
   const out: AuditFinding[] = [];
   for (const p of idx.paths(`sessions/${id}`).filter(isApproval)) {
     const first = idx.firstPresent(p);
-    if (first !== undefined && first > pos) out.push({ code: 'APPROVAL_AFTER_ACTIVATION', session: id, commit: idx.commit(first).oid, file: p, message: `${p} reached the branch at ${idx.commit(first).oid.slice(0, 12)}, after the activation commit ${idx.commit(pos).oid.slice(0, 12)}` });
+    if (first !== undefined && first > pos)
+      out.push({
+        code: 'APPROVAL_AFTER_ACTIVATION',
+        session: id,
+        commit: idx.commit(first).oid,
+        file: p,
+        message: `${p} reached the branch at ${idx.commit(first).oid.slice(0, 12)}, after the activation commit ${idx.commit(pos).oid.slice(0, 12)}`,
+      });
   }
   const present = new Set(s?.approvals.map((a) => a.digest));
   for (const a of r.approvals.filter((x) => !present.has(x.file))) {
-    if (!out.some((f) => f.file?.endsWith(`/${a.approver}.yaml`))) out.push({ code: 'APPROVAL_AFTER_ACTIVATION', session: id, commit: idx.commit(pos).oid, message: `the record counts ${a.approver}'s approval ${a.file}, which was not on the branch at the activation commit` });
+    if (!out.some((f) => f.file?.endsWith(`/${a.approver}.yaml`)))
+      out.push({
+        code: 'APPROVAL_AFTER_ACTIVATION',
+        session: id,
+        commit: idx.commit(pos).oid,
+        message: `the record counts ${a.approver}'s approval ${a.file}, which was not on the branch at the activation commit`,
+      });
   }
   return out;
 }
@@ -141,15 +182,28 @@ function fillRecordTimeline(report: SessionReport, r: Record): void {
 
 function approvalEvents(ctx: AuditContext, id: string, verdict: SessionVerdict | undefined): ApprovalEvent[] {
   const { idx } = ctx;
-  return idx.paths(`sessions/${id}`).filter(isApproval).flatMap((p) => {
-    const first = idx.firstPresent(p);
-    if (first === undefined) return [];
-    const doc = loadDocument(p, idx.fileAt(p, first)!, 'Approval');
-    const accepted = verdict?.approvals?.accepted.find((a) => a.file === p);
-    const name = /([^/]+)\.yaml$/.exec(p)![1]!;
-    const c = idx.commit(first);
-    return [{ file: p, approver: doc.ok ? doc.value.approver : name, signed: doc.ok ? doc.value.signed : undefined, committed: iso(c.time), commit: c.oid, key: accepted?.keyId.replace(/^openpgp:/, ''), accepted: !!accepted }];
-  });
+  return idx
+    .paths(`sessions/${id}`)
+    .filter(isApproval)
+    .flatMap((p) => {
+      const first = idx.firstPresent(p);
+      if (first === undefined) return [];
+      const doc = loadDocument(p, idx.fileAt(p, first)!, 'Approval');
+      const accepted = verdict?.approvals?.accepted.find((a) => a.file === p);
+      const name = /([^/]+)\.yaml$/.exec(p)![1]!;
+      const c = idx.commit(first);
+      return [
+        {
+          file: p,
+          approver: doc.ok ? doc.value.approver : name,
+          signed: doc.ok ? doc.value.signed : undefined,
+          committed: iso(c.time),
+          commit: c.oid,
+          key: accepted?.keyId.replace(/^openpgp:/, ''),
+          accepted: !!accepted,
+        },
+      ];
+    });
 }
 
 /** The first version of a session file on the chain. */
@@ -166,7 +220,14 @@ function describeRequest(ctx: AuditContext, id: string, report: SessionReport): 
   report.requested = { at: iso(c.time), commit: c.oid };
   const doc = loadDocument(req.path, req.bytes, 'Request');
   if (!doc.ok) return;
-  if (doc.value.metadata.id !== id) report.findings.push({ code: 'REQUEST_ID_MISMATCH', session: id, commit: c.oid, file: req.path, message: `request.yaml says metadata.id "${doc.value.metadata.id}" in folder ${id}: the id is the folder's everywhere, and such a request is never activated` });
+  if (doc.value.metadata.id !== id)
+    report.findings.push({
+      code: 'REQUEST_ID_MISMATCH',
+      session: id,
+      commit: c.oid,
+      file: req.path,
+      message: `request.yaml says metadata.id "${doc.value.metadata.id}" in folder ${id}: the id is the folder's everywhere, and such a request is never activated`,
+    });
   const s = doc.value.spec;
   Object.assign(report, { requester: doc.value.metadata.requester, resource: s.resource, privilege: s.privilege, duration: s.duration, reason: s.reason });
   report.requested.detail = `created ${doc.value.metadata.created}`;

@@ -57,7 +57,12 @@ async function lostSessions(ctx: AuditContext, sessions: Map<string, SessionRepo
       sessions.set(stray.session, report);
     }
     if (report.findings.some((f) => f.code === 'HISTORY_REWRITTEN' && f.commit === stray.commit)) continue;
-    report.findings.push({ code: 'HISTORY_REWRITTEN', session: stray.session, commit: stray.commit, message: `a runner-signed record of this session (activated ${r.activated ?? 'never'}, ended ${r.ended}) is in commit ${stray.commit.slice(0, 12)}, which ${ctx.idx.history.branch} no longer reaches, and the branch holds no such record: the session was removed from history` });
+    report.findings.push({
+      code: 'HISTORY_REWRITTEN',
+      session: stray.session,
+      commit: stray.commit,
+      message: `a runner-signed record of this session (activated ${r.activated ?? 'never'}, ended ${r.ended}) is in commit ${stray.commit.slice(0, 12)}, which ${ctx.idx.history.branch} no longer reaches, and the branch holds no such record: the session was removed from history`,
+    });
   }
 }
 

@@ -40,7 +40,7 @@ function at(loc: Located, offset: number, code: string, message: string): Findin
 function lineColOfByte(bytes: Uint8Array, offset: number): { line: number; col: number } {
   let line = 1;
   let start = 0;
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) (line++, (start = i + 1));
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++, (start = i + 1);
   return { line, col: offset - start + 1 };
 }
 
@@ -226,7 +226,12 @@ function acceptedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[]
 }
 
 function label(path: readonly PropertyKey[]): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : 'document';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+        .join('.')
+        .replace(/\.\[/g, '[')
+    : 'document';
 }
 
 function show(v: unknown): string {
@@ -263,7 +268,14 @@ function issueFindings(loc: Located, doc: Document.Parsed, schema: z.ZodType, va
         return [at(loc, offset(nodeAt(doc, parent).keyNode ?? where.node), 'SCHEMA_MISSING', `missing required key "${String(path.at(-1))}" in ${label(parent)}`)];
       }
       const quote = issue.expected === 'string' && (typeof got === 'number' || typeof got === 'boolean') ? ' (quote it)' : '';
-      return [at(loc, offset(where.node), 'SCHEMA_TYPE', `${name} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${show(got)}${quote}`)];
+      return [
+        at(
+          loc,
+          offset(where.node),
+          'SCHEMA_TYPE',
+          `${name} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${show(got)}${quote}`,
+        ),
+      ];
     }
     case 'invalid_value': {
       const field = String(path.at(-1));
@@ -360,10 +372,12 @@ function offset0(doc: Document.Parsed): number {
 /** Orders findings by file, line, column so reports read top to bottom; drops exact repeats. */
 export function sortFindings(findings: Finding[]): Finding[] {
   const seen = new Set<string>();
-  return findings.filter((f) => {
-    const key = `${f.file}:${f.line}:${f.col}:${f.code}:${f.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  }).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  return findings
+    .filter((f) => {
+      const key = `${f.file}:${f.line}:${f.col}:${f.code}:${f.message}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    })
+    .sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
 }
 
 /** Reads `kind:` from a document without validating it, to pick a schema. */

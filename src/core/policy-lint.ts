@@ -13,12 +13,18 @@ function lintArgv(argv: readonly string[], inputs: Record<string, string>, path:
   argv.forEach((arg, i) => {
     const m = PLACEHOLDER.exec(arg);
     if (m) {
-      if (!(m[1]! in inputs)) out.push({ code: 'POLICY_INVALID', message: `argument ${JSON.stringify(arg)} names input "${m[1]}", which the command does not declare`, path: [], policyPath: [...path, i] });
+      if (!(m[1]! in inputs))
+        out.push({ code: 'POLICY_INVALID', message: `argument ${JSON.stringify(arg)} names input "${m[1]}", which the command does not declare`, path: [], policyPath: [...path, i] });
       used.add(m[1]!);
     } else if (/[{}]/.test(arg)) {
       // Inputs are substituted only as whole arguments; a partial template
       // (`--db={database}`) would make what was approved harder to read.
-      out.push({ code: 'POLICY_INVALID', message: `argument ${JSON.stringify(arg)} mixes text and a placeholder; a placeholder must be a whole argument, such as "{database}"`, path: [], policyPath: [...path, i] });
+      out.push({
+        code: 'POLICY_INVALID',
+        message: `argument ${JSON.stringify(arg)} mixes text and a placeholder; a placeholder must be a whole argument, such as "{database}"`,
+        path: [],
+        policyPath: [...path, i],
+      });
     }
   });
   const first = argv[0];
@@ -35,7 +41,11 @@ export function lintPolicy(policy: Policy): Violation[] {
   const { approvals, resources, reason } = policy.spec;
 
   if (approvals.required > approvals.approvers.length) {
-    v('POLICY_APPROVALS', `approvals.required is ${approvals.required} but only ${approvals.approvers.length} approvers are listed; no request could ever be approved`, ['spec', 'approvals', 'required']);
+    v('POLICY_APPROVALS', `approvals.required is ${approvals.required} but only ${approvals.approvers.length} approvers are listed; no request could ever be approved`, [
+      'spec',
+      'approvals',
+      'required',
+    ]);
   }
   const seen = new Set<string>();
   approvals.approvers.forEach((a, i) => {
@@ -53,7 +63,8 @@ export function lintPolicy(policy: Policy): Violation[] {
     names.add(r.name);
     if (r.type === 'kubernetes') {
       r.privileges.forEach((p, pi) => {
-        if (!parseKubePrivilege(p)) v('PRIVILEGE_INVALID', `privilege "${p}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, [...at, 'privileges', pi]);
+        if (!parseKubePrivilege(p))
+          v('PRIVILEGE_INVALID', `privilege "${p}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, [...at, 'privileges', pi]);
       });
     }
     if (r.type === 'command' && !r.commands?.length) v('POLICY_INVALID', `resource ${r.name} is of type command but defines no commands`, [...at, 'type']);

@@ -61,13 +61,21 @@ function mismatch(message: string, file?: string): Reason {
 export function governingFile(model: RepositoryModel, resource: string): { file?: ParsedFile<'Policy'>; reasons: Reason[] } {
   const defining = model.policies.filter((f) => f.value?.spec.resources.some((r) => r.name === resource));
   if (defining.length > 1) {
-    return { reasons: [mismatch(`resource "${resource}" is defined by ${defining.length} policy files (${defining.map((f) => f.path).join(', ')}); each resource must be in exactly one file, and none is picked`)] };
+    return {
+      reasons: [
+        mismatch(`resource "${resource}" is defined by ${defining.length} policy files (${defining.map((f) => f.path).join(', ')}); each resource must be in exactly one file, and none is picked`),
+      ],
+    };
   }
   const file = defining[0];
   if (!file) return { reasons: [] };
   const name = file.value!.metadata.name;
   if (!nameMatchesPath(file)) {
-    return { reasons: [mismatch(`${file.path} calls itself "${name}"; a policy is policies/<metadata.name>.yaml, and approvals of "${name}" are approvals of policies/${name}.yaml, not of this file`, file.path)] };
+    return {
+      reasons: [
+        mismatch(`${file.path} calls itself "${name}"; a policy is policies/<metadata.name>.yaml, and approvals of "${name}" are approvals of policies/${name}.yaml, not of this file`, file.path),
+      ],
+    };
   }
   const sameName = model.policies.filter((f) => f !== file && (f.value?.metadata.name === name || policyStem(f.path) === name));
   if (sameName.length) {
@@ -86,7 +94,16 @@ export function checkRollback(path: string, digest: string, verdict: PolicyVerdi
   if (!verdict.approved || others.length === 0) return verdict;
   const newest = others.reduce((a, b) => (b.approvedAt > a.approvedAt ? b : a));
   const fresh = (verdict.accepted ?? []).filter((a) => a.signed > newest.approvedAt);
-  if (fresh.length >= verdict.need) return { ...verdict, accepted: fresh, approvers: fresh.map((a) => a.approver), approvedAt: thresholdTime(fresh.map((a) => a.signed), verdict.need) };
+  if (fresh.length >= verdict.need)
+    return {
+      ...verdict,
+      accepted: fresh,
+      approvers: fresh.map((a) => a.approver),
+      approvedAt: thresholdTime(
+        fresh.map((a) => a.signed),
+        verdict.need,
+      ),
+    };
   const older = versions.some((v) => v.digest === digest);
   const what = older ? `has the bytes of an older version that ${newest.digest} superseded` : `is approved only by approvals older than those of ${newest.digest}`;
   const reason: Reason = {

@@ -100,7 +100,9 @@ export function findGoverning(request: Request, policies: readonly Policy[]): { 
   if (matches.length > 1) {
     const names = matches.map((m) => m.policy.metadata.name).join(', ');
     return {
-      violations: [{ code: 'POLICY_AMBIGUOUS', message: `resource "${request.spec.resource}" is defined by more than one policy (${names}); each resource must be in exactly one`, path: ['spec', 'resource'] }],
+      violations: [
+        { code: 'POLICY_AMBIGUOUS', message: `resource "${request.spec.resource}" is defined by more than one policy (${names}); each resource must be in exactly one`, path: ['spec', 'resource'] },
+      ],
     };
   }
   return { governing: matches[0], violations: [] };
@@ -109,11 +111,19 @@ export function findGoverning(request: Request, policies: readonly Policy[]): { 
 function checkPeople(request: Request, policy: Policy, out: Violation[]): void {
   const { requesters, recipients } = policy.spec;
   if (!requesterAllowed(request.metadata.requester, requesters)) {
-    out.push({ code: 'POLICY_REQUESTER', message: `requester "${request.metadata.requester}" is not allowed by policy ${policy.metadata.name}; allowed: ${requesters.join(', ')}`, path: ['metadata', 'requester'] });
+    out.push({
+      code: 'POLICY_REQUESTER',
+      message: `requester "${request.metadata.requester}" is not allowed by policy ${policy.metadata.name}; allowed: ${requesters.join(', ')}`,
+      path: ['metadata', 'requester'],
+    });
   }
   const fpr = request.spec.recipient.toUpperCase();
   if (!recipients.some((r) => r.toUpperCase() === fpr)) {
-    out.push({ code: 'POLICY_RECIPIENT', message: `recipient key ${request.spec.recipient} is not allowed by policy ${policy.metadata.name}; allowed: ${recipients.join(', ')}`, path: ['spec', 'recipient'] });
+    out.push({
+      code: 'POLICY_RECIPIENT',
+      message: `recipient key ${request.spec.recipient} is not allowed by policy ${policy.metadata.name}; allowed: ${recipients.join(', ')}`,
+      path: ['spec', 'recipient'],
+    });
   }
 }
 
@@ -132,7 +142,12 @@ function checkReason(request: Request, policy: Policy, out: Violation[]): void {
       re = undefined;
     }
     if (!re) out.push({ code: 'POLICY_INVALID', message: `policy ${policy.metadata.name} has an invalid reason pattern ${JSON.stringify(pattern)}`, path: ['spec', 'reason'] });
-    else if (!re.test(reason)) out.push({ code: 'POLICY_REASON_PATTERN', message: `reason ${JSON.stringify(reason)} does not match the pattern ${JSON.stringify(pattern)} required by policy ${policy.metadata.name}`, path: ['spec', 'reason'] });
+    else if (!re.test(reason))
+      out.push({
+        code: 'POLICY_REASON_PATTERN',
+        message: `reason ${JSON.stringify(reason)} does not match the pattern ${JSON.stringify(pattern)} required by policy ${policy.metadata.name}`,
+        path: ['spec', 'reason'],
+      });
   }
 }
 
@@ -142,12 +157,20 @@ function checkResource(request: Request, g: Governing, out: Violation[]): number
   if (!resource.privileges.includes(privilege)) {
     out.push({ code: 'POLICY_PRIVILEGE', message: `privilege "${privilege}" is not allowed for resource ${resource.name}; allowed: ${resource.privileges.join(', ')}`, path: ['spec', 'privilege'] });
   } else if (resource.type === 'kubernetes' && !parseKubePrivilege(privilege)) {
-    out.push({ code: 'PRIVILEGE_INVALID', message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, path: ['spec', 'privilege'] });
+    out.push({
+      code: 'PRIVILEGE_INVALID',
+      message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`,
+      path: ['spec', 'privilege'],
+    });
   }
   // Refused even when the policy lists it: a grant there outlives the session (see protectedNamespaceOf).
   const guarded = resource.type === 'kubernetes' ? protectedNamespaceOf(privilege, g.policy.spec.protectedNamespaces) : undefined;
   if (guarded) {
-    out.push({ code: 'PRIVILEGE_PROTECTED_NAMESPACE', message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`, path: ['spec', 'privilege'] });
+    out.push({
+      code: 'PRIVILEGE_PROTECTED_NAMESPACE',
+      message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`,
+      path: ['spec', 'privilege'],
+    });
   }
   if (!resource.network.includes(network)) {
     out.push({ code: 'POLICY_NETWORK', message: `network "${network}" is not allowed for resource ${resource.name}; allowed: ${resource.network.join(', ')}`, path: ['spec', 'network'] });
@@ -155,7 +178,11 @@ function checkResource(request: Request, g: Governing, out: Violation[]): number
   const asked = parseDuration(duration);
   const max = parseDuration(resource.maxDuration);
   if (asked !== undefined && max !== undefined && asked > max) {
-    out.push({ code: 'POLICY_DURATION', message: `duration ${duration} is longer than the ${resource.maxDuration} that resource ${resource.name} allows; ask for ${formatDuration(max)} or less`, path: ['spec', 'duration'] });
+    out.push({
+      code: 'POLICY_DURATION',
+      message: `duration ${duration} is longer than the ${resource.maxDuration} that resource ${resource.name} allows; ask for ${formatDuration(max)} or less`,
+      path: ['spec', 'duration'],
+    });
   }
   return asked !== undefined && max !== undefined ? Math.min(asked, max) : undefined;
 }
@@ -194,7 +221,8 @@ function checkCommand(request: Request, g: Governing, out: Violation[]): PolicyC
     else if (!re.test(value)) out.push({ code: 'POLICY_INPUT', message: `input ${key} ${JSON.stringify(value)} does not match the whole of the pattern ${JSON.stringify(pattern)}`, path });
   }
   for (const key of Object.keys(def.inputs)) {
-    if (!(key in cmd.inputs)) out.push({ code: 'POLICY_INPUT', message: `command ${def.name} needs input "${key}" (matching ${JSON.stringify(def.inputs[key])})`, path: ['spec', 'command', 'inputs'] });
+    if (!(key in cmd.inputs))
+      out.push({ code: 'POLICY_INPUT', message: `command ${def.name} needs input "${key}" (matching ${JSON.stringify(def.inputs[key])})`, path: ['spec', 'command', 'inputs'] });
   }
   return def;
 }
@@ -206,7 +234,11 @@ function checkAge(request: Request, policy: Policy, now: number, out: Violation[
   if (created > now + CLOCK_SKEW_MS) {
     out.push({ code: 'REQUEST_FUTURE', message: `created ${request.metadata.created} is in the future; use the current UTC time`, path: ['metadata', 'created'] });
   } else if (now - created > expiry * 1000) {
-    out.push({ code: 'REQUEST_STALE', message: `request created ${request.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`, path: ['metadata', 'created'] });
+    out.push({
+      code: 'REQUEST_STALE',
+      message: `request created ${request.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`,
+      path: ['metadata', 'created'],
+    });
   }
 }
 

@@ -3,9 +3,7 @@
  * A privilege is either cluster-wide (`cluster-admin`, `view`,
  * `clusterrole:<name>`) or scoped to one namespace (`admin:<ns>`, `edit:<ns>`).
  */
-export type KubePrivilege =
-  | { scope: 'cluster'; clusterRole: string }
-  | { scope: 'namespace'; clusterRole: 'admin' | 'edit'; namespace: string };
+export type KubePrivilege = { scope: 'cluster'; clusterRole: string } | { scope: 'namespace'; clusterRole: 'admin' | 'edit'; namespace: string };
 
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // ClusterRole names are DNS subdomains, and may contain ':' (system:...).

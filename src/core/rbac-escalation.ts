@@ -21,14 +21,14 @@ const WRITE = ['create', 'update', 'patch'];
 
 /** [apiGroup, resource, verbs that escalate], each a reason a rule is refused. */
 const VECTORS: readonly [string, string, readonly string[], string][] = [
-  ['', 'serviceaccounts', ['impersonate'], 'impersonate ServiceAccounts (the runner\'s own among them)'],
+  ['', 'serviceaccounts', ['impersonate'], "impersonate ServiceAccounts (the runner's own among them)"],
   ['', 'users', ['impersonate'], 'impersonate users'],
   ['', 'groups', ['impersonate'], 'impersonate groups (system:masters among them)'],
   ['authentication.k8s.io', 'userextras/scopes', ['impersonate'], 'impersonate user extras'],
   ['', 'serviceaccounts/token', ['create'], 'mint tokens for any ServiceAccount'],
   ['', 'secrets', ['get', 'list', 'watch', ...WRITE], 'read or create secrets, ServiceAccount tokens among them'],
   ['', 'pods', WRITE, 'run a pod as any ServiceAccount'],
-  ['', 'pods/exec', ['create', 'get'], 'exec into running pods (the runner\'s among them)'],
+  ['', 'pods/exec', ['create', 'get'], "exec into running pods (the runner's among them)"],
   ['', 'pods/attach', ['create', 'get'], 'attach to running pods'],
   ['', 'pods/ephemeralcontainers', WRITE, 'add containers to running pods'],
   ['', 'replicationcontrollers', WRITE, 'run pods as any ServiceAccount'],
@@ -39,7 +39,7 @@ const VECTORS: readonly [string, string, readonly string[], string][] = [
   ['batch', 'jobs', WRITE, 'run pods as any ServiceAccount'],
   ['batch', 'cronjobs', WRITE, 'run pods as any ServiceAccount'],
   ['', 'nodes/proxy', ['get', 'create'], 'reach the kubelet API (exec in any pod)'],
-  ['', 'configmaps', [...WRITE, 'delete', 'deletecollection'], 'change or delete the runner\'s session markers'],
+  ['', 'configmaps', [...WRITE, 'delete', 'deletecollection'], "change or delete the runner's session markers"],
   ['rbac.authorization.k8s.io', 'roles', ['escalate', 'bind', ...WRITE], 'write or bind roles'],
   ['rbac.authorization.k8s.io', 'clusterroles', ['escalate', 'bind', ...WRITE], 'write or bind cluster roles'],
   ['rbac.authorization.k8s.io', 'rolebindings', WRITE, 'write role bindings'],

@@ -116,7 +116,13 @@ function groupSessions(paths: readonly string[], findings: Finding[]): Map<strin
       continue;
     }
     if (!SESSION_FILE.test(rest) || (rest.endsWith('.asc') && !/^(record|approvals\/)/.test(rest))) {
-      findings.push(layoutFinding(p, 'SESSION_LAYOUT', `unexpected file ${rest} in session ${id}; a session holds request.yaml, approvals/<approver>.yaml (+ .asc or .sigstore.json), rejection.yaml, end.yaml, record.yaml (+ .asc)`));
+      findings.push(
+        layoutFinding(
+          p,
+          'SESSION_LAYOUT',
+          `unexpected file ${rest} in session ${id}; a session holds request.yaml, approvals/<approver>.yaml (+ .asc or .sigstore.json), rejection.yaml, end.yaml, record.yaml (+ .asc)`,
+        ),
+      );
       continue;
     }
     const list = bySession.get(id) ?? [];
@@ -142,7 +148,10 @@ function buildSession(id: string, rels: string[], files: Map<string, Uint8Array>
   } else {
     findings.push(layoutFinding(`${dir}/`, 'SESSION_NO_REQUEST', `session ${id} has no request.yaml`));
   }
-  for (const [rel, kind] of [['rejection.yaml', 'Rejection'], ['end.yaml', 'End']] as const) {
+  for (const [rel, kind] of [
+    ['rejection.yaml', 'Rejection'],
+    ['end.yaml', 'End'],
+  ] as const) {
     const b = bytes(rel);
     if (!b) continue;
     const parsed = parse(at(rel), b, kind, findings);
@@ -199,7 +208,8 @@ function loadPolicies(paths: readonly string[], files: Map<string, Uint8Array>, 
     const name = pol.value?.metadata.name;
     if (!name) continue;
     const stem = /^policies\/([^/]+)\.yaml$/.exec(pol.path)![1];
-    if (stem !== name) findings.push({ ...pol.locate!(['metadata', 'name']), code: 'POLICY_MISMATCH', message: `metadata.name "${name}" does not equal the file name ${stem}.yaml`, severity: 'error' });
+    if (stem !== name)
+      findings.push({ ...pol.locate!(['metadata', 'name']), code: 'POLICY_MISMATCH', message: `metadata.name "${name}" does not equal the file name ${stem}.yaml`, severity: 'error' });
     const other = names.get(name);
     if (other) findings.push({ ...pol.locate!(['metadata', 'name']), code: 'POLICY_DUPLICATE', message: `policy name "${name}" is also used by ${other}`, severity: 'error' });
     names.set(name, pol.path);
@@ -238,9 +248,16 @@ export async function loadRepository(source: FileSource): Promise<RepositoryMode
   const refused = await source.refused(wanted);
   const files = await source.readMany(wanted);
   const readable = wanted.filter((p) => files.has(p));
-  const { policies, policyApprovals } = loadPolicies(readable.filter((p) => p.startsWith('policies/')), files, findings);
+  const { policies, policyApprovals } = loadPolicies(
+    readable.filter((p) => p.startsWith('policies/')),
+    files,
+    findings,
+  );
   const sessions = new Map<string, SessionFiles>();
-  for (const [id, rels] of groupSessions(readable.filter((p) => p.startsWith('sessions/')), findings)) {
+  for (const [id, rels] of groupSessions(
+    readable.filter((p) => p.startsWith('sessions/')),
+    findings,
+  )) {
     sessions.set(id, buildSession(id, rels, files, findings));
   }
   markUnreadable(refused, sessions, findings);

@@ -241,7 +241,10 @@ export const GATEWAY_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch
 export const DenyRule = z.strictObject({
   verbs: z.array(z.enum(GATEWAY_VERBS)).min(1),
   resources: z.array(z.string().regex(/^(?:\*|[a-z0-9.-]+(?:\/[a-z]+)?)$/)).min(1),
-  namespaces: z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)).min(1).optional(),
+  namespaces: z
+    .array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/))
+    .min(1)
+    .optional(),
   reason: z.string().min(1).max(200).optional(),
 });
 export type DenyRule = z.infer<typeof DenyRule>;

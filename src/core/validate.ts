@@ -72,11 +72,20 @@ export function evaluateSession(s: SessionFiles, usable: readonly Policy[], brok
   const evaluation = evaluatePolicy(req.value, usable, { now, checkStale: status === 'pending' });
   if (!evaluation.governing && broken.size) {
     // The resource may be defined by a policy that failed its own checks: say so, not "unknown resource".
-    evaluation.violations.splice(0, evaluation.violations.length,{ code: 'POLICY_INVALID', message: `policies with errors (${[...broken].join(', ')}) govern nothing until fixed; the resource may be defined there`, path: ['spec', 'resource'] });
+    evaluation.violations.splice(0, evaluation.violations.length, {
+      code: 'POLICY_INVALID',
+      message: `policies with errors (${[...broken].join(', ')}) govern nothing until fixed; the resource may be defined there`,
+      path: ['spec', 'resource'],
+    });
   }
   findings.push(...violationFindings(req, evaluation.violations, (v) => v.path));
   if (s.rejection?.value && s.rejection.value.request !== req.digest) {
-    findings.push({ ...s.rejection.locate!(['request']), code: 'DIGEST_MISMATCH', message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`, severity: 'warning' });
+    findings.push({
+      ...s.rejection.locate!(['request']),
+      code: 'DIGEST_MISMATCH',
+      message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`,
+      severity: 'warning',
+    });
   }
   Object.assign(summary, { requestDigest: req.digest, resource: req.value.spec.resource, privilege: req.value.spec.privilege, evaluation });
   return { summary, findings };

@@ -37,12 +37,18 @@ export function thresholdTime(signed: readonly number[], need: number): number |
   return [...signed].sort((a, b) => a - b)[need - 1];
 }
 
-async function verifyOne(file: SignedFile<'PolicyApproval'>, s: PolicySubject, trust: TrustMaterial, now: number): Promise<{ accepted: { approver: string; keyId: string; file: string; signed: number }; identities: readonly string[] }> {
+async function verifyOne(
+  file: SignedFile<'PolicyApproval'>,
+  s: PolicySubject,
+  trust: TrustMaterial,
+  now: number,
+): Promise<{ accepted: { approver: string; keyId: string; file: string; signed: number }; identities: readonly string[] }> {
   if (!file.value) fail('APPROVAL_INVALID', `${file.path} is not a valid PolicyApproval document`);
   const a: PolicyApproval = file.value;
   if (a.approver !== file.name) fail('APPROVAL_FILE_MISMATCH', `approver "${a.approver}" is written in ${file.name}.yaml`);
   const signer = await identifySigner(file.bytes, file.signatures, trust, now);
-  if (!signer.approvers.some((t) => t.name === a.approver)) fail('APPROVER_NAME_MISMATCH', `signed by the key of ${signer.approvers.map((t) => t.name).join(', ')}, but the file says approver "${a.approver}"`);
+  if (!signer.approvers.some((t) => t.name === a.approver))
+    fail('APPROVER_NAME_MISMATCH', `signed by the key of ${signer.approvers.map((t) => t.name).join(', ')}, but the file says approver "${a.approver}"`);
   if (a.policy !== s.name) fail('POLICY_NAME_MISMATCH', `approval is for policy ${a.policy}, not ${s.name}`);
   if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
@@ -71,8 +77,21 @@ export async function verifyPolicyApprovals(policy: PolicySubject, files: readon
   const need = trust.threshold;
   const approved = counted.length >= need;
   if (!approved) {
-    reasons.push({ code: 'POLICY_UNAPPROVED', message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used` });
+    reasons.push({
+      code: 'POLICY_UNAPPROVED',
+      message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used`,
+    });
   }
   const accepted = counted.map(({ approver, keyId, signed }) => ({ approver, keyId, signed }));
-  return { approved, need, approvers: accepted.map((a) => a.approver), accepted, approvedAt: thresholdTime(accepted.map((a) => a.signed), need), reasons };
+  return {
+    approved,
+    need,
+    approvers: accepted.map((a) => a.approver),
+    accepted,
+    approvedAt: thresholdTime(
+      accepted.map((a) => a.signed),
+      need,
+    ),
+    reasons,
+  };
 }

@@ -52,7 +52,13 @@ export async function verifyPolicyFile(model: RepositoryModel, file: ParsedFile<
  * name. A file whose `metadata.name` is not its file name is never usable:
  * approvals name a policy, and the name is the path.
  */
-export async function verifyPolicies(model: RepositoryModel, trust: TrustMaterial, repository: string, now: number, options: VerifyOptions = {}): Promise<Map<string, { policy: Policy; digest: string; path: string; verdict: PolicyVerdict }>> {
+export async function verifyPolicies(
+  model: RepositoryModel,
+  trust: TrustMaterial,
+  repository: string,
+  now: number,
+  options: VerifyOptions = {},
+): Promise<Map<string, { policy: Policy; digest: string; path: string; verdict: PolicyVerdict }>> {
   const out = new Map<string, { policy: Policy; digest: string; path: string; verdict: PolicyVerdict }>();
   const usable = new Set(checkPolicies(model).usable);
   for (const file of model.policies) {
@@ -65,7 +71,11 @@ export async function verifyPolicies(model: RepositoryModel, trust: TrustMateria
 
 /** An end or rejection that names another session still closes this folder's session, and is reported. */
 function folderMismatches(s: SessionFiles): Reason[] {
-  return [s.end, s.rejection].flatMap((f) => (f?.value && f.value.session !== s.id ? [{ code: 'SESSION_MISMATCH' as const, message: `${f.path} names session "${f.value.session}", not its folder's "${s.id}"; it still closes ${s.id}`, file: f.path }] : []));
+  return [s.end, s.rejection].flatMap((f) =>
+    f?.value && f.value.session !== s.id
+      ? [{ code: 'SESSION_MISMATCH' as const, message: `${f.path} names session "${f.value.session}", not its folder's "${s.id}"; it still closes ${s.id}`, file: f.path }]
+      : [],
+  );
 }
 
 /**
@@ -84,10 +94,17 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
   const req = s?.request;
   // A session folder holding a symlink, gitlink or oversized entry is judged on nothing it says.
   if (s?.unreadable?.length) return { id, approved: false, status, reasons: s.unreadable.map((r) => ({ code: 'SESSION_UNREADABLE', message: `${r.code}: ${r.message}`, file: r.path })) };
-  if (!s || !req?.value) return { id, approved: false, status, reasons: [{ code: 'REQUEST_INVALID', message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
+  if (!s || !req?.value)
+    return { id, approved: false, status, reasons: [{ code: 'REQUEST_INVALID', message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
   // The id is one thing everywhere: markers, claims, end.yaml and the record all use the folder's.
   if (req.value.metadata.id !== id) {
-    return { id, approved: false, status, requestDigest: req.digest, reasons: [{ code: 'REQUEST_ID_MISMATCH', message: `metadata.id "${req.value.metadata.id}" is not the folder name "${id}"; they must be the same`, file: req.path }] };
+    return {
+      id,
+      approved: false,
+      status,
+      requestDigest: req.digest,
+      reasons: [{ code: 'REQUEST_ID_MISMATCH', message: `metadata.id "${req.value.metadata.id}" is not the folder name "${id}"; they must be the same`, file: req.path }],
+    };
   }
   const gov = governingFile(model, req.value.spec.resource);
   if (gov.reasons.length) return { id, approved: false, status, requestDigest: req.digest, reasons: gov.reasons };
@@ -99,10 +116,16 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
   const evaluation = evaluatePolicy(req.value, pv?.approved ? [file!.value!] : [], { now, checkStale });
   const base = { id, status, requestDigest: req.digest, evaluation };
   if (policy && !pv!.approved) return { ...base, approved: false, policy, reasons: pv!.reasons };
-  if (gov.file && !file) return { ...base, approved: false, reasons: [{ code: 'POLICY_VIOLATION', message: `POLICY_INVALID: ${gov.file.path} has errors (run validate) and governs nothing until fixed`, file: gov.file.path }] };
+  if (gov.file && !file)
+    return {
+      ...base,
+      approved: false,
+      reasons: [{ code: 'POLICY_VIOLATION', message: `POLICY_INVALID: ${gov.file.path} has errors (run validate) and governs nothing until fixed`, file: gov.file.path }],
+    };
   const reasons: Reason[] = evaluation.violations.map((v) => ({ code: 'POLICY_VIOLATION', message: `${v.code}: ${v.message}`, file: req.path }));
   reasons.push(...folderMismatches(s));
-  if (s.rejection) reasons.push({ code: 'SESSION_REJECTED', message: `rejected by ${s.rejection.value?.by ?? '?'}: ${s.rejection.value?.reason ?? '(unreadable rejection.yaml)'}`, file: s.rejection.path });
+  if (s.rejection)
+    reasons.push({ code: 'SESSION_REJECTED', message: `rejected by ${s.rejection.value?.by ?? '?'}: ${s.rejection.value?.reason ?? '(unreadable rejection.yaml)'}`, file: s.rejection.path });
   const g = evaluation.governing;
   if (!g) return { ...base, approved: false, reasons };
   const approvals = await verifyApprovals(

@@ -143,7 +143,12 @@ export function countOnce<T extends { approver: string; keyId: string; file: str
     const sameKey = keys.get(a.keyId);
     const samePerson = [`name:${a.approver}`, ...identities.map((id) => `id:${id}`)].map((k) => people.get(k)).find((x) => x !== undefined);
     if (sameKey) reasons.push({ code: 'DUPLICATE_KEY', message: `${a.approver} signed with the same key as ${sameKey}; one key counts once`, file: a.file });
-    else if (samePerson) reasons.push({ code: 'DUPLICATE_APPROVER', message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(', ')}); one approver counts once, whatever the number of keys`, file: a.file });
+    else if (samePerson)
+      reasons.push({
+        code: 'DUPLICATE_APPROVER',
+        message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(', ')}); one approver counts once, whatever the number of keys`,
+        file: a.file,
+      });
     else {
       keys.set(a.keyId, a.approver);
       people.set(`name:${a.approver}`, a.approver);
@@ -176,7 +181,10 @@ export async function verifyApprovals(files: readonly SignedFile<'Approval'>[], 
   const accepted = countOnce(passed, reasons);
   const need = Math.max(trust.threshold, subject.policy.spec.approvals.required);
   if (accepted.length < need) {
-    reasons.push({ code: 'THRESHOLD_NOT_MET', message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(', ')})` : ''}` });
+    reasons.push({
+      code: 'THRESHOLD_NOT_MET',
+      message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(', ')})` : ''}`,
+    });
   }
   return { approved: accepted.length >= need, need, accepted, reasons };
 }

@@ -59,7 +59,10 @@ export function approveCommand(id: string): string {
 }
 
 function groupFingerprint(fpr: string): string {
-  return fpr.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
+  return fpr
+    .toUpperCase()
+    .replace(/(.{4})/g, '$1 ')
+    .trim();
 }
 
 /** The plain-gpg recipe: exact approval file content and the signing command. */
@@ -107,7 +110,7 @@ function recordingRows(r: PolicyResource): [string, string][] {
     [
       'Recording',
       r.recording === 'required'
-        ? 'required: every request goes through the session gateway and is recorded, sealed to the customer\'s auditors; the session does not start if it cannot be recorded'
+        ? "required: every request goes through the session gateway and is recorded, sealed to the customer's auditors; the session does not start if it cannot be recorded"
         : 'recorded when the runner routes this resource through its session gateway (not required by the policy); deny rules apply only then',
     ],
   ];
@@ -117,7 +120,8 @@ function recordingRows(r: PolicyResource): [string, string][] {
 
 function durationText(req: Request, ev: Evaluation): string {
   const max = ev.governing ? ` (policy maximum ${ev.governing.resource.maxDuration})` : '';
-  const eff = ev.effectiveSeconds !== undefined ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max}, shortened further by the runner's cap and the token lifetime the cluster grants` : '';
+  const eff =
+    ev.effectiveSeconds !== undefined ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max}, shortened further by the runner's cap and the token lifetime the cluster grants` : '';
   return `${req.spec.duration} requested${eff}`;
 }
 
@@ -147,7 +151,10 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
     ['Network', req.spec.network],
   ];
   if (req.spec.command) {
-    const inputs = Object.entries(req.spec.command.inputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') || '(none)';
+    const inputs =
+      Object.entries(req.spec.command.inputs)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ') || '(none)';
     rows.push(['Command', `${req.spec.command.name} with inputs ${inputs}`]);
     if (g?.command) {
       try {
@@ -170,10 +177,14 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
   const need = g ? g.policy.spec.approvals.required : 0;
   const counted = new Set(input.approvals.filter((a) => a.state !== 'invalid').map((a) => a.approver));
   const warnings = [privilegeWarning(req, ev)].filter((w): w is string => !!w);
-  const verdict = ev.violations.length
-    ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) }
-    : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? '?'}`] };
-  let status = input.recorded ? 'recorded by the runner' : input.ended ? `ended by ${input.ended.by}${input.ended.reason ? `: ${input.ended.reason}` : ''}` : input.rejection ? `REJECTED by ${input.rejection.by}: ${input.rejection.reason}` : openStatus(input, verdict.ok, counted.size >= need);
+  const verdict = ev.violations.length ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) } : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? '?'}`] };
+  let status = input.recorded
+    ? 'recorded by the runner'
+    : input.ended
+      ? `ended by ${input.ended.by}${input.ended.reason ? `: ${input.ended.reason}` : ''}`
+      : input.rejection
+        ? `REJECTED by ${input.rejection.by}: ${input.rejection.reason}`
+        : openStatus(input, verdict.ok, counted.size >= need);
   if (input.rejection && (input.recorded || input.ended)) status += ` (rejected by ${input.rejection.by}: ${input.rejection.reason})`;
   const repo = input.repository ?? '<host/owner/name>';
   return {
@@ -221,7 +232,11 @@ export function renderText(v: ApprovalView, checkedWith?: string): string {
 }
 
 function mdCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/([`*_[\]#!])/g, '\\$1');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))
+    .replace(/([`*_[\]#!])/g, '\\$1');
 }
 
 /** Markdown for the PR comment and job summary; every value escaped so a request cannot inject markup. */

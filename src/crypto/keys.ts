@@ -5,10 +5,7 @@
 import type { PublicKey } from './openpgp.js';
 
 /** How one approver's signatures are recognised. */
-export type TrustedKey =
-  | { type: 'openpgp'; key: PublicKey }
-  | { type: 'sigstore-key'; publicKeyPem: string }
-  | { type: 'sigstore-identity'; issuer: string; subject: string; trustedRoot: unknown };
+export type TrustedKey = { type: 'openpgp'; key: PublicKey } | { type: 'sigstore-key'; publicKeyPem: string } | { type: 'sigstore-identity'; issuer: string; subject: string; trustedRoot: unknown };
 
 /**
  * One key of one approver of the trust file. An approver with several keys

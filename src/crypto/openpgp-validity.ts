@@ -27,7 +27,13 @@ export type KeyPart = PublicKey | openpgp.Subkey;
 const MIN_RSA_BITS = 3072;
 const R = openpgp.enums.reasonForRevocation;
 const SOFT_REASONS: ReadonlySet<number> = new Set([R.keySuperseded, R.keyRetired]);
-const REASON_NAMES: Readonly<Record<number, string>> = { [R.noReason]: 'no reason given', [R.keySuperseded]: 'superseded', [R.keyCompromised]: 'compromised', [R.keyRetired]: 'retired', [R.userIDInvalid]: 'user id no longer valid' };
+const REASON_NAMES: Readonly<Record<number, string>> = {
+  [R.noReason]: 'no reason given',
+  [R.keySuperseded]: 'superseded',
+  [R.keyCompromised]: 'compromised',
+  [R.keyRetired]: 'retired',
+  [R.userIDInvalid]: 'user id no longer valid',
+};
 
 /** One revocation signature on a key part, as read. */
 interface Revocation {
@@ -86,9 +92,13 @@ export async function checkRevocations(key: PublicKey, part: KeyPart, signed: Da
   }
   for (const { p, revs } of all) {
     for (const r of revs) {
-      if (r.at.getTime() <= signed.getTime()) fail('KEY_RETIRED', `${describe(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before this signature was made (${signed.toISOString()}); sign with the approver's new key`);
+      if (r.at.getTime() <= signed.getTime())
+        fail('KEY_RETIRED', `${describe(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before this signature was made (${signed.toISOString()}); sign with the approver's new key`);
       if (r.at.getTime() <= now.getTime()) {
-        fail('KEY_RETIRED', `${describe(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before ${now.toISOString()}: it authorises nothing judged after that; a signature made before stays valid only for what was judged before it (audit)`);
+        fail(
+          'KEY_RETIRED',
+          `${describe(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before ${now.toISOString()}: it authorises nothing judged after that; a signature made before stays valid only for what was judged before it (audit)`,
+        );
       }
     }
   }
@@ -98,7 +108,8 @@ export async function checkRevocations(key: PublicKey, part: KeyPart, signed: Da
 export function checkStrength(part: KeyPart): void {
   const a = part.getAlgorithmInfo() as { algorithm: string; bits?: number; curve?: string };
   const ok = a.algorithm.startsWith('rsa') ? (a.bits ?? 0) >= MIN_RSA_BITS : a.algorithm === 'eddsaLegacy' ? a.curve === 'ed25519Legacy' : a.algorithm === 'ed25519' || a.algorithm === 'ed448';
-  if (!ok) fail('KEY_WEAK', `key ${part.getFingerprint().toUpperCase()} is ${a.algorithm}${a.bits ? ` ${a.bits} bits` : ''}${a.curve ? ` ${a.curve}` : ''}, not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
+  if (!ok)
+    fail('KEY_WEAK', `key ${part.getFingerprint().toUpperCase()} is ${a.algorithm}${a.bits ? ` ${a.bits} bits` : ''}${a.curve ? ` ${a.curve}` : ''}, not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
 }
 
 /**
@@ -130,7 +141,8 @@ export async function checkKeyValidity(key: PublicKey, part: KeyPart, signed: Da
   checkStrength(key);
   if (part !== key) checkStrength(part);
   for (const p of part === key ? [key] : [key, part]) {
-    if (p.getCreationTime().getTime() > signed.getTime()) fail('SIGNATURE_FUTURE', `the signature (${signed.toISOString()}) is older than ${describe(key, p)} that made it (${p.getCreationTime().toISOString()})`);
+    if (p.getCreationTime().getTime() > signed.getTime())
+      fail('SIGNATURE_FUTURE', `the signature (${signed.toISOString()}) is older than ${describe(key, p)} that made it (${p.getCreationTime().toISOString()})`);
   }
   await checkValidAt(key, part, signed, 'when the signature was made');
   if (now.getTime() > signed.getTime()) await validAtJudged(key, part, now);

@@ -121,9 +121,7 @@ export async function inspectSignature(bytes: Uint8Array): Promise<SignatureInfo
   let signature: openpgp.Signature;
   try {
     const text = Buffer.from(bytes).toString('utf8');
-    signature = text.includes('-----BEGIN PGP SIGNATURE-----')
-      ? await openpgp.readSignature({ armoredSignature: text })
-      : await openpgp.readSignature({ binarySignature: bytes });
+    signature = text.includes('-----BEGIN PGP SIGNATURE-----') ? await openpgp.readSignature({ armoredSignature: text }) : await openpgp.readSignature({ binarySignature: bytes });
   } catch (e) {
     return fail('SIGNATURE_MALFORMED', `signature cannot be read: ${(e as Error).message}`, e);
   }
@@ -134,8 +132,10 @@ export async function inspectSignature(bytes: Uint8Array): Promise<SignatureInfo
   const packet = packets[0]!;
   // Text mode (0x01) signs canonicalized text (CRLF line ends, trailing
   // whitespace stripped): different bytes from what is stored would verify.
-  if (packet.signatureType === openpgp.enums.signature.text) fail('SIGNATURE_TEXT_MODE', 'text-mode signature (type 0x01); sign the exact bytes in binary mode (gpg --detach-sign, without --textmode)');
-  if (packet.signatureType !== openpgp.enums.signature.binary) fail('SIGNATURE_TYPE', `signature type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, '0')} is not a binary document signature (0x00)`);
+  if (packet.signatureType === openpgp.enums.signature.text)
+    fail('SIGNATURE_TEXT_MODE', 'text-mode signature (type 0x01); sign the exact bytes in binary mode (gpg --detach-sign, without --textmode)');
+  if (packet.signatureType !== openpgp.enums.signature.binary)
+    fail('SIGNATURE_TYPE', `signature type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, '0')} is not a binary document signature (0x00)`);
   if (!packet.created) fail('SIGNATURE_MALFORMED', 'the signature has no creation time');
   const issuerKeyIds = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
   return { signature, packet, created: packet.created, issuerKeyIds };

@@ -19,15 +19,16 @@ import { BreakglassError } from './errors.js';
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
-const Base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be canonical base64').min(4, 'must not be empty');
+const Base64 = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be canonical base64')
+  .min(4, 'must not be empty');
 const Time = z.iso.datetime({ offset: true, error: (i) => (i.input == null ? 'required: a missing bound is not "always"' : 'must be an RFC 3339 time') });
 // Protobuf JSON may spell an absent optional field as null; a required one may not be.
 const optional = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 
 /** A validity window: `start` is required (a missing bound is not "forever"), `end` is optional and not before `start`. */
-const Window = z
-  .strictObject({ start: Time, end: optional(Time) })
-  .refine((w) => w.end === undefined || Date.parse(w.end) >= Date.parse(w.start), { message: 'end is before start', path: ['end'] });
+const Window = z.strictObject({ start: Time, end: optional(Time) }).refine((w) => w.end === undefined || Date.parse(w.end) >= Date.parse(w.start), { message: 'end is before start', path: ['end'] });
 
 /** The key type (and curve) each accepted `keyDetails` must be, and how its bytes are encoded. */
 const KEY_TYPES: Record<string, { type: string; curve?: string; der: 'spki' | 'pkcs1' }> = {

@@ -53,7 +53,10 @@ function readJson(bytes: Uint8Array): unknown {
 /** Step 1, before any parsing or crypto: a DSSE envelope never approves (see the file comment). */
 function refuseDsse(json: unknown): void {
   if (typeof json === 'object' && json !== null && 'dsseEnvelope' in json) {
-    fail('SIGSTORE_DSSE_REFUSED', 'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)');
+    fail(
+      'SIGSTORE_DSSE_REFUSED',
+      'the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)',
+    );
   }
 }
 
@@ -91,14 +94,15 @@ function refuseRootInChain(bundle: Bundle): void {
     } catch (e) {
       return fail('SIGNATURE_MALFORMED', `a certificate in the sigstore bundle cannot be read: ${(e as Error).message}`, e);
     }
-    if (cert.subject.equals(cert.issuer)) fail('SIGNATURE_MALFORMED', 'the sigstore bundle\'s certificate chain carries a self-signed root; roots come only from the pinned trusted root');
+    if (cert.subject.equals(cert.issuer)) fail('SIGNATURE_MALFORMED', "the sigstore bundle's certificate chain carries a self-signed root; roots come only from the pinned trusted root");
   }
 }
 
 /** Log entries must record a plain signature over a digest (hashedrekord); dsse/intoto entries record envelopes. */
 function checkTlogKinds(bundle: Bundle): void {
   for (const e of bundle.verificationMaterial.tlogEntries) {
-    if (e.kindVersion?.kind !== 'hashedrekord') fail('SIGSTORE_TLOG_KIND_REFUSED', `the sigstore bundle has a ${JSON.stringify(e.kindVersion?.kind)} log entry; only hashedrekord entries (a signature over the approval's digest) are accepted`);
+    if (e.kindVersion?.kind !== 'hashedrekord')
+      fail('SIGSTORE_TLOG_KIND_REFUSED', `the sigstore bundle has a ${JSON.stringify(e.kindVersion?.kind)} log entry; only hashedrekord entries (a signature over the approval's digest) are accepted`);
   }
 }
 
@@ -170,7 +174,10 @@ function issuedUnder(der: Buffer | undefined, root: PinnedRoot): boolean {
  */
 function checkLogWindows(bundle: Bundle, entity: SignedEntity, root: PinnedRoot): void {
   const tsa = (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []).map((t) => RFC3161Timestamp.parse(Buffer.from(t.signedTimestamp)).signingTime);
-  const integrated = entity.tlogEntries.map((e) => Number(e.integratedTime)).filter((t) => t > 0).map((t) => new Date(t * 1000));
+  const integrated = entity.tlogEntries
+    .map((e) => Number(e.integratedTime))
+    .filter((t) => t > 0)
+    .map((t) => new Date(t * 1000));
   for (const e of entity.tlogEntries) {
     const t = Number(e.integratedTime);
     const times = t > 0 ? [new Date(t * 1000)] : [...tsa, ...integrated];
@@ -204,7 +211,8 @@ function verifyForApprover(bundle: Bundle, entity: SignedEntity, e: IdentityEntr
 }
 
 function noCandidate(claimed: Identity, entries: readonly IdentityEntry[]): never {
-  if (entries.some((x) => x.key.issuer === claimed.issuer)) fail('SIGSTORE_SUBJECT_MISMATCH', `certificate subject ${JSON.stringify(claimed.subject)} is not exactly any trusted subject for issuer ${claimed.issuer}`);
+  if (entries.some((x) => x.key.issuer === claimed.issuer))
+    fail('SIGSTORE_SUBJECT_MISMATCH', `certificate subject ${JSON.stringify(claimed.subject)} is not exactly any trusted subject for issuer ${claimed.issuer}`);
   return fail('SIGSTORE_ISSUER_MISMATCH', `certificate issuer ${JSON.stringify(claimed.issuer)} is not a trusted issuer`);
 }
 
@@ -249,6 +257,14 @@ export function verifySigstoreBundle(bundleBytes: Uint8Array, artifact: Uint8Arr
   } catch (e) {
     return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be used: ${(e as Error).message}`, e);
   }
-  if (entity.key.$case === 'public-key') return verifyKeyBased(entity, approvers.filter((a): a is KeyEntry => a.key.type === 'sigstore-key'));
-  return verifyKeyless(bundle, entity, approvers.filter((a): a is IdentityEntry => a.key.type === 'sigstore-identity'));
+  if (entity.key.$case === 'public-key')
+    return verifyKeyBased(
+      entity,
+      approvers.filter((a): a is KeyEntry => a.key.type === 'sigstore-key'),
+    );
+  return verifyKeyless(
+    bundle,
+    entity,
+    approvers.filter((a): a is IdentityEntry => a.key.type === 'sigstore-identity'),
+  );
 }

@@ -66,7 +66,12 @@ class Demo {
   /** Runs the real binary; shows the command and the lines `show` selects; fails the demo unless `expect` matches. */
   async bg(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; expect?: number; show?: (r: Run) => string[] } = {}): Promise<Run> {
     this.io.signal?.throwIfAborted();
-    this.io.out(`      $ breakglass ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ').replaceAll(this.root, '$DEMO')}`);
+    this.io.out(
+      `      $ breakglass ${args
+        .map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a))
+        .join(' ')
+        .replaceAll(this.root, '$DEMO')}`,
+    );
     const r = await binary(args, { cwd, env: opts.env });
     if (r.code !== (opts.expect ?? 0)) throw new Error(`breakglass ${args[0]} exited ${r.code}:\n${r.stderr}${r.stdout}`);
     for (const line of opts.show?.(r) ?? []) this.note(`  ${line.replaceAll(this.root, '$DEMO')}`);
@@ -82,7 +87,11 @@ class Demo {
 }
 
 function lines(text: string, pattern: RegExp, max = 6): string[] {
-  return text.split('\n').filter((l) => pattern.test(l)).slice(0, max).map((l) => l.trim());
+  return text
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .slice(0, max)
+    .map((l) => l.trim());
 }
 
 async function kubectl(kubeconfig: string, args: string[]): Promise<Run> {
@@ -141,7 +150,12 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
 
   const fpr: Record<string, string> = {};
   await d.step('Keys: the vendor, two customer approvers (alice, bob), and the runner', async () => {
-    for (const [name, email] of [['vendor', 'oncall@vendor.example'], ['alice', 'alice@customer.example'], ['bob', 'bob@customer.example'], ['runner', 'runner@customer.example']]) {
+    for (const [name, email] of [
+      ['vendor', 'oncall@vendor.example'],
+      ['alice', 'alice@customer.example'],
+      ['bob', 'bob@customer.example'],
+      ['runner', 'runner@customer.example'],
+    ]) {
       const r = await d.bg(['keygen', '--name', name!, '--email', email!, '--out', keys], root);
       fpr[name!] = /([0-9A-F]{40})/.exec(r.stdout)?.[1] ?? (await fingerprint(keys, name!));
       d.note(`  ${name!.padEnd(7)} ${fpr[name!]!.replace(/(.{4})/g, '$1 ').trim()}`);
@@ -169,7 +183,30 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
   await d.step('The vendor opens a request on a branch (a pull request)', async () => {
     await d.git(root, VENDOR, 'clone', '-q', remote, vendor);
     await d.git(vendor, VENDOR, 'checkout', '-q', '-b', `request/${ID}`);
-    await d.bg(['request', 'new', '--id', ID, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '30m', '--network', 'direct', '--reason', 'INC-4411: api pods crash-looping after cert rotation', '--requester', 'oncall@vendor.example', '--recipient', fpr.vendor!], vendor, { show: (r) => lines(r.stdout, /wrote/) });
+    await d.bg(
+      [
+        'request',
+        'new',
+        '--id',
+        ID,
+        '--resource',
+        'prod-eu',
+        '--privilege',
+        'view',
+        '--duration',
+        '30m',
+        '--network',
+        'direct',
+        '--reason',
+        'INC-4411: api pods crash-looping after cert rotation',
+        '--requester',
+        'oncall@vendor.example',
+        '--recipient',
+        fpr.vendor!,
+      ],
+      vendor,
+      { show: (r) => lines(r.stdout, /wrote/) },
+    );
     await d.bg(['validate'], vendor, { show: (r) => lines(r.stdout, /ok/) });
     await d.git(vendor, VENDOR, 'add', '-A');
     await d.git(vendor, VENDOR, 'commit', '-q', '-m', `Request ${ID}`);
@@ -181,7 +218,9 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
     await d.git(customer, CUSTOMER, 'checkout', '-q', '-b', `request/${ID}`, `origin/request/${ID}`);
     await d.bg(['show', ID, '--repository', REPOSITORY], customer, { show: (r) => lines(r.stdout, /^\s+(Resource|Privilege|Duration|Reason|Recipient key|Policy|Approvals)\s/) });
     for (const a of ['alice', 'bob']) {
-      await d.bg(['approve', ID, '--key', join(keys, `${a}.sec.asc`), '--approver', a, '--repository', REPOSITORY, '--expires', '1h', '--commit', '--yes'], customer, { env: who(a, `${a}@customer.example`) });
+      await d.bg(['approve', ID, '--key', join(keys, `${a}.sec.asc`), '--approver', a, '--repository', REPOSITORY, '--expires', '1h', '--commit', '--yes'], customer, {
+        env: who(a, `${a}@customer.example`),
+      });
     }
     await d.bg(['verify', ID, '--trust', join(etc, 'trust.yaml'), '--repository', REPOSITORY], customer, { show: (r) => lines(r.stdout + r.stderr, /approved|of/, 3) });
   });
@@ -190,7 +229,7 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
     await d.git(customer, CUSTOMER, 'checkout', '-q', 'main');
     await d.git(customer, CUSTOMER, 'merge', '-q', '--no-ff', '-m', `Merge request/${ID}`, `request/${ID}`);
     await d.git(customer, CUSTOMER, 'push', '-q', 'origin', 'main');
-    d.note(`  main is now ${(await d.git(customer, CUSTOMER, 'rev-parse', '--short', 'HEAD'))}`);
+    d.note(`  main is now ${await d.git(customer, CUSTOMER, 'rev-parse', '--short', 'HEAD')}`);
   });
 
   await d.step('The runner, inside the customer account, verifies against its own trust file and activates', async () => {
@@ -200,7 +239,9 @@ async function scenario(d: Demo, cluster: LocalCluster): Promise<void> {
   const kubeconfig = join(vendor, `${ID}.kubeconfig`);
   await d.step('The vendor receives the sealed credential, checks the runner signed it, and uses kubectl with it', async () => {
     // The customer told the vendor the runner key's fingerprint out of band; a delivery signed by any other key is refused.
-    await d.bg(['receive', ID, '--key', join(keys, 'vendor.sec.asc'), '--runner-key', fpr.runner!, '--from', outbox, '--out', kubeconfig], vendor, { show: (r) => lines(r.stdout, /verified|wrote|expires/) });
+    await d.bg(['receive', ID, '--key', join(keys, 'vendor.sec.asc'), '--runner-key', fpr.runner!, '--from', outbox, '--out', kubeconfig], vendor, {
+      show: (r) => lines(r.stdout, /verified|wrote|expires/),
+    });
     const read = await kubectl(kubeconfig, ['get', 'namespaces', '-o', 'name']);
     d.note(`  $ kubectl get namespaces        -> ${read.code === 0 ? `allowed (${read.stdout.trim().split('\n').length} namespaces)` : `FAILED: ${read.stderr.trim()}`}`);
     const write = await kubectl(kubeconfig, ['create', 'namespace', 'vendor-was-here']);
@@ -246,27 +287,37 @@ async function ensureKubectl(d: Demo): Promise<void> {
 }
 
 function demoPolicy(vendorFpr: string): string {
-  return writeYaml(
-    {
-      apiVersion: 'breakglass.dev/v1',
-      kind: 'Policy',
-      metadata: { name: 'production' },
-      spec: {
-        requesters: ['*@vendor.example'],
-        recipients: [vendorFpr],
-        approvals: { required: 2, approvers: ['alice', 'bob'], allowSelfApproval: false },
-        requestExpiry: '4h',
-        reason: { pattern: '^INC-[0-9]+', minLength: 20 },
-        resources: [{ name: 'prod-eu', type: 'kubernetes', privileges: ['cluster-admin', 'admin:payments', 'view'], maxDuration: '2h', network: ['direct'] }],
-      },
+  return writeYaml({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'Policy',
+    metadata: { name: 'production' },
+    spec: {
+      requesters: ['*@vendor.example'],
+      recipients: [vendorFpr],
+      approvals: { required: 2, approvers: ['alice', 'bob'], allowSelfApproval: false },
+      requestExpiry: '4h',
+      reason: { pattern: '^INC-[0-9]+', minLength: 20 },
+      resources: [{ name: 'prod-eu', type: 'kubernetes', privileges: ['cluster-admin', 'admin:payments', 'view'], maxDuration: '2h', network: ['direct'] }],
     },
-  );
+  });
 }
 
 async function writeRunnerConfig(etc: string, keys: string, remote: string, outbox: string, cluster: LocalCluster): Promise<void> {
   await mkdir(outbox, { recursive: true });
   const y = writeYaml;
-  await writeFile(join(etc, 'trust.yaml'), y({ apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 2, approvers: [{ name: 'alice', openpgp: join(keys, 'alice.asc') }, { name: 'bob', openpgp: join(keys, 'bob.asc') }], runner: join(keys, 'runner.asc') }));
+  await writeFile(
+    join(etc, 'trust.yaml'),
+    y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Trust',
+      threshold: 2,
+      approvers: [
+        { name: 'alice', openpgp: join(keys, 'alice.asc') },
+        { name: 'bob', openpgp: join(keys, 'bob.asc') },
+      ],
+      runner: join(keys, 'runner.asc'),
+    }),
+  );
   await writeFile(
     join(etc, 'runner.yaml'),
     y({

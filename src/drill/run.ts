@@ -67,7 +67,8 @@ async function prepare(o: DrillOptions): Promise<{ config: Drilled; drillKey: Pr
   // A dedicated key: a production approver's key must never be handed to a drill.
   const fpr = drillKey.getFingerprint();
   for (const a of (await loadTrust(config.trust)).approvers) {
-    if (a.key.type === 'openpgp' && a.key.key.getKeys().some((k) => k.getFingerprint() === fpr)) throw new BreakglassError('CONFIG_INVALID', `drill.key is the key of production approver ${a.name}; a drill needs a dedicated key`);
+    if (a.key.type === 'openpgp' && a.key.key.getKeys().some((k) => k.getFingerprint() === fpr))
+      throw new BreakglassError('CONFIG_INVALID', `drill.key is the key of production approver ${a.name}; a drill needs a dedicated key`);
   }
   return { config: { ...config, drill }, drillKey, runnerPublic: signing.toPublic().armor() };
 }
@@ -80,7 +81,10 @@ async function setUp(o: DrillOptions, p: Awaited<ReturnType<typeof prepare>>): P
   const state: DrillState = { sb, deps, target: deps.targets.get(sb.spec.resource)!, log };
   // The sandbox runner shares the namespace's markers: an open production session there could be torn down with its record sent to the sandbox.
   const open = await state.target.markers.listOpen();
-  if (open.length) throw Object.assign(new Error(`namespace ${state.target.namespace} has ${open.length} open session(s) (${open.map((m) => m.state.session).join(', ')}); run the drill when none is open`), { state });
+  if (open.length)
+    throw Object.assign(new Error(`namespace ${state.target.namespace} has ${open.length} open session(s) (${open.map((m) => m.state.session).join(', ')}); run the drill when none is open`), {
+      state,
+    });
   return state;
 }
 
@@ -110,11 +114,13 @@ export async function runDrill(o: DrillOptions): Promise<{ report: DrillReport; 
   const p = await prepare(o);
   const steps: StepResult[] = [];
   let state: DrillState | undefined;
-  steps.push(await timed('sandbox', 'sandbox set up', async () => {
-    const s = await setUp(o, p).catch((e: { state?: DrillState }) => ((state = e.state), Promise.reject(e)));
-    state = s;
-    return `temporary repository, drill trust, ephemeral vendor key ${s.sb.vendor.fingerprint.slice(-16)}`;
-  }));
+  steps.push(
+    await timed('sandbox', 'sandbox set up', async () => {
+      const s = await setUp(o, p).catch((e: { state?: DrillState }) => ((state = e.state), Promise.reject(e)));
+      state = s;
+      return `temporary repository, drill trust, ephemeral vendor key ${s.sb.vendor.fingerprint.slice(-16)}`;
+    }),
+  );
   for (const [name, title, fn] of STEPS) {
     if (!steps.at(-1)!.ok || !state) break;
     const s = state;

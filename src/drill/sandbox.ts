@@ -57,7 +57,10 @@ export async function signAsDrill(sb: Sandbox, body: string, now: number): Promi
 export async function commitAndPush(sb: Sandbox, message: string): Promise<string> {
   await git(sb.work, ['add', '-A']);
   await git(sb.work, ['commit', '-q', '-m', message], { env: IDENTITY });
-  const remoteHasMain = await gitText(sb.remote, ['rev-parse', '--verify', '-q', 'refs/heads/main']).then(() => true, () => false);
+  const remoteHasMain = await gitText(sb.remote, ['rev-parse', '--verify', '-q', 'refs/heads/main']).then(
+    () => true,
+    () => false,
+  );
   if (remoteHasMain) await git(sb.work, ['pull', '-q', '--rebase', 'origin', 'main'], { env: IDENTITY });
   await git(sb.work, ['push', '-q', 'origin', 'HEAD:main']);
   return gitText(sb.work, ['rev-parse', 'HEAD']);
@@ -70,7 +73,18 @@ export async function createSandbox(config: ResolvedConfig & { drill: DrillConfi
   const vendor = await generateKeyPair({ name: 'drill vendor', email: 'drill@breakglass.invalid', date: new Date(now - 60_000) });
   const { drill } = config;
   const spec: DrillSpec = { session, resource: drill.resource, privilege: drill.privilege, duration: drill.duration, recipient: vendor.fingerprint, repository: `drill.invalid/breakglass/${session}` };
-  const sb: Sandbox = { root, remote: join(root, 'access.git'), work: join(root, 'work'), outbox: join(root, 'outbox'), configFile: join(root, 'etc', 'runner.yaml'), trustFile: join(root, 'etc', 'trust.yaml'), spec, vendor, drillKey, config };
+  const sb: Sandbox = {
+    root,
+    remote: join(root, 'access.git'),
+    work: join(root, 'work'),
+    outbox: join(root, 'outbox'),
+    configFile: join(root, 'etc', 'runner.yaml'),
+    trustFile: join(root, 'etc', 'trust.yaml'),
+    spec,
+    vendor,
+    drillKey,
+    config,
+  };
   try {
     await git(root, ['init', '-q', '--bare', '-b', 'main', sb.remote]);
     await git(root, ['clone', '-q', sb.remote, sb.work]);

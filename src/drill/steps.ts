@@ -97,9 +97,11 @@ export async function teardownAndRevoke(s: DrillState): Promise<string> {
 }
 
 async function remoteBytes(s: DrillState, path: string): Promise<Buffer> {
-  return (await git(s.sb.remote, ['show', `main:${path}`]).catch(() => {
-    throw new DrillFailure(`no ${path} on the sandbox's main: the runner pushed no record${runnerSaid(s)}`);
-  })).stdout;
+  return (
+    await git(s.sb.remote, ['show', `main:${path}`]).catch(() => {
+      throw new DrillFailure(`no ${path} on the sandbox's main: the runner pushed no record${runnerSaid(s)}`);
+    })
+  ).stdout;
 }
 
 export async function verifyRecord(s: DrillState): Promise<string> {

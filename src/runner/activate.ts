@@ -110,7 +110,12 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   } catch (e) {
     const err = e instanceof StepError ? e : new StepError(step, e);
     d.metrics?.failures.inc({ step: err.step, code: err.code });
-    d.log(`session ${plan.session}: activation failed at ${err.step}: ${err.message}; rolling back (${err.code})`, { session: plan.session, event: 'activation-failed', code: err.code, level: 'error' });
+    d.log(`session ${plan.session}: activation failed at ${err.step}: ${err.message}; rolling back (${err.code})`, {
+      session: plan.session,
+      event: 'activation-failed',
+      code: err.code,
+      level: 'error',
+    });
     const current = (await target.markers.get(plan.session)) ?? marker;
     await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
     return true;

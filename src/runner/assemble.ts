@@ -57,7 +57,15 @@ function notifierFor(config: ResolvedConfig, o: AssembleOptions): Notifier | und
     o.log(`notify: ${(e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID'}: ${(e as Error).message}; no notifications are sent`);
     return undefined;
   }
-  return new Notifier({ stateDir: config.state, channels, now: o.now, log: o.log, timeoutMs: knob(o.env, 'BREAKGLASS_NOTIFY_TIMEOUT_MS', 10_000), backoffMs: knob(o.env, 'BREAKGLASS_NOTIFY_BACKOFF_MS', 5_000), maxRounds: 12 });
+  return new Notifier({
+    stateDir: config.state,
+    channels,
+    now: o.now,
+    log: o.log,
+    timeoutMs: knob(o.env, 'BREAKGLASS_NOTIFY_TIMEOUT_MS', 10_000),
+    backoffMs: knob(o.env, 'BREAKGLASS_NOTIFY_BACKOFF_MS', 5_000),
+    maxRounds: 12,
+  });
 }
 
 export async function assembleRunner(configFile: string, o: AssembleOptions): Promise<RunnerDeps> {
@@ -102,7 +110,16 @@ export async function startGateway(d: RunnerDeps): Promise<Gateway | undefined> 
   const g = d.config.gateway;
   if (!g) return undefined;
   const auditors = d.auditors;
-  const gateway = new Gateway({ listen: g.listen, certificate: g.certificate, key: g.key, targets: d.targets, signingKey: d.signingKey, seal: (pt) => sealToKeys(auditors, pt), now: d.now, log: d.log });
+  const gateway = new Gateway({
+    listen: g.listen,
+    certificate: g.certificate,
+    key: g.key,
+    targets: d.targets,
+    signingKey: d.signingKey,
+    seal: (pt) => sealToKeys(auditors, pt),
+    now: d.now,
+    log: d.log,
+  });
   await gateway.start();
   return gateway;
 }

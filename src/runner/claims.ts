@@ -93,7 +93,11 @@ export function claimStoreFor(config: ResolvedConfig): Claims | undefined {
   // No cluster at all: the claims are files beside the markers, in the state directory.
   if (inCluster.length === 0) return Object.keys(config.resources).length ? new FileClaimStore(join(config.state, 'claims')) : undefined;
   const places = new Set(inCluster.map((r) => JSON.stringify([r.kubeconfig ?? '', r.namespace])));
-  if (places.size > 1) throw new BreakglassError('CONFIG_INVALID', `resources live in ${places.size} different clusters or namespaces; set claims: { namespace, kubeconfig } to the one place where this installation claims session ids`);
+  if (places.size > 1)
+    throw new BreakglassError(
+      'CONFIG_INVALID',
+      `resources live in ${places.size} different clusters or namespaces; set claims: { namespace, kubeconfig } to the one place where this installation claims session ids`,
+    );
   const r = inCluster[0]!;
   return new ClaimStore(new Kube(loadKubeConfig(r.kubeconfig)), r.namespace);
 }

@@ -90,14 +90,34 @@ export async function buildTargets(config: ResolvedConfig): Promise<Map<string, 
     if (r.markers === 'file') {
       // Never used (every cluster step is skipped for it); if one ever were, it fails loudly instead of finding a cluster.
       const none = tokenKubeConfig('https://no-cluster.invalid', undefined, 'none');
-      out.set(resource, { resource, config: r, kube: new Kube(none), raw: new RawKube(none), namespace: r.namespace, markers: new FileMarkerStore(join(config.state, 'markers', resource)), clusterless: true, server: '' });
+      out.set(resource, {
+        resource,
+        config: r,
+        kube: new Kube(none),
+        raw: new RawKube(none),
+        namespace: r.namespace,
+        markers: new FileMarkerStore(join(config.state, 'markers', resource)),
+        clusterless: true,
+        server: '',
+      });
       continue;
     }
     const kc = loadKubeConfig(r.kubeconfig);
     const kube = new Kube(kc);
     const caPem = r.certificateAuthority ? await readFile(r.certificateAuthority, 'utf8') : undefined;
     const gateway = r.gateway && { url: r.gateway.url, caPem: r.gateway.certificateAuthority ? await readFile(r.gateway.certificateAuthority, 'utf8') : undefined };
-    out.set(resource, { resource, config: r, kube, raw: new RawKube(kc), namespace: r.namespace, markers: new MarkerStore(kube, r.namespace), clusterless: false, server: r.server ?? '', caPem, gateway });
+    out.set(resource, {
+      resource,
+      config: r,
+      kube,
+      raw: new RawKube(kc),
+      namespace: r.namespace,
+      markers: new MarkerStore(kube, r.namespace),
+      clusterless: false,
+      server: r.server ?? '',
+      caPem,
+      gateway,
+    });
   }
   return out;
 }

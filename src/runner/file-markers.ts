@@ -122,7 +122,10 @@ export class FileClaimStore implements Claims {
 
   async claim(c: Claim): Promise<string | undefined> {
     if (await createExclusive(this.dir, `${c.session}.json`, Buffer.from(JSON.stringify(c)))) return undefined;
-    const existing = await readFile(join(this.dir, `${c.session}.json`), 'utf8').then((t) => JSON.parse(t) as Claim, () => undefined);
+    const existing = await readFile(join(this.dir, `${c.session}.json`), 'utf8').then(
+      (t) => JSON.parse(t) as Claim,
+      () => undefined,
+    );
     if (existing && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
     const what = existing ? `resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner}` : 'an unreadable claim';
     return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${this.dir} (${what}); a session id activates once per runner installation, whatever resource it names`;

@@ -133,7 +133,8 @@ function localRefusal(d: RunnerDeps, req: Request, governing: Governing): string
   if (type === 'kubernetes' && !parseKubePrivilege(privilege)) return `privilege ${privilege} is not a Kubernetes privilege`;
   if (type === 'kubernetes' && !t.server) return `resource ${resource} has no server in this runner's config: a Kubernetes credential needs one for the vendor's kubeconfig`;
   // A resource without a cluster can hold only what needs none: a command credential (or vendor-held) over the direct path.
-  if (t.clusterless && (type === 'kubernetes' || network !== 'direct')) return `resource ${resource} keeps file markers and has no cluster on this runner: only command or vendor-held credentials over the direct network (not ${type} over ${network})`;
+  if (t.clusterless && (type === 'kubernetes' || network !== 'direct'))
+    return `resource ${resource} keeps file markers and has no cluster on this runner: only command or vendor-held credentials over the direct network (not ${type} over ${network})`;
   if (type === 'command' && !d.config.commands) return `resource ${resource} is a command resource, but this runner's config has no commands section`;
   return networkRefusal(network, t.config, d.env, governing.resource.networkPolicy);
 }
@@ -246,7 +247,8 @@ async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefine
   const ids = open.map(([, m]) => m.state.session);
   if (listedAll) d.metrics?.openPhases(open.map(([, m]) => m.state.phase));
   const ends = new Set(st.ends ?? []);
-  if (commit) await guarded(d, 'git', 'git: end.yaml lookup', async () => {
+  if (commit)
+    await guarded(d, 'git', 'git: end.yaml lookup', async () => {
       for (const id of await d.mirror.endsAt(commit, ids)) ends.add(id);
     });
   for (const [t, m] of open) {

@@ -44,7 +44,8 @@ export async function readPolicyMemory(stateDir: string): Promise<PolicyMemory> 
   for (const [path, v] of Object.entries(doc)) {
     const e = v as { digest?: unknown; approvedAt?: unknown };
     const at = typeof e?.approvedAt === 'string' ? parseTime(e.approvedAt) : undefined;
-    if (!/^policies\/[^/]+\.yaml$/.test(path) || typeof e?.digest !== 'string' || !DIGEST.test(e.digest) || at === undefined) throw invalid(stateDir, `has a malformed entry for ${JSON.stringify(path)}`);
+    if (!/^policies\/[^/]+\.yaml$/.test(path) || typeof e?.digest !== 'string' || !DIGEST.test(e.digest) || at === undefined)
+      throw invalid(stateDir, `has a malformed entry for ${JSON.stringify(path)}`);
     out.set(path, { digest: e.digest, approvedAt: at });
   }
   return out;

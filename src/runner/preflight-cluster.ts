@@ -58,9 +58,22 @@ export async function checkCluster(p: ClusterPlace): Promise<PreflightProblem[]>
   try {
     raw = new RawKube(loadKubeConfig(p.kubeconfig));
     const ns = await namespaceState(raw, p.namespace);
-    if (ns === 'missing') return [{ code: 'PREFLIGHT_NAMESPACE_MISSING', message: `namespace ${p.namespace} of ${where(p)} does not exist`, fix: `create it (kubectl create namespace ${p.namespace}, or kubectl apply -k deploy/) or set the resource's namespace:` }];
+    if (ns === 'missing')
+      return [
+        {
+          code: 'PREFLIGHT_NAMESPACE_MISSING',
+          message: `namespace ${p.namespace} of ${where(p)} does not exist`,
+          fix: `create it (kubectl create namespace ${p.namespace}, or kubectl apply -k deploy/) or set the resource's namespace:`,
+        },
+      ];
   } catch (e) {
-    return [{ code: 'PREFLIGHT_CLUSTER_UNREACHABLE', message: `the API server of ${where(p)} cannot be reached: ${(e as Error).message}`, fix: 'check the kubeconfig (or the in-cluster ServiceAccount) and the network path to the API server' }];
+    return [
+      {
+        code: 'PREFLIGHT_CLUSTER_UNREACHABLE',
+        message: `the API server of ${where(p)} cannot be reached: ${(e as Error).message}`,
+        fix: 'check the kubeconfig (or the in-cluster ServiceAccount) and the network path to the API server',
+      },
+    ];
   }
   const questions = accessQuestions(p.namespace).filter((q) => !p.claimsOnly || q.resource === 'configmaps');
   const answers = await Promise.all(questions.map(async (q) => ({ q, ok: await allowed(raw, q).catch(() => false) })));

@@ -69,7 +69,7 @@ async function checkTrust(c: ResolvedConfig): Promise<PreflightProblem[]> {
     return [];
   } catch (e) {
     const detail = e instanceof InvalidDocumentError ? e.findings.map(formatFinding).join('; ') : why(e);
-    return [problem('PREFLIGHT_TRUST_INVALID', `trust file ${c.trust}: ${detail}`, 'point `trust:` at the customer\'s Trust file and make every key it names readable')];
+    return [problem('PREFLIGHT_TRUST_INVALID', `trust file ${c.trust}: ${detail}`, "point `trust:` at the customer's Trust file and make every key it names readable")];
   }
 }
 
@@ -84,24 +84,44 @@ async function checkKey(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<Pref
   try {
     key = await readPrivateKey(await readFile(c.signingKey, 'utf8'), env.BREAKGLASS_SIGNING_PASSPHRASE);
   } catch (e) {
-    return [problem('PREFLIGHT_KEY_UNREADABLE', `signing key ${c.signingKey}: ${why(e)}`, 'point `signingKey:` at the runner\'s armored OpenPGP secret key; set BREAKGLASS_SIGNING_PASSPHRASE if it is protected')];
+    return [
+      problem(
+        'PREFLIGHT_KEY_UNREADABLE',
+        `signing key ${c.signingKey}: ${why(e)}`,
+        "point `signingKey:` at the runner's armored OpenPGP secret key; set BREAKGLASS_SIGNING_PASSPHRASE if it is protected",
+      ),
+    ];
   }
   const probe = new TextEncoder().encode('breakglass runner preflight');
   const out: PreflightProblem[] = [];
   try {
     await verifyDetached(probe, Buffer.from(await signDetached(key, probe)), [key.toPublic()], new Date());
   } catch (e) {
-    out.push(problem('PREFLIGHT_KEY_CANNOT_SIGN', `signing key ${key.getFingerprint().toUpperCase()} cannot sign: ${why(e)}`, 'use a key with a valid signing (sub)key, e.g. one made by `breakglass keygen`'));
+    out.push(
+      problem('PREFLIGHT_KEY_CANNOT_SIGN', `signing key ${key.getFingerprint().toUpperCase()} cannot sign: ${why(e)}`, 'use a key with a valid signing (sub)key, e.g. one made by `breakglass keygen`'),
+    );
   }
   try {
     const back = await unseal(key, await sealTo(key.toPublic().armor(), probe));
     if (Buffer.compare(Buffer.from(back), Buffer.from(probe)) !== 0) throw new Error('decrypted bytes differ');
   } catch (e) {
-    out.push(problem('PREFLIGHT_KEY_CANNOT_ENCRYPT', `signing key ${key.getFingerprint().toUpperCase()} cannot encrypt to itself: ${why(e)}`, 'add an encryption subkey (gpg --quick-add-key FPR cv25519 encr) or use a key made by `breakglass keygen`; the runner seals each token to its own key'));
+    out.push(
+      problem(
+        'PREFLIGHT_KEY_CANNOT_ENCRYPT',
+        `signing key ${key.getFingerprint().toUpperCase()} cannot encrypt to itself: ${why(e)}`,
+        'add an encryption subkey (gpg --quick-add-key FPR cv25519 encr) or use a key made by `breakglass keygen`; the runner seals each token to its own key',
+      ),
+    );
   }
   const runner = await loadRunnerKey(c.trust).catch(() => undefined);
   if (runner && runner.getFingerprint().toUpperCase() !== key.getFingerprint().toUpperCase()) {
-    out.push(problem('PREFLIGHT_KEY_NOT_RUNNER', `signing key ${key.getFingerprint().toUpperCase()} is not the trust file's runner key ${runner.getFingerprint().toUpperCase()}`, 'records it signs would not verify in `audit`: make trust.yaml `runner:` the public half of `signingKey`'));
+    out.push(
+      problem(
+        'PREFLIGHT_KEY_NOT_RUNNER',
+        `signing key ${key.getFingerprint().toUpperCase()} is not the trust file's runner key ${runner.getFingerprint().toUpperCase()}`,
+        'records it signs would not verify in `audit`: make trust.yaml `runner:` the public half of `signingKey`',
+      ),
+    );
   }
   return out;
 }
@@ -128,7 +148,13 @@ async function checkRemote(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<P
     // ls-remote --exit-code exits 2 when the remote answered but has no such ref.
     const exit = ((e as BreakglassError).cause as { code?: unknown } | undefined)?.code;
     if (exit === 2) return [problem('PREFLIGHT_BRANCH_MISSING', `repository ${url} has no branch ${branch}`, 'set `repository.branch` to the branch sessions are merged into')];
-    return [problem('PREFLIGHT_REMOTE_UNREACHABLE', `repository ${url} cannot be reached: ${why(e)}`, 'check `repository.url`, the network path to it, and the credentials (SSH key, token) in the runner\'s environment')];
+    return [
+      problem(
+        'PREFLIGHT_REMOTE_UNREACHABLE',
+        `repository ${url} cannot be reached: ${why(e)}`,
+        "check `repository.url`, the network path to it, and the credentials (SSH key, token) in the runner's environment",
+      ),
+    ];
   }
 }
 
@@ -137,11 +163,20 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
   const out: PreflightProblem[] = [];
   for (const [name, r] of Object.entries(c.resources)) {
     const missing = (['tailscale', 'twingate'] as const).flatMap((n) => missingProviderEnv(n, r, o.env).map((v) => [n, v] as const));
-    for (const [network, v] of missing) out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `resource ${name}: ${network} needs ${v}, which is not set in the runner's environment`, `set ${v} (in a cluster: a key of the breakglass-provider-keys Secret)`));
+    for (const [network, v] of missing)
+      out.push(
+        problem(
+          'PREFLIGHT_PROVIDER_ENV_MISSING',
+          `resource ${name}: ${network} needs ${v}, which is not set in the runner's environment`,
+          `set ${v} (in a cluster: a key of the breakglass-provider-keys Secret)`,
+        ),
+      );
   }
   if ('github' in c.delivery && !o.env[c.delivery.github.tokenEnv]) {
     const v = c.delivery.github.tokenEnv;
-    out.push(problem('PREFLIGHT_PROVIDER_ENV_MISSING', `delivery.github needs ${v}, which is not set in the runner's environment`, `set ${v} to a token that may comment on the repository's pull requests`));
+    out.push(
+      problem('PREFLIGHT_PROVIDER_ENV_MISSING', `delivery.github needs ${v}, which is not set in the runner's environment`, `set ${v} to a token that may comment on the repository's pull requests`),
+    );
   }
   // Issue 13: every variable the notify channels name, read as the runner will; never a value in the message.
   if (c.notify?.length) {
@@ -149,11 +184,19 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
       resolveChannels(c.notify, o.env);
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID';
-      out.push(problem(code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID', `${code}: ${(e as Error).message}`, 'set the variables the notify channels name (docs/guides/notifications.md)'));
+      out.push(
+        problem(
+          code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID',
+          `${code}: ${(e as Error).message}`,
+          'set the variables the notify channels name (docs/guides/notifications.md)',
+        ),
+      );
     }
   }
   if (c.commands && !(await stat(c.commands.path).catch(() => undefined))?.isDirectory()) {
-    out.push(problem('PREFLIGHT_COMMANDS_MISSING', `commands.path ${c.commands.path} is not a directory`, 'point `commands.path` at the directory holding the approved commands (never the repository)'));
+    out.push(
+      problem('PREFLIGHT_COMMANDS_MISSING', `commands.path ${c.commands.path} is not a directory`, 'point `commands.path` at the directory holding the approved commands (never the repository)'),
+    );
   }
   return out;
 }
@@ -163,13 +206,6 @@ export async function preflight(configFile: string, o: PreflightOptions): Promis
   const loaded = await checkConfig(configFile);
   const c = loaded.config;
   if (!c) return { problems: loaded.problems, checks: 1 };
-  const parts = await Promise.all([
-    checkTrust(c),
-    checkKey(c, o.env),
-    checkState(c),
-    checkRemote(c, o.env),
-    ...clusterPlaces(c).map((p) => checkCluster(p)),
-    checkProviders(c, o),
-  ]);
+  const parts = await Promise.all([checkTrust(c), checkKey(c, o.env), checkState(c), checkRemote(c, o.env), ...clusterPlaces(c).map((p) => checkCluster(p)), checkProviders(c, o)]);
   return { config: c, problems: parts.flat(), checks: 1 + parts.length };
 }

@@ -33,7 +33,9 @@ async function effectiveRules(t: Target, name: string): Promise<RbacRule[]> {
     seen.add(roleName);
     rules.push(...(role.rules ?? []));
     for (const sel of role.aggregationRule?.clusterRoleSelectors ?? []) {
-      const labelSelector = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const labelSelector = Object.entries(sel.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       if (sel.matchExpressions?.length || !labelSelector) throw new Error(`ClusterRole ${roleName} aggregates with a selector the runner does not evaluate`);
       const listed = await t.kube.call(`list ClusterRoles ${labelSelector}`, () => t.kube.rbac.listClusterRole({ labelSelector }));
       for (const r of listed!.items) await visit(r);
@@ -50,16 +52,27 @@ export async function privilegeRefusal(d: RunnerDeps, t: Target, privilege: stri
   const p = parseKubePrivilege(privilege);
   if (!p) return undefined;
   const ns = protectedNamespaceOf(privilege, runnerProtected(d, policy));
-  if (ns) return { code: 'PRIVILEGE_PROTECTED_NAMESPACE', message: `privilege ${privilege} is in namespace ${ns}, which this runner protects (its own namespaces, the cluster's, and those configured); a session there could keep the runner's power after teardown` };
+  if (ns)
+    return {
+      code: 'PRIVILEGE_PROTECTED_NAMESPACE',
+      message: `privilege ${privilege} is in namespace ${ns}, which this runner protects (its own namespaces, the cluster's, and those configured); a session there could keep the runner's power after teardown`,
+    };
   // A namespace grant reaches only its namespace, which is not protected; cluster-admin is judged as what it says it is.
   if (p.scope === 'namespace' || p.clusterRole === 'cluster-admin') return undefined;
   let rules: RbacRule[];
   try {
     rules = await effectiveRules(t, p.clusterRole);
   } catch (e) {
-    throw new BreakglassError('PRIVILEGE_UNVERIFIABLE', `cannot read what ClusterRole ${p.clusterRole} grants (${(e as Error).message}); the session waits until it can be judged (the runner needs get and list on clusterroles)`, { cause: e });
+    throw new BreakglassError(
+      'PRIVILEGE_UNVERIFIABLE',
+      `cannot read what ClusterRole ${p.clusterRole} grants (${(e as Error).message}); the session waits until it can be judged (the runner needs get and list on clusterroles)`,
+      { cause: e },
+    );
   }
   const found = escalations(rules);
   if (found.length === 0) return undefined;
-  return { code: 'PRIVILEGE_ESCALATES', message: `ClusterRole ${p.clusterRole}, granted in every namespace (the runner's own among them), lets a session ${found.join('; ')}: it could outlive the session. Grant it in one namespace (admin:<ns>, edit:<ns>), or cluster-admin if that is really meant` };
+  return {
+    code: 'PRIVILEGE_ESCALATES',
+    message: `ClusterRole ${p.clusterRole}, granted in every namespace (the runner's own among them), lets a session ${found.join('; ')}: it could outlive the session. Grant it in one namespace (admin:<ns>, edit:<ns>), or cluster-admin if that is really meant`,
+  };
 }

@@ -74,7 +74,11 @@ export class RepoMirror {
 
   async allSessions(commit: string): Promise<string[]> {
     const out = await gitText(this.dir, ['ls-tree', '-z', '--name-only', commit, 'sessions/']);
-    return out.split('\0').filter(Boolean).map((p) => p.replace(/^sessions\//, '')).filter(isSessionId);
+    return out
+      .split('\0')
+      .filter(Boolean)
+      .map((p) => p.replace(/^sessions\//, ''))
+      .filter(isSessionId);
   }
 
   /**

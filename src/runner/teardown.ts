@@ -134,7 +134,14 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason:
   // Gathered after the revocation proof: by then every replica has seen the end and stored its last chunk.
   const recording = await gatherRecording(t, s);
   const now = formatTime(d.now());
-  await finish(d, t, m, s, { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof, recording: recording?.summary }, recording?.files);
+  await finish(
+    d,
+    t,
+    m,
+    s,
+    { outcome: 'ended', ended: now, endReason: s.endReason ?? reason, teardown: { deleted, completed: now, errors: [] }, revocation: proof, recording: recording?.summary },
+    recording?.files,
+  );
   await dropRecording(t, s);
   return true;
 }
@@ -155,5 +162,11 @@ export async function rollback(d: RunnerDeps, t: Target, marker: Marker, failure
   // The objects that existed are part of the story even though nothing was delivered.
   const withObjects = { ...s, objects: deleted, credentialSha256: undefined, delivery: undefined };
   const revocation = revoked && { ...revoked, at: now };
-  await finish(d, t, marker, withObjects, { outcome: 'failed', ended: now, endReason: `activation failed at ${failure.step}: ${failure.code}`, teardown: { deleted, completed: now, errors: [] }, revocation });
+  await finish(d, t, marker, withObjects, {
+    outcome: 'failed',
+    ended: now,
+    endReason: `activation failed at ${failure.step}: ${failure.code}`,
+    teardown: { deleted, completed: now, errors: [] },
+    revocation,
+  });
 }

@@ -88,6 +88,14 @@ export function approval(id: string, approver: string, digest: string, repositor
 
 /** A rejection document. */
 export function rejection(id: string, digest: string, by: string, reason: string): string {
-  return ['apiVersion: breakglass.dev/v1', 'kind: Rejection', `session: ${id}`, `request: ${digest}`, `by: ${by}`, `at: ${isoSeconds(Date.now() - 10_000)}`, `reason: ${JSON.stringify(reason)}`, ''].join('\n');
+  return [
+    'apiVersion: breakglass.dev/v1',
+    'kind: Rejection',
+    `session: ${id}`,
+    `request: ${digest}`,
+    `by: ${by}`,
+    `at: ${isoSeconds(Date.now() - 10_000)}`,
+    `reason: ${JSON.stringify(reason)}`,
+    '',
+  ].join('\n');
 }
-

@@ -72,7 +72,12 @@ export function parseOutputFile(text: string): Record<string, string> {
 function parseAnnotations(stdout: string): RunResult['annotations'] {
   const unescapeProperty = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
   return [...stdout.matchAll(/^::(error|warning|notice)(?: ([^:]*))?::(.*)$/gm)].map((m) => {
-    const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), unescapeProperty(kv.slice(kv.indexOf('=') + 1))]));
+    const props = Object.fromEntries(
+      (m[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), unescapeProperty(kv.slice(kv.indexOf('=') + 1))]),
+    );
     return { level: m[1]!, file: props.file, line: props.line ? Number(props.line) : undefined, col: props.col ? Number(props.col) : undefined, title: props.title, message: unescapeProperty(m[3]!) };
   });
 }
@@ -117,7 +122,14 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise) => {
     execFile(NODE24, [BUNDLE], { cwd: opts.workspace, env, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      const result: RunResult = { code: typeof code === 'number' ? code : 1, stdout, stderr, outputs: parseOutputFile(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8'), annotations: parseAnnotations(stdout) };
+      const result: RunResult = {
+        code: typeof code === 'number' ? code : 1,
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(files.output, 'utf8')),
+        summary: readFileSync(files.summary, 'utf8'),
+        annotations: parseAnnotations(stdout),
+      };
       rmSync(tmp, { recursive: true, force: true });
       resolvePromise(result);
     });
@@ -171,7 +183,15 @@ export class Scenario {
     const head = this.repo.git('rev-parse', 'HEAD');
     const pull = { ...this.api.pulls.get(n), base: this.base, head, fork: opts.fork };
     this.api.pulls.set(n, pull);
-    return runAction({ workspace: this.repo.dir, api: this.api.url, event: 'pull_request', payload: pullRequestPayload(n, this.base, head, { ...opts, createdAt: pull.createdAt }), token: opts.token, inputs: opts.inputs, env: opts.env });
+    return runAction({
+      workspace: this.repo.dir,
+      api: this.api.url,
+      event: 'pull_request',
+      payload: pullRequestPayload(n, this.base, head, { ...opts, createdAt: pull.createdAt }),
+      token: opts.token,
+      inputs: opts.inputs,
+      env: opts.env,
+    });
   }
 
   /** Runs the Action as a `schedule:` trigger would, on main (the scan of open pull requests). */

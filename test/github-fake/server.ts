@@ -152,7 +152,9 @@ export class FakeGitHub {
   private route(method: string, url: URL, body: { body?: string }, send: Send, token: string): void {
     const user = this.tokenUsers.get(token);
     if (method === 'GET' && url.pathname === '/user') {
-      return user ? send(200, { ...user, html_url: `https://github.com/${user.login}` }) : send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' });
+      return user
+        ? send(200, { ...user, html_url: `https://github.com/${user.login}` })
+        : send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' });
     }
     const base = `/repos/${this.owner}/${this.repo}`;
     const files = new RegExp(`^${base}/pulls/(\\d+)/files$`).exec(url.pathname);
@@ -162,7 +164,11 @@ export class FakeGitHub {
     if (method === 'GET' && url.pathname === `${base}/pulls`) return this.page(url, this.openPulls(url.searchParams.get('state') ?? 'open'), send);
     if (method === 'GET' && list) return this.page(url, this.comments.get(Number(list[1])) ?? [], send);
     const byCommit = new RegExp(`^${base}/commits/([0-9a-f]{40})/pulls$`).exec(url.pathname);
-    if (method === 'GET' && byCommit) return send(200, [...this.pulls].filter(([, p]) => p.head === byCommit[1]).map(([number, p]) => ({ number, state: 'closed', head: { sha: p.head }, base: { sha: p.base } })));
+    if (method === 'GET' && byCommit)
+      return send(
+        200,
+        [...this.pulls].filter(([, p]) => p.head === byCommit[1]).map(([number, p]) => ({ number, state: 'closed', head: { sha: p.head }, base: { sha: p.base } })),
+      );
     if (method === 'DELETE' && edit) return this.deleteComment(Number(edit[1]), send);
     if (method === 'POST' && list) {
       if (typeof body.body !== 'string') return send(422, { message: 'Validation Failed' });
@@ -181,7 +187,10 @@ export class FakeGitHub {
   private deleteComment(id: number, send: Send): void {
     for (const [issue, list] of this.comments) {
       if (!list.some((c) => c.id === id)) continue;
-      this.comments.set(issue, list.filter((c) => c.id !== id));
+      this.comments.set(
+        issue,
+        list.filter((c) => c.id !== id),
+      );
       return send(204, null);
     }
     send(404, { message: 'Not Found' });

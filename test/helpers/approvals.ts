@@ -91,10 +91,17 @@ export function approvalYaml(approver: string, digest: string, over: Record<stri
 }
 
 export function policyApprovalYaml(approver: string, digest: string, over: Record<string, unknown> = {}): string {
-  return toYaml({ apiVersion: 'breakglass.dev/v1', kind: 'PolicyApproval', policy: 'production', digest, repository: REPOSITORY, approver, signed: '2026-11-01T00:00:00Z', ...over, nonce: randomBytes(16).toString('hex') }).replace(
-    /^nonce: (\w+)$/m,
-    'nonce: "$1"',
-  );
+  return toYaml({
+    apiVersion: 'breakglass.dev/v1',
+    kind: 'PolicyApproval',
+    policy: 'production',
+    digest,
+    repository: REPOSITORY,
+    approver,
+    signed: '2026-11-01T00:00:00Z',
+    ...over,
+    nonce: randomBytes(16).toString('hex'),
+  }).replace(/^nonce: (\w+)$/m, 'nonce: "$1"');
 }
 
 /** Keys made once per test file. */

@@ -36,11 +36,19 @@ export class AuditRepo {
     this.dir = mkdtempSync(join(tmpdir(), 'bg-audit-'));
     this.trustDir = mkdtempSync(join(tmpdir(), 'bg-audit-trust-'));
     this.git('init', '-q', '-b', 'main');
-    for (const [k, v] of [['user.email', 'test@example.invalid'], ['user.name', 'test'], ['commit.gpgsign', 'false']]) this.git('config', k!, v!);
+    for (const [k, v] of [
+      ['user.email', 'test@example.invalid'],
+      ['user.name', 'test'],
+      ['commit.gpgsign', 'false'],
+    ])
+      this.git('config', k!, v!);
     this.git('remote', 'add', 'origin', `git@github.com:${REPOSITORY.split('/').slice(1).join('/')}.git`);
     mkdirSync(join(this.trustDir, 'keys'));
     for (const n of ['alice', 'bob', 'runner']) writeFileSync(join(this.trustDir, 'keys', `${n}.asc`), keys[n]!.publicKey);
-    writeFileSync(this.trustFile, 'apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/alice.asc }\n  - { name: bob, openpgp: keys/bob.asc }\nrunner: keys/runner.asc\n');
+    writeFileSync(
+      this.trustFile,
+      'apiVersion: breakglass.dev/v1\nkind: Trust\nthreshold: 1\napprovers:\n  - { name: alice, openpgp: keys/alice.asc }\n  - { name: bob, openpgp: keys/bob.asc }\nrunner: keys/runner.asc\n',
+    );
   }
 
   static async create(): Promise<AuditRepo> {
@@ -157,7 +165,7 @@ export class AuditRepo {
     this.commit(T('02:17:00'), `request ${id}`);
     const approval = await this.approve(id, 'alice', request);
     const commit = this.commit(T('02:21:30'), `approve ${id}`);
-    if (opts.end !== false) (this.end(id, T('02:40:00')), this.commit(T('02:40:00'), `end ${id}`));
+    if (opts.end !== false) this.end(id, T('02:40:00')), this.commit(T('02:40:00'), `end ${id}`);
     const doc = this.recordDoc(id, { request, approval, policy, commit }, opts.record);
     await this.record(id, doc, new Date(Date.parse(String(doc.ended)) + 5000).toISOString());
     return { request, approval, commit };

@@ -34,7 +34,10 @@ export class GpgHome {
   /** Every primary and subkey fingerprint in the keyring, in listing order. */
   private fingerprints(): string[] {
     const out = this.run(['--with-colons', '--list-keys']);
-    return out.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]!);
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('fpr:'))
+      .map((l) => l.split(':')[9]!);
   }
 
   /** Runs `make` and returns the first fingerprint it added to the keyring. */

@@ -28,7 +28,12 @@ export async function deleteNamespace(raw: RawKube, name: string): Promise<void>
  * server): marks a Deployment ready by patching its status subresource.
  */
 export async function markDeploymentReady(raw: RawKube, namespace: string, name: string): Promise<boolean> {
-  const r = await raw.send('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/status`, { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 } }, 'application/merge-patch+json');
+  const r = await raw.send(
+    'PATCH',
+    `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/status`,
+    { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 } },
+    'application/merge-patch+json',
+  );
   return r.status === 200;
 }
 

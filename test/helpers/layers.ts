@@ -100,7 +100,10 @@ export function unreachable(sources: readonly SourceText[], entries: readonly st
     for (const t of targets(file)) visit(t);
   };
   for (const e of entries) visit(e);
-  return sources.map((s) => s.path).filter((p) => !seen.has(p)).sort();
+  return sources
+    .map((s) => s.path)
+    .filter((p) => !seen.has(p))
+    .sort();
 }
 
 /** Every .ts file under `srcDir`, as the checker reads it. */

@@ -63,7 +63,10 @@ export class RunnerEnv {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', ['-C', this.work, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } });
+    return execFileSync('git', ['-C', this.work, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' },
+    });
   }
 
   write(rel: string, content: string): string {
@@ -95,7 +98,10 @@ export class RunnerEnv {
     this.git('checkout', '-q', '-b', 'main');
     await this.seedPolicy(opts.maxDuration ?? '2h');
     this.writeRunnerFiles(opts.cap ?? '4h');
-    if (this.usesCluster()) await this.admin().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: this.namespace } } });
+    if (this.usesCluster())
+      await this.admin()
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name: this.namespace } } });
     return this;
   }
 
@@ -124,7 +130,16 @@ export class RunnerEnv {
   private async seedPolicy(maxDuration: string): Promise<void> {
     const policy = this.policyYaml('production', this.policyResources(maxDuration));
     const digest = this.write('policies/production.yaml', policy);
-    const pa = y({ apiVersion: 'breakglass.dev/v1', kind: 'PolicyApproval', policy: 'production', digest, repository: REPOSITORY, approver: 'alice', signed: formatTime(Date.now() - 60_000), nonce: nonce() });
+    const pa = y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'PolicyApproval',
+      policy: 'production',
+      digest,
+      repository: REPOSITORY,
+      approver: 'alice',
+      signed: formatTime(Date.now() - 60_000),
+      nonce: nonce(),
+    });
     this.write('policies/approvals/production/alice.yaml', pa);
     this.write('policies/approvals/production/alice.yaml.asc', await this.sign(this.alice, pa));
     // The vendor's public key in the repository: usable only because the runner checks its fingerprint against the signed request.
@@ -195,7 +210,18 @@ export class RunnerEnv {
   /** Adds an approved (or deliberately broken) session and pushes it to the default branch. */
   async addSession(id: string, o: SessionOptions = {}): Promise<void> {
     const digest = this.write(`sessions/${id}/request.yaml`, this.requestYaml(id, o));
-    const approval = y({ apiVersion: 'breakglass.dev/v1', kind: 'Approval', session: id, request: digest, repository: REPOSITORY, approver: 'alice', decision: 'approve', signed: formatTime(Date.now() - 30_000), expires: formatTime(Date.now() + 3600_000), nonce: nonce() });
+    const approval = y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Approval',
+      session: id,
+      request: digest,
+      repository: REPOSITORY,
+      approver: 'alice',
+      decision: 'approve',
+      signed: formatTime(Date.now() - 30_000),
+      expires: formatTime(Date.now() + 3600_000),
+      nonce: nonce(),
+    });
     this.write(`sessions/${id}/approvals/alice.yaml`, approval);
     if (o.tamper !== 'unsigned') this.write(`sessions/${id}/approvals/alice.yaml.asc`, await this.sign(this.alice, o.tamper === 'wrong-bytes' ? approval.replace('approve', 'approve ') : approval));
     if (o.tamper === 'request-changed') this.write(`sessions/${id}/request.yaml`, this.requestYaml(id, { ...o, privilege: 'cluster-admin', duration: '2h' }));
@@ -246,6 +272,9 @@ export class RunnerEnv {
 
   async cleanup(): Promise<void> {
     if (!this.usesCluster()) return;
-    await this.admin().makeApiClient(CoreV1Api).deleteNamespace({ name: this.namespace }).catch(() => undefined);
+    await this.admin()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: this.namespace })
+      .catch(() => undefined);
   }
 }

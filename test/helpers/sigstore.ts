@@ -37,14 +37,33 @@ export class LocalFulcio {
   readonly rekor = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   constructor() {
     openssl(this.dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
-    openssl(this.dir, ['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/O=local/CN=local-fulcio', '-days', '30', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl(this.dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/O=local/CN=local-fulcio',
+      '-days',
+      '30',
+      '-out',
+      'ca.pem',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     this.caDer = Buffer.from(new X509Certificate(readFileSync(join(this.dir, 'ca.pem'))).raw);
   }
 
   /** Issues a leaf for `subject` (SAN e-mail) with the OIDC issuer extension; returns its key and DER. */
   issue(subject: string, issuer: string): { key: KeyObject; der: Buffer } {
     const n = Math.random().toString(36).slice(2);
-    writeFileSync(join(this.dir, `${n}.ext`), [`subjectAltName=critical,email:${subject}`, 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning', `${FULCIO_ISSUER_V1}=DER:${Buffer.from(issuer).toString('hex')}`].join('\n'));
+    writeFileSync(
+      join(this.dir, `${n}.ext`),
+      [`subjectAltName=critical,email:${subject}`, 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning', `${FULCIO_ISSUER_V1}=DER:${Buffer.from(issuer).toString('hex')}`].join('\n'),
+    );
     openssl(this.dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${n}.key`]);
     openssl(this.dir, ['req', '-new', '-key', `${n}.key`, '-subj', '/O=sigstore.dev', '-out', `${n}.csr`]);
     openssl(this.dir, ['x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${n}.ext`, '-out', `${n}.pem`]);
@@ -52,7 +71,9 @@ export class LocalFulcio {
   }
 
   private logId(): Buffer {
-    return createHash('sha256').update(this.rekor.publicKey.export({ type: 'spki', format: 'der' })).digest();
+    return createHash('sha256')
+      .update(this.rekor.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest();
   }
 
   /** The trusted root pinning this CA and this log. */
@@ -60,8 +81,17 @@ export class LocalFulcio {
     const start = '2020-01-01T00:00:00Z';
     return {
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [{ baseUrl: 'https://rekor.local', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: b64(this.rekor.publicKey.export({ type: 'spki', format: 'der' })), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } }, logId: { keyId: b64(this.logId()) } }],
-      certificateAuthorities: [{ subject: { organization: 'local', commonName: 'local-fulcio' }, uri: 'https://fulcio.local', certChain: { certificates: [{ rawBytes: b64(this.caDer) }] }, validFor: { start } }],
+      tlogs: [
+        {
+          baseUrl: 'https://rekor.local',
+          hashAlgorithm: 'SHA2_256',
+          publicKey: { rawBytes: b64(this.rekor.publicKey.export({ type: 'spki', format: 'der' })), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+          logId: { keyId: b64(this.logId()) },
+        },
+      ],
+      certificateAuthorities: [
+        { subject: { organization: 'local', commonName: 'local-fulcio' }, uri: 'https://fulcio.local', certChain: { certificates: [{ rawBytes: b64(this.caDer) }] }, validFor: { start } },
+      ],
       ctlogs: [],
       timestampAuthorities: [],
     };
@@ -72,7 +102,11 @@ export class LocalFulcio {
     const signature = sign('sha256', artifact, leaf.key);
     const digest = createHash('sha256').update(artifact).digest();
     const certPem = new X509Certificate(leaf.der).toString();
-    const body = { apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } }, signature: { content: b64(signature), publicKey: { content: b64(Buffer.from(certPem)) } } } };
+    const body = {
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: { data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } }, signature: { content: b64(signature), publicKey: { content: b64(Buffer.from(certPem)) } } },
+    };
     const canonicalizedBody = Buffer.from(json.canonicalize(body));
     // Just after issuance: the certificate must be valid at the logged time.
     const integratedTime = Math.floor(Date.now() / 1000) + 1;
@@ -82,11 +116,18 @@ export class LocalFulcio {
       mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
       verificationMaterial: {
         x509CertificateChain: { certificates: [{ rawBytes: b64(leaf.der) }] },
-        tlogEntries: [{ logIndex: '1', logId: { keyId: b64(this.logId()) }, kindVersion: { kind: 'hashedrekord', version: '0.0.1' }, integratedTime: String(integratedTime), inclusionPromise: { signedEntryTimestamp: b64(set) }, canonicalizedBody: b64(canonicalizedBody) }],
+        tlogEntries: [
+          {
+            logIndex: '1',
+            logId: { keyId: b64(this.logId()) },
+            kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
+            integratedTime: String(integratedTime),
+            inclusionPromise: { signedEntryTimestamp: b64(set) },
+            canonicalizedBody: b64(canonicalizedBody),
+          },
+        ],
       },
       messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(digest) }, signature: b64(signature) },
     });
   }
 }
-
-

@@ -30,7 +30,9 @@ function asToken(token: string): KubeConfig {
 }
 
 async function review(token: string): Promise<boolean> {
-  const res = await admin().makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token } } });
+  const res = await admin()
+    .makeApiClient(AuthenticationV1Api)
+    .createTokenReview({ body: { spec: { token } } });
   return res.status?.authenticated === true;
 }
 

@@ -45,7 +45,12 @@ describe('the HTML audit report in headless Chromium', () => {
     const browser = inject('chromium');
     // No Chromium and no way to install it: fail with the reason, never skip quietly.
     if ('missing' in browser) expect.fail(browser.missing);
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'bg-chromium-')), { executablePath: browser.path, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'bg-chromium-')), {
+      executablePath: browser.path,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1200, height: 900 },
+    });
     try {
       const requests: string[] = [];
       context.on('request', (q) => requests.push(q.url()));

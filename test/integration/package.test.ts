@@ -105,7 +105,9 @@ describe('the packed package, installed globally from a tarball', () => {
     work = mkdtempSync(join(tmpdir(), 'bg-package-'));
     // A copy of the checkout's files (as a clean clone has them) with this node_modules, packed with its scripts.
     const copy = join(work, 'checkout');
-    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f && f !== 'node_modules');
+    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f && f !== 'node_modules');
     for (const f of files) {
       mkdirSync(dirname(join(copy, f)), { recursive: true });
       try {
@@ -124,12 +126,22 @@ describe('the packed package, installed globally from a tarball', () => {
 
     registry = await startLoopbackRegistry(join(ROOT, 'package-lock.json'));
     prefix = join(work, 'prefix');
-    const install = await run('npm', ['install', '-g', '--prefix', prefix, '--registry', registry.url, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tgz], { cwd: work, env: npm.env });
+    const install = await run('npm', ['install', '-g', '--prefix', prefix, '--registry', registry.url, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tgz], {
+      cwd: work,
+      env: npm.env,
+    });
     expect(install.code, `${install.stderr}\nmissing from the npm cache: ${registry.misses.join(', ')}`).toBe(0);
     outside = join(work, 'elsewhere');
     mkdirSync(outside);
     // Node 24 first on PATH (the bin's `#!/usr/bin/env node`); no checkout anywhere near.
-    env = { PATH: `${dirname(realpathSync(NODE))}:${process.env.PATH}`, HOME: work, GIT_AUTHOR_NAME: 'Alice', GIT_AUTHOR_EMAIL: 'alice@customer.example', GIT_COMMITTER_NAME: 'Alice', GIT_COMMITTER_EMAIL: 'alice@customer.example' };
+    env = {
+      PATH: `${dirname(realpathSync(NODE))}:${process.env.PATH}`,
+      HOME: work,
+      GIT_AUTHOR_NAME: 'Alice',
+      GIT_AUTHOR_EMAIL: 'alice@customer.example',
+      GIT_COMMITTER_NAME: 'Alice',
+      GIT_COMMITTER_EMAIL: 'alice@customer.example',
+    };
   });
   afterAll(async () => {
     await registry?.close();
@@ -138,7 +150,15 @@ describe('the packed package, installed globally from a tarball', () => {
 
   it('ships the CLI, the schemas, the API-server build script and a shrinkwrap, and no tests or sources', () => {
     const listing = readFileSync(join(work, 'listing.txt'), 'utf8').split('\n').filter(Boolean);
-    for (const f of ['package/bin/breakglass.js', 'package/lib/cli/main.js', 'package/lib/version.js', 'package/schemas/request.json', 'package/test/k8s/build-apiserver.sh', 'package/npm-shrinkwrap.json']) expect(listing).toContain(f);
+    for (const f of [
+      'package/bin/breakglass.js',
+      'package/lib/cli/main.js',
+      'package/lib/version.js',
+      'package/schemas/request.json',
+      'package/test/k8s/build-apiserver.sh',
+      'package/npm-shrinkwrap.json',
+    ])
+      expect(listing).toContain(f);
     expect(listing.filter((f) => /^package\/(src|test\/(?!k8s\/build-apiserver\.sh$))|\.test\.|\.map$|fixture|hostile/.test(f))).toEqual([]);
     // lib/ is src/ compiled and nothing else: a module only tests or benchmarks use lives in test/ or bench/.
     const compiled = listing.filter((f) => f.startsWith('package/lib/')).map((f) => f.slice('package/lib/'.length).replace(/\.js$/, '.ts'));
@@ -170,7 +190,29 @@ describe('the packed package, installed globally from a tarball', () => {
     const recipient = /([0-9A-F]{40})/.exec(vendor.stdout)?.[1];
     expect(recipient).toBeDefined();
     writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('0123456789ABCDEF0123456789ABCDEF01234567', recipient!));
-    const request = await bg(['request', 'new', '--id', ID, '--resource', 'prod-eu', '--privilege', 'view', '--duration', '30m', '--network', 'direct', '--reason', 'INC-77: read the api logs after the rollout', '--requester', 'oncall@vendor.example', '--recipient', recipient!], repo);
+    const request = await bg(
+      [
+        'request',
+        'new',
+        '--id',
+        ID,
+        '--resource',
+        'prod-eu',
+        '--privilege',
+        'view',
+        '--duration',
+        '30m',
+        '--network',
+        'direct',
+        '--reason',
+        'INC-77: read the api logs after the rollout',
+        '--requester',
+        'oncall@vendor.example',
+        '--recipient',
+        recipient!,
+      ],
+      repo,
+    );
     expect(request.code, request.stderr).toBe(0);
     const validate = await bg(['validate'], repo);
     expect(validate.code, validate.stdout + validate.stderr).toBe(0);

@@ -118,7 +118,7 @@ describe('a pull-request comment carrying the GitHub channel marker', () => {
   const { env, gh, comments, runner } = useGitHubRunner(cluster, id, { privilege: 'view', duration: '15m' });
   const vendor = { login: 'vendor', id: 4242, type: 'User' as const };
 
-  it('neither stops the delivery nor burns the id, and is not deleted in place of the runner\'s comment', async () => {
+  it("neither stops the delivery nor burns the id, and is not deleted in place of the runner's comment", async () => {
     gh().addComment(7, `<!-- breakglass-credential:${id} -->\nplanted before the runner delivered`, vendor);
     let r = await runner();
     expect(r.code, r.stderr).toBe(0);

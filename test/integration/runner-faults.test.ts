@@ -86,10 +86,7 @@ describe('the runner under faults', () => {
     // A second runner with its own state directory, same cluster and outbox: a second replica.
     const second = join(env.root, 'etc', 'runner-b.yaml');
     writeFileSync(second, env.configYaml().replace(env.state, `${env.state}-b`));
-    const [a, b] = await Promise.all([
-      env.runner(),
-      binary(['runner', '--config', second, '--once'], { cwd: env.root, env: { BREAKGLASS_RUNNER_ID: 'runner-b' } }),
-    ]);
+    const [a, b] = await Promise.all([env.runner(), binary(['runner', '--config', second, '--once'], { cwd: env.root, env: { BREAKGLASS_RUNNER_ID: 'runner-b' } })]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     const created = [a.stderr, b.stderr].join('\n').match(new RegExp(`session ${id}: marker created`, 'g')) ?? [];

@@ -32,12 +32,25 @@ class FileMarkerEnv extends RunnerEnv {
 
   protected override policyResources(maxDuration: string): unknown[] {
     mkdirSync(this.commandsDir, { recursive: true });
-    for (const [name, body] of [['mint.sh', MINT], ['revoke.sh', REVOKE]] as const) {
+    for (const [name, body] of [
+      ['mint.sh', MINT],
+      ['revoke.sh', REVOKE],
+    ] as const) {
       writeFileSync(join(this.commandsDir, name), body);
       chmodSync(join(this.commandsDir, name), 0o755);
     }
-    const sha = (f: string) => createHash('sha256').update(readFileSync(join(this.commandsDir, f))).digest('hex');
-    const command = { name: 'db-password', run: ['mint.sh', '{database}'], inputs: { database: '^(orders|billing)$' }, revoke: ['revoke.sh', '{database}'], sha256: sha('mint.sh'), revokeSha256: sha('revoke.sh') };
+    const sha = (f: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(this.commandsDir, f)))
+        .digest('hex');
+    const command = {
+      name: 'db-password',
+      run: ['mint.sh', '{database}'],
+      inputs: { database: '^(orders|billing)$' },
+      revoke: ['revoke.sh', '{database}'],
+      sha256: sha('mint.sh'),
+      revokeSha256: sha('revoke.sh'),
+    };
     return [{ name: 'orders-db', type: 'command', privileges: ['read-write'], maxDuration, network: ['direct'], commands: [command] }];
   }
 

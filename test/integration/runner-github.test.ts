@@ -42,15 +42,32 @@ describe('delivery as a pull-request comment', () => {
   it('refuses a forged comment, and the genuine one saved under another session', async () => {
     const from = join(env.root, 'forged');
     mkdirSync(from, { recursive: true });
-    const receive = (session: string) => binary(['receive', session, '--key', 'vendor.sec.asc', '--runner-key', env.runnerKey.fingerprint, '--from', from, '--out', `${session}.forged`], { cwd: env.root });
-    const forged = { apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: id, type: 'kubernetes-token', server: 'https://attacker.example', token: 't', expires: '2099-01-01T00:00:00Z' } as const;
+    const receive = (session: string) =>
+      binary(['receive', session, '--key', 'vendor.sec.asc', '--runner-key', env.runnerKey.fingerprint, '--from', from, '--out', `${session}.forged`], { cwd: env.root });
+    const forged = {
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Credential',
+      session: id,
+      type: 'kubernetes-token',
+      server: 'https://attacker.example',
+      token: 't',
+      expires: '2099-01-01T00:00:00Z',
+    } as const;
     // Anyone can seal to the vendor's public key and post it as a comment.
     writeFileSync(join(from, `${id}.asc`), `<!-- breakglass-credential:${id} -->\n${await sealTo(env.vendor.publicKey, Buffer.from(JSON.stringify(forged)))}`);
     const unsigned = await receive(id);
     expect([unsigned.code, unsigned.stderr]).toEqual([1, expect.stringMatching(/^breakglass: refused DELIVERY_UNSIGNED: /)]);
     // Signed, too, by a key of the attacker's own, carried along.
     const mallory = await generateKeyPair({ name: 'mallory', email: 'mallory@example.invalid', date: new Date(Date.now() - 60_000) });
-    const binding = { session: id, request: 'sha256:' + '0'.repeat(64), commit: '0'.repeat(40), repository: REPOSITORY, recipient: env.vendor.fingerprint, runner: env.runnerKey.fingerprint, sealed: new Date().toISOString() };
+    const binding = {
+      session: id,
+      request: 'sha256:' + '0'.repeat(64),
+      commit: '0'.repeat(40),
+      repository: REPOSITORY,
+      recipient: env.vendor.fingerprint,
+      runner: env.runnerKey.fingerprint,
+      sealed: new Date().toISOString(),
+    };
     writeFileSync(join(from, `${id}.asc`), await seal(forged, env.vendor.publicKey, { signingKey: await readPrivateKey(mallory.privateKey), publicKey: mallory.publicKey }, binding));
     const signed = await receive(id);
     expect([signed.code, signed.stderr]).toEqual([1, expect.stringMatching(/^breakglass: refused DELIVERY_SIGNER_UNKNOWN: /)]);

@@ -29,12 +29,29 @@ class TwoNamespaces extends RunnerEnv {
     return { resources: { ...base.resources, 'prod-us': us }, extra: { claims: { kubeconfig: this.runnerKubeconfig, namespace: this.namespace } } };
   }
   async configMap(namespace: string, name: string): Promise<boolean> {
-    return this.admin().makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace, name }).then(() => true, () => false);
+    return this.admin()
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace, name })
+      .then(
+        () => true,
+        () => false,
+      );
   }
   /** A session whose folder is `folder` but whose request says `metadata.id: claimed`; approved for the folder. */
   async addHostile(folder: string, claimed: string): Promise<void> {
     const digest = this.write(`sessions/${folder}/request.yaml`, this.requestYaml(claimed, {}));
-    const approval = y({ apiVersion: 'breakglass.dev/v1', kind: 'Approval', session: folder, request: digest, repository: REPOSITORY, approver: 'alice', decision: 'approve', signed: formatTime(Date.now() - 30_000), expires: formatTime(Date.now() + 3600_000), nonce: randomBytes(16).toString('hex') });
+    const approval = y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Approval',
+      session: folder,
+      request: digest,
+      repository: REPOSITORY,
+      approver: 'alice',
+      decision: 'approve',
+      signed: formatTime(Date.now() - 30_000),
+      expires: formatTime(Date.now() + 3600_000),
+      nonce: randomBytes(16).toString('hex'),
+    });
     this.write(`sessions/${folder}/approvals/alice.yaml`, approval);
     this.write(`sessions/${folder}/approvals/alice.yaml.asc`, await this.sign(this.alice, approval));
     this.push(`hostile ${folder}`);
@@ -44,7 +61,16 @@ class TwoNamespaces extends RunnerEnv {
     const doc = parse(readFileSync(join(this.work, 'policies/production.yaml'), 'utf8')) as Parameters<typeof edit>[0];
     edit(doc);
     const digest = this.write('policies/production.yaml', y(doc));
-    const pa = y({ apiVersion: 'breakglass.dev/v1', kind: 'PolicyApproval', policy: 'production', digest, repository: REPOSITORY, approver: 'alice', signed: formatTime(Date.now() - signedAgo), nonce: randomBytes(16).toString('hex') });
+    const pa = y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'PolicyApproval',
+      policy: 'production',
+      digest,
+      repository: REPOSITORY,
+      approver: 'alice',
+      signed: formatTime(Date.now() - signedAgo),
+      nonce: randomBytes(16).toString('hex'),
+    });
     this.write('policies/approvals/production/alice.yaml', pa);
     this.write('policies/approvals/production/alice.yaml.asc', await this.sign(this.alice, pa));
     this.push('policy v2');
@@ -68,15 +94,22 @@ describe('the runner refuses hostile sessions and serves the others', () => {
   let seeded: string;
   beforeAll(async () => {
     await env.setup();
-    await env.admin().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: env.second } } });
+    await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: env.second } } });
     seeded = env.git('rev-parse', 'HEAD').trim();
   });
   afterAll(async () => {
-    await env.admin().makeApiClient(CoreV1Api).deleteNamespace({ name: env.second }).catch(() => undefined);
+    await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: env.second })
+      .catch(() => undefined);
     await env.cleanup();
   });
 
-  it('a request whose metadata.id is another session\'s: REQUEST_ID_MISMATCH, nothing claimed; the legitimate session activates', async () => {
+  it("a request whose metadata.id is another session's: REQUEST_ID_MISMATCH, nothing claimed; the legitimate session activates", async () => {
     await env.addHostile('gov-hostile', 'gov-victim');
     await env.addSession('gov-legit');
     const r = await env.runner();

@@ -17,7 +17,6 @@ import { RunnerEnv } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
 
-
 describe('a session from approval to signed record', () => {
   const env = new RunnerEnv(cluster);
   const logs: string[] = [];

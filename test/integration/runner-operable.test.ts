@@ -111,7 +111,10 @@ describe('a runner with a metrics port and JSON logs, through a real session', (
     const lines = stderr.trim().split('\n');
     const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const o of objects) {
-      expect(Object.keys(o).every((k) => ['time', 'level', 'session', 'event', 'code', 'msg'].includes(k)), JSON.stringify(o)).toBe(true);
+      expect(
+        Object.keys(o).every((k) => ['time', 'level', 'session', 'event', 'code', 'msg'].includes(k)),
+        JSON.stringify(o),
+      ).toBe(true);
       expect(o.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(['info', 'warn', 'error']).toContain(o.level);
     }

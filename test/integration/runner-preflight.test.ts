@@ -36,7 +36,8 @@ describe('runner --check and the refusal to start', () => {
     writeFileSync(file, stringify(c));
     return file;
   }
-  const run = (config: string, args: string[], extra: NodeJS.ProcessEnv = {}) => binary(['runner', '--config', config, ...args], { cwd: env.root, env: { BREAKGLASS_RUNNER_ID: 'pf', TS_API_KEY: '', ...extra } });
+  const run = (config: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    binary(['runner', '--config', config, ...args], { cwd: env.root, env: { BREAKGLASS_RUNNER_ID: 'pf', TS_API_KEY: '', ...extra } });
   /** What the runner could have created: claims, markers, session identities, deliveries. */
   async function created(): Promise<string[]> {
     const core = env.admin().makeApiClient(CoreV1Api);
@@ -64,7 +65,10 @@ describe('runner --check and the refusal to start', () => {
     );
     execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], { input: manifest, stdio: ['pipe', 'ignore', 'inherit'] });
     roleNames.push(name);
-    const tr = await env.admin().makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name, namespace: env.namespace, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+    const tr = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccountToken({ name, namespace: env.namespace, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
     const file = join(etc(), `${name}.kubeconfig`);
     writeFileSync(file, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token!).exportConfig(), { mode: 0o600 });
     return file;
@@ -79,7 +83,8 @@ describe('runner --check and the refusal to start', () => {
     const [ns, name] = kustomized;
     if (ns) execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'delete', 'namespace', ns, '--wait=false', '--ignore-not-found'], { stdio: 'ignore' });
     if (name) roleNames.push(name);
-    for (const n of roleNames) for (const kind of ['clusterrole', 'clusterrolebinding']) execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'delete', kind, n, '--ignore-not-found'], { stdio: 'ignore' });
+    for (const n of roleNames)
+      for (const kind of ['clusterrole', 'clusterrolebinding']) execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'delete', kind, n, '--ignore-not-found'], { stdio: 'ignore' });
     gpg.dispose();
     await env.cleanup();
   });
@@ -93,7 +98,10 @@ describe('runner --check and the refusal to start', () => {
 
   it('passes under exactly the RBAC deploy/ ships, with a real ServiceAccount token', async () => {
     const kc = await serviceAccount(`pf-full-${env.namespace}`);
-    const r = await run(variant('full-rbac', (c) => (c.resources['prod-eu'].kubeconfig = kc)), ['--check']);
+    const r = await run(
+      variant('full-rbac', (c) => (c.resources['prod-eu'].kubeconfig = kc)),
+      ['--check'],
+    );
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -111,10 +119,30 @@ describe('runner --check and the refusal to start', () => {
         return variant('sign-only', (c) => ((c.signingKey = 'keys/signonly.sec.asc'), (c.trust = 'trust-signonly.yaml')));
       },
     },
-    { name: 'a missing trust file', code: 'PREFLIGHT_TRUST_INVALID', message: /trust file .*no-such-trust\.yaml: .*\(fix: point `trust:`/, make: () => variant('no-trust', (c) => (c.trust = 'no-such-trust.yaml')) },
-    { name: 'an unreachable remote', code: 'PREFLIGHT_REMOTE_UNREACHABLE', message: /repository .*gone\.git cannot be reached: .*\(fix: check `repository.url`/, make: () => variant('no-remote', (c) => (c.repository.url = join(env.root, 'gone.git'))) },
-    { name: 'a branch the remote does not have', code: 'PREFLIGHT_BRANCH_MISSING', message: /has no branch release \(fix: set `repository.branch`/, make: () => variant('no-branch', (c) => (c.repository.branch = 'release')) },
-    { name: 'a missing namespace', code: 'PREFLIGHT_NAMESPACE_MISSING', message: /namespace bg-pf-absent of resource prod-eu .* does not exist \(fix: create it/, make: () => variant('no-ns', (c) => (c.resources['prod-eu'].namespace = 'bg-pf-absent')) },
+    {
+      name: 'a missing trust file',
+      code: 'PREFLIGHT_TRUST_INVALID',
+      message: /trust file .*no-such-trust\.yaml: .*\(fix: point `trust:`/,
+      make: () => variant('no-trust', (c) => (c.trust = 'no-such-trust.yaml')),
+    },
+    {
+      name: 'an unreachable remote',
+      code: 'PREFLIGHT_REMOTE_UNREACHABLE',
+      message: /repository .*gone\.git cannot be reached: .*\(fix: check `repository.url`/,
+      make: () => variant('no-remote', (c) => (c.repository.url = join(env.root, 'gone.git'))),
+    },
+    {
+      name: 'a branch the remote does not have',
+      code: 'PREFLIGHT_BRANCH_MISSING',
+      message: /has no branch release \(fix: set `repository.branch`/,
+      make: () => variant('no-branch', (c) => (c.repository.branch = 'release')),
+    },
+    {
+      name: 'a missing namespace',
+      code: 'PREFLIGHT_NAMESPACE_MISSING',
+      message: /namespace bg-pf-absent of resource prod-eu .* does not exist \(fix: create it/,
+      make: () => variant('no-ns', (c) => (c.resources['prod-eu'].namespace = 'bg-pf-absent')),
+    },
     {
       name: 'a Role without one verb the runner needs (update configmaps)',
       code: 'PREFLIGHT_PERMISSION_MISSING',
@@ -128,7 +156,11 @@ describe('runner --check and the refusal to start', () => {
       name: 'a provider variable that is not set',
       code: 'PREFLIGHT_PROVIDER_ENV_MISSING',
       message: /resource prod-eu: tailscale needs BG_TS_KEY, which is not set in the runner's environment \(fix: set BG_TS_KEY/,
-      make: () => variant('no-provider-env', (c) => (c.resources['prod-eu'].tailscale = { tailnet: 'example.com', apiUrl: 'http://127.0.0.1:9', apiKeyEnv: 'BG_TS_KEY', tags: ['tag:breakglass'], routes: ['10.96.0.0/12'] })),
+      make: () =>
+        variant(
+          'no-provider-env',
+          (c) => (c.resources['prod-eu'].tailscale = { tailnet: 'example.com', apiUrl: 'http://127.0.0.1:9', apiKeyEnv: 'BG_TS_KEY', tags: ['tag:breakglass'], routes: ['10.96.0.0/12'] }),
+        ),
     },
   ];
 
@@ -155,7 +187,7 @@ describe('runner --check and the refusal to start', () => {
     });
   });
 
-  it('kubectl apply -k of an overlay on deploy/ creates the runner\'s objects, and its ServiceAccount passes --check', async () => {
+  it("kubectl apply -k of an overlay on deploy/ creates the runner's objects, and its ServiceAccount passes --check", async () => {
     // An overlay as an operator would write one: its own namespace and a suffix (cluster-scoped names are shared with other runs).
     const suffix = env.namespace.slice(-6);
     const ns = `bg-kz-${suffix}`;
@@ -164,16 +196,30 @@ describe('runner --check and the refusal to start', () => {
     writeFileSync(join(overlay, 'kustomization.yaml'), stringify({ resources: [relative(overlay, join(ROOT, 'deploy'))], namespace: ns, nameSuffix: `-${suffix}` }));
     kustomized.push(ns, `breakglass-runner-${suffix}`);
     const applied = execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'apply', '-k', overlay], { encoding: 'utf8' });
-    for (const what of [`namespace/${ns}`, `serviceaccount/breakglass-runner-${suffix}`, `role.rbac.authorization.k8s.io/breakglass-runner-${suffix}`, `clusterrole.rbac.authorization.k8s.io/breakglass-runner-${suffix}`, `deployment.apps/breakglass-runner-${suffix}`, `networkpolicy.networking.k8s.io/breakglass-runner-${suffix}`, `service/breakglass-runner-metrics-${suffix}`]) {
+    for (const what of [
+      `namespace/${ns}`,
+      `serviceaccount/breakglass-runner-${suffix}`,
+      `role.rbac.authorization.k8s.io/breakglass-runner-${suffix}`,
+      `clusterrole.rbac.authorization.k8s.io/breakglass-runner-${suffix}`,
+      `deployment.apps/breakglass-runner-${suffix}`,
+      `networkpolicy.networking.k8s.io/breakglass-runner-${suffix}`,
+      `service/breakglass-runner-metrics-${suffix}`,
+    ]) {
       expect(applied).toContain(`${what} created`);
     }
     const deployment = JSON.parse(execFileSync('kubectl', ['--kubeconfig', cluster.kubeconfig, 'get', 'deployment', `breakglass-runner-${suffix}`, '-n', ns, '-o', 'json'], { encoding: 'utf8' }));
     const container = deployment.spec.template.spec.containers[0];
     expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path, container.ports[0].containerPort]).toEqual(['/healthz', '/readyz', 9090]);
-    const tr = await env.admin().makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: `breakglass-runner-${suffix}`, namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+    const tr = await env
+      .admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccountToken({ name: `breakglass-runner-${suffix}`, namespace: ns, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
     const kc = join(etc(), 'kustomized.kubeconfig');
     writeFileSync(kc, tokenKubeConfig(cluster.server, readFileSync(cluster.caFile, 'utf8'), tr.status!.token!).exportConfig(), { mode: 0o600 });
-    const r = await run(variant('kustomized', (c) => Object.assign(c.resources['prod-eu'], { kubeconfig: kc, namespace: ns })), ['--check']);
+    const r = await run(
+      variant('kustomized', (c) => Object.assign(c.resources['prod-eu'], { kubeconfig: kc, namespace: ns })),
+      ['--check'],
+    );
     expect(r.code, r.stderr).toBe(0);
   });
 

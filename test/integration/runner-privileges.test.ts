@@ -32,12 +32,19 @@ describe('the runner judges a privilege before it grants it', () => {
   const env = new PrivilegeEnv(cluster);
   const refused = () => (JSON.parse(readFileSync(join(env.state, 'loop.json'), 'utf8')) as { refused?: Record<string, { code: string }> }).refused ?? {};
   const failures = () => (JSON.parse(readFileSync(join(env.state, 'loop.json'), 'utf8')) as { failures?: Record<string, { code: string }> }).failures ?? {};
-  const exists = (p: Promise<unknown>) => p.then(() => true, () => false);
+  const exists = (p: Promise<unknown>) =>
+    p.then(
+      () => true,
+      () => false,
+    );
   beforeAll(async () => {
     await env.setup();
-    await env.admin().makeApiClient(RbacAuthorizationV1Api).createClusterRole({
-      body: { metadata: { name: env.readonlyRole }, rules: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] }] },
-    });
+    await env
+      .admin()
+      .makeApiClient(RbacAuthorizationV1Api)
+      .createClusterRole({
+        body: { metadata: { name: env.readonlyRole }, rules: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] }] },
+      });
     await env.addSession('own-namespace', { privilege: `edit:${env.namespace}` });
     await env.addSession('guarded-namespace', { privilege: `admin:${env.guarded}` });
     await env.addSession('cluster-edit', { privilege: 'clusterrole:edit' });
@@ -46,7 +53,11 @@ describe('the runner judges a privilege before it grants it', () => {
     await env.addSession('plain-view', { privilege: 'view' });
   });
   afterAll(async () => {
-    await env.admin().makeApiClient(RbacAuthorizationV1Api).deleteClusterRole({ name: env.readonlyRole }).catch(() => undefined);
+    await env
+      .admin()
+      .makeApiClient(RbacAuthorizationV1Api)
+      .deleteClusterRole({ name: env.readonlyRole })
+      .catch(() => undefined);
     await env.cleanup();
   });
 

@@ -41,7 +41,18 @@ const CASES: [id: string, what: string, expected: Verdict][] = [
 
 class ParityEnv extends RunnerEnv {
   approvalYaml(id: string, digest: string, expires = Date.now() + 3600_000, approver = 'alice'): string {
-    return y({ apiVersion: 'breakglass.dev/v1', kind: 'Approval', session: id, request: digest, repository: REPOSITORY, approver, decision: 'approve', signed: formatTime(Date.now() - 60_000), expires: formatTime(expires), nonce: randomBytes(16).toString('hex') });
+    return y({
+      apiVersion: 'breakglass.dev/v1',
+      kind: 'Approval',
+      session: id,
+      request: digest,
+      repository: REPOSITORY,
+      approver,
+      decision: 'approve',
+      signed: formatTime(Date.now() - 60_000),
+      expires: formatTime(expires),
+      nonce: randomBytes(16).toString('hex'),
+    });
   }
 
   async approve(id: string, digest: string, by: GeneratedKey, o: { expires?: number; approver?: string } = {}): Promise<void> {
@@ -90,7 +101,10 @@ describe('show --trust, the Action and the runner reach the same verdict', () =>
     }
     // The Action's judge over the committed tree, with the same keys as its trust.
     const now = Date.now();
-    const judged = await judgeAll({ workspace: env.work, layout: { sessions: 'sessions', policies: 'policies' }, repositoryName: REPOSITORY, now, keys: { trust: await loadTrust(trustFile()), repository: REPOSITORY, now } }, 'HEAD');
+    const judged = await judgeAll(
+      { workspace: env.work, layout: { sessions: 'sessions', policies: 'policies' }, repositoryName: REPOSITORY, now, keys: { trust: await loadTrust(trustFile()), repository: REPOSITORY, now } },
+      'HEAD',
+    );
     for (const s of judged.sessions) if (s.verdict) fromAction.set(s.id, s.verdict);
   });
   afterAll(() => env.cleanup());

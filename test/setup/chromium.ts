@@ -49,7 +49,9 @@ export async function ensureChromium(w: ChromiumWorld = REAL): Promise<ChromiumI
   if (w.exists(w.debianPath)) return { path: w.debianPath };
   const sudo = w.isRoot ? '' : 'sudo -n ';
   if (sudo && (await w.sh('sudo -n true')).code !== 0) {
-    return { missing: `headless Chromium is needed and ${w.debianPath} is missing; this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM to a Chromium binary` };
+    return {
+      missing: `headless Chromium is needed and ${w.debianPath} is missing; this user is not root and has no passwordless sudo: install the Debian package chromium (apt-get install chromium), or set BREAKGLASS_CHROMIUM to a Chromium binary`,
+    };
   }
   w.log('installing the Debian package chromium (once; a few minutes)');
   const r = await w.sh(`${sudo}apt-get update -qq && ${sudo}apt-get install -y -qq --no-install-recommends chromium`);

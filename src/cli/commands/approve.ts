@@ -67,8 +67,17 @@ async function approveSession(io: CliIo, id: string, opts: ApproveOpts): Promise
   const approver = approverName(opts, key);
   const now = io.now();
   const doc = {
-    apiVersion: API_VERSION, kind: 'Approval', session: id, request: req.digest, repository, approver, decision: 'approve',
-    signed: formatTime(now), expires: formatTime(now + expiresIn * 1000), ...(opts.duration ? { duration: opts.duration } : {}), nonce: randomBytes(16).toString('hex'),
+    apiVersion: API_VERSION,
+    kind: 'Approval',
+    session: id,
+    request: req.digest,
+    repository,
+    approver,
+    decision: 'approve',
+    signed: formatTime(now),
+    expires: formatTime(now + expiresIn * 1000),
+    ...(opts.duration ? { duration: opts.duration } : {}),
+    nonce: randomBytes(16).toString('hex'),
   };
   const rel = `sessions/${id}/approvals/${approver}.yaml`;
   const bytes = render(doc, rel, 'Approval');
@@ -92,7 +101,16 @@ async function approvePolicy(io: CliIo, name: string, opts: ApproveOpts): Promis
   const repository = await repositoryName(dir, opts.repository);
   const key = await openSigningKey(io, keyRef);
   const approver = approverName(opts, key);
-  const doc = { apiVersion: API_VERSION, kind: 'PolicyApproval', policy: name, digest: sha256Digest(policyBytes), repository, approver, signed: formatTime(io.now()), nonce: randomBytes(16).toString('hex') };
+  const doc = {
+    apiVersion: API_VERSION,
+    kind: 'PolicyApproval',
+    policy: name,
+    digest: sha256Digest(policyBytes),
+    repository,
+    approver,
+    signed: formatTime(io.now()),
+    nonce: randomBytes(16).toString('hex'),
+  };
   const rel = `policies/approvals/${name}/${approver}.yaml`;
   const bytes = render(doc, rel, 'PolicyApproval');
   io.out(`Policy ${policyRel} (${sha256Digest(policyBytes)}):\n\n${policyBytes.toString('utf8')}`);
@@ -105,7 +123,7 @@ export function registerApprove(program: Command, io: CliIo, done: (code: ExitCo
   program
     .command('approve')
     .argument('[id]', 'session id (omit with --policy)')
-    .description('sign an approval of a session request (or, with --policy, of a policy file\'s exact bytes)')
+    .description("sign an approval of a session request (or, with --policy, of a policy file's exact bytes)")
     .requiredOption('--key <file|gpg-id>', 'armored secret key file, or a gpg key id, fingerprint or e-mail')
     .option('--policy <name>', 'approve policies/<name>.yaml instead of a session')
     .option('--approver <name>', 'your name in the trust file (default: from the key user id)')

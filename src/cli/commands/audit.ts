@@ -41,7 +41,8 @@ async function auditedRepository(dir: string, flag: string | undefined, history:
   const signed = await repositoriesInSignedRecords(history, trust);
   if (signed.length === 1) return signed[0]!;
   const how = 'pass --repository host/owner/name';
-  if (signed.length > 1) throw new BreakglassError('REPOSITORY_AMBIGUOUS', `there is no origin remote in ${dir}, and runner-signed records name ${signed.length} repositories (${signed.join(', ')}); ${how}`);
+  if (signed.length > 1)
+    throw new BreakglassError('REPOSITORY_AMBIGUOUS', `there is no origin remote in ${dir}, and runner-signed records name ${signed.length} repositories (${signed.join(', ')}); ${how}`);
   throw new BreakglassError('REPOSITORY_UNKNOWN', `cannot tell which repository this is: there is no origin remote in ${dir} and no runner-signed record to learn it from; ${how}`);
 }
 

@@ -31,7 +31,12 @@ export function registerEnd(program: Command, io: CliIo, done: (code: ExitCode) 
       const dir = await repoDir(io, opts.repo);
       // Ending a session that does not exist would leave a stray end.yaml (and hide a typo in the id).
       const request = join(dir, 'sessions', id, 'request.yaml');
-      if (!(await stat(request).then((s) => s.isFile(), () => false))) {
+      if (
+        !(await stat(request).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      ) {
         throw new BreakglassError('SESSION_MISSING', `no session ${id} in ${dir}: there is no sessions/${id}/request.yaml; nothing written`);
       }
       const doc = { apiVersion: API_VERSION, kind: 'End', session: id, by: await actor(dir, opts.by), at: formatTime(io.now()), ...(opts.reason ? { reason: opts.reason } : {}) };

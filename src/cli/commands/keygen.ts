@@ -28,7 +28,13 @@ export function registerKeygen(program: Command, io: CliIo, done: (code: ExitCod
       const sec = join(dir, `${opts.name}.sec.asc`);
       // Checked before a key is made: an approver's existing key is never replaced, and half a pair is never written.
       for (const f of [sec, pub]) {
-        if (await stat(f).then(() => true, () => false)) throw new BreakglassError('KEY_EXISTS', `${f} already exists; nothing written (choose another --out or --name; keys are never overwritten)`);
+        if (
+          await stat(f).then(
+            () => true,
+            () => false,
+          )
+        )
+          throw new BreakglassError('KEY_EXISTS', `${f} already exists; nothing written (choose another --out or --name; keys are never overwritten)`);
       }
       await makeDirectory(dir);
       const key = await generateKeyPair({ name: opts.name, email: opts.email });

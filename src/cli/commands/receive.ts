@@ -72,7 +72,10 @@ async function runnerPin(io: CliIo, opts: { runnerKey?: string; trust?: string }
   if (key) return { key };
   // Never fall back to accepting an unsigned delivery: without the runner key, anyone could have sealed it.
   const why = opts.trust ? `the trust file ${opts.trust} names no runner key (runner:)` : 'no runner key given';
-  throw new BreakglassError('RUNNER_KEY_REQUIRED', `${why}: pass --runner-key <key file or fingerprint> (from the customer) or --trust <file> with a runner: key; an unsigned or unverifiable delivery is never accepted`);
+  throw new BreakglassError(
+    'RUNNER_KEY_REQUIRED',
+    `${why}: pass --runner-key <key file or fingerprint> (from the customer) or --trust <file> with a runner: key; an unsigned or unverifiable delivery is never accepted`,
+  );
 }
 
 /** What the delivery must be bound to: always the session; the request's bytes when the vendor has the repository. */
@@ -102,8 +105,8 @@ export function registerReceive(program: Command, io: CliIo, done: (code: ExitCo
     .description('verify and decrypt a delivered credential and write a kubeconfig, or the credential itself for a command resource (mode 0600)')
     .requiredOption('--key <file>', 'your OpenPGP secret key (armored); passphrase from BREAKGLASS_PASSPHRASE')
     .option('--runner-key <file|fingerprint>', "the customer's runner public key, or its fingerprint: only a delivery it signed is accepted")
-    .option('--trust <file>', "a trust file whose runner: names the runner key (instead of --runner-key)")
-    .option('--repo <dir>', "the repository: the delivery must be bound to the exact bytes of its sessions/<id>/request.yaml")
+    .option('--trust <file>', 'a trust file whose runner: names the runner key (instead of --runner-key)')
+    .option('--repo <dir>', 'the repository: the delivery must be bound to the exact bytes of its sessions/<id>/request.yaml')
     .option('--repository <name>', 'the delivery must be bound to this repository (host/owner/name)')
     .option('--from <dir>', 'delivery directory (default: current directory)')
     .option('--out <file>', 'where to write it (default: <id>.kubeconfig, or <id>.credential for a command credential)')

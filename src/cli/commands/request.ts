@@ -82,7 +82,9 @@ export function registerRequest(program: Command, io: CliIo, done: (code: ExitCo
       const loaded = loadDocument(rel, bytes, 'Request');
       const value = loaded.ok ? loaded.value : (doc as unknown as Request);
       const pol = checkPolicies(model);
-      const policy = loaded.locate ? evaluateSession({ id: opts.id, approvals: [], request: { path: rel, bytes, digest: '', value, locate: loaded.locate } }, pol.usable, pol.broken, io.now()).findings : [];
+      const policy = loaded.locate
+        ? evaluateSession({ id: opts.id, approvals: [], request: { path: rel, bytes, digest: '', value, locate: loaded.locate } }, pol.usable, pol.broken, io.now()).findings
+        : [];
       // One finding per spot: where the schema already refused a value, its policy verdict adds nothing.
       const refused = new Set(loaded.findings.map((f) => `${f.line}:${f.col}`));
       const findings = sortFindings([...loaded.findings, ...policy.filter((f) => !refused.has(`${f.line}:${f.col}`))]);

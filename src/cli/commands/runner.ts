@@ -29,7 +29,11 @@ async function providerProblems(deps: RunnerDeps): Promise<PreflightProblem[]> {
   const out: PreflightProblem[] = [];
   for (const r of await preflightAll(deps))
     for (const c of r.checks.filter((x) => !x.ok))
-      out.push({ code: 'PREFLIGHT_PROVIDER_FAILED', message: `resource ${r.resource} (${r.network}): ${c.need}${c.detail ? ` — ${c.detail}` : ''}`, fix: `grant it to the ${r.network} credential (docs/guides/operator.md, network paths)` });
+      out.push({
+        code: 'PREFLIGHT_PROVIDER_FAILED',
+        message: `resource ${r.resource} (${r.network}): ${c.need}${c.detail ? ` — ${c.detail}` : ''}`,
+        fix: `grant it to the ${r.network} credential (docs/guides/operator.md, network paths)`,
+      });
   return out;
 }
 
@@ -103,7 +107,12 @@ export function registerRunner(program: Command, io: CliIo, done: (code: ExitCod
         return done(checked.problems.length ? 2 : 0);
       }
       const refused = checked.problems.length > 0;
-      if (refused) log('runner refuses to start: fix the problems above (`breakglass runner --check` lists them); only ending sessions that are due', { event: 'refused-start', code: checked.problems[0]!.code, level: 'error' });
+      if (refused)
+        log('runner refuses to start: fix the problems above (`breakglass runner --check` lists them); only ending sessions that are due', {
+          event: 'refused-start',
+          code: checked.problems[0]!.code,
+          level: 'error',
+        });
       // A dry run changes nothing, not even a due teardown.
       if (!checked.config || (refused && opts.dryRun)) return done(2);
       const assembled = await assembling!;

@@ -18,7 +18,10 @@ export function registerValidate(program: Command, io: CliIo, done: (code: ExitC
       const model = await loadRepository(new WorkTreeSource(dir));
       // An empty directory is not a valid access repository: most likely the wrong --repo.
       if (!model.policies.length && !model.sessions.size && !model.findings.length) {
-        throw new BreakglassError('NOTHING_TO_VALIDATE', `nothing to validate in ${dir}: no policies/*.yaml and no sessions/; run it in an access repository (or pass --repo), or set one up with breakglass init`);
+        throw new BreakglassError(
+          'NOTHING_TO_VALIDATE',
+          `nothing to validate in ${dir}: no policies/*.yaml and no sessions/; run it in an access repository (or pass --repo), or set one up with breakglass init`,
+        );
       }
       const result = validateRepository(model, io.now());
       const ok = !hasErrors(result.findings);
@@ -34,7 +37,9 @@ export function registerValidate(program: Command, io: CliIo, done: (code: ExitC
       } else {
         printFindings(io, result.findings);
         for (const name of unapproved) io.err(`note: ${unapprovedNote(name)}`);
-        io.out(ok ? `ok: ${model.policies.length} polic${model.policies.length === 1 ? 'y' : 'ies'}, ${result.sessions.length} session${result.sessions.length === 1 ? '' : 's'}` : 'validation failed');
+        io.out(
+          ok ? `ok: ${model.policies.length} polic${model.policies.length === 1 ? 'y' : 'ies'}, ${result.sessions.length} session${result.sessions.length === 1 ? '' : 's'}` : 'validation failed',
+        );
       }
       done(ok ? 0 : 1);
     });

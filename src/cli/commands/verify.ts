@@ -49,7 +49,7 @@ export function registerVerify(program: Command, io: CliIo, done: (code: ExitCod
   program
     .command('verify')
     .argument('<id>', 'session id')
-    .description('verify a session\'s approvals against your trust file, as the runner will (files as committed at HEAD)')
+    .description("verify a session's approvals against your trust file, as the runner will (files as committed at HEAD)")
     .requiredOption('--trust <file>', 'the trust file (kept outside the repository)')
     .option('--repo <dir>', 'repository directory (default: current directory)')
     .option('--repository <name>', 'repository name approvals must bind (default: origin as host/owner/name)')
