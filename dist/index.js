@@ -32258,14 +32258,26 @@ function verb(kind) {
 }
 function sessionRule(c, id, rest) {
   if (/^record\.yaml(\.asc)?$/.test(rest)) {
-    return finding(c.path, "RECORD_IN_PULL_REQUEST", `this pull request ${c.kind === "added" ? "adds" : verb(c.kind)} ${c.path}; records are written and signed only by the runner, on the default branch, never in a pull request`);
+    return finding(
+      c.path,
+      "RECORD_IN_PULL_REQUEST",
+      `this pull request ${c.kind === "added" ? "adds" : verb(c.kind)} ${c.path}; records are written and signed only by the runner, on the default branch, never in a pull request`
+    );
   }
   if (rest.startsWith("recording/")) {
-    return finding(c.path, "RECORDING_IN_PULL_REQUEST", `this pull request ${c.kind === "added" ? "adds" : verb(c.kind)} ${c.path}; session recordings are written only by the runner, on the default branch, never in a pull request`);
+    return finding(
+      c.path,
+      "RECORDING_IN_PULL_REQUEST",
+      `this pull request ${c.kind === "added" ? "adds" : verb(c.kind)} ${c.path}; session recordings are written only by the runner, on the default branch, never in a pull request`
+    );
   }
   if (c.kind === "added") return void 0;
   if (rest === "request.yaml") {
-    return finding(c.path, c.kind === "removed" ? "REQUEST_REMOVED" : "REQUEST_CHANGED", `this pull request ${verb(c.kind)} the existing request of session ${id}; approvals bind its exact bytes, so any change voids them all. Open a new request with a new session id instead`);
+    return finding(
+      c.path,
+      c.kind === "removed" ? "REQUEST_REMOVED" : "REQUEST_CHANGED",
+      `this pull request ${verb(c.kind)} the existing request of session ${id}; approvals bind its exact bytes, so any change voids them all. Open a new request with a new session id instead`
+    );
   }
   if (/^(approvals\/[^/]+\.yaml(\.asc|\.sigstore\.json)?|rejection\.yaml|end\.yaml)$/.test(rest)) {
     return finding(c.path, "HISTORY_CHANGED", `this pull request ${verb(c.kind)} ${c.path}; approvals, rejections and end markers are history and may only be added`);
@@ -32311,7 +32323,13 @@ function checkFileRules(changes, head, opts) {
 }
 function checkListingComplete(listed, changedFiles) {
   if (changedFiles === void 0 || listed >= changedFiles) return [];
-  return [finding(".", "PULL_REQUEST_TOO_LARGE", `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`)];
+  return [
+    finding(
+      ".",
+      "PULL_REQUEST_TOO_LARGE",
+      `GitHub listed ${listed} of the ${changedFiles} files this pull request changes, so the file rules cannot see all of them; split it into smaller pull requests`
+    )
+  ];
 }
 function touchedSessions(changes) {
   const ids = changes.map((c) => /^sessions\/([^/]+)\//.exec(c.path)?.[1]).filter((id) => !!id);
@@ -36368,16 +36386,18 @@ var Octokit2 = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRes
   }
 );
 
-// src/action/retry.ts
+// src/adapters/retry.ts
 var DEFAULT_RETRY = { attempts: 4, baseMs: 250, maxDelayMs: 1e4 };
 function isRetryable(error64) {
   const status = error64?.status;
   return status === void 0 || status === 429 || status >= 500;
 }
-function retryAfterMs(error64) {
-  const raw = error64?.response?.headers?.["retry-after"];
-  const secs = raw === void 0 ? NaN : Number(raw);
-  return Number.isFinite(secs) && secs >= 0 ? secs * 1e3 : void 0;
+function retryAfterMs(header, now) {
+  if (header === void 0 || header === null || header === "") return void 0;
+  const text = String(header).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1e3;
+  const at2 = Date.parse(text);
+  return Number.isNaN(at2) ? void 0 : Math.max(0, at2 - now);
 }
 var sleep = (ms) => new Promise((resolve4) => setTimeout(resolve4, ms));
 async function withRetry(fn, opts = DEFAULT_RETRY) {
@@ -36387,7 +36407,9 @@ async function withRetry(fn, opts = DEFAULT_RETRY) {
       return await fn();
     } catch (e) {
       if (attempt >= opts.attempts || !isRetryable(e)) throw e;
-      const ms = Math.min(retryAfterMs(e) ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
+      const asked = retryAfterMs(e?.response?.headers?.["retry-after"], Date.now());
+      if (asked !== void 0 && opts.giveUpAfterMs !== void 0 && asked > opts.giveUpAfterMs) throw e;
+      const ms = Math.min(asked ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
       opts.onRetry?.(attempt, e, ms);
       await delay(ms);
     }
@@ -36442,10 +36464,22 @@ function createGitHub(opts) {
       }
     },
     listOpenPulls: () => call(`GET /repos/${owner}/${repo}/pulls`, () => octokit.paginate("GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "open", per_page: 100 })),
-    listPullFiles: (n) => call(`GET /repos/${owner}/${repo}/pulls/${n}/files`, () => octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/files", { owner, repo, pull_number: n, per_page: 100 })),
-    listComments: (n) => call(`GET /repos/${owner}/${repo}/issues/${n}/comments`, () => octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, per_page: 100 })),
-    createComment: (n, body) => call(`POST /repos/${owner}/${repo}/issues/${n}/comments`, async () => (await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, body })).data),
-    updateComment: (id, body) => call(`PATCH /repos/${owner}/${repo}/issues/comments/${id}`, async () => (await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner, repo, comment_id: id, body })).data)
+    listPullFiles: (n) => call(
+      `GET /repos/${owner}/${repo}/pulls/${n}/files`,
+      () => octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/files", { owner, repo, pull_number: n, per_page: 100 })
+    ),
+    listComments: (n) => call(
+      `GET /repos/${owner}/${repo}/issues/${n}/comments`,
+      () => octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, per_page: 100 })
+    ),
+    createComment: (n, body) => call(
+      `POST /repos/${owner}/${repo}/issues/${n}/comments`,
+      async () => (await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: n, body })).data
+    ),
+    updateComment: (id, body) => call(
+      `PATCH /repos/${owner}/${repo}/issues/comments/${id}`,
+      async () => (await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner, repo, comment_id: id, body })).data
+    )
   };
 }
 
@@ -69542,7 +69576,13 @@ function slackBody(e) {
 Approve only by signing, with:
 \`\`\`${e.session.approveCommand}\`\`\`` } });
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `breakglass \xB7 ${e.type} \xB7 ${e.session.repository}` }] });
-  return { text: cut(headline(e), 3e3), blocks };
+  return { text: cut(slackEscape(headline(e)), 3e3), blocks };
+}
+function slackEscape(s) {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function teamsText(s) {
+  return s.replace(/\]\s*\(/g, "] (");
 }
 function teamsBody(e) {
   const card = {
@@ -69550,8 +69590,8 @@ function teamsBody(e) {
     type: "AdaptiveCard",
     version: "1.4",
     body: [
-      { type: "TextBlock", text: headline(e), weight: "Bolder", size: "Medium", wrap: true },
-      { type: "FactSet", facts: factRows(e).map(([title, value]) => ({ title, value })) },
+      { type: "TextBlock", text: teamsText(headline(e)), weight: "Bolder", size: "Medium", wrap: true },
+      { type: "FactSet", facts: factRows(e).map(([title, value]) => ({ title, value: teamsText(value) })) },
       { type: "TextBlock", text: `Approval page: ${e.session.link}`, wrap: true },
       { type: "TextBlock", text: "Approve only by signing, with:", wrap: true },
       { type: "TextBlock", text: e.session.approveCommand, fontType: "Monospace", wrap: true }
@@ -69600,12 +69640,6 @@ function emailMessage(e) {
 
 // src/adapters/http.ts
 var realDelay = (ms) => new Promise((r) => setTimeout(r, ms));
-function retryAfterMs2(header, now) {
-  if (!header) return void 0;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1e3;
-  const at2 = Date.parse(header);
-  return Number.isNaN(at2) ? void 0 : Math.max(0, at2 - now);
-}
 
 // src/adapters/notify-send.ts
 function signBody(secret, body) {
@@ -69657,7 +69691,7 @@ async function sendHttp(ch, e, deliveryId2, o) {
   const note = answerText(text);
   const detail = `HTTP ${res.status}${note ? `: ${note}` : ""}`;
   if (res.status === 429 || res.status === 408 || res.status >= 500) {
-    return { ok: false, code: "NOTIFY_HTTP_STATUS", retryable: true, detail, retryAfterMs: retryAfterMs2(res.headers.get("retry-after"), Date.now()) };
+    return { ok: false, code: "NOTIFY_HTTP_STATUS", retryable: true, detail, retryAfterMs: retryAfterMs(res.headers.get("retry-after"), Date.now()) };
   }
   return { ok: false, code: "NOTIFY_REJECTED", retryable: false, detail };
 }
@@ -69780,9 +69814,12 @@ function resolveChannels(config3, env) {
       case "email": {
         if (!!c.smtp.userEnv !== !!c.smtp.passwordEnv) throw new BreakglassError("NOTIFY_ENV_MISSING", `notify channel ${name2}: smtp needs both userEnv and passwordEnv, or neither`);
         const auth2 = c.smtp.userEnv && c.smtp.passwordEnv ? { user: read(c.smtp.userEnv), pass: read(c.smtp.passwordEnv) } : void 0;
-        if (c.smtp.security === "none" && !LOOPBACK.test(c.smtp.host)) throw new BreakglassError("NOTIFY_SMTP_INSECURE", `notify channel ${name2}: smtp security none is allowed only to a loopback relay; use starttls or tls`);
+        if (c.smtp.security === "none" && !LOOPBACK.test(c.smtp.host))
+          throw new BreakglassError("NOTIFY_SMTP_INSECURE", `notify channel ${name2}: smtp security none is allowed only to a loopback relay; use starttls or tls`);
         return { ...c, name: name2, smtpAuth: auth2 };
       }
+      default:
+        throw new BreakglassError("NOTIFY_CONFIG_INVALID", `notify channel ${name2}: unknown type`);
     }
   });
 }
@@ -70042,50 +70079,17 @@ var SessionId = identity(
   'a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters'
 );
 var Duration = constrained(/^(?=\d)(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, "DURATION_INVALID", DURATION_HINT, (s) => parseDuration(s) !== void 0);
-var Time = constrained(
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/,
-  "TIME_INVALID",
-  "an RFC 3339 UTC time such as 2026-11-21T02:17:00Z",
-  (s) => parseTime(s) !== void 0
-);
-var Fingerprint = constrained(
-  /^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/,
-  "FINGERPRINT_INVALID",
-  "an OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits without spaces"
-);
+var Time = constrained(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/, "TIME_INVALID", "an RFC 3339 UTC time such as 2026-11-21T02:17:00Z", (s) => parseTime(s) !== void 0);
+var Fingerprint = constrained(/^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/, "FINGERPRINT_INVALID", "an OpenPGP fingerprint: 40 (v4) or 64 (v6) hex digits without spaces");
 var Digest = constrained(/^sha256:[0-9a-f]{64}$/, "DIGEST_INVALID", "sha256: followed by 64 lower-case hex digits");
 var Nonce = constrained(/^[0-9a-f]{32}$/, "NONCE_INVALID", "32 lower-case hex digits (128 random bits), quoted");
-var ApproverName = identity(
-  /^[a-z0-9][a-z0-9_-]{0,62}$/,
-  "APPROVER_INVALID",
-  'a name of lower-case letters, digits, "-" and "_", at most 63 characters'
-);
-var Repository = constrained(
-  /^[a-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/,
-  "REPOSITORY_INVALID",
-  "host/owner/name, such as github.com/customer/access"
-);
-var Requester = identity(
-  /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
-  "REQUESTER_INVALID",
-  "an e-mail address such as oncall@vendor.example"
-);
-var RequesterPattern = identity(
-  /^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/,
-  "REQUESTER_PATTERN_INVALID",
-  "an e-mail address, or *@domain for anyone at that domain"
-);
-var PolicyName = identity(
-  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-  "NAME_INVALID",
-  'a DNS label: lower-case letters, digits and "-", at most 63 characters'
-);
+var ApproverName = identity(/^[a-z0-9][a-z0-9_-]{0,62}$/, "APPROVER_INVALID", 'a name of lower-case letters, digits, "-" and "_", at most 63 characters');
+var Repository = constrained(/^[a-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/, "REPOSITORY_INVALID", "host/owner/name, such as github.com/customer/access");
+var Requester = identity(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "REQUESTER_INVALID", "an e-mail address such as oncall@vendor.example");
+var RequesterPattern = identity(/^(?:[^\s@*]+|\*)@[^\s@*]+\.[^\s@*]+$/, "REQUESTER_PATTERN_INVALID", "an e-mail address, or *@domain for anyone at that domain");
+var PolicyName = identity(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "NAME_INVALID", 'a DNS label: lower-case letters, digits and "-", at most 63 characters');
 var Identifier = constrained(/^[a-z][a-z0-9_-]{0,62}$/, "NAME_INVALID", 'a name of lower-case letters, digits, "-" and "_", starting with a letter');
-var RelativePath = constrained(
-  /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+$/,
-  "PATH_INVALID",
-  'a relative path without ".." segments'
-);
+var RelativePath = constrained(/^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+$/, "PATH_INVALID", 'a relative path without ".." segments');
 var FilePath = external_exports.string().min(1).meta({ description: "a file path (relative paths are resolved against the file that names it)" });
 var NETWORKS = ["direct", "tailscale", "twingate", "networkpolicy"];
 var Network = external_exports.enum(NETWORKS);
@@ -70260,10 +70264,7 @@ var TrustApprover = external_exports.union([
   external_exports.strictObject({
     name: ApproverName,
     email: Requester.optional(),
-    sigstore: external_exports.union([
-      external_exports.strictObject({ issuer: external_exports.string().url(), subject: external_exports.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }),
-      external_exports.strictObject({ publicKey: FilePath })
-    ])
+    sigstore: external_exports.union([external_exports.strictObject({ issuer: external_exports.string().url(), subject: external_exports.string().min(1).check(plainIdentity), trustedRoot: FilePath.optional() }), external_exports.strictObject({ publicKey: FilePath })])
   })
 ]);
 var TrustAuditor = external_exports.strictObject({ name: ApproverName, openpgp: FilePath });
@@ -70857,7 +70858,14 @@ function issueFindings(loc, doc, schema, value, issue3) {
         return [at(loc, offset(nodeAt(doc, parent).keyNode ?? where.node), "SCHEMA_MISSING", `missing required key "${String(path3.at(-1))}" in ${label(parent)}`)];
       }
       const quote = issue3.expected === "string" && (typeof got === "number" || typeof got === "boolean") ? " (quote it)" : "";
-      return [at(loc, offset(where.node), "SCHEMA_TYPE", `${name2} must be ${issue3.expected === "object" ? "a mapping" : issue3.expected === "array" ? "a list" : `a ${issue3.expected}`}, got ${show(got)}${quote}`)];
+      return [
+        at(
+          loc,
+          offset(where.node),
+          "SCHEMA_TYPE",
+          `${name2} must be ${issue3.expected === "object" ? "a mapping" : issue3.expected === "array" ? "a list" : `a ${issue3.expected}`}, got ${show(got)}${quote}`
+        )
+      ];
     }
     case "invalid_value": {
       const field = String(path3.at(-1));
@@ -71036,7 +71044,13 @@ function groupSessions(paths, findings) {
       continue;
     }
     if (!SESSION_FILE.test(rest) || rest.endsWith(".asc") && !/^(record|approvals\/)/.test(rest)) {
-      findings.push(layoutFinding(p, "SESSION_LAYOUT", `unexpected file ${rest} in session ${id}; a session holds request.yaml, approvals/<approver>.yaml (+ .asc or .sigstore.json), rejection.yaml, end.yaml, record.yaml (+ .asc)`));
+      findings.push(
+        layoutFinding(
+          p,
+          "SESSION_LAYOUT",
+          `unexpected file ${rest} in session ${id}; a session holds request.yaml, approvals/<approver>.yaml (+ .asc or .sigstore.json), rejection.yaml, end.yaml, record.yaml (+ .asc)`
+        )
+      );
       continue;
     }
     const list = bySession.get(id) ?? [];
@@ -71061,7 +71075,10 @@ function buildSession(id, rels, files, findings) {
   } else {
     findings.push(layoutFinding(`${dir}/`, "SESSION_NO_REQUEST", `session ${id} has no request.yaml`));
   }
-  for (const [rel, kind] of [["rejection.yaml", "Rejection"], ["end.yaml", "End"]]) {
+  for (const [rel, kind] of [
+    ["rejection.yaml", "Rejection"],
+    ["end.yaml", "End"]
+  ]) {
     const b = bytes(rel);
     if (!b) continue;
     const parsed = parse6(at2(rel), b, kind, findings);
@@ -71117,7 +71134,8 @@ function loadPolicies(paths, files, findings) {
     const name2 = pol.value?.metadata.name;
     if (!name2) continue;
     const stem = /^policies\/([^/]+)\.yaml$/.exec(pol.path)[1];
-    if (stem !== name2) findings.push({ ...pol.locate(["metadata", "name"]), code: "POLICY_MISMATCH", message: `metadata.name "${name2}" does not equal the file name ${stem}.yaml`, severity: "error" });
+    if (stem !== name2)
+      findings.push({ ...pol.locate(["metadata", "name"]), code: "POLICY_MISMATCH", message: `metadata.name "${name2}" does not equal the file name ${stem}.yaml`, severity: "error" });
     const other = names.get(name2);
     if (other) findings.push({ ...pol.locate(["metadata", "name"]), code: "POLICY_DUPLICATE", message: `policy name "${name2}" is also used by ${other}`, severity: "error" });
     names.set(name2, pol.path);
@@ -71145,9 +71163,16 @@ async function loadRepository(source) {
   const refused = await source.refused(wanted);
   const files = await source.readMany(wanted);
   const readable = wanted.filter((p) => files.has(p));
-  const { policies, policyApprovals } = loadPolicies(readable.filter((p) => p.startsWith("policies/")), files, findings);
+  const { policies, policyApprovals } = loadPolicies(
+    readable.filter((p) => p.startsWith("policies/")),
+    files,
+    findings
+  );
   const sessions = /* @__PURE__ */ new Map();
-  for (const [id, rels] of groupSessions(readable.filter((p) => p.startsWith("sessions/")), findings)) {
+  for (const [id, rels] of groupSessions(
+    readable.filter((p) => p.startsWith("sessions/")),
+    findings
+  )) {
     sessions.set(id, buildSession(id, rels, files, findings));
   }
   markUnreadable(refused, sessions, findings);
@@ -71208,7 +71233,10 @@ var CommitSource = class _CommitSource {
       const e = idx.get(p);
       return e && !treeRefusal(e, this.label) ? [[p, e.oid]] : [];
     });
-    const blobs = await catBlobs(this.dir, wanted.map(([, oid]) => oid));
+    const blobs = await catBlobs(
+      this.dir,
+      wanted.map(([, oid]) => oid)
+    );
     return new Map(wanted.map(([p, oid]) => [p, blobs.get(oid)]));
   }
   async refused(paths) {
@@ -71269,7 +71297,9 @@ function findGoverning(request2, policies) {
   if (matches.length > 1) {
     const names = matches.map((m) => m.policy.metadata.name).join(", ");
     return {
-      violations: [{ code: "POLICY_AMBIGUOUS", message: `resource "${request2.spec.resource}" is defined by more than one policy (${names}); each resource must be in exactly one`, path: ["spec", "resource"] }]
+      violations: [
+        { code: "POLICY_AMBIGUOUS", message: `resource "${request2.spec.resource}" is defined by more than one policy (${names}); each resource must be in exactly one`, path: ["spec", "resource"] }
+      ]
     };
   }
   return { governing: matches[0], violations: [] };
@@ -71277,11 +71307,19 @@ function findGoverning(request2, policies) {
 function checkPeople(request2, policy, out) {
   const { requesters, recipients } = policy.spec;
   if (!requesterAllowed(request2.metadata.requester, requesters)) {
-    out.push({ code: "POLICY_REQUESTER", message: `requester "${request2.metadata.requester}" is not allowed by policy ${policy.metadata.name}; allowed: ${requesters.join(", ")}`, path: ["metadata", "requester"] });
+    out.push({
+      code: "POLICY_REQUESTER",
+      message: `requester "${request2.metadata.requester}" is not allowed by policy ${policy.metadata.name}; allowed: ${requesters.join(", ")}`,
+      path: ["metadata", "requester"]
+    });
   }
   const fpr = request2.spec.recipient.toUpperCase();
   if (!recipients.some((r) => r.toUpperCase() === fpr)) {
-    out.push({ code: "POLICY_RECIPIENT", message: `recipient key ${request2.spec.recipient} is not allowed by policy ${policy.metadata.name}; allowed: ${recipients.join(", ")}`, path: ["spec", "recipient"] });
+    out.push({
+      code: "POLICY_RECIPIENT",
+      message: `recipient key ${request2.spec.recipient} is not allowed by policy ${policy.metadata.name}; allowed: ${recipients.join(", ")}`,
+      path: ["spec", "recipient"]
+    });
   }
 }
 function checkReason(request2, policy, out) {
@@ -71298,7 +71336,12 @@ function checkReason(request2, policy, out) {
       re = void 0;
     }
     if (!re) out.push({ code: "POLICY_INVALID", message: `policy ${policy.metadata.name} has an invalid reason pattern ${JSON.stringify(pattern)}`, path: ["spec", "reason"] });
-    else if (!re.test(reason)) out.push({ code: "POLICY_REASON_PATTERN", message: `reason ${JSON.stringify(reason)} does not match the pattern ${JSON.stringify(pattern)} required by policy ${policy.metadata.name}`, path: ["spec", "reason"] });
+    else if (!re.test(reason))
+      out.push({
+        code: "POLICY_REASON_PATTERN",
+        message: `reason ${JSON.stringify(reason)} does not match the pattern ${JSON.stringify(pattern)} required by policy ${policy.metadata.name}`,
+        path: ["spec", "reason"]
+      });
   }
 }
 function checkResource(request2, g, out) {
@@ -71307,11 +71350,19 @@ function checkResource(request2, g, out) {
   if (!resource.privileges.includes(privilege)) {
     out.push({ code: "POLICY_PRIVILEGE", message: `privilege "${privilege}" is not allowed for resource ${resource.name}; allowed: ${resource.privileges.join(", ")}`, path: ["spec", "privilege"] });
   } else if (resource.type === "kubernetes" && !parseKubePrivilege(privilege)) {
-    out.push({ code: "PRIVILEGE_INVALID", message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, path: ["spec", "privilege"] });
+    out.push({
+      code: "PRIVILEGE_INVALID",
+      message: `privilege "${privilege}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`,
+      path: ["spec", "privilege"]
+    });
   }
   const guarded = resource.type === "kubernetes" ? protectedNamespaceOf(privilege, g.policy.spec.protectedNamespaces) : void 0;
   if (guarded) {
-    out.push({ code: "PRIVILEGE_PROTECTED_NAMESPACE", message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`, path: ["spec", "privilege"] });
+    out.push({
+      code: "PRIVILEGE_PROTECTED_NAMESPACE",
+      message: `privilege "${privilege}" is in namespace ${guarded}, which is protected: a session there could take over the runner's identity or the cluster's own and keep it after teardown; ask for a namespace the workload runs in`,
+      path: ["spec", "privilege"]
+    });
   }
   if (!resource.network.includes(network)) {
     out.push({ code: "POLICY_NETWORK", message: `network "${network}" is not allowed for resource ${resource.name}; allowed: ${resource.network.join(", ")}`, path: ["spec", "network"] });
@@ -71319,7 +71370,11 @@ function checkResource(request2, g, out) {
   const asked = parseDuration(duration3);
   const max2 = parseDuration(resource.maxDuration);
   if (asked !== void 0 && max2 !== void 0 && asked > max2) {
-    out.push({ code: "POLICY_DURATION", message: `duration ${duration3} is longer than the ${resource.maxDuration} that resource ${resource.name} allows; ask for ${formatDuration(max2)} or less`, path: ["spec", "duration"] });
+    out.push({
+      code: "POLICY_DURATION",
+      message: `duration ${duration3} is longer than the ${resource.maxDuration} that resource ${resource.name} allows; ask for ${formatDuration(max2)} or less`,
+      path: ["spec", "duration"]
+    });
   }
   return asked !== void 0 && max2 !== void 0 ? Math.min(asked, max2) : void 0;
 }
@@ -71357,7 +71412,8 @@ function checkCommand(request2, g, out) {
     else if (!re.test(value)) out.push({ code: "POLICY_INPUT", message: `input ${key} ${JSON.stringify(value)} does not match the whole of the pattern ${JSON.stringify(pattern)}`, path: path3 });
   }
   for (const key of Object.keys(def.inputs)) {
-    if (!(key in cmd.inputs)) out.push({ code: "POLICY_INPUT", message: `command ${def.name} needs input "${key}" (matching ${JSON.stringify(def.inputs[key])})`, path: ["spec", "command", "inputs"] });
+    if (!(key in cmd.inputs))
+      out.push({ code: "POLICY_INPUT", message: `command ${def.name} needs input "${key}" (matching ${JSON.stringify(def.inputs[key])})`, path: ["spec", "command", "inputs"] });
   }
   return def;
 }
@@ -71368,7 +71424,11 @@ function checkAge(request2, policy, now, out) {
   if (created > now + CLOCK_SKEW_MS) {
     out.push({ code: "REQUEST_FUTURE", message: `created ${request2.metadata.created} is in the future; use the current UTC time`, path: ["metadata", "created"] });
   } else if (now - created > expiry * 1e3) {
-    out.push({ code: "REQUEST_STALE", message: `request created ${request2.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`, path: ["metadata", "created"] });
+    out.push({
+      code: "REQUEST_STALE",
+      message: `request created ${request2.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`,
+      path: ["metadata", "created"]
+    });
   }
 }
 function evaluatePolicy(request2, policies, opts) {
@@ -71392,10 +71452,16 @@ function lintArgv(argv, inputs, path3, out) {
   argv.forEach((arg, i2) => {
     const m = PLACEHOLDER2.exec(arg);
     if (m) {
-      if (!(m[1] in inputs)) out.push({ code: "POLICY_INVALID", message: `argument ${JSON.stringify(arg)} names input "${m[1]}", which the command does not declare`, path: [], policyPath: [...path3, i2] });
+      if (!(m[1] in inputs))
+        out.push({ code: "POLICY_INVALID", message: `argument ${JSON.stringify(arg)} names input "${m[1]}", which the command does not declare`, path: [], policyPath: [...path3, i2] });
       used.add(m[1]);
     } else if (/[{}]/.test(arg)) {
-      out.push({ code: "POLICY_INVALID", message: `argument ${JSON.stringify(arg)} mixes text and a placeholder; a placeholder must be a whole argument, such as "{database}"`, path: [], policyPath: [...path3, i2] });
+      out.push({
+        code: "POLICY_INVALID",
+        message: `argument ${JSON.stringify(arg)} mixes text and a placeholder; a placeholder must be a whole argument, such as "{database}"`,
+        path: [],
+        policyPath: [...path3, i2]
+      });
     }
   });
   const first = argv[0];
@@ -71409,7 +71475,11 @@ function lintPolicy(policy) {
   const v = (code, message, policyPath) => out.push({ code, message, path: [], policyPath });
   const { approvals, resources, reason } = policy.spec;
   if (approvals.required > approvals.approvers.length) {
-    v("POLICY_APPROVALS", `approvals.required is ${approvals.required} but only ${approvals.approvers.length} approvers are listed; no request could ever be approved`, ["spec", "approvals", "required"]);
+    v("POLICY_APPROVALS", `approvals.required is ${approvals.required} but only ${approvals.approvers.length} approvers are listed; no request could ever be approved`, [
+      "spec",
+      "approvals",
+      "required"
+    ]);
   }
   const seen = /* @__PURE__ */ new Set();
   approvals.approvers.forEach((a, i2) => {
@@ -71426,7 +71496,8 @@ function lintPolicy(policy) {
     names.add(r.name);
     if (r.type === "kubernetes") {
       r.privileges.forEach((p, pi) => {
-        if (!parseKubePrivilege(p)) v("PRIVILEGE_INVALID", `privilege "${p}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, [...at2, "privileges", pi]);
+        if (!parseKubePrivilege(p))
+          v("PRIVILEGE_INVALID", `privilege "${p}" is not a Kubernetes privilege; use cluster-admin, view, admin:<namespace>, edit:<namespace> or clusterrole:<name>`, [...at2, "privileges", pi]);
       });
     }
     if (r.type === "command" && !r.commands?.length) v("POLICY_INVALID", `resource ${r.name} is of type command but defines no commands`, [...at2, "type"]);
@@ -71448,17 +71519,9 @@ function lintPolicy(policy) {
 }
 
 // src/core/reasons.ts
-var RECORDING_CODES = [
-  "RECORDING_MISSING",
-  "RECORDING_TRUNCATED",
-  "RECORDING_EXTRA",
-  "RECORDING_REORDERED",
-  "RECORDING_ALTERED",
-  "RECORDING_UNBOUND",
-  "RECORDING_UNREADABLE",
-  "RECORDING_MALFORMED",
-  "RECORDING_FOREIGN"
-];
+var RECORDING_CHAIN_CODES = ["RECORDING_MISSING", "RECORDING_TRUNCATED", "RECORDING_EXTRA", "RECORDING_REORDERED", "RECORDING_ALTERED", "RECORDING_UNBOUND"];
+var RECORDING_CONTENT_CODES = ["RECORDING_UNREADABLE", "RECORDING_MALFORMED", "RECORDING_FOREIGN"];
+var RECORDING_CODES = [...RECORDING_CHAIN_CODES, ...RECORDING_CONTENT_CODES];
 var REASONS = [
   // Signature and key checks made in crypto/ (SIGNATURE_*, KEY_*, SIGSTORE_*): listed in crypto/errors.ts.
   ...CRYPTO_REASONS,
@@ -97046,7 +97109,13 @@ var index$1 = /* @__PURE__ */ _mergeNamespaces({
 var MIN_RSA_BITS = 3072;
 var R = enums.reasonForRevocation;
 var SOFT_REASONS = /* @__PURE__ */ new Set([R.keySuperseded, R.keyRetired]);
-var REASON_NAMES = { [R.noReason]: "no reason given", [R.keySuperseded]: "superseded", [R.keyCompromised]: "compromised", [R.keyRetired]: "retired", [R.userIDInvalid]: "user id no longer valid" };
+var REASON_NAMES = {
+  [R.noReason]: "no reason given",
+  [R.keySuperseded]: "superseded",
+  [R.keyCompromised]: "compromised",
+  [R.keyRetired]: "retired",
+  [R.userIDInvalid]: "user id no longer valid"
+};
 function describe3(key, part) {
   return `${part === key ? "key" : "signing subkey"} ${part.getFingerprint().toUpperCase()}`;
 }
@@ -97084,9 +97153,13 @@ async function checkRevocations(key, part, signed, now) {
   }
   for (const { p, revs } of all) {
     for (const r of revs) {
-      if (r.at.getTime() <= signed.getTime()) fail("KEY_RETIRED", `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before this signature was made (${signed.toISOString()}); sign with the approver's new key`);
+      if (r.at.getTime() <= signed.getTime())
+        fail("KEY_RETIRED", `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before this signature was made (${signed.toISOString()}); sign with the approver's new key`);
       if (r.at.getTime() <= now.getTime()) {
-        fail("KEY_RETIRED", `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before ${now.toISOString()}: it authorises nothing judged after that; a signature made before stays valid only for what was judged before it (audit)`);
+        fail(
+          "KEY_RETIRED",
+          `${describe3(key, p)} was retired (${r.reason}) at ${r.at.toISOString()}, before ${now.toISOString()}: it authorises nothing judged after that; a signature made before stays valid only for what was judged before it (audit)`
+        );
       }
     }
   }
@@ -97094,7 +97167,8 @@ async function checkRevocations(key, part, signed, now) {
 function checkStrength(part) {
   const a = part.getAlgorithmInfo();
   const ok = a.algorithm.startsWith("rsa") ? (a.bits ?? 0) >= MIN_RSA_BITS : a.algorithm === "eddsaLegacy" ? a.curve === "ed25519Legacy" : a.algorithm === "ed25519" || a.algorithm === "ed448";
-  if (!ok) fail("KEY_WEAK", `key ${part.getFingerprint().toUpperCase()} is ${a.algorithm}${a.bits ? ` ${a.bits} bits` : ""}${a.curve ? ` ${a.curve}` : ""}, not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
+  if (!ok)
+    fail("KEY_WEAK", `key ${part.getFingerprint().toUpperCase()} is ${a.algorithm}${a.bits ? ` ${a.bits} bits` : ""}${a.curve ? ` ${a.curve}` : ""}, not RSA >= ${MIN_RSA_BITS} bits or ed25519`);
 }
 async function checkValidAt(key, part, at2, when) {
   for (const p of part === key ? [key] : [key, part]) {
@@ -97113,7 +97187,8 @@ async function checkKeyValidity(key, part, signed, now) {
   checkStrength(key);
   if (part !== key) checkStrength(part);
   for (const p of part === key ? [key] : [key, part]) {
-    if (p.getCreationTime().getTime() > signed.getTime()) fail("SIGNATURE_FUTURE", `the signature (${signed.toISOString()}) is older than ${describe3(key, p)} that made it (${p.getCreationTime().toISOString()})`);
+    if (p.getCreationTime().getTime() > signed.getTime())
+      fail("SIGNATURE_FUTURE", `the signature (${signed.toISOString()}) is older than ${describe3(key, p)} that made it (${p.getCreationTime().toISOString()})`);
   }
   await checkValidAt(key, part, signed, "when the signature was made");
   if (now.getTime() > signed.getTime()) await validAtJudged(key, part, now);
@@ -97162,8 +97237,10 @@ async function inspectSignature(bytes) {
   if (packets.length === 0) fail("SIGNATURE_MALFORMED", "the signature file holds no signature packet");
   if (packets.length > 1) fail("SIGNATURE_MULTIPLE", `the signature file holds ${packets.length} signatures; exactly one is accepted`);
   const packet = packets[0];
-  if (packet.signatureType === enums.signature.text) fail("SIGNATURE_TEXT_MODE", "text-mode signature (type 0x01); sign the exact bytes in binary mode (gpg --detach-sign, without --textmode)");
-  if (packet.signatureType !== enums.signature.binary) fail("SIGNATURE_TYPE", `signature type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, "0")} is not a binary document signature (0x00)`);
+  if (packet.signatureType === enums.signature.text)
+    fail("SIGNATURE_TEXT_MODE", "text-mode signature (type 0x01); sign the exact bytes in binary mode (gpg --detach-sign, without --textmode)");
+  if (packet.signatureType !== enums.signature.binary)
+    fail("SIGNATURE_TYPE", `signature type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, "0")} is not a binary document signature (0x00)`);
   if (!packet.created) fail("SIGNATURE_MALFORMED", "the signature has no creation time");
   const issuerKeyIds = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
   return { signature, packet, created: packet.created, issuerKeyIds };
@@ -97338,7 +97415,10 @@ function readJson(bytes) {
 }
 function refuseDsse(json2) {
   if (typeof json2 === "object" && json2 !== null && "dsseEnvelope" in json2) {
-    fail("SIGSTORE_DSSE_REFUSED", "the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)");
+    fail(
+      "SIGSTORE_DSSE_REFUSED",
+      "the sigstore bundle holds a DSSE envelope, which signs its own payload, not the approval file; sign the approval file itself (a message-signature bundle, as `sigstore sign` or `cosign sign-blob --new-bundle-format --bundle` make)"
+    );
   }
 }
 function parseBundle(json2) {
@@ -97376,7 +97456,8 @@ function refuseRootInChain(bundle) {
 }
 function checkTlogKinds(bundle) {
   for (const e of bundle.verificationMaterial.tlogEntries) {
-    if (e.kindVersion?.kind !== "hashedrekord") fail("SIGSTORE_TLOG_KIND_REFUSED", `the sigstore bundle has a ${JSON.stringify(e.kindVersion?.kind)} log entry; only hashedrekord entries (a signature over the approval's digest) are accepted`);
+    if (e.kindVersion?.kind !== "hashedrekord")
+      fail("SIGSTORE_TLOG_KIND_REFUSED", `the sigstore bundle has a ${JSON.stringify(e.kindVersion?.kind)} log entry; only hashedrekord entries (a signature over the approval's digest) are accepted`);
   }
 }
 function spkiId(pem) {
@@ -97456,7 +97537,8 @@ function verifyForApprover(bundle, entity, e) {
   if (got.issuer !== e.key.issuer || got.subject !== e.key.subject) fail("SIGSTORE_SUBJECT_MISMATCH", `verified identity ${got.issuer} ${got.subject} is not ${e.name}'s`);
 }
 function noCandidate(claimed, entries) {
-  if (entries.some((x2) => x2.key.issuer === claimed.issuer)) fail("SIGSTORE_SUBJECT_MISMATCH", `certificate subject ${JSON.stringify(claimed.subject)} is not exactly any trusted subject for issuer ${claimed.issuer}`);
+  if (entries.some((x2) => x2.key.issuer === claimed.issuer))
+    fail("SIGSTORE_SUBJECT_MISMATCH", `certificate subject ${JSON.stringify(claimed.subject)} is not exactly any trusted subject for issuer ${claimed.issuer}`);
   return fail("SIGSTORE_ISSUER_MISMATCH", `certificate issuer ${JSON.stringify(claimed.issuer)} is not a trusted issuer`);
 }
 function verifyKeyless(bundle, entity, entries) {
@@ -97492,8 +97574,16 @@ function verifySigstoreBundle(bundleBytes, artifact, approvers, _now) {
   } catch (e) {
     return fail("SIGNATURE_MALFORMED", `sigstore bundle cannot be used: ${e.message}`, e);
   }
-  if (entity.key.$case === "public-key") return verifyKeyBased(entity, approvers.filter((a) => a.key.type === "sigstore-key"));
-  return verifyKeyless(bundle, entity, approvers.filter((a) => a.key.type === "sigstore-identity"));
+  if (entity.key.$case === "public-key")
+    return verifyKeyBased(
+      entity,
+      approvers.filter((a) => a.key.type === "sigstore-key")
+    );
+  return verifyKeyless(
+    bundle,
+    entity,
+    approvers.filter((a) => a.key.type === "sigstore-identity")
+  );
 }
 
 // src/core/verify-signer.ts
@@ -97580,7 +97670,12 @@ function countOnce(passed, reasons) {
     const sameKey = keys.get(a.keyId);
     const samePerson = [`name:${a.approver}`, ...identities.map((id) => `id:${id}`)].map((k) => people.get(k)).find((x2) => x2 !== void 0);
     if (sameKey) reasons.push({ code: "DUPLICATE_KEY", message: `${a.approver} signed with the same key as ${sameKey}; one key counts once`, file: a.file });
-    else if (samePerson) reasons.push({ code: "DUPLICATE_APPROVER", message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(", ")}); one approver counts once, whatever the number of keys`, file: a.file });
+    else if (samePerson)
+      reasons.push({
+        code: "DUPLICATE_APPROVER",
+        message: `${a.approver} is the same approver as ${samePerson} (same name or identity: ${[a.approver, ...identities].join(", ")}); one approver counts once, whatever the number of keys`,
+        file: a.file
+      });
     else {
       keys.set(a.keyId, a.approver);
       people.set(`name:${a.approver}`, a.approver);
@@ -97604,7 +97699,10 @@ async function verifyApprovals(files, subject, trust, now) {
   const accepted = countOnce(passed, reasons);
   const need = Math.max(trust.threshold, subject.policy.spec.approvals.required);
   if (accepted.length < need) {
-    reasons.push({ code: "THRESHOLD_NOT_MET", message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(", ")})` : ""}` });
+    reasons.push({
+      code: "THRESHOLD_NOT_MET",
+      message: `${accepted.length} of ${need} required approvals from distinct trusted keys${accepted.length ? ` (${accepted.map((a) => a.approver).join(", ")})` : ""}`
+    });
   }
   return { approved: accepted.length >= need, need, accepted, reasons };
 }
@@ -97619,7 +97717,8 @@ async function verifyOne2(file2, s, trust, now) {
   const a = file2.value;
   if (a.approver !== file2.name) fail2("APPROVAL_FILE_MISMATCH", `approver "${a.approver}" is written in ${file2.name}.yaml`);
   const signer = await identifySigner(file2.bytes, file2.signatures, trust, now);
-  if (!signer.approvers.some((t) => t.name === a.approver)) fail2("APPROVER_NAME_MISMATCH", `signed by the key of ${signer.approvers.map((t) => t.name).join(", ")}, but the file says approver "${a.approver}"`);
+  if (!signer.approvers.some((t) => t.name === a.approver))
+    fail2("APPROVER_NAME_MISMATCH", `signed by the key of ${signer.approvers.map((t) => t.name).join(", ")}, but the file says approver "${a.approver}"`);
   if (a.policy !== s.name) fail2("POLICY_NAME_MISMATCH", `approval is for policy ${a.policy}, not ${s.name}`);
   if (a.repository !== s.repository) fail2("REPOSITORY_MISMATCH", `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail2("POLICY_DIGEST_MISMATCH", `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
@@ -97640,10 +97739,23 @@ async function verifyPolicyApprovals(policy, files, trust, now) {
   const need = trust.threshold;
   const approved = counted.length >= need;
   if (!approved) {
-    reasons.push({ code: "POLICY_UNAPPROVED", message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used` });
+    reasons.push({
+      code: "POLICY_UNAPPROVED",
+      message: `policy ${policy.name} at ${policy.digest} has ${counted.length} of ${need} approvals from distinct trusted approvers; a policy changed without fresh approvals is not used`
+    });
   }
   const accepted = counted.map(({ approver, keyId, signed }) => ({ approver, keyId, signed }));
-  return { approved, need, approvers: accepted.map((a) => a.approver), accepted, approvedAt: thresholdTime(accepted.map((a) => a.signed), need), reasons };
+  return {
+    approved,
+    need,
+    approvers: accepted.map((a) => a.approver),
+    accepted,
+    approvedAt: thresholdTime(
+      accepted.map((a) => a.signed),
+      need
+    ),
+    reasons
+  };
 }
 
 // src/core/policy-versions.ts
@@ -97660,13 +97772,21 @@ function mismatch(message, file2) {
 function governingFile(model, resource) {
   const defining = model.policies.filter((f) => f.value?.spec.resources.some((r) => r.name === resource));
   if (defining.length > 1) {
-    return { reasons: [mismatch(`resource "${resource}" is defined by ${defining.length} policy files (${defining.map((f) => f.path).join(", ")}); each resource must be in exactly one file, and none is picked`)] };
+    return {
+      reasons: [
+        mismatch(`resource "${resource}" is defined by ${defining.length} policy files (${defining.map((f) => f.path).join(", ")}); each resource must be in exactly one file, and none is picked`)
+      ]
+    };
   }
   const file2 = defining[0];
   if (!file2) return { reasons: [] };
   const name2 = file2.value.metadata.name;
   if (!nameMatchesPath(file2)) {
-    return { reasons: [mismatch(`${file2.path} calls itself "${name2}"; a policy is policies/<metadata.name>.yaml, and approvals of "${name2}" are approvals of policies/${name2}.yaml, not of this file`, file2.path)] };
+    return {
+      reasons: [
+        mismatch(`${file2.path} calls itself "${name2}"; a policy is policies/<metadata.name>.yaml, and approvals of "${name2}" are approvals of policies/${name2}.yaml, not of this file`, file2.path)
+      ]
+    };
   }
   const sameName = model.policies.filter((f) => f !== file2 && (f.value?.metadata.name === name2 || policyStem(f.path) === name2));
   if (sameName.length) {
@@ -97679,7 +97799,16 @@ function checkRollback(path3, digest, verdict, versions) {
   if (!verdict.approved || others.length === 0) return verdict;
   const newest = others.reduce((a, b) => b.approvedAt > a.approvedAt ? b : a);
   const fresh = (verdict.accepted ?? []).filter((a) => a.signed > newest.approvedAt);
-  if (fresh.length >= verdict.need) return { ...verdict, accepted: fresh, approvers: fresh.map((a) => a.approver), approvedAt: thresholdTime(fresh.map((a) => a.signed), verdict.need) };
+  if (fresh.length >= verdict.need)
+    return {
+      ...verdict,
+      accepted: fresh,
+      approvers: fresh.map((a) => a.approver),
+      approvedAt: thresholdTime(
+        fresh.map((a) => a.signed),
+        verdict.need
+      )
+    };
   const older = versions.some((v) => v.digest === digest);
   const what = older ? `has the bytes of an older version that ${newest.digest} superseded` : `is approved only by approvals older than those of ${newest.digest}`;
   const reason = {
@@ -97726,11 +97855,20 @@ function evaluateSession(s, usable, broken, now) {
   const findings = [];
   const evaluation = evaluatePolicy(req.value, usable, { now, checkStale: status === "pending" });
   if (!evaluation.governing && broken.size) {
-    evaluation.violations.splice(0, evaluation.violations.length, { code: "POLICY_INVALID", message: `policies with errors (${[...broken].join(", ")}) govern nothing until fixed; the resource may be defined there`, path: ["spec", "resource"] });
+    evaluation.violations.splice(0, evaluation.violations.length, {
+      code: "POLICY_INVALID",
+      message: `policies with errors (${[...broken].join(", ")}) govern nothing until fixed; the resource may be defined there`,
+      path: ["spec", "resource"]
+    });
   }
   findings.push(...violationFindings(req, evaluation.violations, (v) => v.path));
   if (s.rejection?.value && s.rejection.value.request !== req.digest) {
-    findings.push({ ...s.rejection.locate(["request"]), code: "DIGEST_MISMATCH", message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`, severity: "warning" });
+    findings.push({
+      ...s.rejection.locate(["request"]),
+      code: "DIGEST_MISMATCH",
+      message: `rejection names request ${s.rejection.value.request}, but request.yaml is ${req.digest}`,
+      severity: "warning"
+    });
   }
   Object.assign(summary2, { requestDigest: req.digest, resource: req.value.spec.resource, privilege: req.value.spec.privilege, evaluation });
   return { summary: summary2, findings };
@@ -97755,16 +97893,25 @@ async function verifyPolicyFile(model, file2, trust, repository, now, options = 
   return options.policyVersions ? checkRollback(file2.path, file2.digest, verdict, await options.policyVersions(file2.path)) : verdict;
 }
 function folderMismatches(s) {
-  return [s.end, s.rejection].flatMap((f) => f?.value && f.value.session !== s.id ? [{ code: "SESSION_MISMATCH", message: `${f.path} names session "${f.value.session}", not its folder's "${s.id}"; it still closes ${s.id}`, file: f.path }] : []);
+  return [s.end, s.rejection].flatMap(
+    (f) => f?.value && f.value.session !== s.id ? [{ code: "SESSION_MISMATCH", message: `${f.path} names session "${f.value.session}", not its folder's "${s.id}"; it still closes ${s.id}`, file: f.path }] : []
+  );
 }
 async function verifySession(model, id, trust, repository, now, options = {}) {
   const s = model.sessions.get(id);
   const status = s ? sessionStatus(s) : "missing";
   const req = s?.request;
   if (s?.unreadable?.length) return { id, approved: false, status, reasons: s.unreadable.map((r) => ({ code: "SESSION_UNREADABLE", message: `${r.code}: ${r.message}`, file: r.path })) };
-  if (!s || !req?.value) return { id, approved: false, status, reasons: [{ code: "REQUEST_INVALID", message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
+  if (!s || !req?.value)
+    return { id, approved: false, status, reasons: [{ code: "REQUEST_INVALID", message: `sessions/${id}/request.yaml is missing or invalid`, file: `sessions/${id}/request.yaml` }] };
   if (req.value.metadata.id !== id) {
-    return { id, approved: false, status, requestDigest: req.digest, reasons: [{ code: "REQUEST_ID_MISMATCH", message: `metadata.id "${req.value.metadata.id}" is not the folder name "${id}"; they must be the same`, file: req.path }] };
+    return {
+      id,
+      approved: false,
+      status,
+      requestDigest: req.digest,
+      reasons: [{ code: "REQUEST_ID_MISMATCH", message: `metadata.id "${req.value.metadata.id}" is not the folder name "${id}"; they must be the same`, file: req.path }]
+    };
   }
   const gov = governingFile(model, req.value.spec.resource);
   if (gov.reasons.length) return { id, approved: false, status, requestDigest: req.digest, reasons: gov.reasons };
@@ -97776,10 +97923,16 @@ async function verifySession(model, id, trust, repository, now, options = {}) {
   const evaluation = evaluatePolicy(req.value, pv?.approved ? [file2.value] : [], { now, checkStale });
   const base3 = { id, status, requestDigest: req.digest, evaluation };
   if (policy && !pv.approved) return { ...base3, approved: false, policy, reasons: pv.reasons };
-  if (gov.file && !file2) return { ...base3, approved: false, reasons: [{ code: "POLICY_VIOLATION", message: `POLICY_INVALID: ${gov.file.path} has errors (run validate) and governs nothing until fixed`, file: gov.file.path }] };
+  if (gov.file && !file2)
+    return {
+      ...base3,
+      approved: false,
+      reasons: [{ code: "POLICY_VIOLATION", message: `POLICY_INVALID: ${gov.file.path} has errors (run validate) and governs nothing until fixed`, file: gov.file.path }]
+    };
   const reasons = evaluation.violations.map((v) => ({ code: "POLICY_VIOLATION", message: `${v.code}: ${v.message}`, file: req.path }));
   reasons.push(...folderMismatches(s));
-  if (s.rejection) reasons.push({ code: "SESSION_REJECTED", message: `rejected by ${s.rejection.value?.by ?? "?"}: ${s.rejection.value?.reason ?? "(unreadable rejection.yaml)"}`, file: s.rejection.path });
+  if (s.rejection)
+    reasons.push({ code: "SESSION_REJECTED", message: `rejected by ${s.rejection.value?.by ?? "?"}: ${s.rejection.value?.reason ?? "(unreadable rejection.yaml)"}`, file: s.rejection.path });
   const g = evaluation.governing;
   if (!g) return { ...base3, approved: false, reasons };
   const approvals = await verifyApprovals(
@@ -97826,7 +97979,10 @@ async function approvalEntries(session, evaluation, keys) {
 
 // src/action/layout.ts
 function pairs(layout) {
-  return [["sessions", layout.sessions], ["policies", layout.policies]].sort((a, b) => b[1].length - a[1].length);
+  return [
+    ["sessions", layout.sessions],
+    ["policies", layout.policies]
+  ].sort((a, b) => b[1].length - a[1].length);
 }
 function toCanonical(layout, repoPath) {
   for (const [root, dir] of pairs(layout)) {
@@ -97871,7 +98027,13 @@ var LayoutSource = class {
 
 // src/action/judge.ts
 function only(source, keep) {
-  return { label: source.label, list: async (roots) => (await source.list(roots)).filter(keep), read: (p) => source.read(p), readMany: (ps) => source.readMany(ps), refused: (ps) => source.refused(ps) };
+  return {
+    label: source.label,
+    list: async (roots) => (await source.list(roots)).filter(keep),
+    read: (p) => source.read(p),
+    readMany: (ps) => source.readMany(ps),
+    refused: (ps) => source.refused(ps)
+  };
 }
 async function openCommit(ctx, rev2, keep) {
   const commit = await revParse(ctx.workspace, rev2) ?? "HEAD";
@@ -98216,7 +98378,11 @@ async function runAll(settings, sha, ctx, layout) {
   const sig = await signatureSetup(settings, ctx.now);
   const j = await judgeAll({ ...ctx, keys: sig.keys }, sha);
   const notices = sig.problem ? [sig.problem] : [];
-  if (settings.stepSummary) await writeSummary(renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false), notices);
+  if (settings.stepSummary)
+    await writeSummary(
+      renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false),
+      notices
+    );
   if (sig.problem) warning(sig.problem);
   return j;
 }
