@@ -69750,8 +69750,19 @@ var common = {
   /** The runner's `expiring` event fires this long before the session expires. */
   expiringBefore: LeadTime.default("10m")
 };
-var NotifyChannel = external_exports.discriminatedUnion("type", [
-  external_exports.strictObject({ type: external_exports.literal("webhook"), ...common, urlEnv: EnvName, secretEnv: EnvName }),
+var CHANNEL_TYPES = ["webhook", "slack", "teams", "pagerduty", "email"];
+function designShape(value) {
+  if (!value || typeof value !== "object" || Array.isArray(value) || "type" in value) return value;
+  const keys = Object.keys(value).filter((k) => CHANNEL_TYPES.includes(k));
+  if (keys.length !== 1) return value;
+  const type = keys[0];
+  const { [type]: inner, ...rest } = value;
+  if (!inner || typeof inner !== "object" || Array.isArray(inner)) return value;
+  return { type, ...inner, ...rest };
+}
+var FlatChannel = external_exports.discriminatedUnion("type", [
+  // A generic webhook's URL may be written here (the HMAC secret is the credential) or named by urlEnv; never both.
+  external_exports.strictObject({ type: external_exports.literal("webhook"), ...common, url: external_exports.string().optional(), urlEnv: EnvName.optional(), secretEnv: EnvName }),
   external_exports.strictObject({ type: external_exports.literal("slack"), ...common, urlEnv: EnvName }),
   external_exports.strictObject({ type: external_exports.literal("teams"), ...common, urlEnv: EnvName }),
   external_exports.strictObject({
@@ -69777,6 +69788,7 @@ var NotifyChannel = external_exports.discriminatedUnion("type", [
     to: external_exports.array(external_exports.string().email()).min(1)
   })
 ]);
+var NotifyChannel = external_exports.preprocess(designShape, FlatChannel);
 var NotifyConfig = external_exports.array(NotifyChannel).max(20);
 var Escalate = external_exports.strictObject({ after: LeadTime, notify: external_exports.array(ChannelName).min(1) });
 var LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
@@ -69804,8 +69816,11 @@ function resolveChannels(config3, env) {
       return v;
     };
     switch (c.type) {
-      case "webhook":
-        return { ...c, name: name2, url: checkUrl(name2, c.urlEnv, read(c.urlEnv)), secret: read(c.secretEnv) };
+      case "webhook": {
+        if (!!c.url === !!c.urlEnv) throw new BreakglassError("NOTIFY_CONFIG_INVALID", `notify channel ${name2}: a webhook needs exactly one of url and urlEnv`);
+        const url2 = c.url ? checkUrl(name2, "url", c.url) : checkUrl(name2, c.urlEnv, read(c.urlEnv));
+        return { ...c, name: name2, url: url2, secret: read(c.secretEnv) };
+      }
       case "slack":
       case "teams":
         return { ...c, name: name2, url: checkUrl(name2, c.urlEnv, read(c.urlEnv)) };

@@ -208,6 +208,26 @@ describe('a notify configuration is refused with a precise code', () => {
     expect(r?.message).not.toContain('secret');
   });
 
+  it("reads the design's shape ({ webhook: { url, secretEnv }, events }) as the flat one; a webhook needs exactly one of url and urlEnv", () => {
+    const design = NotifyConfig.parse([{ webhook: { url: 'https://hooks.customer.example/bg', secretEnv: 'S' }, events: ['activated', 'ended'] }, { slack: { urlEnv: 'U' } }]);
+    expect(design).toMatchObject([
+      { type: 'webhook', url: 'https://hooks.customer.example/bg', secretEnv: 'S', events: ['activated', 'ended'] },
+      { type: 'slack', urlEnv: 'U' },
+    ]);
+    const resolved = resolveChannels(design, { S: 'hmac-secret', U: 'https://hooks.slack.example/services/T/B/x' });
+    expect(resolved.map((c) => [c.name, c.url])).toEqual([
+      ['webhook', 'https://hooks.customer.example/bg'],
+      ['slack', 'https://hooks.slack.example/services/T/B/x'],
+    ]);
+    // Two types in one entry, or none, stays a schema error; so does a Slack URL written in (it is itself a credential).
+    expect(NotifyConfig.safeParse([{ webhook: { url: 'https://a.example', secretEnv: 'S' }, slack: { urlEnv: 'U' } }]).success).toBe(false);
+    expect(NotifyConfig.safeParse([{ slack: { url: 'https://hooks.slack.com/services/T/B/x' } }]).success).toBe(false);
+    const both = NotifyConfig.parse([{ type: 'webhook', url: 'https://a.example', urlEnv: 'H', secretEnv: 'S' }]);
+    expect(() => resolveChannels(both, { H: 'https://a.example', S: 's' })).toThrow(expect.objectContaining({ code: 'NOTIFY_CONFIG_INVALID' }));
+    const insecure = NotifyConfig.parse([{ webhook: { url: 'http://hooks.example/x', secretEnv: 'S' } }]);
+    expect(() => resolveChannels(insecure, { S: 's' })).toThrow(expect.objectContaining({ code: 'NOTIFY_URL_INSECURE' }));
+  });
+
   it('a URL written into the config instead of a variable name is a schema error', () => {
     expect(NotifyConfig.safeParse([{ type: 'slack', urlEnv: 'https://hooks.slack.com/services/T/B/x' }]).success).toBe(false);
     expect(NotifyConfig.safeParse([{ type: 'slack', url: 'https://hooks.slack.com/services/T/B/x' }]).success).toBe(false);

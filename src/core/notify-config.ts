@@ -28,8 +28,26 @@ const common = {
   expiringBefore: LeadTime.default('10m'),
 };
 
-export const NotifyChannel = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), ...common, urlEnv: EnvName, secretEnv: EnvName }),
+const CHANNEL_TYPES = ['webhook', 'slack', 'teams', 'pagerduty', 'email'] as const;
+
+/**
+ * The design's shape, `{ webhook: { url, secretEnv }, events: [...] }` or
+ * `{ slack: { urlEnv } }`, read as the flat `{ type: webhook, url, secretEnv,
+ * events }`. Anything else is left as written for the schema to judge.
+ */
+function designShape(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || 'type' in value) return value;
+  const keys = Object.keys(value).filter((k) => (CHANNEL_TYPES as readonly string[]).includes(k));
+  if (keys.length !== 1) return value;
+  const type = keys[0] as string;
+  const { [type]: inner, ...rest } = value as Record<string, unknown>;
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return value;
+  return { type, ...inner, ...rest };
+}
+
+const FlatChannel = z.discriminatedUnion('type', [
+  // A generic webhook's URL may be written here (the HMAC secret is the credential) or named by urlEnv; never both.
+  z.strictObject({ type: z.literal('webhook'), ...common, url: z.string().optional(), urlEnv: EnvName.optional(), secretEnv: EnvName }),
   z.strictObject({ type: z.literal('slack'), ...common, urlEnv: EnvName }),
   z.strictObject({ type: z.literal('teams'), ...common, urlEnv: EnvName }),
   z.strictObject({
@@ -55,7 +73,8 @@ export const NotifyChannel = z.discriminatedUnion('type', [
     to: z.array(z.string().email()).min(1),
   }),
 ]);
-export type NotifyChannel = z.infer<typeof NotifyChannel>;
+export const NotifyChannel = z.preprocess(designShape, FlatChannel);
+export type NotifyChannel = z.infer<typeof FlatChannel>;
 
 export const NotifyConfig = z.array(NotifyChannel).max(20);
 export type NotifyConfig = z.infer<typeof NotifyConfig>;
@@ -108,8 +127,11 @@ export function resolveChannels(config: NotifyConfig, env: Readonly<Record<strin
       return v;
     };
     switch (c.type) {
-      case 'webhook':
-        return { ...c, name, url: checkUrl(name, c.urlEnv, read(c.urlEnv)), secret: read(c.secretEnv) };
+      case 'webhook': {
+        if (!!c.url === !!c.urlEnv) throw new BreakglassError('NOTIFY_CONFIG_INVALID', `notify channel ${name}: a webhook needs exactly one of url and urlEnv`);
+        const url = c.url ? checkUrl(name, 'url', c.url) : checkUrl(name, c.urlEnv as string, read(c.urlEnv as string));
+        return { ...c, name, url, secret: read(c.secretEnv) };
+      }
       case 'slack':
       case 'teams':
         return { ...c, name, url: checkUrl(name, c.urlEnv, read(c.urlEnv)) };
