@@ -7,7 +7,8 @@
  * requires recording is refused when it cannot be recorded.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openRecording } from '../../src/core/recording-open.js';
 import type { RecordingEvent } from '../../src/core/recording.js';
 import { readPrivateKey, unseal } from '../../src/crypto/openpgp.js';
+import { binary } from '../helpers/cli.js';
 import { GatewayEnv, type LiveRunner } from '../helpers/gateway-env.js';
 import { kubectl, kubectlEventually } from '../helpers/kubectl.js';
 
@@ -167,6 +169,36 @@ describe('a recorded session through the gateway', () => {
     expect(execs.length).toBeGreaterThan(0);
     for (const x of execs) expect(x.argv).toEqual(['ls', '-la', '/tmp']);
     expect(statusOf(execs[0])?.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('`breakglass replay` verifies the committed recording and shows each request, the exec argv and the denied ones', async () => {
+    const clone = mkdtempSync(join(tmpdir(), 'bg-replay-'));
+    try {
+      execFileSync('git', ['clone', '-q', env.remote, join(clone, 'repo')]);
+      // The auditor's secret key, as an auditor keeps it: a file only they can read.
+      const keyFile = join(clone, 'auditor.asc');
+      writeFileSync(keyFile, env.auditor.privateKey, { mode: 0o600 });
+      const args = ['replay', ID, '--key', keyFile, '--trust', join(env.root, 'etc', 'trust.yaml'), '--repo', join(clone, 'repo')];
+      const text = await binary(args, { cwd: clone });
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/chain head sha256:[0-9a-f]{64} verified against the runner-signed record/);
+      for (const shown of [
+        /\blist +200 +configmaps/,
+        /\bcreate +201 +configmaps/,
+        /\bdelete +200 +configmaps\/made-by-vendor/,
+        /\bwatch +200 +configmaps/,
+        /exec .*\n *argv: \["ls","-la","\/tmp"\]/,
+        /DENIED \(GATEWAY_DENIED/,
+      ])
+        expect(text.stdout).toMatch(shown);
+      const json = await binary([...args, '--json'], { cwd: clone });
+      expect(json.code).toBe(0);
+      const doc = JSON.parse(json.stdout) as { verified: boolean; events: { type: string; verb?: string }[] };
+      expect(doc.verified).toBe(true);
+      expect(doc.events.filter((e) => e.type === 'request').map((e) => e.verb)).toEqual(expect.arrayContaining(['list', 'create', 'delete', 'watch']));
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
   });
 
   it('records each refused request as denied', () => {
