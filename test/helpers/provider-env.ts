@@ -43,6 +43,33 @@ const REVOKE = `#!/bin/sh
 printf '%s %s\\n' "$1" "$BREAKGLASS_SESSION" >> "$(dirname "$0")/revoked.log"
 `;
 
+/**
+ * Writes the approved mint and revoke scripts into `dir` and returns the
+ * policy's `db-password` command, pinning both by their SHA-256.
+ */
+export function dbPasswordCommand(dir: string, scripts: { mint: string; revoke: string } = { mint: MINT, revoke: REVOKE }) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, body] of [
+    ['mint.sh', scripts.mint],
+    ['revoke.sh', scripts.revoke],
+  ] as const) {
+    writeFileSync(join(dir, name), body);
+    chmodSync(join(dir, name), 0o755);
+  }
+  const sha = (f: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(dir, f)))
+      .digest('hex');
+  return {
+    name: 'db-password',
+    run: ['mint.sh', '{database}'],
+    inputs: { database: '^(orders|billing)$' },
+    revoke: ['revoke.sh', '{database}'],
+    sha256: sha('mint.sh'),
+    revokeSha256: sha('revoke.sh'),
+  };
+}
+
 export class ProviderEnv extends RunnerEnv {
   readonly tailscale = new TailscaleFake('example.com');
   readonly twingate = new TwingateFake();
@@ -73,14 +100,6 @@ export class ProviderEnv extends RunnerEnv {
   override async setup(): Promise<this> {
     await this.tailscale.start();
     await this.twingate.start();
-    mkdirSync(this.commandsDir, { recursive: true });
-    for (const [name, body] of [
-      ['mint.sh', MINT],
-      ['revoke.sh', REVOKE],
-    ] as const) {
-      writeFileSync(join(this.commandsDir, name), body);
-      chmodSync(join(this.commandsDir, name), 0o755);
-    }
     await super.setup();
     const r = await this.raw.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.appNamespace } });
     if (r.status !== 201) throw new Error(`cannot create ${this.appNamespace}: HTTP ${r.status}`);
@@ -99,18 +118,7 @@ export class ProviderEnv extends RunnerEnv {
     this.write(MANIFEST_PATH, bytes.toString());
     const pin = { manifest: MANIFEST_PATH, sha256: createHash('sha256').update(bytes).digest('hex') };
     const wrongPin = { manifest: MANIFEST_PATH, sha256: createHash('sha256').update('other bytes').digest('hex') };
-    const sha = (f: string) =>
-      createHash('sha256')
-        .update(readFileSync(join(this.commandsDir, f)))
-        .digest('hex');
-    const command = {
-      name: 'db-password',
-      run: ['mint.sh', '{database}'],
-      inputs: { database: '^(orders|billing)$' },
-      revoke: ['revoke.sh', '{database}'],
-      sha256: sha('mint.sh'),
-      revokeSha256: sha('revoke.sh'),
-    };
+    const command = dbPasswordCommand(this.commandsDir);
     return [
       {
         name: 'prod-eu',

@@ -5,11 +5,11 @@
  * end, revoke, record; "once" across a SIGKILL between marker and delivery;
  * and two runners on one state directory racing for the same session.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dbPasswordCommand } from '../helpers/provider-env.js';
 import { RunnerEnv } from '../helpers/runner-env.js';
 
 const cluster = inject('cluster');
@@ -31,26 +31,7 @@ class FileMarkerEnv extends RunnerEnv {
   }
 
   protected override policyResources(maxDuration: string): unknown[] {
-    mkdirSync(this.commandsDir, { recursive: true });
-    for (const [name, body] of [
-      ['mint.sh', MINT],
-      ['revoke.sh', REVOKE],
-    ] as const) {
-      writeFileSync(join(this.commandsDir, name), body);
-      chmodSync(join(this.commandsDir, name), 0o755);
-    }
-    const sha = (f: string) =>
-      createHash('sha256')
-        .update(readFileSync(join(this.commandsDir, f)))
-        .digest('hex');
-    const command = {
-      name: 'db-password',
-      run: ['mint.sh', '{database}'],
-      inputs: { database: '^(orders|billing)$' },
-      revoke: ['revoke.sh', '{database}'],
-      sha256: sha('mint.sh'),
-      revokeSha256: sha('revoke.sh'),
-    };
+    const command = dbPasswordCommand(this.commandsDir, { mint: MINT, revoke: REVOKE });
     return [{ name: 'orders-db', type: 'command', privileges: ['read-write'], maxDuration, network: ['direct'], commands: [command] }];
   }
 
