@@ -77,8 +77,10 @@ describe('the guardrails', () => {
   });
 
   it('a namespaced rule also refuses the list across all namespaces that would include it', () => {
-    expect(verdict('GET', '/api/v1/secrets')).toMatchObject({ code: 'GATEWAY_DENIED' });
-    expect(verdict('GET', '/api/v1/watch/secrets')).toMatchObject({ code: 'GATEWAY_DENIED' });
+    const onConfigMaps = [DenyRule.parse({ verbs: ['list', 'watch'], resources: ['configmaps'], namespaces: ['kube-system'] })];
+    expect(gatewayRefusal(info('GET', '/api/v1/configmaps'), onConfigMaps, ['breakglass-system'])).toMatchObject({ code: 'GATEWAY_DENIED' });
+    expect(gatewayRefusal(info('GET', '/api/v1/watch/configmaps'), onConfigMaps, ['breakglass-system'])).toMatchObject({ code: 'GATEWAY_DENIED' });
+    expect(gatewayRefusal(info('GET', '/api/v1/namespaces/work/configmaps'), onConfigMaps, ['breakglass-system'])).toBeUndefined();
   });
 
   it('an exec rule holds whether exec is opened with POST (SPDY) or GET (websocket)', () => {
@@ -97,6 +99,30 @@ describe('the guardrails', () => {
     expect(verdict('GET', '/api/v1/namespaces/breakglass-system/configmaps')).toMatchObject({ status: 403, code: 'GATEWAY_PROTECTED_NAMESPACE' });
     expect(verdict('DELETE', '/api/v1/namespaces/breakglass-system/secrets/bg-rec-x-000001')).toMatchObject({ code: 'GATEWAY_PROTECTED_NAMESPACE' });
     expect(gatewayRefusal(info('PATCH', '/api/v1/namespaces/breakglass-system'), [], ['breakglass-system'])).toMatchObject({ code: 'GATEWAY_PROTECTED_NAMESPACE' });
+  });
+
+  // Requests that name no namespace but would reach the runner's: its token
+  // Secret and the recording's chunks, a delete of everything, the kubelet.
+  it.each([
+    ['list secrets across all namespaces', 'GET', '/api/v1/secrets'],
+    ['list secrets with a selector', 'GET', '/api/v1/secrets?fieldSelector=metadata.namespace%3Dbreakglass-system'],
+    ['watch secrets (path form)', 'GET', '/api/v1/watch/secrets'],
+    ['watch secrets (query form)', 'GET', '/api/v1/secrets?watch=1'],
+    ['delete a collection without a namespace', 'DELETE', '/api/v1/configmaps'],
+    ['delete a custom collection without a namespace', 'DELETE', '/apis/example.com/v1/widgets'],
+    ['the node proxy', 'GET', '/api/v1/nodes/node-1/proxy/run/breakglass-system/runner-0/runner'],
+    ['the node proxy, root', 'POST', '/api/v1/nodes/node-1/proxy'],
+    ['the legacy node proxy', 'GET', '/api/v1/proxy/nodes/node-1/exec/breakglass-system/runner-0/runner'],
+  ])('refuses %s, which would reach the runner namespace (GATEWAY_PROTECTED_NAMESPACE), even with no rules', (_what, method, url) => {
+    expect(gatewayRefusal(info(method, url), [], ['breakglass-system'])).toMatchObject({ status: 403, code: 'GATEWAY_PROTECTED_NAMESPACE' });
+  });
+
+  it('leaves cluster-wide reads that hold no credential open (get pods -A, list nodes, a Secret in a workload namespace)', () => {
+    expect(gatewayRefusal(info('GET', '/api/v1/pods'), [], ['breakglass-system'])).toBeUndefined();
+    expect(gatewayRefusal(info('GET', '/api/v1/nodes'), [], ['breakglass-system'])).toBeUndefined();
+    expect(gatewayRefusal(info('GET', '/api/v1/nodes/node-1'), [], ['breakglass-system'])).toBeUndefined();
+    expect(gatewayRefusal(info('GET', '/api/v1/namespaces/work/secrets'), [], ['breakglass-system'])).toBeUndefined();
+    expect(gatewayRefusal(info('GET', '/apis/example.com/v1/secrets'), [], ['breakglass-system'])).toBeUndefined();
   });
 
   it('answers with a Kubernetes Status body kubectl prints as Forbidden', () => {

@@ -120,6 +120,27 @@ export function describeRule(rule: DenyRule): string {
 }
 
 /**
+ * The requests that name no namespace but would reach into the runner's own
+ * (why, or undefined). Refusing `namespaces/breakglass-system/...` alone
+ * would leave three doors open to a session with cluster-wide rights:
+ * - reading Secrets across all namespaces returns the runner's token Secret
+ *   and the recording's chunks with everything else (core group only: that
+ *   is where the API server keeps them);
+ * - a delete of a whole collection without a namespace;
+ * - the node proxy (`nodes/<n>/proxy`, `/api/v1/proxy/nodes/...`) is the
+ *   kubelet's API, which can exec into the runner's pod on that node.
+ * Lists of other kinds across namespaces (`get pods -A`) stay open: they
+ * hold no credential.
+ */
+function reachesRunnerIndirectly(info: KubeRequestInfo): string | undefined {
+  if (!info.resourceRequest || info.namespace !== '') return undefined;
+  if (info.apiGroup === '' && info.resource === 'secrets' && (info.verb === 'list' || info.verb === 'watch')) return `${info.verb} secrets across all namespaces would include the runner's`;
+  if (info.verb === 'deletecollection') return `deleting every ${info.resource} across all namespaces would include the runner's`;
+  if (info.apiGroup === '' && info.resource === 'nodes' && (info.subresource === 'proxy' || info.verb === 'proxy')) return "the node proxy reaches the kubelet, which can enter the runner's pod";
+  return undefined;
+}
+
+/**
  * The gateway's verdict on one request: the runner's own namespace first
  * (built in: it holds the markers, the recording and the runner's identity,
  * which a session must not touch whatever its privilege), then the policy's
@@ -129,6 +150,8 @@ export function gatewayRefusal(info: KubeRequestInfo, rules: readonly DenyRule[]
   if (info.resourceRequest && runnerNamespaces.includes(info.namespace)) {
     return { status: 403, code: 'GATEWAY_PROTECTED_NAMESPACE', message: `breakglass gateway: namespace ${info.namespace} holds the runner's own state; no session may touch it` };
   }
+  const sideDoor = reachesRunnerIndirectly(info);
+  if (sideDoor) return { status: 403, code: 'GATEWAY_PROTECTED_NAMESPACE', message: `breakglass gateway: ${sideDoor}; no session may reach the runner's own state` };
   const rule = rules.find((r) => ruleMatches(r, info));
   if (rule)
     return {

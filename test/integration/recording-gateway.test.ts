@@ -102,7 +102,10 @@ describe('a recorded session through the gateway', () => {
     const ns = await kubectl(kc, 'delete', 'namespace', work);
     expect(ns.out).toMatch(/Error from server \(Forbidden\): breakglass gateway: delete namespaces is denied by the policy/);
     expect((await kubectl(kc, 'get', 'secrets', '-n', 'kube-system')).out).toMatch(/\(Forbidden\).*denied by the policy/);
-    expect((await kubectl(kc, 'get', 'secrets', '-A')).out).toMatch(/\(Forbidden\).*denied by the policy/);
+    // Across all namespaces the runner's token and chunk Secrets would be in the answer: refused before any rule.
+    expect((await kubectl(kc, 'get', 'secrets', '-A')).out).toMatch(/\(Forbidden\).*secrets across all namespaces would include the runner's/);
+    expect((await kubectl(kc, 'get', '--raw', '/api/v1/nodes/n1/proxy/pods')).out).toMatch(/\(Forbidden\).*node proxy/);
+    expect((await kubectl(kc, 'get', 'pods', '-A')).ok).toBe(true);
     expect((await kubectl(kc, 'get', 'configmaps', '-n', env.namespace)).out).toMatch(/\(Forbidden\).*holds the runner's own state/);
     // Nothing was deleted: the refusal happened at the gateway.
     expect((await kubectl(env.cluster.kubeconfig, 'get', 'namespace', work)).ok).toBe(true);
