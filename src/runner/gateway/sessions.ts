@@ -6,9 +6,14 @@
  * the ServiceAccount token sealed to the runner's key. So any replica serves
  * any session, and a restart loses nothing.
  *
- * A marker read is reused for at most `ttlMs` (default 500 ms): a session
- * ended by another replica is refused here within that time. One this process
- * ends is refused at once (`end`), before the marker is even re-read.
+ * The gateway reads the markers as one directory: each resource's open
+ * markers, listed at most once every `ttlMs` (default 500 ms) however many
+ * requests arrive, and one list at a time (concurrent requests share it). A
+ * session ended by another replica is refused here within that time; one this
+ * process ends is refused at once (`end`). A credential naming a session that
+ * is not in the directory costs no API call of its own, so a stream of
+ * made-up credentials cannot turn the gateway into an amplifier against the
+ * API server.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GatewayRefusal } from '../../core/gateway-request.js';
@@ -38,10 +43,14 @@ export interface LiveSession {
   credential: string;
 }
 
-interface Cached {
+interface Open {
+  state: MarkerState;
+  target: Target;
+}
+
+interface Directory {
   at: number;
-  state?: MarkerState;
-  target?: Target;
+  sessions: Map<string, Open>;
 }
 
 const refused = (message: string): GatewayRefusal => ({ status: 401, code: 'GATEWAY_CREDENTIAL_REFUSED', message });
@@ -58,7 +67,8 @@ export class SessionResolver {
   private readonly key: PrivateKey;
   private readonly now: () => number;
   private readonly ttlMs: number;
-  private readonly cache = new Map<string, Cached>();
+  private directory: Directory | undefined;
+  private listing: Promise<Directory> | undefined;
   private readonly tokens = new Map<string, string>();
   private readonly ended = new Set<string>();
 
@@ -72,7 +82,6 @@ export class SessionResolver {
   /** This process ended `session`: refuse it from now on, whatever the cache says. */
   end(session: string): void {
     this.ended.add(session);
-    this.cache.delete(session);
     for (const [k, v] of this.tokens) if (v.startsWith(`${session}\n`)) this.tokens.delete(k);
   }
 
@@ -80,27 +89,33 @@ export class SessionResolver {
     return this.ended.has(session);
   }
 
-  private async marker(session: string): Promise<Cached> {
-    const hit = this.cache.get(session);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit;
-    const fresh: Cached = { at: this.now() };
-    for (const t of this.targets.values()) {
-      const m = await t.markers.get(session);
-      if (m) {
-        fresh.state = m.state;
-        fresh.target = t;
-        break;
-      }
+  /** The open markers of every resource, at most `ttlMs` old; one list in flight at a time. */
+  private async open(): Promise<Map<string, Open>> {
+    if (this.directory && this.now() - this.directory.at < this.ttlMs) return this.directory.sessions;
+    this.listing ??= this.list().finally(() => {
+      this.listing = undefined;
+    });
+    return (await this.listing).sessions;
+  }
+
+  private async list(): Promise<Directory> {
+    const at = this.now();
+    const sessions = new Map<string, Open>();
+    for (const target of this.targets.values()) {
+      for (const m of await target.markers.listOpen()) if (!sessions.has(m.state.session)) sessions.set(m.state.session, { state: m.state, target });
     }
-    // Only sessions that exist are remembered: a stream of made-up ids must not grow this map.
-    if (fresh.state) this.cache.set(session, fresh);
-    return fresh;
+    this.directory = { at, sessions };
+    return this.directory;
+  }
+
+  private async marker(session: string): Promise<Open | undefined> {
+    return (await this.open()).get(session);
   }
 
   /** Why `session` may not be served now, or undefined when it may (marker re-read at most every ttlMs). */
   async closed(session: string): Promise<string | undefined> {
     if (this.ended.has(session)) return 'the session was ended';
-    const { state } = await this.marker(session);
+    const state = (await this.marker(session))?.state;
     if (!state?.gateway) return 'no recorded session by that id';
     if (state.phase !== 'active') return `the session is ${state.phase}`;
     if ((parseTime(state.expires ?? '') ?? 0) <= this.now()) return 'the session has expired';
@@ -115,11 +130,14 @@ export class SessionResolver {
     const session = m[1]!;
     const why = await this.closed(session);
     if (why) return refused(`session ${session}: ${why}`);
-    const { state, target } = await this.marker(session);
+    const open = await this.marker(session);
+    const gateway = open?.state.gateway;
+    if (!open || !gateway) return refused(`session ${session}: no recorded session by that id`);
+    const { state, target } = open;
     const digest = `sha256:${createHash('sha256').update(bearer).digest('hex')}`;
-    if (!sameDigest(digest, state!.credentialSha256 ?? '')) return refused(`session ${session}: not the credential delivered for it`);
-    if (!state!.sealedToken) return refused(`session ${session}: no ServiceAccount token in its marker`);
-    return { session, target: target!, token: await this.token(session, state!.sealedToken), deny: state!.gateway!.deny, runnerNamespaces: state!.gateway!.runnerNamespaces, credential: bearer };
+    if (!sameDigest(digest, state.credentialSha256 ?? '')) return refused(`session ${session}: not the credential delivered for it`);
+    if (!state.sealedToken) return refused(`session ${session}: no ServiceAccount token in its marker`);
+    return { session, target, token: await this.token(session, state.sealedToken), deny: gateway.deny, runnerNamespaces: gateway.runnerNamespaces, credential: bearer };
   }
 
   private async token(session: string, sealed: string): Promise<string> {
