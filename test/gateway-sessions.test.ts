@@ -55,11 +55,21 @@ describe('the gateway resolves credentials from one directory of open markers', 
     markers.states.set('s-live', {
       session: 's-live',
       phase: 'active',
+      runner: 'runner-0',
+      started: '2026-12-03T05:59:00Z',
+      commit: '0'.repeat(40),
+      repository: 'acme/access',
+      requestDigest: `sha256:${'0'.repeat(64)}`,
+      resource: 'prod',
+      network: 'none',
+      approvals: [],
+      policy: { name: 'prod', digest: `sha256:${'0'.repeat(64)}` },
+      objects: [],
       expires: '2026-12-03T07:00:00Z',
       credentialSha256: sha(credential),
       sealedToken: await sealTo(publicKey, new TextEncoder().encode('the-service-account-token')),
       gateway: { url: 'https://gw.example.test', deny: [], runnerNamespaces: ['breakglass-system'] },
-    } as MarkerState);
+    });
     return { markers, resolver, credential, advance: (ms: number) => (now += ms) };
   }
 
