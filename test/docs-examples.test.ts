@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadAuditors, loadRunnerKey, loadTrust } from '../src/adapters/trust.js';
+import { loadAuditors, loadRunnerKeys, loadTrust } from '../src/adapters/trust.js';
 import { generateKeyPair } from '../src/crypto/openpgp.js';
 import { loadRunnerConfig } from '../src/runner/config.js';
 import { ROOT } from './helpers/cli.js';
@@ -38,7 +38,7 @@ describe('docs/examples/trust.yaml', () => {
       ['carol', 'sigstore-key'],
       ['dave', 'sigstore-identity'],
     ]);
-    expect(await loadRunnerKey(join(dir, 'trust.yaml'))).toBeDefined();
+    expect(await loadRunnerKeys(join(dir, 'trust.yaml'))).toHaveLength(1);
     expect((await loadAuditors(join(dir, 'trust.yaml'))).map((a) => [a.name, a.keys.length])).toEqual([['sec-team', 1]]);
   });
 });

@@ -74,6 +74,12 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'runner.asc'), runner.publicKey);
   writeFileSync(join(dir, 'runner-revoked.asc'), await revoke(runner.privateKey));
   writeFileSync(join(dir, 'attacker.asc'), attacker.publicKey);
+  const retiredRunner = await key('runner-old');
+  writeFileSync(join(dir, 'runner-rotated.asc'), `${await revoke(retiredRunner.privateKey, { reason: 'superseded' })}\n${runner.publicKey}`);
+  writeFileSync(
+    join(dir, 'trust-rotated.yaml'),
+    stringify({ apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 1, approvers: [{ name: 'alice', openpgp: 'runner.asc' }], runner: 'runner-rotated.asc' }),
+  );
   writeFileSync(join(dir, 'trust.yaml'), stringify({ apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 1, approvers: [{ name: 'alice', openpgp: 'runner.asc' }], runner: 'runner.asc' }));
   writeFileSync(join(dir, 'trust-no-runner.yaml'), stringify({ apiVersion: 'breakglass.dev/v1', kind: 'Trust', threshold: 1, approvers: [{ name: 'alice', openpgp: 'runner.asc' }] }));
   for (const d of ['outbox', 'repo/sessions/' + ID]) mkdirSync(join(dir, d), { recursive: true });
@@ -85,6 +91,7 @@ describe('a delivery the runner signed', () => {
     ['the runner key file', ['--runner-key', 'runner.asc']],
     ['the runner fingerprint, grouped as gpg prints it', () => ['--runner-key', runner.fingerprint.replace(/(.{4})/g, '$1 ').trim()]],
     ['the trust file runner: key', ['--trust', 'trust.yaml']],
+    ['a trust file whose runner: file holds a retired runner key and this one (a rotation)', ['--trust', 'trust-rotated.yaml']],
     ['the request bytes and repository it is bound to', ['--runner-key', 'runner.asc', '--repo', 'repo', '--repository', REPOSITORY]],
   ] as const)('is accepted with %s and written 0600', async (_what, args) => {
     deliver(await sealedBy(runner));

@@ -10,7 +10,7 @@ import { loadDocument } from '../core/document.js';
 import { BreakglassError, InvalidDocumentError } from '../core/errors.js';
 import type { Trust } from '../core/schemas.js';
 import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
-import { readPublicKey, readPublicKeys, type PublicKey } from '../crypto/openpgp.js';
+import { readPublicKeys, type PublicKey } from '../crypto/openpgp.js';
 import { pinTrustedRoot } from '../crypto/sigstore-root.js';
 
 type TrustEntry = Trust['approvers'][number];
@@ -98,17 +98,26 @@ export async function loadTrust(path: string, repoDir?: string): Promise<TrustMa
 }
 
 /**
- * The runner's record-signing public key, named by the trust file's `runner:`
- * (for auditors); undefined when the trust file names none.
+ * The runner's record-signing public keys, named by the trust file's
+ * `runner:` (for auditors and vendors); empty when the trust file names none.
+ *
+ * The file may hold several keys, so the runner key can be rotated: the new
+ * key is added beside the old one, and the old one is kept (revoked or
+ * expired once retired) because the records it signed must still verify. A
+ * signature is checked against every key as of when it was made, so a
+ * retired key verifies its own past records and nothing signed after its
+ * revocation or expiry (docs/guides/operator.md, "Rotating the runner key").
  */
-export async function loadRunnerKey(path: string, repoDir?: string): Promise<PublicKey | undefined> {
+export async function loadRunnerKeys(path: string, repoDir?: string): Promise<PublicKey[]> {
   const full = resolve(path);
   const loaded = loadDocument(full, await readAt(dirname(full), full, 'trust file', repoDir), 'Trust');
   if (!loaded.ok) throw new InvalidDocumentError(loaded.findings);
-  if (!loaded.value.runner) return undefined;
+  if (!loaded.value.runner) return [];
   const bytes = await readAt(dirname(full), loaded.value.runner, 'runner key', repoDir);
   try {
-    return await readPublicKey(bytes);
+    const keys = await readPublicKeys(bytes);
+    if (keys.length === 0) throw new Error('the file holds no key');
+    return keys;
   } catch (e) {
     throw new BreakglassError('TRUST_INVALID', `runner key ${loaded.value.runner} cannot be read: ${(e as Error).message}`, { cause: e });
   }

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadRunnerKey } from '../adapters/trust.js';
+import { loadRunnerKeys } from '../adapters/trust.js';
 import { loadDocument } from '../core/document.js';
 import { BreakglassError } from '../core/errors.js';
 import { VerificationFailure } from '../core/reasons.js';
@@ -15,7 +15,7 @@ import { openRecording, type OpenResult } from '../core/recording-open.js';
 import { recordingDir } from '../core/recording.js';
 import type { ReviewRecording } from '../core/review.js';
 import { SessionId, type Record } from '../core/schemas.js';
-import { readPrivateKey, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
+import { fingerprints, readPrivateKey, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
 import type { CliIo } from './io.js';
 
 /** Why a recording is not shown: a recording code, or the record's own (RECORD_UNSIGNED, RECORD_NOT_RUNNER, RECORD_INVALID). */
@@ -64,8 +64,8 @@ async function chunkFiles(dir: string, id: string): Promise<ChunkFile[]> {
  * that is not the runner's.
  */
 export async function loadSignedSession(io: CliIo, dir: string, id: string, trustFile: string): Promise<SignedSession> {
-  const runner = await loadRunnerKey(trustFile, dir);
-  if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); a record is believed only when that key signed it`);
+  const runner = await loadRunnerKeys(trustFile, dir);
+  if (runner.length === 0) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); a record is believed only when that key signed it`);
   const folder = join(dir, 'sessions', id);
   const path = join(folder, 'record.yaml');
   const bytes = await readFile(path).catch(() => undefined);
@@ -83,11 +83,15 @@ export async function loadSignedSession(io: CliIo, dir: string, id: string, trus
   const signature = await readFile(`${path}.asc`).catch(() => undefined);
   if (!signature) throw new RecordingRefused([{ code: 'RECORD_UNSIGNED', file: `sessions/${id}/record.yaml`, message: 'record.yaml has no record.yaml.asc beside it; nothing it says is believed' }]);
   try {
-    await verifyDetached(bytes, signature, [runner], new Date(io.now()));
+    await verifyDetached(bytes, signature, runner, new Date(io.now()));
   } catch (e) {
     if (!(e instanceof VerificationFailure)) throw e;
     throw new RecordingRefused([
-      { code: 'RECORD_NOT_RUNNER', file: `sessions/${id}/record.yaml`, message: `the record is not signed by the runner key ${runner.getFingerprint().toUpperCase()}: ${e.code} ${e.message}` },
+      {
+        code: 'RECORD_NOT_RUNNER',
+        file: `sessions/${id}/record.yaml`,
+        message: `the record is not signed by the runner key${runner.length > 1 ? 's' : ''} ${fingerprints(runner)}: ${e.code} ${e.message}`,
+      },
     ]);
   }
   const loaded = loadDocument(`sessions/${id}/record.yaml`, bytes, 'Record');

@@ -4,7 +4,7 @@
  * (duration, end request, teardown, revocation). Each check returns findings
  * and says what it does not check.
  */
-import { verifyDetached } from '../crypto/openpgp.js';
+import { fingerprints, verifyDetached } from '../crypto/openpgp.js';
 import { loadDocument } from './document.js';
 import { parseDuration, parseTime } from './duration.js';
 import { VerificationFailure } from './reasons.js';
@@ -26,10 +26,10 @@ export async function checkRecordSignature(bytes: Uint8Array, signature: Uint8Ar
   // A record is the runner's testimony; without the runner's signature it is anyone's claim.
   if (!signature) return 'record.yaml has no record.yaml.asc beside it';
   try {
-    await verifyDetached(bytes, signature, [trust.runner], new Date(when));
+    await verifyDetached(bytes, signature, trust.runner, new Date(when));
     return undefined;
   } catch (e) {
-    if (e instanceof VerificationFailure) return `${e.code}: ${e.message} (the runner key is ${trust.runner.getFingerprint().toUpperCase()})`;
+    if (e instanceof VerificationFailure) return `${e.code}: ${e.message} (the runner key${trust.runner.length > 1 ? 's are' : ' is'} ${fingerprints(trust.runner)})`;
     throw e;
   }
 }

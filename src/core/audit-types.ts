@@ -38,10 +38,10 @@ export interface AuditFinding {
   message: string;
 }
 
-/** Trust as of the audit: the approvers' keys and the runner's record-signing key. */
+/** Trust as of the audit: the approvers' keys and the runner's record-signing keys (several while one is being rotated out). */
 export interface AuditTrust {
   approvals: TrustMaterial;
-  runner: PublicKey;
+  runner: readonly PublicKey[];
 }
 
 export interface AuditOptions {

@@ -10,11 +10,11 @@
  */
 import { BreakglassError } from './errors.js';
 import { fail, VerificationFailure } from './reasons.js';
-import { openSealed, readPublicKey, verifyDetached, type OpenedMessage, type PrivateKey, type PublicKey } from '../crypto/openpgp.js';
+import { fingerprints, openSealed, readPublicKey, verifyDetached, type OpenedMessage, type PrivateKey, type PublicKey } from '../crypto/openpgp.js';
 import type { DeliveryBinding, SealedPayload } from './delivery.js';
 
-/** The runner key a vendor trusts: the key itself, or its fingerprint (the key then comes with the delivery). */
-export type RunnerPin = { key: PublicKey } | { fingerprint: string };
+/** The runner keys a vendor trusts (the trust file's, several while one is rotated out), or one fingerprint (the key then comes with the delivery). */
+export type RunnerPin = { keys: readonly PublicKey[] } | { fingerprint: string };
 
 /** What the delivery must be for. */
 export interface DeliveryExpectation {
@@ -49,27 +49,27 @@ function loose(data: Uint8Array): Partial<SealedPayload> | undefined {
   }
 }
 
-/** The key to check the signature with. A key carried in the delivery is used only when its fingerprint is the pinned one. */
-async function runnerKey(pin: RunnerPin, data: Uint8Array): Promise<PublicKey> {
-  if ('key' in pin) return pin.key;
+/** The keys to check the signature with. A key carried in the delivery is used only when its fingerprint is the pinned one. */
+async function runnerKeys(pin: RunnerPin, data: Uint8Array): Promise<readonly PublicKey[]> {
+  if ('keys' in pin) return pin.keys;
   const carried = loose(data)?.runnerKey;
   const key = typeof carried === 'string' ? await readPublicKey(carried).catch(() => undefined) : undefined;
   if (!key) fail('DELIVERY_SIGNER_UNKNOWN', `the delivery carries no readable runner key to check against the pinned fingerprint ${pin.fingerprint}`);
   const fpr = key.getFingerprint().toUpperCase();
   if (fpr !== pin.fingerprint.toUpperCase()) fail('DELIVERY_SIGNER_UNKNOWN', `the delivery was sealed by key ${fpr}, not the pinned runner key ${pin.fingerprint.toUpperCase()}`);
-  return key;
+  return [key];
 }
 
 async function checkSigner(opened: OpenedMessage, pin: RunnerPin, now: Date): Promise<string> {
   // Sealing needs only the vendor's public key; a signature is what only the runner can add.
   if (opened.signatures.length === 0) fail('DELIVERY_UNSIGNED', 'the delivery is not signed; only a delivery signed by the runner key is accepted');
   if (opened.signatures.length > 1) fail('DELIVERY_SIGNER_UNKNOWN', `the delivery carries ${opened.signatures.length} signatures; exactly one, the runner's, is accepted`);
-  const key = await runnerKey(pin, opened.data);
+  const keys = await runnerKeys(pin, opened.data);
   try {
-    return (await verifyDetached(opened.data, opened.signatures[0]!, [key], now)).primaryFingerprint;
+    return (await verifyDetached(opened.data, opened.signatures[0]!, keys, now)).primaryFingerprint;
   } catch (e) {
     if (!(e instanceof VerificationFailure)) throw e;
-    if (e.code === 'KEY_UNTRUSTED') fail('DELIVERY_SIGNER_UNKNOWN', `the delivery is not signed by the runner key ${key.getFingerprint().toUpperCase()}: ${e.message}`);
+    if (e.code === 'KEY_UNTRUSTED') fail('DELIVERY_SIGNER_UNKNOWN', `the delivery is not signed by the runner key${keys.length > 1 ? 's' : ''} ${fingerprints(keys)}: ${e.message}`);
     return fail('DELIVERY_SIGNATURE_INVALID', `the runner's signature on the delivery does not hold: ${e.code}: ${e.message}`, e);
   }
 }

@@ -186,6 +186,11 @@ export async function verifyDetached(data: Uint8Array, sigBytes: Uint8Array, key
   return { primaryFingerprint: key.getFingerprint().toUpperCase(), signingFingerprint: part.getFingerprint().toUpperCase(), created: info.created };
 }
 
+/** The keys' primary fingerprints, upper-case, comma-separated: how messages name a set of keys. */
+export function fingerprints(keys: readonly PublicKey[]): string {
+  return keys.map((k) => k.getFingerprint().toUpperCase()).join(', ');
+}
+
 /** E-mail addresses in the key's user ids, lower-cased. */
 export function keyEmails(key: PublicKey): string[] {
   return key.users.flatMap((u) => (u.userID?.email ? [u.userID.email.toLowerCase()] : []));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { git } from '../adapters/git.js';
 import { readHistory } from '../adapters/history.js';
 import { statusOf, tokenKubeConfig } from '../adapters/kubernetes.js';
-import { loadRunnerKey, loadTrust } from '../adapters/trust.js';
+import { loadRunnerKeys, loadTrust } from '../adapters/trust.js';
 import { verifyDelivery } from '../core/verify-delivery.js';
 import { auditHistory } from '../core/audit.js';
 import { loadDocument } from '../core/document.js';
@@ -66,7 +66,7 @@ export async function activateAndDeliver(s: DrillState): Promise<string> {
 export async function receiveAndUse(s: DrillState): Promise<string> {
   const sealed = await readFile(join(s.sb.outbox, `${id(s)}.asc`), 'utf8');
   // As `receive` does: only a delivery signed by this runner's key, bound to this session, is used.
-  const pin = { key: s.deps.signingKey.toPublic() };
+  const pin = { keys: [s.deps.signingKey.toPublic()] };
   const { payload } = await verifyDelivery(sealed, await readPrivateKey(s.sb.vendor.privateKey), pin, { session: id(s), repository: s.deps.config.repository.name }, new Date(s.deps.now()));
   if (payload.type !== 'kubernetes-token') throw new DrillFailure(`the runner delivered a ${payload.type} credential, not a Kubernetes token`);
   s.token = payload.token;
@@ -128,7 +128,7 @@ export async function verifyRecord(s: DrillState): Promise<string> {
 
 export async function auditSandbox(s: DrillState): Promise<string> {
   const history = await readHistory(s.sb.remote, 'main');
-  const trust = { approvals: await loadTrust(s.sb.trustFile), runner: (await loadRunnerKey(s.sb.trustFile))! };
+  const trust = { approvals: await loadTrust(s.sb.trustFile), runner: await loadRunnerKeys(s.sb.trustFile) };
   const report = await auditHistory(history, trust, { repository: s.sb.spec.repository, now: s.deps.now(), pollSeconds: s.deps.config.pollSeconds, toleranceSeconds: 15 });
   const findings = [...report.findings, ...report.sessions.flatMap((x) => x.findings)];
   if (!report.clean) throw new DrillFailure(`audit of the sandbox history found ${findings.map((f) => `${f.code}: ${f.message}`).join('; ')}`);

@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { git } from '../adapters/git.js';
-import { loadRunnerKey, loadTrust } from '../adapters/trust.js';
+import { loadRunnerKeys, loadTrust } from '../adapters/trust.js';
 import { BreakglassError, InvalidDocumentError, formatFinding } from '../core/errors.js';
+import { VerificationFailure } from '../crypto/errors.js';
 import type { PreflightCode } from '../core/reasons.js';
-import { readPrivateKey, sealTo, signDetached, unseal, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
+import { fingerprints, readPrivateKey, sealTo, signDetached, unseal, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
 import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { checkCluster, clusterPlaces } from './preflight-cluster.js';
 import { missingProviderEnv } from './providers/index.js';
@@ -79,7 +80,7 @@ async function checkTrust(c: ResolvedConfig): Promise<PreflightProblem[]> {
  * --quick-gen-key ... sign`) would fail only after a token was minted; here it
  * fails before anything exists.
  */
-async function checkKey(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<PreflightProblem[]> {
+export async function checkKey(c: Pick<ResolvedConfig, 'signingKey' | 'trust'>, env: NodeJS.ProcessEnv): Promise<PreflightProblem[]> {
   let key: PrivateKey;
   try {
     key = await readPrivateKey(await readFile(c.signingKey, 'utf8'), env.BREAKGLASS_SIGNING_PASSPHRASE);
@@ -113,15 +114,21 @@ async function checkKey(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<Pref
       ),
     );
   }
-  const runner = await loadRunnerKey(c.trust).catch(() => undefined);
-  if (runner && runner.getFingerprint().toUpperCase() !== key.getFingerprint().toUpperCase()) {
-    out.push(
-      problem(
-        'PREFLIGHT_KEY_NOT_RUNNER',
-        `signing key ${key.getFingerprint().toUpperCase()} is not the trust file's runner key ${runner.getFingerprint().toUpperCase()}`,
-        'records it signs would not verify in `audit`: make trust.yaml `runner:` the public half of `signingKey`',
-      ),
-    );
+  // What it signs must verify in `audit` and `receive`: the probe, signed now, against the trust
+  // file's runner keys as published (a key retired or expired there is refused, even if the secret half still signs).
+  const runner = await loadRunnerKeys(c.trust).catch(() => []);
+  if (runner.length > 0) {
+    try {
+      await verifyDetached(probe, Buffer.from(await signDetached(key, probe)), runner, new Date());
+    } catch (e) {
+      out.push(
+        problem(
+          'PREFLIGHT_KEY_NOT_RUNNER',
+          `signing key ${key.getFingerprint().toUpperCase()} does not sign as one of the trust file's runner keys (${fingerprints(runner)}): ${e instanceof VerificationFailure ? `${e.code}: ` : ''}${why(e)}`,
+          'records it signs would not verify in `audit`: add the public half of `signingKey` to the file trust.yaml `runner:` names (keep the old key there while rotating: its records still need it)',
+        ),
+      );
+    }
   }
   return out;
 }

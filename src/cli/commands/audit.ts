@@ -9,7 +9,7 @@ import type { AuditHistory } from '../../core/audit-history.js';
 import type { AuditTrust } from '../../core/audit-types.js';
 import { originName } from '../../adapters/git.js';
 import { currentBranch, readHistory } from '../../adapters/history.js';
-import { loadRunnerKey, loadTrust } from '../../adapters/trust.js';
+import { loadRunnerKeys, loadTrust } from '../../adapters/trust.js';
 import { renderAuditHtml } from '../audit-html.js';
 import { makeDirectory, repoDir, requireFile } from '../common.js';
 import { recordingFor } from '../recording-load.js';
@@ -49,8 +49,8 @@ async function auditedRepository(dir: string, flag: string | undefined, history:
 /** Runs the audit of the repository at `dir` with the trust file's approvers and runner key (also used by `review`). */
 export async function auditRepository(io: CliIo, dir: string, trustFile: string, o: { repository?: string; branch?: string; pollSeconds: number; toleranceSeconds: number }): Promise<AuditReport> {
   const approvals = await loadTrust(trustFile, dir);
-  const runner = await loadRunnerKey(trustFile, dir);
-  if (!runner) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
+  const runner = await loadRunnerKeys(trustFile, dir);
+  if (runner.length === 0) throw new BreakglassError('TRUST_NO_RUNNER', `${trustFile} names no runner key (runner: keys/runner.asc); the audit needs it to verify records`);
   const history = await readHistory(dir, o.branch ?? (await currentBranch(dir)));
   const repository = await auditedRepository(dir, o.repository, history, { approvals, runner });
   return auditHistory(history, { approvals, runner }, { repository, now: io.now(), pollSeconds: o.pollSeconds, toleranceSeconds: o.toleranceSeconds });

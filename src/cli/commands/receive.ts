@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { BreakglassError } from '../../core/errors.js';
 import { SessionId } from '../../core/schemas.js';
-import { loadRunnerKey } from '../../adapters/trust.js';
+import { loadRunnerKeys } from '../../adapters/trust.js';
 import { sha256Digest } from '../../core/digest.js';
 import { VerificationFailure } from '../../core/reasons.js';
 import { readPrivateKey, readPublicKey } from '../../crypto/openpgp.js';
@@ -66,10 +66,10 @@ async function runnerPin(io: CliIo, opts: { runnerKey?: string; trust?: string }
     const key = await readPublicKey(bytes).catch((e: Error) => {
       throw new BreakglassError('RUNNER_KEY_UNREADABLE', `--runner-key ${opts.runnerKey} holds no OpenPGP public key: ${e.message}`);
     });
-    return { key };
+    return { keys: [key] };
   }
-  const key = opts.trust ? await loadRunnerKey(resolve(io.cwd, opts.trust)) : undefined;
-  if (key) return { key };
+  const keys = opts.trust ? await loadRunnerKeys(resolve(io.cwd, opts.trust)) : [];
+  if (keys.length > 0) return { keys };
   // Never fall back to accepting an unsigned delivery: without the runner key, anyone could have sealed it.
   const why = opts.trust ? `the trust file ${opts.trust} names no runner key (runner:)` : 'no runner key given';
   throw new BreakglassError(
