@@ -202,7 +202,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
   if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
-  if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
+  if (d.dryRun) return (d.dryRun(await planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
   return { pending: false };
 }

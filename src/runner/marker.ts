@@ -13,13 +13,12 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
-import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
+import { MANAGED_BY, MARKER_LABEL, markerName, PHASE_LABEL, SESSION_LABEL, type StateLocation } from '../core/plan-objects.js';
 import type { DenyRule, PolicyCommand } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import type { ObjectRef } from './providers/types.js';
 
-export const MARKER_LABEL = 'breakglass.dev/marker';
-export const PHASE_LABEL = 'breakglass.dev/phase';
+export { MARKER_LABEL, markerName, PHASE_LABEL };
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
 
 /** A change in an open session's network path: down (with the provider's code) or restored. */
@@ -79,10 +78,6 @@ export interface Marker {
   resourceVersion: string;
 }
 
-export function markerName(session: string): string {
-  return `bg-marker-${session}`;
-}
-
 function body(state: MarkerState, resourceVersion?: string): V1ConfigMap {
   return {
     metadata: {
@@ -102,6 +97,8 @@ function parse(cm: V1ConfigMap): Marker {
 
 /** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
 export interface Markers {
+  /** Where the markers are kept: what the session plan names. */
+  readonly location: StateLocation;
   /** Creates the marker; undefined when it already exists (someone else owns this session). */
   create(state: MarkerState): Promise<Marker | undefined>;
   get(session: string): Promise<Marker | undefined>;
@@ -115,9 +112,11 @@ export interface Markers {
 export class MarkerStore implements Markers {
   private readonly kube: Kube;
   private readonly namespace: string;
+  readonly location: StateLocation;
   constructor(kube: Kube, namespace: string) {
     this.kube = kube;
     this.namespace = namespace;
+    this.location = { kind: 'ConfigMap', namespace };
   }
 
   /** Creates the marker; returns undefined when it already exists (someone else owns this session). */
