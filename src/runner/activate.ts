@@ -10,13 +10,14 @@ import { planSession, unplannedObjects, type SessionPlan } from '../core/plan.js
 import { BreakglassError } from '../core/errors.js';
 import type { FileSource } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
+import { decide } from '../core/session-state.js';
 import type { SessionVerdict } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
 import { issue } from './credentials.js';
 import { recipientKey, seal, type DeliveryBinding } from './delivery.js';
-import type { Marker, MarkerState } from './marker.js';
+import { markerFactsOf, type Marker, type MarkerState } from './marker.js';
 import { manifestForPlan, networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
 import { providerSetup, rollback } from './teardown.js';
@@ -137,7 +138,12 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
       level: 'error',
     });
     const current = (await target.markers.get(plan.session)) ?? marker;
-    await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
+    // The state machine decides, as for every transition: a failed activation is rolled back unless
+    // the marker has moved on meanwhile (then whoever moved it owns what happens next).
+    const facts = { ...markerFactsOf(current.state, d), failed: { step: err.step, code: err.code } };
+    const tr = decide({ requestValid: true, rejected: false, endRequested: false, recorded: false, marker: facts }, d.now());
+    if (tr.action === 'rollback') await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
+    else d.log(`session ${plan.session}: not rolled back: ${tr.state}: ${tr.reason}`, { session: plan.session, event: 'activation-failed', code: err.code });
     return true;
   }
 }

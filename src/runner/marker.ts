@@ -15,7 +15,8 @@ import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, MARKER_LABEL, markerName, PHASE_LABEL, SESSION_LABEL, type StateLocation } from '../core/plan-objects.js';
 import type { DenyRule, PolicyCommand } from '../core/schemas.js';
-import type { MarkerPhase } from '../core/session-state.js';
+import { phaseChangeAllowed, type MarkerFacts, type MarkerPhase } from '../core/session-state.js';
+import { parseTime } from '../core/duration.js';
 import type { ObjectRef } from './providers/types.js';
 
 export { MARKER_LABEL, markerName, PHASE_LABEL };
@@ -106,6 +107,38 @@ export interface Markers {
   update(marker: Marker, state: MarkerState): Promise<Marker>;
   /** Markers of sessions that are not finished. */
   listOpen(): Promise<Marker[]>;
+}
+
+/** What decide() needs from a marker, as this runner sees it. */
+export function markerFactsOf(s: MarkerState, runner: { runnerId: string; staleActivationMs: number }): MarkerFacts {
+  return { phase: s.phase, expires: parseTime(s.expires ?? ''), mine: s.runner === runner.runnerId, started: parseTime(s.started), staleAfterMs: runner.staleActivationMs };
+}
+
+function refuse(from: MarkerPhase | undefined, to: MarkerPhase, session: string): BreakglassError {
+  return new BreakglassError('STATE_TRANSITION', `marker of session ${session}: ${from ?? 'none'} -> ${to} is not a transition the session state machine makes; nothing written`);
+}
+
+/**
+ * The store with every write checked against the state machine
+ * (core/session-state.ts): a new marker is "activating", and a phase only
+ * moves as decide()'s actions move it. A bug that takes a transition of its
+ * own (re-opening an ended session, ending one never active) fails closed
+ * here, before anything is written.
+ */
+export function checkedMarkers(inner: Markers): Markers {
+  return {
+    location: inner.location,
+    create: async (state) => {
+      if (!phaseChangeAllowed(undefined, state.phase)) throw refuse(undefined, state.phase, state.session);
+      return inner.create(state);
+    },
+    get: (session) => inner.get(session),
+    update: async (marker, state) => {
+      if (!phaseChangeAllowed(marker.state.phase, state.phase)) throw refuse(marker.state.phase, state.phase, state.session);
+      return inner.update(marker, state);
+    },
+    listOpen: () => inner.listOpen(),
+  };
 }
 
 /** Marker storage in one namespace of one cluster. */
