@@ -88,11 +88,14 @@ describe('the whole plan: path, command, recording and state', () => {
   });
 
   it("plans a NetworkPolicy in the approved manifest's namespace, or says why the path cannot open", () => {
-    expect(plan({ extra: { request: over('networkpolicy'), path: { manifest: { namespace: 'app' } } } }).path.objects.map((o) => `${o.kind} ${o.namespace}/${o.name}`)).toEqual([
-      'NetworkPolicy app/bg-inc-1',
-    ]);
-    const refused = plan({ extra: { request: over('networkpolicy'), path: { manifest: { refused: { code: 'NETPOL_DIGEST', message: 'pins' } } } } }).path;
-    expect(refused).toMatchObject({ objects: [], refused: { code: 'NETPOL_DIGEST' } });
+    expect(
+      plan({ extra: { request: over('networkpolicy'), path: { manifest: { namespace: 'app' } } } })
+        .objects.filter((o) => o.provider === 'networkpolicy')
+        .map((o) => `${o.kind} ${o.namespace}/${o.name}`),
+    ).toEqual(['NetworkPolicy app/bg-inc-1']);
+    const refused = plan({ extra: { request: over('networkpolicy'), path: { manifest: { refused: { code: 'NETPOL_DIGEST', message: 'pins' } } } } });
+    expect(refused.objects.map((o) => o.provider)).toEqual(['kubernetes-token', 'kubernetes-token']);
+    expect(refused.path).toMatchObject({ refused: { code: 'NETPOL_DIGEST' } });
   });
 
   it("plans a command's exact argv and pins, a recorded session's gateway and chunks, and the claim and marker", () => {

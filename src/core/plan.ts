@@ -57,8 +57,8 @@ export interface SessionPlan {
    * (`provider: kubernetes-token`; none for command and vendor-held resources).
    */
   objects: PlannedObject[];
-  /** The network path: its cluster objects (also in `objects`) and what its provider makes through its own API. */
-  path: PlannedPath;
+  /** The network path: what its provider makes through its own API (its cluster objects are in `objects`), or why it cannot open. */
+  path: Omit<PlannedPath, 'objects'>;
   /** A command resource's run: the argv and pinned digests (never its output). */
   command?: PlannedCommand;
   recording: PlannedRecording;
@@ -134,12 +134,12 @@ export function planSession(input: PlanInput): SessionPlan {
     tokenSeconds: Math.max(seconds, TOKEN_MIN_SECONDS),
     limitedBy,
   };
-  const path = planPath({ network: request.spec.network, session: base.session, expires, namespace: input.namespace, ...input.path });
+  const { objects: pathObjects, ...path } = planPath({ network: request.spec.network, session: base.session, expires, namespace: input.namespace, ...input.path });
   const credential = type === 'kubernetes' ? kubernetesObjects(request, input.namespace, expires) : [];
   const inputs = request.spec.command?.inputs ?? {};
   return {
     ...base,
-    objects: [...path.objects, ...credential],
+    objects: [...pathObjects, ...credential],
     path,
     command: type === 'command' && input.command ? planCommand(input.command, inputs) : undefined,
     recording: planRecording(base.session, type === 'kubernetes' ? input.gateway : undefined, input.namespace),

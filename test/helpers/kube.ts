@@ -64,7 +64,7 @@ export function testPlan(session: string, network: SessionPlan['network']): Sess
     expires,
     tokenSeconds: 1800,
     objects: [],
-    path: { network, objects: [], external: [] },
+    path: { network, external: [] },
     recording: { recorded: false },
     state: planState(session, { kind: 'ConfigMap', namespace: 'breakglass-system' }, undefined),
     record: `sessions/${session}/record.yaml`,
