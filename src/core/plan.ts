@@ -97,13 +97,13 @@ function effective(input: PlanInput): { seconds: number; limitedBy: string } {
     ['policy', parseDuration(input.policyMaxDuration)],
     ['runner cap', parseDuration(input.runnerCap)],
   ];
-  let best: { seconds: number; limitedBy: string } | undefined;
+  let best = { seconds: Number.POSITIVE_INFINITY, limitedBy: 'requested' };
   for (const [name, s] of limits) {
     // A limit that cannot be read is not "no limit": refuse to plan.
     if (s === undefined) throw new BreakglassError('PLAN_DURATION', `the ${name} duration cannot be read`);
-    if (!best || s < best.seconds) best = { seconds: s, limitedBy: name };
+    if (s < best.seconds) best = { seconds: s, limitedBy: name };
   }
-  return best!;
+  return best;
 }
 
 /** Object names: `bg-<id>` fits (id is a DNS label of at most 63; names allow 253). */
@@ -174,9 +174,9 @@ function kubernetesObjects(request: Request, namespace: string, expires: string)
 
 /** The earlier of the planned expiry and what the environment granted: never later than planned. */
 export function clampExpiry(planned: string, granted: string | undefined): string {
-  const p = parseTime(planned)!;
+  const p = parseTime(planned);
   const g = granted === undefined ? undefined : Date.parse(granted);
-  return g !== undefined && Number.isFinite(g) && g < p ? formatTime(g) : planned;
+  return p !== undefined && g !== undefined && Number.isFinite(g) && g < p ? formatTime(g) : planned;
 }
 
 /**
