@@ -210,7 +210,11 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
   if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? planted };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
-  if (d.dryRun) return (d.dryRun(await planFor(d, t, approved, d.now())), { pending: true });
+  if (d.dryRun) {
+    // The plan activation would apply, handed over instead of applied.
+    d.dryRun(await planFor(d, t, approved, d.now()));
+    return { pending: true };
+  }
   await activate(d, t, approved);
   return { pending: false };
 }
