@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { planSession } from '../src/core/plan.js';
 import { RunnerConfig, type Request } from '../src/core/schemas.js';
+import type { Governing } from '../src/core/policy.js';
+import type { RunnerDeps, Target } from '../src/runner/context.js';
 import { networkRefusal } from '../src/runner/providers/index.js';
+import { recordingRefusal } from '../src/runner/recording.js';
 
 const resource = (extra: object = {}) =>
   RunnerConfig.parse({
@@ -82,5 +85,16 @@ describe('watching an open path', async () => {
     for (const f of readdirSync(dir)) for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/'((?:TAILSCALE|TWINGATE|ROUTER)_[A-Z_]+)'/g)) thrown.add(m[1]!);
     expect([...thrown].filter((c) => !(NETWORK_PATH_CODES as readonly string[]).includes(c))).toEqual([]);
     expect(thrown.size).toBeGreaterThanOrEqual(9);
+  });
+});
+
+describe('a recorded session in a dry run', () => {
+  const governing = { resource: { type: 'kubernetes', recording: 'required' } } as unknown as Governing;
+  const target = { resource: 'prod-eu', gateway: { url: 'https://gw.example:8443' } } as unknown as Target;
+  const deps = (dryRun: boolean) => ({ config: { gateway: { listen: ':8443' } }, auditors: [{}], gateway: undefined, dryRun: dryRun ? () => {} : undefined }) as unknown as RunnerDeps;
+
+  it('is planned although a dry run serves no listener; a real run without one holds it back', () => {
+    expect(recordingRefusal(deps(true), target, governing)).toBeUndefined();
+    expect(() => recordingRefusal(deps(false), target, governing)).toThrow(expect.objectContaining({ code: 'RECORDING_GATEWAY_DOWN' }));
   });
 });

@@ -6,17 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { formatDuration, formatTime } from '../core/duration.js';
 import { runnerFacts, type SessionFacts } from '../core/notify-message.js';
-import { planSession, type SessionPlan } from '../core/plan.js';
+import { planSession, unplannedObjects, type SessionPlan } from '../core/plan.js';
+import { BreakglassError } from '../core/errors.js';
 import type { FileSource } from '../core/repository.js';
 import type { Request } from '../core/schemas.js';
+import { decide } from '../core/session-state.js';
 import type { SessionVerdict } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
 import { issue } from './credentials.js';
 import { recipientKey, seal, type DeliveryBinding } from './delivery.js';
-import type { Marker, MarkerState } from './marker.js';
-import { networkProvider } from './providers/index.js';
+import { markerFactsOf, type Marker, type MarkerState } from './marker.js';
+import { manifestForPlan, networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
 import { providerSetup, rollback } from './teardown.js';
 
@@ -28,17 +30,36 @@ export interface Approved {
   source: FileSource;
 }
 
-/** The pure plan for a verified session, with the runner's caps applied. */
-export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): SessionPlan {
+/**
+ * The plan for a verified session, with the runner's caps applied: what it
+ * gathers (the path's settings, the approved manifest's namespace, the
+ * command, the gateway, where markers and claims live) is handed to the pure
+ * `planSession`, which names every object.
+ */
+export async function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): Promise<SessionPlan> {
+  const g = a.verdict.evaluation!.governing!;
+  const pin = g.resource.networkPolicy;
+  const manifest = a.request.spec.network === 'networkpolicy' && pin ? await manifestForPlan({ pin, source: a.source }) : undefined;
   return planSession({
     request: a.request,
-    type: a.verdict.evaluation!.governing!.resource.type,
+    type: g.resource.type,
     approvedDurations: (a.verdict.approvals?.accepted ?? []).map((x) => x.duration),
-    policyMaxDuration: a.verdict.evaluation!.governing!.resource.maxDuration,
+    policyMaxDuration: g.resource.maxDuration,
     runnerCap: d.config.caps.maxDuration,
     namespace: target.namespace,
     now,
+    path: { tailscale: target.config.tailscale, twingate: target.config.twingate, manifest },
+    command: g.command,
+    gateway: target.gateway?.url,
+    markers: target.markers.location,
+    claims: d.claims?.location,
   });
+}
+
+/** Refuses what was made outside the plan: thrown inside a step, so the session is rolled back and nothing is delivered. */
+function checkPlanned(plan: SessionPlan, created: readonly ObjectRef[]): void {
+  const extra = unplannedObjects(plan, created);
+  if (extra.length) throw new BreakglassError('PLAN_MISMATCH', `created ${extra.join(', ')}, which the plan of session ${plan.session} does not name; rolled back`);
 }
 
 function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
@@ -84,7 +105,7 @@ function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
 /** Activates one session; returns false when another runner already owns it. */
 export async function activate(d: RunnerDeps, target: Target, a: Approved): Promise<boolean> {
   const now = d.now();
-  const plan = planFor(d, target, a, now);
+  const plan = await planFor(d, target, a, now);
   const state = initialState(d, a, now);
   // The installation-wide claim first: an id claimed for another resource or request never activates, on any resource.
   const refused = d.claims
@@ -117,7 +138,12 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
       level: 'error',
     });
     const current = (await target.markers.get(plan.session)) ?? marker;
-    await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
+    // The state machine decides, as for every transition: a failed activation is rolled back unless
+    // the marker has moved on meanwhile (then whoever moved it owns what happens next).
+    const facts = { ...markerFactsOf(current.state, d), failed: { step: err.step, code: err.code } };
+    const tr = decide({ requestValid: true, rejected: false, endRequested: false, recorded: false, marker: facts }, d.now());
+    if (tr.action === 'rollback') await rollback(d, target, current, { step: err.step, code: err.code, message: err.message }, created);
+    else d.log(`session ${plan.session}: not rolled back: ${tr.state}: ${tr.reason}`, { session: plan.session, event: 'activation-failed', code: err.code });
     return true;
   }
 }
@@ -151,9 +177,16 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   const provider = await inStep('network', () => networkProvider(plan.network, providerSetup(d, target, { pin: g.resource.networkPolicy, source: a.source })));
   // The recipient key is resolved before anything is minted: no key, no credential. Vendor-held delivers nothing.
   const recipient = plan.type === 'vendor-held' ? undefined : await inStep('recipient', () => recipientKey(plan.recipient, d.config.recipientKeys, a.source));
-  await inStep('network', async () => void created.push(...(await provider.create(plan))));
+  await inStep('network', async () => {
+    created.push(...(await provider.create(plan)));
+    checkPlanned(plan, created);
+  });
   await at('network');
-  const issued = await inStep('credential', () => issue(d, target, plan, state, created, at, g.resource.deny));
+  const issued = await inStep('credential', async () => {
+    const out = await issue(d, target, plan, state, created, at, g.resource.deny);
+    checkPlanned(plan, created);
+    return out;
+  });
   const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
   // Marked active BEFORE delivery: a crash after this point ends the session on

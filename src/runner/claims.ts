@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
-import { MANAGED_BY } from '../core/plan.js';
+import { CLAIM_LABEL, claimName, MANAGED_BY, type StateLocation } from '../core/plan-objects.js';
 import type { ResolvedConfig } from './config.js';
 import { FileClaimStore } from './file-markers.js';
 
-export const CLAIM_LABEL = 'breakglass.dev/claim';
+export { CLAIM_LABEL, claimName };
 
 /** What a claim binds a session id to. */
 export interface Claim {
@@ -30,12 +30,10 @@ export interface Claim {
   commit: string;
 }
 
-export function claimName(session: string): string {
-  return `bg-claim-${session}`;
-}
-
 /** Where the installation claims session ids. */
 export interface Claims {
+  /** Where the claims are kept: what the session plan names. */
+  readonly location: StateLocation;
   /** Claims the id; undefined when it is (now) ours, or the reason it is not: SESSION_CLAIMED. */
   claim(c: Claim): Promise<string | undefined>;
   /** Only for `breakglass drill` (cluster claims). */
@@ -46,9 +44,11 @@ export interface Claims {
 export class ClaimStore implements Claims {
   readonly kube: Kube;
   readonly namespace: string;
+  readonly location: StateLocation;
   constructor(kube: Kube, namespace: string) {
     this.kube = kube;
     this.namespace = namespace;
+    this.location = { kind: 'ConfigMap', namespace };
   }
 
   /** Claims the id; returns undefined when it is (now) ours, or the reason it is not: SESSION_CLAIMED. */

@@ -15,7 +15,7 @@ import type { ResolvedConfig } from './config.js';
 import type { Claims } from './claims.js';
 import { failureCode } from './failure-code.js';
 import { FileMarkerStore } from './file-markers.js';
-import { MarkerStore, type Markers } from './marker.js';
+import { checkedMarkers, MarkerStore, type Markers } from './marker.js';
 import type { RepoMirror } from './repo.js';
 import type { Channel } from './channels.js';
 import type { RunnerLog } from './log.js';
@@ -96,7 +96,7 @@ export async function buildTargets(config: ResolvedConfig): Promise<Map<string, 
         kube: new Kube(none),
         raw: new RawKube(none),
         namespace: r.namespace,
-        markers: new FileMarkerStore(join(config.state, 'markers', resource)),
+        markers: checkedMarkers(new FileMarkerStore(join(config.state, 'markers', resource))),
         clusterless: true,
         server: '',
       });
@@ -112,7 +112,7 @@ export async function buildTargets(config: ResolvedConfig): Promise<Map<string, 
       kube,
       raw: new RawKube(kc),
       namespace: r.namespace,
-      markers: new MarkerStore(kube, r.namespace),
+      markers: checkedMarkers(new MarkerStore(kube, r.namespace)),
       clusterless: false,
       server: r.server ?? '',
       caPem,

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
 import type { Claim, Claims } from './claims.js';
 import type { Marker, Markers, MarkerState } from './marker.js';
+import type { StateLocation } from '../core/plan-objects.js';
 
 const OPEN = new Set(['activating', 'active', 'ending']);
 const VERSION = /^([a-z0-9][a-z0-9-]{0,62})\.v(\d{6})\.json$/;
@@ -61,8 +62,10 @@ const versionName = (session: string, n: number) => `${session}.v${String(n).pad
 /** Markers of one resource in `<state>/markers/<resource>/`. */
 export class FileMarkerStore implements Markers {
   readonly dir: string;
+  readonly location: StateLocation;
   constructor(dir: string) {
     this.dir = dir;
+    this.location = { kind: 'File', directory: dir };
   }
 
   private async write(state: MarkerState, n: number): Promise<Marker | undefined> {
@@ -116,8 +119,10 @@ export class FileMarkerStore implements Markers {
 /** The installation's claims in `<state>/claims/`, when no resource keeps its markers in a cluster. */
 export class FileClaimStore implements Claims {
   readonly dir: string;
+  readonly location: StateLocation;
   constructor(dir: string) {
     this.dir = dir;
+    this.location = { kind: 'File', directory: dir };
   }
 
   async claim(c: Claim): Promise<string | undefined> {

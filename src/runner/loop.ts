@@ -16,7 +16,6 @@
  * Git being unreachable skips only 3 and 5's push: sessions still end on time,
  * because their expiry lives in the marker, not in git.
  */
-import { parseTime } from '../core/duration.js';
 import { BreakglassError } from '../core/errors.js';
 import { parseKubePrivilege } from '../core/privilege.js';
 import type { Governing } from '../core/policy.js';
@@ -32,7 +31,7 @@ import type { RunnerStep } from '../core/reasons.js';
 import { activate, planFor } from './activate.js';
 import { failureCode } from './failure-code.js';
 import type { RunnerDeps, Target } from './context.js';
-import type { Marker } from './marker.js';
+import { markerFactsOf, type Marker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
@@ -102,22 +101,28 @@ async function readCandidates(d: RunnerDeps, st: LoopState, commit: string): Pro
   return { commit, source, model: await loadRepository(source), ids: list, versions: policyVersions(d, commit), policiesChanged: ch.policies };
 }
 
-/** Step 2 for one marker. */
+/**
+ * Step 2 for one marker: decide() says what to do, and only that is done.
+ * An open marker's request was verified when it activated; what git can add
+ * now is only an end.
+ */
 async function handleOpen(d: RunnerDeps, t: Target, m: Marker, ends: ReadonlySet<string>): Promise<void> {
   const s = m.state;
-  const tr = decide({ requestValid: true, rejected: false, endRequested: ends.has(s.session), recorded: false, marker: { phase: s.phase, expires: parseTime(s.expires ?? '') } }, d.now());
-  if (tr.action === 'teardown' || tr.action === 'resume-teardown') {
-    await teardown(d, t, m, tr.reason);
-  } else if (tr.action === 'none' && s.phase === 'active') {
-    // Open and within its time box: does its path still carry traffic?
-    await watchPath(d, t, m);
-    await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
-  } else if (tr.action === 'rollback') {
-    // Only a dead activation is rolled back: our own (we are single-threaded, so ours is from before a restart) or a stale one.
-    const mine = s.runner === d.runnerId;
-    const stale = d.now() - (parseTime(s.started) ?? 0) > d.staleActivationMs;
-    if (mine || stale) await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: 'the runner stopped during activation; rolled back, nothing further delivered' }, []);
+  const tr = decide({ requestValid: true, rejected: false, endRequested: ends.has(s.session), recorded: false, marker: markerFactsOf(s, d) }, d.now());
+  switch (tr.action) {
+    case 'teardown':
+    case 'resume-teardown':
+      await teardown(d, t, m, tr);
+      return;
+    case 'rollback':
+      // A dead activation (ours from before a restart, or a stale one): never resumed.
+      await rollback(d, t, m, { step: 'interrupted', code: 'RUNNER_INTERRUPTED', message: `${tr.reason}; rolled back, nothing further delivered` }, []);
+      return;
   }
+  if (tr.state !== 'active') return;
+  // Open and within its time box: does its path still carry traffic?
+  await watchPath(d, t, m);
+  await d.notifier?.checkActive(s.session, s.expires, markerFacts(s));
 }
 
 /**
@@ -168,23 +173,26 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
     return { pending: true, refused: { code: 'SESSION_UNREADABLE', message } };
   }
   const req = s.request?.value;
-  if (!req) return { pending: false };
-  const record = await ownRecord(d, git, s);
-  // Closed sessions are settled from git alone (an open marker is step 2's business): no API call per past session.
-  if (record === 'ours' || s.rejection || s.end) return { pending: false };
+  const record = req && (await ownRecord(d, git, s));
   // The folder is the session's id everywhere (marker, claim, end.yaml, record); a request naming another is never activated.
-  if (req.metadata.id !== id) {
+  const sameId = req?.metadata.id === id;
+  const facts = { requestValid: req !== undefined && sameId, rejected: s.rejection !== undefined, endRequested: s.end !== undefined, recorded: record === 'ours' };
+  // First from git alone: a closed session is settled without an API call (an open marker is step 2's business).
+  let tr = decide(facts, d.now());
+  if (tr.state !== 'pending') {
+    if (!req || sameId) return { pending: false };
     const message = `metadata.id "${req.metadata.id}" is not the folder name`;
     d.log(`session ${id}: refused: REQUEST_ID_MISMATCH: ${message}`);
     return { pending: false, refused: { code: 'REQUEST_ID_MISMATCH', message } };
   }
-  const t = d.targets.get(req.spec.resource);
+  const t = req && d.targets.get(req.spec.resource);
   const marker = t && (await t.markers.get(id));
-  const facts = { requestValid: true, rejected: false, endRequested: false, recorded: false, marker: marker && { phase: marker.state.phase } };
-  let tr = decide(facts, d.now());
-  if (tr.state !== 'pending') return { pending: false };
+  const seen = { ...facts, marker: marker && markerFactsOf(marker.state, d) };
+  tr = decide(seen, d.now());
+  if (tr.state !== 'pending' || !req) return { pending: false };
+  const planted = record === 'ours' ? undefined : record;
   // A planted record is judged as absent everywhere, so it cannot turn off checks meant for pending sessions (request expiry).
-  const model = record ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
+  const model = planted ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
   const governing = verdict.evaluation?.governing;
   const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
@@ -198,11 +206,15 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
   const problem = recording ?? privilege;
   const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
-  tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
+  tr = decide({ ...seen, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
+  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? planted };
   const approved = { request: req, verdict, commit: git.commit, source: git.source };
-  if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
+  if (d.dryRun) {
+    // The plan activation would apply, handed over instead of applied.
+    d.dryRun(await planFor(d, t, approved, d.now()));
+    return { pending: true };
+  }
   await activate(d, t, approved);
   return { pending: false };
 }

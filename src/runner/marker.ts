@@ -13,13 +13,13 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
-import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
+import { MANAGED_BY, MARKER_LABEL, markerName, PHASE_LABEL, SESSION_LABEL, type StateLocation } from '../core/plan-objects.js';
 import type { DenyRule, PolicyCommand } from '../core/schemas.js';
-import type { MarkerPhase } from '../core/session-state.js';
+import { phaseChangeAllowed, type MarkerFacts, type MarkerPhase } from '../core/session-state.js';
+import { parseTime } from '../core/duration.js';
 import type { ObjectRef } from './providers/types.js';
 
-export const MARKER_LABEL = 'breakglass.dev/marker';
-export const PHASE_LABEL = 'breakglass.dev/phase';
+export { MARKER_LABEL, markerName, PHASE_LABEL };
 const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
 
 /** A change in an open session's network path: down (with the provider's code) or restored. */
@@ -79,10 +79,6 @@ export interface Marker {
   resourceVersion: string;
 }
 
-export function markerName(session: string): string {
-  return `bg-marker-${session}`;
-}
-
 function body(state: MarkerState, resourceVersion?: string): V1ConfigMap {
   return {
     metadata: {
@@ -102,6 +98,8 @@ function parse(cm: V1ConfigMap): Marker {
 
 /** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
 export interface Markers {
+  /** Where the markers are kept: what the session plan names. */
+  readonly location: StateLocation;
   /** Creates the marker; undefined when it already exists (someone else owns this session). */
   create(state: MarkerState): Promise<Marker | undefined>;
   get(session: string): Promise<Marker | undefined>;
@@ -111,13 +109,47 @@ export interface Markers {
   listOpen(): Promise<Marker[]>;
 }
 
+/** What decide() needs from a marker, as this runner sees it. */
+export function markerFactsOf(s: MarkerState, runner: { runnerId: string; staleActivationMs: number }): MarkerFacts {
+  return { phase: s.phase, expires: parseTime(s.expires ?? ''), mine: s.runner === runner.runnerId, started: parseTime(s.started), staleAfterMs: runner.staleActivationMs };
+}
+
+function refuse(from: MarkerPhase | undefined, to: MarkerPhase, session: string): BreakglassError {
+  return new BreakglassError('STATE_TRANSITION', `marker of session ${session}: ${from ?? 'none'} -> ${to} is not a transition the session state machine makes; nothing written`);
+}
+
+/**
+ * The store with every write checked against the state machine
+ * (core/session-state.ts): a new marker is "activating", and a phase only
+ * moves as decide()'s actions move it. A bug that takes a transition of its
+ * own (re-opening an ended session, ending one never active) fails closed
+ * here, before anything is written.
+ */
+export function checkedMarkers(inner: Markers): Markers {
+  return {
+    location: inner.location,
+    create: async (state) => {
+      if (!phaseChangeAllowed(undefined, state.phase)) throw refuse(undefined, state.phase, state.session);
+      return inner.create(state);
+    },
+    get: (session) => inner.get(session),
+    update: async (marker, state) => {
+      if (!phaseChangeAllowed(marker.state.phase, state.phase)) throw refuse(marker.state.phase, state.phase, state.session);
+      return inner.update(marker, state);
+    },
+    listOpen: () => inner.listOpen(),
+  };
+}
+
 /** Marker storage in one namespace of one cluster. */
 export class MarkerStore implements Markers {
   private readonly kube: Kube;
   private readonly namespace: string;
+  readonly location: StateLocation;
   constructor(kube: Kube, namespace: string) {
     this.kube = kube;
     this.namespace = namespace;
+    this.location = { kind: 'ConfigMap', namespace };
   }
 
   /** Creates the marker; returns undefined when it already exists (someone else owns this session). */

@@ -33,7 +33,8 @@ export function recordingRefusal(d: RunnerDeps, t: Target, governing: Governing)
     return { code: 'RECORDING_NO_GATEWAY', message: `resources.${t.resource}.gateway is set, but this runner's config has no gateway listener (gateway: { listen, certificate, key })` };
   if (d.auditors.length === 0) return { code: 'RECORDING_NO_AUDITORS', message: `the trust file names no auditors: a recording of ${t.resource} could be sealed to no one` };
   // Thrown, not returned: a listener that is down may come up, so the session is retried next loop (nothing is created meanwhile).
-  if (!d.gateway?.listening)
+  // A dry run serves no listener and creates nothing: it plans the recorded session as the loop would once the listener is up.
+  if (!d.gateway?.listening && !d.dryRun)
     throw new BreakglassError('RECORDING_GATEWAY_DOWN', `this runner's gateway is not serving (${d.gateway?.problem ?? 'not started in this process: --once and --dry-run serve no gateway'})`);
   return undefined;
 }

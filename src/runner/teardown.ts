@@ -18,6 +18,7 @@ import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
 import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
+import type { Transition } from '../core/session-state.js';
 import { markerFacts } from './notify.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
@@ -109,10 +110,16 @@ async function notifyEnding(d: RunnerDeps, s: MarkerState, ending: Ending): Prom
   await n.forget(s.session);
 }
 
-/** Claims and tears down an active session. Returns false when another replica claimed it first. */
-export async function teardown(d: RunnerDeps, t: Target, marker: Marker, reason: string): Promise<boolean> {
+/**
+ * Tears down a session as decide() said: `teardown` claims an active one
+ * first (active -> ending), `resume-teardown` goes on with one already
+ * ending. Returns false when another replica claimed it first.
+ */
+export async function teardown(d: RunnerDeps, t: Target, marker: Marker, tr: Transition): Promise<boolean> {
+  if (tr.action !== 'teardown' && tr.action !== 'resume-teardown') throw new BreakglassError('STATE_TRANSITION', `session ${marker.state.session}: ${tr.action} is not a teardown`);
+  const reason = tr.reason;
   let m = marker;
-  if (m.state.phase === 'active') {
+  if (tr.action === 'teardown') {
     try {
       m = await t.markers.update(m, { ...m.state, phase: 'ending', endReason: reason });
     } catch (e) {

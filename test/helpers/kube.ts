@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { RawKube } from '../../src/adapters/kube-raw.js';
 import type { SessionPlan } from '../../src/core/plan.js';
+import { planState } from '../../src/core/plan-objects.js';
 
 export function adminKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -49,8 +50,9 @@ export function readinessController(raw: RawKube, namespace: string, name: strin
   return { stop: () => (stopped = true) };
 }
 
-/** A plan as the runner would compute it, for provider tests. */
+/** A plan as the runner would compute it, for provider tests (no path objects: each provider test supplies its own settings). */
 export function testPlan(session: string, network: SessionPlan['network']): SessionPlan {
+  const expires = new Date(Date.now() + 1800_000).toISOString().replace(/\.\d+Z$/, 'Z');
   return {
     session,
     resource: 'prod-eu',
@@ -59,11 +61,15 @@ export function testPlan(session: string, network: SessionPlan['network']): Sess
     network,
     recipient: '0123456789ABCDEF0123456789ABCDEF01234567',
     effectiveSeconds: 1800,
-    expires: new Date(Date.now() + 1800_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    expires,
     tokenSeconds: 1800,
     objects: [],
+    path: { network, external: [] },
+    recording: { recorded: false },
+    state: planState(session, { kind: 'ConfigMap', namespace: 'breakglass-system' }, undefined),
+    record: `sessions/${session}/record.yaml`,
     limitedBy: 'requested',
-  } as SessionPlan;
+  };
 }
 
 /** Delays recorded instead of slept: retries run fast and the waits can be asserted. */

@@ -14,9 +14,9 @@
  * teardown never takes them before they are collected into the record.
  */
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
-import { MANAGED_BY } from '../../core/plan.js';
+import { chunkSecretName, MANAGED_BY, RECORDING_LABEL } from '../../core/plan-objects.js';
 
-export const RECORDING_LABEL = 'breakglass.dev/recording';
+export { chunkSecretName, RECORDING_LABEL };
 const A_INDEX = 'breakglass.dev/chunk-index';
 const A_HEAD = 'breakglass.dev/chain-head';
 const A_SEQ = 'breakglass.dev/last-seq';
@@ -34,10 +34,6 @@ export interface StoredChunk {
   bytes: Uint8Array;
   head: string;
   name: string;
-}
-
-export function chunkSecretName(session: string, index: number): string {
-  return `bg-rec-${session}-${String(index).padStart(6, '0')}`;
 }
 
 function parse(o: RawObject): StoredChunk | undefined {

@@ -76,6 +76,17 @@ async function approvedManifest(approved: NonNullable<ProviderSetup['approved']>
   return readManifest(pin.manifest, bytes, pin.sha256);
 }
 
+/** The approved manifest's namespace for the session plan, or why it cannot be applied (the same check activation makes). */
+export async function manifestForPlan(approved: NonNullable<ProviderSetup['approved']>): Promise<{ namespace: string } | { refused: { code: string; message: string } }> {
+  try {
+    const namespace = (await approvedManifest(approved)).metadata.namespace;
+    if (namespace) return { namespace };
+    return { refused: { code: 'NETPOL_INVALID', message: 'the approved manifest names no namespace' } };
+  } catch (e) {
+    return { refused: { code: e instanceof BreakglassError ? e.code : 'NETPOL_INVALID', message: e instanceof Error ? e.message : String(e) } };
+  }
+}
+
 /** Builds the provider for `network`; throws NETWORK_UNAVAILABLE (or NETPOL_*) with the reason when it cannot. */
 export async function networkProvider(network: Network, setup: ProviderSetup): Promise<NetworkProvider> {
   const { config, raw, namespace, env, http } = setup;

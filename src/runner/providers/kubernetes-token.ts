@@ -7,7 +7,7 @@
  */
 import { BreakglassError } from '../../core/errors.js';
 import type { V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
-import { clampExpiry, ownedSelector, type PlannedObject, type SessionPlan } from '../../core/plan.js';
+import { clampExpiry, credentialObjects, ownedSelector, type PlannedObject, type SessionPlan } from '../../core/plan.js';
 import type { Kube } from '../../adapters/kubernetes.js';
 import type { ObjectRef } from './types.js';
 
@@ -45,14 +45,17 @@ async function createObject(kube: Kube, o: PlannedObject): Promise<void> {
  * rolled back completely; `step` lets the caller observe (and tests inject faults).
  */
 export async function mint(kube: Kube, plan: SessionPlan, created: ObjectRef[], step: (name: string) => Promise<void>): Promise<Minted> {
-  for (const o of plan.objects) {
+  const objects = credentialObjects(plan);
+  for (const o of objects) {
     await createObject(kube, o);
     created.push(ref(o));
     await step(o.kind === 'ServiceAccount' ? 'serviceaccount' : 'binding');
   }
-  const sa = plan.objects.find((o) => o.kind === 'ServiceAccount')!;
-  const tr = await kube.call(`TokenRequest for ${sa.namespace}/${sa.name}`, () =>
-    kube.core.createNamespacedServiceAccountToken({ name: sa.name, namespace: sa.namespace!, body: { spec: { expirationSeconds: plan.tokenSeconds, audiences: [] } } }),
+  const sa = objects.find((o) => o.kind === 'ServiceAccount');
+  const namespace = sa?.namespace;
+  if (!sa || !namespace) throw new BreakglassError('PLAN_INVALID', `the plan of session ${plan.session} has no ServiceAccount to request a token for`);
+  const tr = await kube.call(`TokenRequest for ${namespace}/${sa.name}`, () =>
+    kube.core.createNamespacedServiceAccountToken({ name: sa.name, namespace, body: { spec: { expirationSeconds: plan.tokenSeconds, audiences: [] } } }),
   );
   const token = tr?.status?.token;
   if (!token) throw new BreakglassError('KUBE_TOKEN_MISSING', 'TokenRequest returned no token');

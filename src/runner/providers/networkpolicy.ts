@@ -15,6 +15,7 @@ import { MAX_DOCUMENT_BYTES } from '../../core/document.js';
 import { BreakglassError } from '../../core/errors.js';
 import { scanYaml } from '../../core/yaml-scan.js';
 import { ownedSelector, type SessionPlan } from '../../core/plan.js';
+import { networkPolicyName } from '../../core/plan-objects.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
 import { ownership } from './workload.js';
@@ -49,7 +50,7 @@ export function readManifest(path: string, bytes: Uint8Array, pinnedSha256: stri
   return m;
 }
 
-const policyName = (session: string) => `bg-${session}`.slice(0, 63);
+const policyName = networkPolicyName;
 
 /** The object applied for a session: the manifest's spec verbatim, under a session-owned name, owned by the runner namespace `owner`. */
 export function sessionNetworkPolicy(manifest: RawObject, plan: SessionPlan, owner: string): RawObject {

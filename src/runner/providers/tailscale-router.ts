@@ -17,6 +17,7 @@
  */
 import type { RawObject } from '../../adapters/kube-raw.js';
 import type { SessionPlan } from '../../core/plan.js';
+import { routerHostname, stateSecretName } from '../../core/plan-objects.js';
 import type { TailscaleConfig } from '../../core/schemas.js';
 import type { WorkloadSpec } from './workload.js';
 import { ownership, workloadName } from './workload.js';
@@ -26,15 +27,7 @@ export const PROVIDER = 'tailscale';
 export const HEALTH_PORT = 9002;
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
-/** The router's Tailscale hostname: how teardown finds the device it registered. */
-export function routerHostname(session: string): string {
-  return `bg-${session}`.slice(0, 63);
-}
-
-/** The Secret holding the router's node state; the only object its ServiceAccount may touch. */
-export function stateSecretName(session: string): string {
-  return `${workloadName(session, PROVIDER)}-state`;
-}
+export { routerHostname, stateSecretName };
 
 /** What `routerObjects` creates, by kind and name: how teardown and verification find them without a reference. */
 export function routerRefs(session: string): { apiVersion: string; kind: string; name: string }[] {

@@ -12,6 +12,7 @@
  * RoleBinding and ServiceAccount.
  */
 import { parseDuration } from '../../core/duration.js';
+import { AUTH_KEY_SECONDS, keyDescription } from '../../core/plan-objects.js';
 import type { TailscaleConfig } from '../../core/schemas.js';
 import { realDelay, secretFromEnv, type Delay, type HttpOptions } from '../../adapters/http.js';
 import type { RawKube } from '../../adapters/kube-raw.js';
@@ -22,9 +23,7 @@ import type { NetworkProvider, ObjectRef } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitReady, workloadGone, workloadHealth, workloadName } from './workload.js';
 
 export { routerHostname, stateSecretName } from './tailscale-router.js';
-
-/** Auth keys only need to outlive router start-up; a short life limits what a leaked key is worth. */
-const AUTH_KEY_SECONDS = 600;
+export { keyDescription };
 
 export interface TailscaleDeps {
   raw: RawKube;
@@ -46,17 +45,6 @@ async function deleteRouterObjects(raw: RawKube, namespace: string, session: str
   const deleted: ObjectRef[] = [];
   for (const r of routerRefs(session)) if (await raw.delete(r.apiVersion, r.kind, namespace, r.name)) deleted.push({ ...r, namespace, provider: PROVIDER });
   return deleted;
-}
-
-/**
- * The key's description names its session, so teardown can find it without a
- * reference. Tailscale keeps 50 characters: a longer one would be cut, could
- * then match another session's key, and is not used to find keys (the key
- * still lapses on its own 10-minute clock, and the device is found by hostname).
- */
-export function keyDescription(session: string): string | undefined {
-  const d = `breakglass ${session}`;
-  return d.length <= 50 ? d : undefined;
 }
 
 export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps): NetworkProvider {

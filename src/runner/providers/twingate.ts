@@ -14,6 +14,7 @@
 import { parseDuration } from '../../core/duration.js';
 import { BreakglassError } from '../../core/errors.js';
 import type { SessionPlan } from '../../core/plan.js';
+import { connectorName } from '../../core/plan-objects.js';
 import type { TwingateConfig } from '../../core/schemas.js';
 import { realDelay, secretFromEnv, type Delay, type HttpOptions } from '../../adapters/http.js';
 import type { RawKube } from '../../adapters/kube-raw.js';
@@ -131,7 +132,4 @@ async function preflight(config: TwingateConfig, env: NodeJS.ProcessEnv, client:
   }
 }
 
-/** The connector's name in Twingate: how teardown and verification find it without a reference. */
-export function connectorName(session: string): string {
-  return `bg-${session}`.slice(0, 63);
-}
+export { connectorName };

@@ -7,24 +7,14 @@
  * check) passes; the providers then confirm through their APIs.
  */
 import { BreakglassError } from '../../core/errors.js';
-import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, SESSION_LABEL, type SessionPlan } from '../../core/plan.js';
+import type { SessionPlan } from '../../core/plan.js';
+import { ownership, PROVIDER_LABEL, SESSION_LABEL, workloadName } from '../../core/plan-objects.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { realDelay, type Delay } from '../../adapters/http.js';
 import type { ObjectRef, PathProblem } from './types.js';
 
-export const PROVIDER_LABEL = 'breakglass.dev/provider';
-
-/**
- * Labels and annotations every object created for a session carries. The
- * owner label is the runner's namespace: the reaper selects by it, so two
- * runners sharing a cluster never take each other's objects for orphans.
- */
-export function ownership(session: string, expires: string, provider: string, owner: string): { labels: Record<string, string>; annotations: Record<string, string> } {
-  return {
-    labels: { [MANAGED_BY]: 'breakglass', [OWNER_LABEL]: owner, [SESSION_LABEL]: session, [PROVIDER_LABEL]: provider },
-    annotations: { [EXPIRES_ANNOTATION]: expires },
-  };
-}
+// Names and labels are the plan's (core/plan-objects.ts): what is created is what was planned.
+export { ownership, PROVIDER_LABEL, workloadName };
 
 export interface WorkloadSpec {
   provider: string;
@@ -60,10 +50,6 @@ export function hardenedContext(runAsUser: number): Record<string, unknown> {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
-}
-
-export function workloadName(session: string, provider: string): string {
-  return `bg-${session}-${provider}`.slice(0, 63).replace(/-+$/, '');
 }
 
 export function secretRef(spec: WorkloadSpec, name: string): ObjectRef {
