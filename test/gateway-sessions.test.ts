@@ -14,6 +14,7 @@ import type { Marker, Markers, MarkerState } from '../src/runner/marker.js';
 
 /** Markers held in memory, counting every read the resolver makes. */
 class CountingMarkers implements Markers {
+  readonly location = { kind: 'ConfigMap', namespace: 'breakglass-system' } as const;
   readonly states = new Map<string, MarkerState>();
   gets = 0;
   lists = 0;
