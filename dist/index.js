@@ -36400,16 +36400,19 @@ function retryAfterMs(header, now) {
   return Number.isNaN(at2) ? void 0 : Math.max(0, at2 - now);
 }
 var sleep = (ms) => new Promise((resolve4) => setTimeout(resolve4, ms));
+var headerRetryAfter = (error64) => retryAfterMs(error64?.response?.headers?.["retry-after"], Date.now());
 async function withRetry(fn, opts = DEFAULT_RETRY) {
   const delay = opts.delayFn ?? sleep;
+  const retryable = opts.retryable ?? isRetryable;
+  const retryAfter = opts.retryAfter ?? headerRetryAfter;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (attempt >= opts.attempts || !isRetryable(e)) throw e;
-      const asked = retryAfterMs(e?.response?.headers?.["retry-after"], Date.now());
-      if (asked !== void 0 && opts.giveUpAfterMs !== void 0 && asked > opts.giveUpAfterMs) throw e;
-      const ms = Math.min(asked ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
+      if (attempt >= opts.attempts || !retryable(e)) throw e;
+      const wanted = retryAfter(e) ?? opts.baseMs * 2 ** (attempt - 1);
+      if (opts.giveUpAfterMs !== void 0 && wanted > opts.giveUpAfterMs) throw e;
+      const ms = Math.min(wanted, opts.maxDelayMs);
       opts.onRetry?.(attempt, e, ms);
       await delay(ms);
     }
@@ -69739,16 +69742,36 @@ async function sendEmail(ch, e, deliveryId2, o) {
 function sendOnce(ch, e, deliveryId2, o) {
   return ch.type === "email" ? sendEmail(ch, e, deliveryId2, o) : sendHttp(ch, e, deliveryId2, o);
 }
-async function deliver(ch, e, deliveryId2, o, p) {
-  let result = { ok: false, code: "NOTIFY_UNREACHABLE", retryable: true, detail: "not tried" };
-  for (let n = 1; n <= p.attempts; n++) {
-    result = await sendOnce(ch, e, deliveryId2, o);
-    if (result.ok || !result.retryable || n === p.attempts) return { result, tries: n };
-    const wait = result.retryAfterMs ?? p.baseMs * 2 ** (n - 1);
-    if (wait > p.maxWaitMs) return { result, tries: n };
-    await (p.delay ?? realDelay)(wait);
+var Unsent = class extends Error {
+  result;
+  constructor(result) {
+    super(result.detail);
+    this.result = result;
   }
-  return { result, tries: p.attempts };
+};
+async function deliver(ch, e, deliveryId2, o, p) {
+  let tries = 0;
+  const once = async () => {
+    tries++;
+    const result = await sendOnce(ch, e, deliveryId2, o);
+    if (!result.ok) throw new Unsent(result);
+    return result;
+  };
+  try {
+    const result = await withRetry(once, {
+      attempts: p.attempts,
+      baseMs: p.baseMs,
+      maxDelayMs: p.maxWaitMs,
+      giveUpAfterMs: p.maxWaitMs,
+      delayFn: p.delay ?? realDelay,
+      retryable: (x2) => x2 instanceof Unsent && x2.result.retryable,
+      retryAfter: (x2) => x2 instanceof Unsent ? x2.result.retryAfterMs : void 0
+    });
+    return { result, tries };
+  } catch (x2) {
+    if (x2 instanceof Unsent) return { result: x2.result, tries };
+    throw x2;
+  }
 }
 
 // src/core/notify-config.ts
