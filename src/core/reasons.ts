@@ -78,6 +78,7 @@ export const REASONS = [
   'GATEWAY_DENIED',
   'GATEWAY_PROTECTED_NAMESPACE',
   'GATEWAY_PATH_REFUSED',
+  'GATEWAY_IMPERSONATION_REFUSED',
 ] as const;
 export type ReasonCode = (typeof REASONS)[number];
 
