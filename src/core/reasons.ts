@@ -73,6 +73,7 @@ export const REASONS = [
   // session was refused before anything was created, and why the gateway refused a request.
   'RECORDING_NO_GATEWAY',
   'RECORDING_NO_AUDITORS',
+  'RECORDING_AUDITOR_IS_RECIPIENT',
   'RECORDING_GATEWAY_DOWN',
   'GATEWAY_CREDENTIAL_REFUSED',
   'GATEWAY_DENIED',
