@@ -292,6 +292,20 @@ describe('breakglass audit of session recordings (issue 12)', () => {
     expectOnly(report, 'inc-9-dropped-later', 'RECORDING_MISSING');
   });
 
+  it('RECORDING_MISSING: the policy that governed the session required recording, and its signed record names none', async () => {
+    const repo = await AuditRepo.create();
+    const policy = await repo.policy(T('02:00:00'), { recording: 'required' });
+    await repo.session('inc-1-unrecorded', policy);
+    await recordedSession(repo, 'inc-2-recorded', policy);
+    // Never activated (failed before anything existed): there was nothing to record.
+    await repo.session('inc-3-never-active', policy, { record: { outcome: 'failed', activated: undefined, expires: undefined, failure: { step: 'mint', code: 'PROVIDER_FAILED', message: 'no' } } });
+    const { code, report } = await audit(repo);
+    expect(code).toBe(1);
+    expectOnly(report, 'inc-1-unrecorded', 'RECORDING_MISSING');
+    expectOnly(report, 'inc-2-recorded');
+    expect(codes(report, 'inc-3-never-active')).not.toContain('RECORDING_MISSING');
+  });
+
   it('RECORDING_TRUNCATED: the last chunk is gone', () => {
     expectOnly(report, 'inc-3-truncated', 'RECORDING_TRUNCATED');
   });

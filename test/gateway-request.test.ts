@@ -5,7 +5,7 @@
  * instead of POST (SPDY).
  */
 import { describe, expect, it } from 'vitest';
-import { classify, describeRule, gatewayRefusal, statusBody, type KubeRequestInfo } from '../src/core/gateway-request.js';
+import { classify, describeRule, gatewayRefusal, impersonationRefusal, statusBody, type KubeRequestInfo } from '../src/core/gateway-request.js';
 import { DenyRule, Policy, type Request } from '../src/core/schemas.js';
 import { buildApprovalView, renderText } from '../src/core/view.js';
 
@@ -193,5 +193,35 @@ describe('the approval view', () => {
 
   it('adds nothing for a resource that says nothing about recording', () => {
     expect(view({})).not.toContain('Recording');
+  });
+});
+
+describe('when a request asks to act as someone else', () => {
+  it('refuses Impersonate-User, -Group, -Uid and -Extra-* (kubectl --as), in any case, naming the headers but not their values', () => {
+    for (const h of ['Impersonate-User', 'impersonate-group', 'IMPERSONATE-UID', 'Impersonate-Extra-scopes', 'impersonate-extra-reason']) {
+      const r = impersonationRefusal(['accept', h, 'user-agent']);
+      expect(r).toMatchObject({ status: 403, code: 'GATEWAY_IMPERSONATION_REFUSED' });
+      expect(r?.message).toContain(h.toLowerCase());
+    }
+  });
+
+  it('refuses the front proxy identity headers X-Remote-User, -Group and -Extra-*', () => {
+    for (const h of ['x-remote-user', 'X-Remote-Group', 'x-remote-extra-scopes']) expect(impersonationRefusal([h])).toMatchObject({ status: 403, code: 'GATEWAY_IMPERSONATION_REFUSED' });
+  });
+
+  it('lets ordinary headers through, including look-alikes that are not identity headers', () => {
+    expect(impersonationRefusal(['accept', 'authorization', 'user-agent', 'content-type', 'x-request-id', 'x-remote', 'impersonate', 'kubectl-command'])).toBeUndefined();
+  });
+
+  it('answers a Kubernetes Status kubectl prints as Forbidden', () => {
+    const r = impersonationRefusal(['impersonate-user', 'impersonate-group']);
+    if (!r) throw new Error('not refused');
+    expect(JSON.parse(statusBody(r, info('GET', '/api/v1/namespaces/work/pods')))).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Forbidden',
+      code: 403,
+      message: 'breakglass gateway: the session acts only as itself; refused the headers impersonate-group, impersonate-user',
+    });
   });
 });

@@ -131,6 +131,22 @@ describe('when a service fails', () => {
     expect([result, tries]).toEqual([{ ok: true }, 2]);
   });
 
+  it('the wait is the Retry-After the service asked for, not the backoff', async () => {
+    lab.slack.failNext(() => true, { status: 429, headers: { 'retry-after': '2' }, text: 'rate_limited' });
+    const waits: number[] = [];
+    const { result, tries } = await deliver(byType('slack'), event('requested'), 'd-8a', fast, { ...noWait, delay: async (ms) => void waits.push(ms) });
+    expect([result, tries, waits]).toEqual([{ ok: true }, 2, [2000]]);
+  });
+
+  it('without a Retry-After the backoff doubles, and a round makes at most its attempts', async () => {
+    lab.slack.failNext(() => true, { status: 503, text: 'down' });
+    lab.slack.failNext(() => true, { status: 503, text: 'down' });
+    lab.slack.failNext(() => true, { status: 503, text: 'down' });
+    const waits: number[] = [];
+    const { result, tries } = await deliver(byType('slack'), event('requested'), 'd-8b', fast, { attempts: 3, baseMs: 100, maxWaitMs: 5000, delay: async (ms) => void waits.push(ms) });
+    expect([result, tries, waits]).toEqual([{ ok: false, code: 'NOTIFY_HTTP_STATUS', retryable: true, detail: 'HTTP 503: down' }, 3, [100, 200]]);
+  });
+
   it('a Retry-After longer than the round allows ends the round, retryable, without waiting', async () => {
     lab.teams.failNext(() => true, { status: 429, headers: { 'retry-after': '3600' } });
     const { result, tries } = await deliver(byType('teams'), event('requested'), 'd-9', fast, noWait);

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../src/core/audit.js';
+import { generateKeyPair } from '../src/crypto/openpgp.js';
+import { sign } from './helpers/approvals.js';
 import { AUDIT_NOW, AuditRepo, T } from './helpers/audit-history.js';
 import { binary, cli } from './helpers/cli.js';
 import { auditorKeys, MARKERS, recordedSession, traffic, writeRecording } from './helpers/recording.js';
@@ -131,6 +133,33 @@ describe('replay cannot be misled or misused', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('refused RECORD_NOT_RUNNER');
     expect(r.stdout).toBe('');
+  });
+
+  it('verifies the record at its commit time, as audit does: a runner key that expired since still vouches for it', async () => {
+    const rotated = await AuditRepo.create();
+    const policy = await rotated.policy(T('02:00:00'));
+    // Valid from the day before the session until midnight after it: expired a day before "now".
+    const runner = await generateKeyPair({ name: 'runner', email: 'runner@customer.example', date: new Date('2026-11-20T00:00:00Z'), expiresIn: 2 * 86_400 });
+    const resign = async (id: string, key: typeof runner, at: string) => {
+      const body = readFileSync(join(rotated.dir, 'sessions', id, 'record.yaml'));
+      writeFileSync(join(rotated.dir, 'sessions', id, 'record.yaml.asc'), await sign(key, body, new Date(T('02:40:03'))));
+      rotated.commit(at, `re-sign ${id}`);
+    };
+    await recordedSession(rotated, 'inc-rotated', policy);
+    await resign('inc-rotated', runner, T('02:40:09'));
+    writeFileSync(join(rotated.trustDir, 'keys', 'runner.asc'), runner.publicKey);
+    const replay = (id: string) => cli(['replay', id, '--key', secKey, '--trust', rotated.trustFile, '--repo', rotated.dir], { cwd: rotated.dir, now: AUDIT_NOW });
+    const ok = await replay('inc-rotated');
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toContain(MARKERS.argv);
+    // Left in the checkout only (no longer in git), the same bytes are judged now, and the key has expired.
+    const record = join(rotated.dir, 'sessions', 'inc-rotated', 'record.yaml');
+    const bytes = readFileSync(record);
+    rotated.remove('sessions/inc-rotated/record.yaml');
+    rotated.commit(T('06:00:00'), 'remove the record');
+    writeFileSync(record, bytes);
+    const now = await replay('inc-rotated');
+    expect([now.code, now.stderr]).toEqual([1, expect.stringContaining('refused RECORD_NOT_RUNNER')]);
   });
 
   const usage: [string, () => string[], string][] = [

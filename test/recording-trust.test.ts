@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAuditors, loadTrust } from '../src/adapters/trust.js';
-import { generateKeyPair, type GeneratedKey } from '../src/crypto/openpgp.js';
+import type { Governing } from '../src/core/policy.js';
+import { generateKeyPair, readPublicKey, type GeneratedKey, type PublicKey } from '../src/crypto/openpgp.js';
+import type { RunnerDeps, Target } from '../src/runner/context.js';
+import { recordingRefusal } from '../src/runner/recording.js';
 
 let dir = '';
 let sec: GeneratedKey;
@@ -85,5 +88,33 @@ describe('a trust file whose auditors cannot be used', () => {
   it('refuses an auditor key inside the repository under verification', async () => {
     const file = await trust('auditors:\n  - { name: sec-team, openpgp: keys/sec.asc }\n');
     await expect(loadAuditors(file, join(dir, 'keys'))).rejects.toMatchObject({ code: 'TRUST_IN_REPOSITORY' });
+  });
+});
+
+describe("when the request's recipient key is also an auditor key", () => {
+  // Only what recordingRefusal reads: a recorded resource, a listener that is up, the auditors' keys.
+  const target = { resource: 'prod', gateway: { url: 'https://gateway.example:8443' } } as unknown as Target;
+  const governing = { resource: { type: 'kubernetes', recording: 'required' } } as unknown as Governing;
+  const deps = (auditors: PublicKey[]) => ({ auditors, config: { gateway: { listen: '127.0.0.1:0' } }, gateway: { listening: true } }) as unknown as RunnerDeps;
+
+  it('refuses the session with RECORDING_AUDITOR_IS_RECIPIENT: the vendor could read the recording of their own session', async () => {
+    const auditors = (await loadAuditors(await trust('auditors:\n  - { name: sec-team, openpgp: keys/sec.asc }\n  - { name: ciso, openpgp: keys/ciso.asc }\n'))).flatMap((a) => a.keys);
+    for (const recipient of [ciso.fingerprint, ciso.fingerprint.toLowerCase()])
+      expect(recordingRefusal(deps(auditors), target, governing, recipient)).toMatchObject({ code: 'RECORDING_AUDITOR_IS_RECIPIENT' });
+  });
+
+  it("refuses a recipient that is an auditor key's subkey, and even when the policy only allows recording (the gateway records anyway)", async () => {
+    const auditors = await Promise.all([readPublicKey(sec.publicKey)]);
+    const subkey = auditors[0]?.getSubkeys()[0]?.getFingerprint() ?? '';
+    expect(subkey).not.toBe('');
+    expect(recordingRefusal(deps(auditors), target, governing, subkey)).toMatchObject({ code: 'RECORDING_AUDITOR_IS_RECIPIENT' });
+    const optional = { resource: { type: 'kubernetes' } } as unknown as Governing;
+    expect(recordingRefusal(deps(auditors), target, optional, sec.fingerprint)).toMatchObject({ code: 'RECORDING_AUDITOR_IS_RECIPIENT' });
+  });
+
+  it('accepts a recipient that is no auditor', async () => {
+    const vendor = await generateKeyPair({ name: 'vendor', email: 'oncall@vendor.example' });
+    const auditors = [await readPublicKey(sec.publicKey)];
+    expect(recordingRefusal(deps(auditors), target, governing, vendor.fingerprint)).toBeUndefined();
   });
 });

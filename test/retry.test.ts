@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { requestJson } from '../src/adapters/http.js';
+import { withRetry } from '../src/adapters/retry.js';
 
 function scripted(answers: (Response | Error)[]): { fetch: typeof fetch; calls: () => number } {
   let n = 0;
@@ -67,5 +68,55 @@ describe('requestJson retries through the shared loop', () => {
   it('accepts the statuses a call names as answers (404 on delete)', async () => {
     const s = scripted([json(404, { message: 'gone' })]);
     expect(await requestJson({ ...req, accept: [404] }, { fetch: s.fetch, delay: async () => {} })).toEqual({ status: 404, body: { message: 'gone' } });
+  });
+});
+
+describe('withRetry with hooks of its caller', () => {
+  /** A failure that is not HTTP-shaped: only the caller's hooks know what it means. */
+  class Throttled extends Error {
+    readonly waitMs?: number;
+    readonly final: boolean;
+    constructor(waitMs: number | undefined, final = false) {
+      super('throttled');
+      this.waitMs = waitMs;
+      this.final = final;
+    }
+  }
+  const hooks = {
+    retryable: (e: unknown) => e instanceof Throttled && !e.final,
+    retryAfter: (e: unknown) => (e instanceof Throttled ? e.waitMs : undefined),
+  };
+  const failing = (errors: Throttled[]) => {
+    let n = 0;
+    return {
+      fn: async () => {
+        const e = errors[n++];
+        if (e) throw e;
+        return 'sent';
+      },
+      calls: () => n,
+    };
+  };
+
+  it('waits what the retryAfter hook reads from the failure, else the doubling backoff', async () => {
+    const delays: number[] = [];
+    const s = failing([new Throttled(2000), new Throttled(undefined)]);
+    expect(await withRetry(s.fn, { attempts: 3, baseMs: 100, maxDelayMs: 60_000, delayFn: async (ms) => void delays.push(ms), ...hooks })).toBe('sent');
+    expect(delays).toEqual([2000, 200]);
+  });
+
+  it('gives up at once when the asked wait is over giveUpAfterMs, or the retryable hook says no', async () => {
+    const long = failing([new Throttled(3_600_000)]);
+    await expect(withRetry(long.fn, { attempts: 3, baseMs: 100, maxDelayMs: 60_000, giveUpAfterMs: 10_000, delayFn: async () => {}, ...hooks })).rejects.toBeInstanceOf(Throttled);
+    expect(long.calls()).toBe(1);
+    const final = failing([new Throttled(1, true)]);
+    await expect(withRetry(final.fn, { attempts: 3, baseMs: 100, maxDelayMs: 60_000, delayFn: async () => {}, ...hooks })).rejects.toMatchObject({ final: true });
+    expect(final.calls()).toBe(1);
+  });
+
+  it('without hooks, a failure that is not HTTP-shaped counts as no answer and is retried', async () => {
+    const s = failing([new Throttled(5)]);
+    expect(await withRetry(s.fn, { attempts: 2, baseMs: 100, maxDelayMs: 60_000, delayFn: async () => {} })).toBe('sent');
+    expect(s.calls()).toBe(2);
   });
 });

@@ -91,10 +91,10 @@ describe('watching an open path', async () => {
 describe('a recorded session in a dry run', () => {
   const governing = { resource: { type: 'kubernetes', recording: 'required' } } as unknown as Governing;
   const target = { resource: 'prod-eu', gateway: { url: 'https://gw.example:8443' } } as unknown as Target;
-  const deps = (dryRun: boolean) => ({ config: { gateway: { listen: ':8443' } }, auditors: [{}], gateway: undefined, dryRun: dryRun ? () => {} : undefined }) as unknown as RunnerDeps;
+  const deps = (dryRun: boolean) => ({ config: { gateway: { listen: ':8443' } }, auditors: [{ getKeys: () => [] }], gateway: undefined, dryRun: dryRun ? () => {} : undefined }) as unknown as RunnerDeps;
 
   it('is planned although a dry run serves no listener; a real run without one holds it back', () => {
-    expect(recordingRefusal(deps(true), target, governing)).toBeUndefined();
-    expect(() => recordingRefusal(deps(false), target, governing)).toThrow(expect.objectContaining({ code: 'RECORDING_GATEWAY_DOWN' }));
+    expect(recordingRefusal(deps(true), target, governing, 'F'.repeat(40))).toBeUndefined();
+    expect(() => recordingRefusal(deps(false), target, governing, 'F'.repeat(40))).toThrow(expect.objectContaining({ code: 'RECORDING_GATEWAY_DOWN' }));
   });
 });

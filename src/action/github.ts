@@ -1,11 +1,12 @@
 /**
- * The GitHub REST API, through Octokit, reduced to the five calls the Action
- * makes. Every request goes through bounded retries (see retry.ts); failures
- * become typed errors naming the request, the HTTP status and the attempts.
+ * The GitHub REST API, through the Octokit client of adapters/github.ts,
+ * reduced to the calls the Action makes. Every request goes through bounded
+ * retries (see retry.ts); failures become typed errors naming the request,
+ * the HTTP status and the attempts.
  */
-import { Octokit } from '@octokit/rest';
 import { BreakglassError } from '../core/errors.js';
-import { DEFAULT_RETRY, isRetryable, withRetry, type RetryOptions } from '../adapters/retry.js';
+import { createOctokit } from '../adapters/github.js';
+import { DEFAULT_RETRY, isRetryable, type RetryOptions } from '../adapters/retry.js';
 
 /** One entry of `GET /repos/{owner}/{repo}/pulls/{pull_number}/files` (GitHub's "diff-entry"). */
 export interface PullFile {
@@ -69,21 +70,7 @@ export interface GitHubOptions {
 /** Builds the client; `baseUrl` is GITHUB_API_URL, so GitHub Enterprise and test servers work alike. */
 export function createGitHub(opts: GitHubOptions): GitHub {
   const retry = opts.retry ?? DEFAULT_RETRY;
-  const debug = opts.log?.debug ?? (() => {});
-  const octokit = new Octokit({
-    auth: opts.token || undefined,
-    baseUrl: opts.baseUrl,
-    userAgent: 'breakglass-action',
-    log: { debug, info: debug, warn: opts.log?.warn ?? debug, error: debug },
-  });
-  // Each page of a paginated list is its own request, so each is retried on its own.
-  octokit.hook.wrap('request', (request, options) =>
-    withRetry(async () => request(options), {
-      ...retry,
-      onRetry: (n, e, ms) =>
-        opts.log?.warn(`GitHub API ${options.method} ${options.url} answered ${(e as { status?: number }).status ?? 'no response'}; retry ${n} of ${retry.attempts - 1} in ${ms} ms`),
-    }),
-  );
+  const octokit = createOctokit({ token: opts.token, baseUrl: opts.baseUrl, userAgent: 'breakglass-action', retry, log: opts.log });
   const { owner, repo } = opts;
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {

@@ -17,6 +17,7 @@ import type { ResolvedChannel } from '../core/notify-config.js';
 import type { NotifyEvent } from '../core/notify-message.js';
 import { emailMessage, pagerDutyBody, slackBody, teamsBody, webhookBody } from '../core/notify-render.js';
 import { realDelay, retryAfterMs, type Delay } from './http.js';
+import { withRetry } from './retry.js';
 
 export type SendResult =
   | { ok: true }
@@ -134,15 +135,38 @@ export interface RetryPolicy {
   delay?: Delay;
 }
 
-/** Up to `attempts` tries with backoff; returns the last result and how many requests were made. */
-export async function deliver(ch: ResolvedChannel, e: NotifyEvent, deliveryId: string, o: SendOptions, p: RetryPolicy): Promise<{ result: SendResult; tries: number }> {
-  let result: SendResult = { ok: false, code: 'NOTIFY_UNREACHABLE', retryable: true, detail: 'not tried' };
-  for (let n = 1; n <= p.attempts; n++) {
-    result = await sendOnce(ch, e, deliveryId, o);
-    if (result.ok || !result.retryable || n === p.attempts) return { result, tries: n };
-    const wait = result.retryAfterMs ?? p.baseMs * 2 ** (n - 1);
-    if (wait > p.maxWaitMs) return { result, tries: n };
-    await (p.delay ?? realDelay)(wait);
+/** A failed attempt, thrown so the shared retry loop can judge it; `deliver` returns its result. */
+class Unsent extends Error {
+  readonly result: Extract<SendResult, { ok: false }>;
+  constructor(result: Extract<SendResult, { ok: false }>) {
+    super(result.detail);
+    this.result = result;
   }
-  return { result, tries: p.attempts };
+}
+
+/** Up to `attempts` tries with backoff (adapters/retry.ts); returns the last result and how many requests were made. */
+export async function deliver(ch: ResolvedChannel, e: NotifyEvent, deliveryId: string, o: SendOptions, p: RetryPolicy): Promise<{ result: SendResult; tries: number }> {
+  let tries = 0;
+  const once = async (): Promise<SendResult> => {
+    tries++;
+    const result = await sendOnce(ch, e, deliveryId, o);
+    if (!result.ok) throw new Unsent(result);
+    return result;
+  };
+  try {
+    // A wait over maxWaitMs ends the round rather than holding the queue; the next round retries.
+    const result = await withRetry(once, {
+      attempts: p.attempts,
+      baseMs: p.baseMs,
+      maxDelayMs: p.maxWaitMs,
+      giveUpAfterMs: p.maxWaitMs,
+      delayFn: p.delay ?? realDelay,
+      retryable: (x) => x instanceof Unsent && x.result.retryable,
+      retryAfter: (x) => (x instanceof Unsent ? x.result.retryAfterMs : undefined),
+    });
+    return { result, tries };
+  } catch (x) {
+    if (x instanceof Unsent) return { result: x.result, tries };
+    throw x;
+  }
 }

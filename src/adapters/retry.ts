@@ -1,6 +1,7 @@
 /**
  * The one retry loop with backoff, for every HTTP API the tool calls (GitHub
- * through Octokit, Tailscale and Twingate through requestJson). A 5xx, a 429
+ * through Octokit, Tailscale and Twingate through requestJson, notification
+ * channels through notify-send's deliver). A 5xx, a 429
  * or a dropped connection is usually momentary; any other 4xx is an answer (a
  * fork's read-only token, a missing pull request) and is never retried. The
  * delay is injected so tests do not sleep, as the Kubernetes JS client does
@@ -14,10 +15,14 @@ export interface RetryOptions {
   baseMs: number;
   /** Never wait longer than this for one retry, whatever Retry-After says. */
   maxDelayMs: number;
-  /** A Retry-After longer than this is an answer, not a pause: give up instead of waiting (default: wait maxDelayMs). */
+  /** A wait (Retry-After or backoff) longer than this is an answer, not a pause: give up instead of waiting (default: wait maxDelayMs). */
   giveUpAfterMs?: number;
   delayFn?: (ms: number) => Promise<void>;
   onRetry?: (attempt: number, error: unknown, delayMs: number) => void;
+  /** Whether a failure is worth another attempt (default `isRetryable`: 5xx, 429, no answer). */
+  retryable?: (error: unknown) => boolean;
+  /** The wait a failure asks for, in ms, e.g. a 429's Retry-After (default: the error's `retry-after` response header). */
+  retryAfter?: (error: unknown) => number | undefined;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 4, baseMs: 250, maxDelayMs: 10_000 };
@@ -45,17 +50,22 @@ export function retryAfterMs(header: string | number | null | undefined, now: nu
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `fn`, retrying what `isRetryable` accepts, at most `attempts` times in all; rethrows the last error. */
+/** The Retry-After header of an HTTP failure shaped as HttpishError. */
+const headerRetryAfter = (error: unknown): number | undefined => retryAfterMs((error as HttpishError | undefined)?.response?.headers?.['retry-after'], Date.now());
+
+/** Runs `fn`, retrying what `opts.retryable` accepts, at most `attempts` times in all; rethrows the last error. */
 export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = DEFAULT_RETRY): Promise<T> {
   const delay = opts.delayFn ?? sleep;
+  const retryable = opts.retryable ?? isRetryable;
+  const retryAfter = opts.retryAfter ?? headerRetryAfter;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (attempt >= opts.attempts || !isRetryable(e)) throw e;
-      const asked = retryAfterMs((e as HttpishError | undefined)?.response?.headers?.['retry-after'], Date.now());
-      if (asked !== undefined && opts.giveUpAfterMs !== undefined && asked > opts.giveUpAfterMs) throw e;
-      const ms = Math.min(asked ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
+      if (attempt >= opts.attempts || !retryable(e)) throw e;
+      const wanted = retryAfter(e) ?? opts.baseMs * 2 ** (attempt - 1);
+      if (opts.giveUpAfterMs !== undefined && wanted > opts.giveUpAfterMs) throw e;
+      const ms = Math.min(wanted, opts.maxDelayMs);
       opts.onRetry?.(attempt, e, ms);
       await delay(ms);
     }

@@ -1,11 +1,12 @@
 /**
  * What `replay` and `review` share: a session's runner-signed record and its
  * recording, read from the checkout, the record's signature checked with the
- * trust file's runner key, and the recording opened only when its chain
- * matches the head that record signs.
+ * trust file's runner key as of when the record was committed, and the
+ * recording opened only when its chain matches the head that record signs.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { git, gitText } from '../adapters/git.js';
 import { loadRunnerKeys } from '../adapters/trust.js';
 import { loadDocument } from '../core/document.js';
 import { BreakglassError } from '../core/errors.js';
@@ -58,8 +59,28 @@ async function chunkFiles(dir: string, id: string): Promise<ChunkFile[]> {
 }
 
 /**
+ * When the record was committed, as `audit` judges its signature: the
+ * committer time of the last first-parent commit that changed
+ * `sessions/<id>/record.yaml`. A runner key that expired or was rotated since
+ * still vouches for what it signed while valid. Only when the file in the
+ * checkout is byte for byte that commit's; an uncommitted or edited record, or
+ * a folder outside git, is judged at `now`, as a record with no history.
+ */
+async function committedAt(dir: string, id: string, bytes: Uint8Array, now: number): Promise<number> {
+  const path = `sessions/${id}/record.yaml`;
+  try {
+    const [commit, seconds] = (await gitText(dir, ['log', '-1', '--first-parent', '--format=%H %ct', 'HEAD', '--', path])).split(' ');
+    if (!commit || !seconds) return now;
+    const committed = (await git(dir, ['show', `${commit}:./${path}`])).stdout;
+    return committed.equals(bytes) ? Number(seconds) * 1000 : now;
+  } catch {
+    return now;
+  }
+}
+
+/**
  * Reads and verifies `sessions/<id>/record.yaml` against the runner key named
- * by the trust file. Throws BreakglassError for what cannot be judged (no
+ * by the trust file, at the time the record was committed. Throws BreakglassError for what cannot be judged (no
  * session, no record yet, no runner key) and RecordingRefused for a record
  * that is not the runner's.
  */
@@ -83,7 +104,7 @@ export async function loadSignedSession(io: CliIo, dir: string, id: string, trus
   const signature = await readFile(`${path}.asc`).catch(() => undefined);
   if (!signature) throw new RecordingRefused([{ code: 'RECORD_UNSIGNED', file: `sessions/${id}/record.yaml`, message: 'record.yaml has no record.yaml.asc beside it; nothing it says is believed' }]);
   try {
-    await verifyDetached(bytes, signature, runner, new Date(io.now()));
+    await verifyDetached(bytes, signature, runner, new Date(await committedAt(dir, id, bytes, io.now())));
   } catch (e) {
     if (!(e instanceof VerificationFailure)) throw e;
     throw new RecordingRefused([

@@ -166,7 +166,8 @@ async function auditRecord(ctx: AuditContext, id: string, found: FoundRecord, re
   const end = endAt === undefined ? undefined : { at: endAt, time: idx.commit(endAt).time, commit: idx.commit(endAt).oid };
   if (pos !== undefined) out.push(...checkEnd(id, r, end, pos, opts));
   out.push(...checkTeardown(id, r, recCommit.oid), ...checkRevocation(id, r, recCommit.oid));
-  const recording = checkRecording(idx, id, r, recCommit.oid);
+  const required = verdict?.evaluation?.governing?.resource.recording === 'required';
+  const recording = checkRecording(idx, id, r, recCommit.oid, required);
   report.recording = recording.report;
   out.push(...recording.findings);
   return verdict;

@@ -12,7 +12,8 @@
  *                                                                  POLICY_UNAPPROVED, APPROVAL_AFTER_ACTIVATION
  *   5. bounded: duration, end request, teardown, revocation        DURATION_EXCEEDED, END_NOT_HONOURED,
  *                                                                  TEARDOWN_INCOMPLETE, REVOCATION_UNPROVEN
- *   6. the recording matches the chain head in the record         RECORDING_MISSING, RECORDING_TRUNCATED,
+ *   6. the recording matches the chain head in the record, and    RECORDING_MISSING, RECORDING_TRUNCATED,
+ *      exists when the governing policy required it
  *      (no key needed; audit-recording.ts)                         RECORDING_EXTRA, RECORDING_REORDERED,
  *                                                                  RECORDING_ALTERED, RECORDING_UNBOUND
  * And for the repository: every policy version approved while in force

@@ -29,7 +29,7 @@ export interface KubeRequestInfo {
 /** A refusal the gateway answers with a Status body. */
 export interface GatewayRefusal {
   status: 400 | 401 | 403;
-  code: 'GATEWAY_DENIED' | 'GATEWAY_PROTECTED_NAMESPACE' | 'GATEWAY_PATH_REFUSED' | 'GATEWAY_CREDENTIAL_REFUSED';
+  code: 'GATEWAY_DENIED' | 'GATEWAY_PROTECTED_NAMESPACE' | 'GATEWAY_PATH_REFUSED' | 'GATEWAY_CREDENTIAL_REFUSED' | 'GATEWAY_IMPERSONATION_REFUSED';
   message: string;
 }
 
@@ -160,6 +160,30 @@ export function gatewayRefusal(info: KubeRequestInfo, rules: readonly DenyRule[]
       message: `breakglass gateway: ${info.verb} ${info.subresource ? `${info.resource}/${info.subresource}` : info.resource} is denied by the policy: ${describeRule(rule)}`,
     };
   return undefined;
+}
+
+/**
+ * Whether a request header asks the API server to act as someone else:
+ * `Impersonate-User`, `-Group`, `-Uid`, `-Extra-*` (kubectl's `--as`), or the
+ * front-proxy's `X-Remote-*` identity headers. The gateway forwards as the
+ * session's ServiceAccount; a session able to impersonate would act as a
+ * user the recording does not name, so no such header is ever forwarded. The
+ * whole prefixes are matched: a header the API server adds later is refused too.
+ */
+export function isImpersonationHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith('impersonate-') || n.startsWith('x-remote-');
+}
+
+/** The refusal for a request carrying impersonation headers (names only: their values are not echoed). */
+export function impersonationRefusal(headerNames: readonly string[]): GatewayRefusal | undefined {
+  const found = [...new Set(headerNames.filter(isImpersonationHeader).map((h) => h.toLowerCase()))].sort();
+  if (found.length === 0) return undefined;
+  return {
+    status: 403,
+    code: 'GATEWAY_IMPERSONATION_REFUSED',
+    message: `breakglass gateway: the session acts only as itself; refused the header${found.length > 1 ? 's' : ''} ${found.join(', ')}`,
+  };
 }
 
 /** The Kubernetes Status body kubectl prints for a refusal ("Error from server (Forbidden): ..."). */

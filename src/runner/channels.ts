@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Octokit } from '@octokit/rest';
 import { gitText } from '../adapters/git.js';
+import { createOctokit } from '../adapters/github.js';
 import { BreakglassError } from '../core/errors.js';
 import { deliverToDirectory, withdrawFromDirectory } from './delivery.js';
 import type { RepoMirror } from './repo.js';
@@ -60,7 +60,7 @@ export interface GitHubChannelOptions {
 
 export function githubChannel(o: GitHubChannelOptions): Channel {
   const [, owner, repo] = o.repository.split('/') as [string, string, string];
-  const octokit = new Octokit({ auth: o.token, baseUrl: o.apiUrl, request: { retries: 0 } });
+  const octokit = createOctokit({ token: o.token, baseUrl: o.apiUrl, userAgent: 'breakglass-runner', retry: false });
   const pullOf = async (session: string, commit: string): Promise<number> => {
     const added = await gitText(o.mirror.dir, ['log', '--diff-filter=A', '--format=%H', '-1', commit, '--', `sessions/${session}/request.yaml`]);
     const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner, repo, commit_sha: added });

@@ -201,7 +201,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
   if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
   // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
-  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
+  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!, req.spec.recipient) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
   const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
   const problem = recording ?? privilege;

@@ -6,6 +6,7 @@
 import { chainHead, chainStart, chunkFileName, formatHead, recordingDir, type RecordingSummary } from '../core/recording.js';
 import { BreakglassError } from '../core/errors.js';
 import type { Governing } from '../core/policy.js';
+import type { PublicKey } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { ChunkStore } from './gateway/chunks.js';
 import type { MarkerState } from './marker.js';
@@ -16,12 +17,13 @@ import type { SessionProblem } from './repo.js';
  * config ask, or undefined. Checked before anything is created: a refused
  * session stays pending with the code, nothing is minted or delivered.
  *  - the resource has a gateway: it is always recorded, so it needs a
- *    listener in this runner, auditors to seal to, and the listener up
- *    (down is thrown: retried every loop, as it may come up);
+ *    listener in this runner, auditors to seal to, none of them the key the
+ *    credential is sealed to, and the listener up (down is thrown: retried
+ *    every loop, as it may come up);
  *  - `recording: required` without a gateway for the resource is refused
  *    rather than delivered unrecorded.
  */
-export function recordingRefusal(d: RunnerDeps, t: Target, governing: Governing): SessionProblem | undefined {
+export function recordingRefusal(d: RunnerDeps, t: Target, governing: Governing, recipient: string): SessionProblem | undefined {
   if (governing.resource.type !== 'kubernetes') return undefined;
   const required = governing.resource.recording === 'required';
   if (!t.gateway) {
@@ -32,11 +34,28 @@ export function recordingRefusal(d: RunnerDeps, t: Target, governing: Governing)
   if (!d.config.gateway)
     return { code: 'RECORDING_NO_GATEWAY', message: `resources.${t.resource}.gateway is set, but this runner's config has no gateway listener (gateway: { listen, certificate, key })` };
   if (d.auditors.length === 0) return { code: 'RECORDING_NO_AUDITORS', message: `the trust file names no auditors: a recording of ${t.resource} could be sealed to no one` };
+  const shared = auditorRecipient(d.auditors, recipient);
+  if (shared)
+    return {
+      code: 'RECORDING_AUDITOR_IS_RECIPIENT',
+      message: `the request's recipient key ${shared} is also an auditor key in the trust file: the vendor could read the recording of their own session`,
+    };
   // Thrown, not returned: a listener that is down may come up, so the session is retried next loop (nothing is created meanwhile).
   // A dry run serves no listener and creates nothing: it plans the recorded session as the loop would once the listener is up.
   if (!d.gateway?.listening && !d.dryRun)
     throw new BreakglassError('RECORDING_GATEWAY_DOWN', `this runner's gateway is not serving (${d.gateway?.problem ?? 'not started in this process: --once and --dry-run serve no gateway'})`);
   return undefined;
+}
+
+/**
+ * The recipient's fingerprint when it is one of the auditors' keys, primary
+ * or subkey. A recording is the customer's account of what the vendor did; it
+ * is sealed to every auditor key, so if the vendor holds one of them the
+ * account is no longer kept from the party it is about.
+ */
+function auditorRecipient(auditors: readonly PublicKey[], recipient: string): string | undefined {
+  const fpr = recipient.toUpperCase();
+  return auditors.some((a) => a.getKeys().some((k) => k.getFingerprint().toUpperCase() === fpr)) ? fpr : undefined;
 }
 
 /** A recording gathered for the record: its summary and the chunk files to commit beside it. */

@@ -32,7 +32,7 @@ export function toYaml(doc: unknown): string {
   return stringify(doc, { lineWidth: 0, minContentWidth: 0, indent: 2 });
 }
 
-export function policyYaml(opts: { required?: number; approvers?: string[]; allowSelfApproval?: boolean; maxDuration?: string } = {}): string {
+export function policyYaml(opts: { required?: number; approvers?: string[]; allowSelfApproval?: boolean; maxDuration?: string; recording?: 'required' | 'optional' } = {}): string {
   return `apiVersion: breakglass.dev/v1
 kind: Policy
 metadata:
@@ -54,7 +54,7 @@ spec:
       privileges: [cluster-admin, view]
       maxDuration: ${opts.maxDuration ?? '2h'}
       network: [direct, tailscale]
-`;
+${opts.recording ? `      recording: ${opts.recording}\n` : ''}`;
 }
 
 export function requestYaml(id = ID, overrides: { privilege?: string; duration?: string; created?: string } = {}): string {

@@ -111,6 +111,14 @@ describe('a recorded session through the gateway', () => {
     expect((await kubectl(env.cluster.kubeconfig, 'get', 'namespace', work)).ok).toBe(true);
   });
 
+  it('refuses a request that asks to act as someone else (kubectl --as, X-Remote-*), with 403 and a Status body', async () => {
+    // --raw: no discovery requests first, so the one request below is the one refused.
+    const as = await kubectl(kc, 'get', '--raw', `/api/v1/namespaces/${work}/configmaps`, '--as', 'system:admin', '--as-group', 'system:masters');
+    expect(as.ok).toBe(false);
+    expect(as.out).toMatch(/\(Forbidden\).*the session acts only as itself; refused the headers impersonate-group, impersonate-user/);
+    expect(await gatewayStatus(env, credential, `/api/v1/namespaces/${work}/configmaps`, { 'X-Remote-User': 'system:admin' })).toBe(403);
+  });
+
   it('is no open proxy: a forged secret for the session, a Kubernetes token, or no credential at all get 401', async () => {
     expect(await gatewayStatus(env, `bgw1.${ID}.${'A'.repeat(43)}`)).toBe(401);
     expect(await gatewayStatus(env, saToken)).toBe(401);
@@ -212,6 +220,7 @@ describe('a recorded session through the gateway', () => {
     expect(deniedRequest((r) => r.verb === 'list' && r.resource?.resource === 'secrets' && !r.resource.namespace)).toBe(true);
     expect(denied.some((d) => d.rule.startsWith('GATEWAY_PROTECTED_NAMESPACE'))).toBe(true);
     expect(denied.some((d) => d.rule.includes('percent-escapes'))).toBe(true);
+    expect(denied.filter((d) => d.rule.startsWith('GATEWAY_IMPERSONATION_REFUSED')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('never records, commits, logs or stores the gateway credential or the ServiceAccount token in clear', () => {
@@ -293,10 +302,10 @@ function filesUnder(dir: string): string[] {
 }
 
 /** One request straight to the gateway, as any HTTPS client would send it. */
-function gatewayStatus(env: GatewayEnv, token: string, path = '/api/v1/namespaces/default/configmaps'): Promise<number> {
+function gatewayStatus(env: GatewayEnv, token: string, path = '/api/v1/namespaces/default/configmaps', headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     // host/port/path given apart, so the path reaches the gateway byte for byte (no URL normalisation).
-    const req = request({ host: '127.0.0.1', port: env.port, path, ca: readFileSync(env.tls.ca), headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: env.port, path, ca: readFileSync(env.tls.ca), headers: { ...headers, authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

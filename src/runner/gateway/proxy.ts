@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { request, type Agent } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { KubeRequestInfo } from '../../core/gateway-request.js';
+import { isImpersonationHeader, type KubeRequestInfo } from '../../core/gateway-request.js';
 import type { EventInput } from '../../core/recording.js';
 
 /** Where and how to reach one resource's API server. */
@@ -43,7 +43,8 @@ export function requestId(): string {
 
 function upstreamHeaders(h: IncomingHttpHeaders, token: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (!DROP.has(k) && v !== undefined) out[k] = v;
+  // Impersonation headers are refused before forwarding (server.ts); dropped here too, should a path ever skip that check.
+  for (const [k, v] of Object.entries(h)) if (!DROP.has(k) && !isImpersonationHeader(k) && v !== undefined) out[k] = v;
   out.authorization = `Bearer ${token}`;
   return out;
 }

@@ -4,8 +4,9 @@
  *   1. the credential: resolved from the cluster (sessions.ts); 401 if the
  *      session is unknown, ended, expired, or the credential is not the one delivered;
  *   2. the path, read as the API server reads it; refused if ambiguous (400);
- *   3. the guardrails: the runner's own namespace, then the policy's deny
- *      rules (403 with a Status body), recorded as denied;
+ *   3. the guardrails: impersonation headers (`Impersonate-*`, `X-Remote-*`),
+ *      the runner's own namespace, then the policy's deny rules (403 with a
+ *      Status body), recorded as denied;
  *   4. the recording must be writable (a session whose chunks cannot be
  *      stored gets 503 rather than unrecorded access);
  *   5. forwarded as the session's ServiceAccount and recorded (proxy.ts).
@@ -19,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { loadKubeConfig } from '../../adapters/kubernetes.js';
-import { classify, gatewayRefusal, statusBody, type GatewayRefusal, type KubeRequestInfo } from '../../core/gateway-request.js';
+import { classify, gatewayRefusal, impersonationRefusal, statusBody, type GatewayRefusal, type KubeRequestInfo } from '../../core/gateway-request.js';
 import type { EventInput, Sealer } from '../../core/recording.js';
 import type { PrivateKey } from '../../crypto/openpgp.js';
 import type { Target } from '../context.js';
@@ -189,7 +190,7 @@ export class Gateway {
       record({ type: 'denied', id, rule: info.message });
       return { refusal: info };
     }
-    const refusal = gatewayRefusal(info, live.deny, live.runnerNamespaces);
+    const refusal = impersonationRefusal(Object.keys(req.headers)) ?? gatewayRefusal(info, live.deny, live.runnerNamespaces);
     if (refusal) {
       record(requestEvent(id, req.method ?? 'GET', req.url ?? '/', info));
       record({ type: 'denied', id, rule: `${refusal.code}: ${refusal.message}` });
