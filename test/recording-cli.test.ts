@@ -155,7 +155,7 @@ describe('replay cannot be misled or misused', () => {
     repo.commit(T('04:00:00'), 'open request');
     const r = await run(['replay', 'inc-open', '--key', secKey, '--trust', repo.trustFile, '--repo', repo.dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error RECORDING_NONE:');
+    expect(r.stderr).toContain('breakglass: RECORDING_NONE:');
   });
 });
 
