@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   CONFIRMATION_REQUIRED: 'signing needs a confirmation and there is no terminal: pass --yes',
   // ---- Inputs refused before anything is read, signed or written ----
   REPO_MISSING: 'the --repo directory does not exist',
-  SESSION_MISSING: 'no sessions/<id>/request.yaml for the session named',
+  SESSION_MISSING: 'the session named has no request.yaml in sessions/',
   SESSION_INVALID: "the session's request is missing or invalid, so it cannot be shown or signed",
   ID_INVALID: 'a session id that is not a DNS label',
   FILE_MISSING: 'a named file (--config, --trust, ...) does not exist or is not a file',
@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   NOTHING_TO_VALIDATE: 'no policies and no sessions: not an access repository',
   REPOSITORY_UNKNOWN: 'the repository name cannot be told (no origin remote, no signed record): pass --repository',
   REPOSITORY_AMBIGUOUS: 'runner-signed records name several repositories: pass --repository',
-  POLICY_MISSING: 'no policies/<name>.yaml for the policy named',
+  POLICY_MISSING: 'the policy named has no file in policies/',
   REQUEST_MISSING: 'the request a delivery is checked against is not in --repo',
   ACTOR_UNKNOWN: 'who is acting cannot be told: pass --by or set git config user.email',
   INPUT_MISSING: 'a command template names an input the request does not give',
