@@ -12,7 +12,7 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/crypto/error-codes.js';
+import type { ErrorCode } from '../src/crypto/error-codes.js';
 import { binary, cli, ROOT, type CliResult } from './helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -61,7 +61,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 /** Runs `args` in the repository with a private HOME, and checks the one-line form, the exit code and that nothing changed. */
-async function refused(args: string[], code: keyof typeof ERROR_CODES, how: (a: string[], o: { cwd: string; env: NodeJS.ProcessEnv }) => Promise<CliResult> = cli): Promise<string> {
+async function refused(args: string[], code: ErrorCode, how: (a: string[], o: { cwd: string; env: NodeJS.ProcessEnv }) => Promise<CliResult> = cli): Promise<string> {
   const before = await snapshot(work);
   const r = await how(args, { cwd: repo, env: { HOME: home, PATH: process.env.PATH } });
   expect(r.stdout, 'nothing on stdout').toBe('');

@@ -145,7 +145,7 @@ describe('replay cannot be misled or misused', () => {
     it(`exits 2 with ${code} for ${what}`, async () => {
       const r = await run(args());
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`error ${code}:`);
+      expect(r.stderr).toContain(`breakglass: ${code}:`);
       expect(r.stdout).toBe('');
     });
   }
