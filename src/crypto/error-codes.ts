@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   // ---- Inputs refused before anything is read, signed or written ----
   REPO_MISSING: 'the --repo directory does not exist',
   SESSION_MISSING: 'the session named has no request.yaml in sessions/',
+  SESSION_EXISTS: 'request new names a session that already exists; requests are never rewritten',
   SESSION_INVALID: "the session's request is missing or invalid, so it cannot be shown or signed",
   ID_INVALID: 'a session id that is not a DNS label',
   FILE_MISSING: 'a named file (--config, --trust, ...) does not exist or is not a file',
