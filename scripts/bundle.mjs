@@ -19,7 +19,7 @@ await build({
   banner: {
     js: [
       "import { createRequire as __bgCreateRequire } from 'node:module';",
-      "{ const [__bgMaj, __bgMin] = process.versions.node.split('.').map(Number); if (__bgMaj < 22 || (__bgMaj === 22 && __bgMin < 12)) { process.stdout.write('::error::breakglass: needs Node.js 22.12 or newer (24 recommended); found Node.js ' + process.versions.node + '\\n'); process.exit(2); } }",
+      "{ const [__bgMaj, __bgMin] = process.versions.node.split('.').map(Number); if (__bgMaj < 22 || (__bgMaj === 22 && __bgMin < 12)) { process.stdout.write('::error::breakglass: NODE_UNSUPPORTED: needs Node.js 22.12 or newer (24 recommended); found Node.js ' + process.versions.node + '\\n'); process.exit(2); } }",
       'const require = __bgCreateRequire(import.meta.url);',
     ].join('\n'),
   },

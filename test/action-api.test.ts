@@ -74,7 +74,7 @@ describe('when the API answers 5xx', () => {
 
     expect(r.code).toBe(1);
     expect(s.api.requests.filter((q) => q.path.includes('/pulls/24/files'))).toHaveLength(4);
-    expect(r.stdout).toMatch(/^::error::breakglass: GitHub API GET \/repos\/customer\/access\/pulls\/24\/files failed with HTTP 503 after 4 attempts/m);
+    expect(r.stdout).toMatch(/^::error::breakglass: GITHUB_API: GitHub API GET \/repos\/customer\/access\/pulls\/24\/files failed with HTTP 503 after 4 attempts/m);
     expect(r.stderr).toBe('');
   });
 

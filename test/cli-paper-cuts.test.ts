@@ -50,7 +50,7 @@ describe('end of a session that does not exist', () => {
   it('refuses with SESSION_MISSING, exit 2, and writes nothing', async () => {
     const dir = await scratch();
     const r = await binary(['end', 'nosuch', '--reason', 'done'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error SESSION_MISSING: no session nosuch in ${dir}: there is no sessions/nosuch/request.yaml; nothing written\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: SESSION_MISSING: no session nosuch in ${dir}: there is no sessions/nosuch/request.yaml; nothing written\n` });
     expect(await exists(join(dir, 'sessions'))).toBe(false);
   });
 
@@ -66,25 +66,25 @@ describe('a --config or --key file that does not exist', () => {
   it.each([['runner', '--once'], ['drill']])('%s --config names the path: FILE_MISSING, exit 2', async (...command) => {
     const dir = await tempDir();
     const r = await binary([...command, '--config', 'nope.yaml'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error FILE_MISSING: --config ${join(dir, 'nope.yaml')}: no such file\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --config ${join(dir, 'nope.yaml')}: no such file\n` });
   });
 
   it('runner --config given a directory says it is not a file', async () => {
     const dir = await tempDir();
     const r = await binary(['runner', '--config', dir, '--once'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error FILE_MISSING: --config ${dir}: not a file\n` });
+    expect(r).toMatchObject({ code: 2, stderr: `breakglass: FILE_MISSING: --config ${dir}: not a file\n` });
   });
 
   it('receive --key names the path: KEY_MISSING, exit 2', async () => {
     const dir = await tempDir();
     const r = await binary(['receive', 'inc-7-logs', '--key', 'vendor.sec.asc'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error KEY_MISSING: --key ${join(dir, 'vendor.sec.asc')}: no such file\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'vendor.sec.asc')}: no such file\n` });
   });
 
   it('verify --trust names the path before asking for an origin remote: FILE_MISSING, exit 2', async () => {
     const dir = await scratch();
     const r = await binary(['verify', 'inc-7-logs', '--trust', 'trust.yaml'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
   });
 });
 
@@ -99,7 +99,7 @@ describe('approve --key that names nothing', () => {
   it('a missing key file is KEY_MISSING, exit 2; gpg is never run and ~/.gnupg never created', async () => {
     const { dir, home, env } = await setup();
     const r = await binary(['approve', 'inc-7-logs', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
     expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
   });
@@ -107,7 +107,7 @@ describe('approve --key that names nothing', () => {
   it('a path with a slash is never handed to gpg as a key id', async () => {
     const { dir, home, env } = await setup();
     const r = await binary(['approve', 'inc-7-logs', '--key', 'keys/alice', '--yes'], { cwd: dir, env });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error KEY_MISSING: --key ${join(dir, 'keys/alice')}: no such file; nothing written\n` });
+    expect(r).toMatchObject({ code: 2, stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'keys/alice')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
   });
 
@@ -117,7 +117,7 @@ describe('approve --key that names nothing', () => {
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: `breakglass: error KEY_MISSING: --key "alice@customer.example": no file ${join(dir, 'alice@customer.example')}, and no GnuPG home at ${join(home, '.gnupg')} to find a key named so; nothing written (pass a secret key file, or a key id gpg knows)\n`,
+      stderr: `breakglass: KEY_MISSING: --key "alice@customer.example": no file ${join(dir, 'alice@customer.example')}, and no GnuPG home at ${join(home, '.gnupg')} to find a key named so; nothing written (pass a secret key file, or a key id gpg knows)\n`,
     });
     expect(await exists(home)).toBe(false);
   });
@@ -130,7 +130,7 @@ describe('approve --key that names nothing', () => {
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: 'breakglass: error GPG_NO_KEY: gpg has no secret key for "nobody@customer.example"; pass a secret key file, or a key id that gpg --list-secret-keys shows\n',
+      stderr: 'breakglass: GPG_NO_KEY: gpg has no secret key for "nobody@customer.example"; pass a secret key file, or a key id that gpg --list-secret-keys shows\n',
     });
     expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
   });
@@ -138,7 +138,7 @@ describe('approve --key that names nothing', () => {
   it('approve --policy checks the key the same way', async () => {
     const { dir, home, env } = await setup();
     const r = await binary(['approve', '--policy', 'production', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
+    expect(r).toMatchObject({ code: 2, stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
   });
 });
@@ -153,7 +153,7 @@ describe('keygen over existing keys', () => {
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'alice.sec.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
+      stderr: `breakglass: KEY_EXISTS: ${join(dir, 'keys', 'alice.sec.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
     });
     expect(await Promise.all(['alice.asc', 'alice.sec.asc'].map((f) => readFile(join(dir, 'keys', f), 'utf8')))).toEqual(before);
   });
@@ -165,7 +165,7 @@ describe('keygen over existing keys', () => {
     const r = await binary(['keygen', '--name', 'bob', '--email', 'bob@customer.example', '--out', 'keys'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
-      stderr: `breakglass: error KEY_EXISTS: ${join(dir, 'keys', 'bob.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
+      stderr: `breakglass: KEY_EXISTS: ${join(dir, 'keys', 'bob.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
     });
     expect(await readdir(join(dir, 'keys'))).toEqual(['bob.asc']);
     expect(await readFile(join(dir, 'keys', 'bob.asc'), 'utf8')).toBe('mine\n');
@@ -178,17 +178,17 @@ describe('inputs are checked before the origin remote', () => {
     const r = await binary(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env: { HOME: dir } });
     expect(r.code).toBe(2);
     // The key is looked at first (it is the cheapest input), then the session; the origin only after both.
-    expect(r.stderr).toBe(`breakglass: error KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n`);
+    expect(r.stderr).toBe(`breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n`);
     await writeFile(join(dir, 'alice.sec.asc'), 'not a key\n');
     const again = await binary(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
-    expect(again).toMatchObject({ code: 2, stderr: `breakglass: error SESSION_MISSING: no session nosuch in ${dir}/sessions\n` });
+    expect(again).toMatchObject({ code: 2, stderr: `breakglass: SESSION_MISSING: no session nosuch in ${dir}/sessions\n` });
   });
 
   it('approve --policy names a missing policy, not the missing origin', async () => {
     const dir = await scratch();
     await writeFile(join(dir, 'alice.sec.asc'), 'not a key\n');
     const r = await binary(['approve', '--policy', 'staging', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error POLICY_MISSING: no policies/staging.yaml in ${dir}\n` });
+    expect(r).toMatchObject({ code: 2, stderr: `breakglass: POLICY_MISSING: no policies/staging.yaml in ${dir}\n` });
   });
 
   it('the origin is asked for last, and says how to do without it', async () => {
@@ -199,7 +199,7 @@ describe('inputs are checked before the origin remote', () => {
     const r = await binary(['approve', 'inc-7-logs', '--key', join(dir, '..', 'alice-keys', 'alice.sec.asc'), '--yes'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
-      stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${dir}; pass --repository host/owner/name\n`,
+      stderr: `breakglass: REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${dir}; pass --repository host/owner/name\n`,
     });
   });
 });
@@ -211,7 +211,7 @@ describe('validate in a directory that is not an access repository', () => {
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: `breakglass: error NOTHING_TO_VALIDATE: nothing to validate in ${dir}: no policies/*.yaml and no sessions/; run it in an access repository (or pass --repo), or set one up with breakglass init\n`,
+      stderr: `breakglass: NOTHING_TO_VALIDATE: nothing to validate in ${dir}: no policies/*.yaml and no sessions/; run it in an access repository (or pass --repo), or set one up with breakglass init\n`,
     });
   });
 
@@ -272,19 +272,19 @@ describe('bare breakglass', () => {
 describe('a directory that cannot be created', () => {
   it('init /proc/nope fails at once with DIR_UNUSABLE, exit 2', async () => {
     const r = await binary(['init', '/proc/nope'], { cwd: ROOT });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'breakglass: error DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'breakglass: DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
   });
 
   it('keygen --out under /proc fails the same way', async () => {
     const r = await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', '/proc/nope/keys'], { cwd: ROOT });
-    expect(r).toMatchObject({ code: 2, stderr: 'breakglass: error DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
+    expect(r).toMatchObject({ code: 2, stderr: 'breakglass: DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
   });
 
   it('init under a regular file names the file', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'plain'), '');
     const r = await binary(['init', join(dir, 'plain', 'repo')], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stderr: `breakglass: error DIR_UNUSABLE: cannot create directory ${join(dir, 'plain', 'repo')}: ${join(dir, 'plain')} exists and is not a directory\n` });
+    expect(r).toMatchObject({ code: 2, stderr: `breakglass: DIR_UNUSABLE: cannot create directory ${join(dir, 'plain', 'repo')}: ${join(dir, 'plain')} exists and is not a directory\n` });
   });
 });
 
@@ -326,7 +326,7 @@ describe('audit in a clone with no origin remote', () => {
   it('audit --trust names the path before asking for an origin remote: FILE_MISSING, exit 2', async () => {
     const dir = await scratch();
     const r = await binary(['audit', '--trust', 'trust.yaml'], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: error FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
   });
 
   it('learns the repository name from the runner-signed records', async () => {
@@ -367,7 +367,7 @@ describe('audit in a clone with no origin remote', () => {
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: `breakglass: error REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${repo.dir} and no runner-signed record to learn it from; pass --repository host/owner/name\n`,
+      stderr: `breakglass: REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${repo.dir} and no runner-signed record to learn it from; pass --repository host/owner/name\n`,
     });
   });
 });

@@ -62,7 +62,7 @@ describe('breakglass validate (binary)', () => {
   it('exits 2 when the repository directory does not exist', async () => {
     const r = await binary(['validate', '--repo', '/nonexistent/breakglass'], { cwd: ROOT });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('breakglass: error REPO_MISSING: repository directory /nonexistent/breakglass does not exist\n');
+    expect(r.stderr).toBe('breakglass: REPO_MISSING: repository directory /nonexistent/breakglass does not exist\n');
   });
 
   it('exits 2 on an unknown command or option', async () => {

@@ -110,14 +110,14 @@ describe('without a runner key', () => {
     deliver(await sealedBy(runner));
     const r = await receive([]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^breakglass: error RUNNER_KEY_REQUIRED: /);
+    expect(r.stderr).toMatch(/^breakglass: RUNNER_KEY_REQUIRED: /);
     expect(existsSync(join(dir, `${ID}.kubeconfig`))).toBe(false);
   });
 
   it('refuses a trust file that names no runner key (RUNNER_KEY_REQUIRED)', async () => {
     const r = await receive(['--trust', 'trust-no-runner.yaml']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^breakglass: error RUNNER_KEY_REQUIRED: the trust file trust-no-runner.yaml names no runner key/);
+    expect(r.stderr).toMatch(/^breakglass: RUNNER_KEY_REQUIRED: the trust file trust-no-runner.yaml names no runner key/);
   });
 });
 
@@ -154,7 +154,7 @@ describe('a forged delivery', () => {
     deliver(await sealTo(attacker.publicKey, Buffer.from('{}')));
     const r = await receive(['--runner-key', 'runner.asc']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^breakglass: error RECEIVE_INVALID: /);
+    expect(r.stderr).toMatch(/^breakglass: RECEIVE_INVALID: /);
   });
 });
 

@@ -174,7 +174,7 @@ describe('replay cannot be misled or misused', () => {
     it(`exits 2 with ${code} for ${what}`, async () => {
       const r = await run(args());
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`error ${code}:`);
+      expect(r.stderr).toContain(`breakglass: ${code}:`);
       expect(r.stdout).toBe('');
     });
   }
@@ -184,7 +184,7 @@ describe('replay cannot be misled or misused', () => {
     repo.commit(T('04:00:00'), 'open request');
     const r = await run(['replay', 'inc-open', '--key', secKey, '--trust', repo.trustFile, '--repo', repo.dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error RECORDING_NONE:');
+    expect(r.stderr).toContain('breakglass: RECORDING_NONE:');
   });
 });
 

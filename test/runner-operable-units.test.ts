@@ -44,7 +44,7 @@ describe('the permissions the runner checks', () => {
 
 describe('a recorded failure', () => {
   it('keeps the code of our own errors', () => {
-    expect(new StepError('credential', new BreakglassError('COMMAND_TIMEOUT', 'x')).code).toBe('COMMAND_TIMEOUT');
+    expect(new StepError('credential', new BreakglassError('COMMAND_FAILED', 'x')).code).toBe('COMMAND_FAILED');
     expect(failureCode(new VerificationFailure('KEY_EXPIRED', 'x'), 'session')).toBe('KEY_EXPIRED');
   });
 

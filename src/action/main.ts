@@ -9,7 +9,7 @@
  * is (no file rules, no comment).
  */
 import * as core from '@actions/core';
-import { hasErrors, type Finding } from '../core/errors.js';
+import { BreakglassError, formatError, hasErrors, type Finding } from '../core/errors.js';
 import { parseTime } from '../core/duration.js';
 import { findOwnComment } from './comment.js';
 import { checkListingComplete, toChanges } from './file-rules.js';
@@ -132,6 +132,7 @@ export async function run(settings: Settings, now: number): Promise<void> {
 try {
   await run(readSettings(process.env), Date.now());
 } catch (e) {
-  core.setFailed(`breakglass: ${e instanceof Error ? e.message : String(e)}`);
+  // The same one line as the command line's: `breakglass: CODE: message`.
+  core.setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError('INTERNAL', e instanceof Error ? e.message : String(e)));
   if (e instanceof Error && e.stack) core.debug(e.stack);
 }

@@ -113,24 +113,19 @@ function readNotify(env: Env, event: EventInfo, comment: boolean): Pick<Settings
     doc = parseYaml(text, { maxAliasCount: 0 });
   } catch (e) {
     const at = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
-    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `NOTIFY_CONFIG_INVALID: input notify is not valid YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}`);
+    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `input notify is not valid YAML${at ? ` (line ${at.line}, column ${at.col})` : ''}`);
   }
   const parsed = NotifyConfig.safeParse(doc);
   if (!parsed.success) {
-    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `NOTIFY_CONFIG_INVALID: input notify: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(the list)'}: ${i.message}`).join('; ')}`);
+    throw new BreakglassError('NOTIFY_CONFIG_INVALID', `input notify: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(the list)'}: ${i.message}`).join('; ')}`);
   }
   // The comment is the Action's memory of what it sent; without it every run would send everything again.
-  if (!comment) throw new BreakglassError('NOTIFY_CONFIG_INVALID', 'NOTIFY_CONFIG_INVALID: input notify needs comment: true: what was sent is remembered in the comment');
+  if (!comment) throw new BreakglassError('NOTIFY_CONFIG_INVALID', 'input notify needs comment: true: what was sent is remembered in the comment');
   if (event.kind === 'pull_request' && event.fork) {
     return { notifySkipped: 'notifications are not sent from a pull request from a fork (its workflow gets no secrets); the scheduled run sends them' };
   }
-  try {
-    return { notify: resolveChannels(parsed.data, env) };
-  } catch (e) {
-    // The step's error line names the code, so a workflow author can search for it.
-    if (e instanceof BreakglassError) throw new BreakglassError(e.code, `${e.code}: ${e.message}`, { cause: e });
-    throw e;
-  }
+  // The step's error line names the code (main.ts prints `breakglass: CODE: message`), so a workflow author can search for it.
+  return { notify: resolveChannels(parsed.data, env) };
 }
 
 /** Reads every input and variable the Action uses; throws ACTION_* errors naming what is wrong. */

@@ -4,7 +4,7 @@
  * 0 ok, 1 a negative verdict, 2 usage or operational error.
  */
 import { Command, CommanderError } from 'commander';
-import { BreakglassError, InvalidDocumentError, formatFinding } from '../core/errors.js';
+import { BreakglassError, InvalidDocumentError, formatError, formatFinding } from '../core/errors.js';
 import type { CliIo, ExitCode } from './io.js';
 import { COMMANDS, namedCommand } from './command-table.js';
 import { VERSION } from '../version.js';
@@ -16,10 +16,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
   let code: ExitCode = 0;
   const program = new Command('breakglass')
     .description('Consented, time-boxed, signed emergency access, run entirely through git.')
-    .showHelpAfterError('(run with --help for usage)')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => io.err(s.replace(/\n$/, '')),
+      // Commander's own refusals (an unknown option, a missing argument) read like every other error.
+      outputError: (s) => io.err(formatError('USAGE', `${s.replace(/^error: /, '')} (run with --help for usage)`)),
+    });
   // Load only the command the arguments name; without one, list them all from the table.
   const named = namedCommand(argv);
   if (named) (await named.load())(program, io, (c) => (code = c));
@@ -32,24 +36,38 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version exit 0; help shown because no command was given (bare `breakglass`,
-      // `breakglass request`) is a usage error like any other, so scripts do not mistake it for success.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (e instanceof InvalidDocumentError) {
-      for (const f of e.findings) io.err(formatFinding(f));
-      return 2;
-    }
-    if (e instanceof BreakglassError) {
-      // The stable code first, as in findings, so scripts and tests match on it rather than on prose.
-      io.err(`breakglass: error ${e.code}: ${e.message}`);
-      return 2;
-    }
-    io.err(`breakglass: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
-    if (io.env.BREAKGLASS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    return failed(e, io);
+  }
+}
+
+/**
+ * The one place an error becomes output and an exit code: one line
+ * `breakglass: CODE: message` on stderr and exit 2, whatever was thrown.
+ */
+function failed(e: unknown, io: CliIo): ExitCode {
+  if (e instanceof CommanderError) {
+    // --help and --version exit 0. Help shown because no command was given (bare `breakglass`,
+    // `breakglass request`) is a usage error like any other, so scripts do not mistake it for success;
+    // commander's other refusals have printed their line already (outputError above).
+    if (e.exitCode === 0) return 0;
+    if (e.code === 'commander.help') io.err(formatError('USAGE', 'no command given; the commands are listed above'));
     return 2;
   }
+  if (e instanceof InvalidDocumentError) {
+    // Every finding, in the form editors parse, then the one error line.
+    for (const f of e.findings) io.err(formatFinding(f));
+    io.err(formatError(e.code, `${e.findings[0]?.file ?? 'a document'} is not valid (${e.findings.length} finding${e.findings.length === 1 ? '' : 's'} above)`));
+    return 2;
+  }
+  // The stable code first, as in findings, so scripts and tests match on it rather than on prose.
+  if (e instanceof BreakglassError) {
+    io.err(formatError(e.code, e.message));
+    return 2;
+  }
+  // A bug, not an operational error: say what, and the stack only when asked for.
+  io.err(formatError('INTERNAL', e instanceof Error ? e.message : String(e)));
+  if (io.env.BREAKGLASS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+  return 2;
 }
 
 /** The process entry: real streams, clock and environment; sets the exit code. */

@@ -54,7 +54,7 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   const ownFindings = model.findings.filter((f) => f.file.startsWith(`sessions/${id}/`));
   const req = session.request;
   if (!req?.value)
-    throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid:\n${ownFindings.map((f) => `  ${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('\n')}`);
+    throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml is missing or invalid: ${ownFindings.map((f) => `${f.file}:${f.line}:${f.col}: ${f.code}: ${f.message}`).join('; ')}`);
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
   // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.

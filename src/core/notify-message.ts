@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NotifyEventType } from './notify-config.js';
+import { RUNNER_STEP_CODES } from './reasons.js';
 import type { ApprovalView } from './view.js';
 import { approveCommand } from './view.js';
 
@@ -87,7 +88,7 @@ export function headline(e: NotifyEvent): string {
     case 'revoked':
       return `Break-glass session ${s.session}: access revoked (${e.detail?.proof ? `${e.detail.proof.method}: ${e.detail.proof.result}` : 'no credential'})`;
     case 'failed':
-      return `Break-glass session ${s.session} failed: ${e.detail?.code ?? 'ERROR'}${e.detail?.step ? ` at ${e.detail.step}` : ''}`;
+      return `Break-glass session ${s.session} failed: ${e.detail?.code ?? RUNNER_STEP_CODES.session}${e.detail?.step ? ` at ${e.detail.step}` : ''}`;
   }
 }
 

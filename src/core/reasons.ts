@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../crypto/error-codes.js';
 import { CRYPTO_REASONS, VerificationFailure } from '../crypto/errors.js';
 
 // ---- Session recording (issue 12, docs/security/recording.md) ----
@@ -15,7 +16,7 @@ export type RecordingChainCode = (typeof RECORDING_CHAIN_CODES)[number];
  * Operational errors (exit 2) about recordings and auditor keys: a Trust
  * file's `auditors:` that cannot be used, or a key that no chunk is sealed to.
  */
-export const RECORDING_ERROR_CODES = ['AUDITOR_INVALID', 'AUDITOR_DUPLICATE', 'AUDITOR_KEY_UNUSABLE', 'RECORDING_NOT_FOR_KEY', 'RECORDING_NONE'] as const;
+export const RECORDING_ERROR_CODES = ['AUDITOR_INVALID', 'AUDITOR_DUPLICATE', 'AUDITOR_KEY_UNUSABLE', 'RECORDING_NOT_FOR_KEY', 'RECORDING_NONE'] as const satisfies readonly ErrorCode[];
 export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
 // ---- end of issue 12 ----
 
@@ -111,9 +112,18 @@ export function fail(code: ReasonCode, message: string, cause?: unknown): never 
 /**
  * Codes the command line exits 2 with when an input is refused before
  * anything is read, signed or written (issue 14's paper cuts). Printed as
- * `breakglass: error CODE: message`; never renamed, only added to.
+ * `breakglass: CODE: message`; never renamed, only added to.
  */
-export const CLI_INPUT_CODES = ['SESSION_MISSING', 'FILE_MISSING', 'KEY_MISSING', 'KEY_EXISTS', 'DIR_UNUSABLE', 'NOTHING_TO_VALIDATE', 'REPOSITORY_UNKNOWN', 'REPOSITORY_AMBIGUOUS'] as const;
+export const CLI_INPUT_CODES = [
+  'SESSION_MISSING',
+  'FILE_MISSING',
+  'KEY_MISSING',
+  'KEY_EXISTS',
+  'DIR_UNUSABLE',
+  'NOTHING_TO_VALIDATE',
+  'REPOSITORY_UNKNOWN',
+  'REPOSITORY_AMBIGUOUS',
+] as const satisfies readonly ErrorCode[];
 export type CliInputCode = (typeof CLI_INPUT_CODES)[number];
 
 /**
@@ -137,7 +147,7 @@ export const NETWORK_PATH_CODES = [
   'TWINGATE_CONNECTOR_DEAD',
   'ROUTER_NOT_READY',
   'NETWORK_PATH_RESTORED',
-] as const;
+] as const satisfies readonly (ErrorCode | 'NETWORK_PATH_RESTORED')[];
 export type NetworkPathCode = (typeof NETWORK_PATH_CODES)[number];
 
 // Issue 15 (an operable runner): every failure the runner records carries one of these
@@ -160,47 +170,19 @@ export const RUNNER_STEP_CODES = {
   records: 'RECORD_PUSH_FAILED',
   markers: 'MARKER_LIST_FAILED',
   policies: 'POLICY_MEMORY_FAILED',
-} as const;
+  notify: 'NOTIFY_FAILED',
+} as const satisfies Record<string, ErrorCode>;
 export type RunnerStep = keyof typeof RUNNER_STEP_CODES;
 
-/** `breakglass runner --check` (and the same checks at start): one code per kind of problem. */
-export const PREFLIGHT_CODES = [
-  'PREFLIGHT_CONFIG_INVALID',
-  'PREFLIGHT_TRUST_INVALID',
-  'PREFLIGHT_KEY_UNREADABLE',
-  'PREFLIGHT_KEY_CANNOT_SIGN',
-  'PREFLIGHT_KEY_CANNOT_ENCRYPT',
-  'PREFLIGHT_KEY_NOT_RUNNER',
-  'PREFLIGHT_STATE_UNWRITABLE',
-  'PREFLIGHT_REMOTE_UNREACHABLE',
-  'PREFLIGHT_BRANCH_MISSING',
-  'PREFLIGHT_CLUSTER_UNREACHABLE',
-  'PREFLIGHT_NAMESPACE_MISSING',
-  'PREFLIGHT_PERMISSION_MISSING',
-  'PREFLIGHT_PROVIDER_ENV_MISSING',
-  'PREFLIGHT_PROVIDER_FAILED',
-  'PREFLIGHT_COMMANDS_MISSING',
-] as const;
-export type PreflightCode = (typeof PREFLIGHT_CODES)[number];
+/**
+ * `breakglass runner --check` (and the same checks at start): one code per
+ * kind of problem, each in the error catalogue (crypto/error-codes.ts).
+ */
+export type PreflightCode = Extract<ErrorCode, `PREFLIGHT_${string}`>;
 
 /**
  * Notifications (issue 13): codes for a refused `notify` configuration and
- * for a delivery that failed (logged, retried; never a negative verdict).
- * Never renamed, only added to.
+ * for a delivery that failed (logged, retried; never a negative verdict),
+ * each in the error catalogue. Never renamed, only added to.
  */
-export const NOTIFY_CODES = [
-  'NOTIFY_CONFIG_INVALID',
-  'NOTIFY_ENV_MISSING',
-  'NOTIFY_CHANNEL_DUPLICATE',
-  'NOTIFY_CHANNEL_UNKNOWN',
-  'NOTIFY_URL_INVALID',
-  'NOTIFY_URL_INSECURE',
-  'NOTIFY_SMTP_INSECURE',
-  'NOTIFY_TIMEOUT',
-  'NOTIFY_UNREACHABLE',
-  'NOTIFY_HTTP_STATUS',
-  'NOTIFY_REJECTED',
-  'NOTIFY_SMTP',
-  'NOTIFY_GIVEN_UP',
-] as const;
-export type NotifyCode = (typeof NOTIFY_CODES)[number];
+export type NotifyCode = Extract<ErrorCode, `NOTIFY_${string}`>;

@@ -5,14 +5,17 @@
  * verification step (a negative verdict, exit 1).
  */
 
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * An operational or usage error: the tool could not do its job (exit 2), as
- * opposed to a negative verdict (exit 1). `code` is stable; `cause` keeps the
+ * opposed to a negative verdict (exit 1). `code` is one of the catalogue's
+ * (error-codes.ts), so an unlisted code does not compile; `cause` keeps the
  * original error.
  */
 export class BreakglassError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BreakglassError';
     this.code = code;

@@ -54,7 +54,7 @@ function notifierFor(config: ResolvedConfig, o: AssembleOptions): Notifier | und
   try {
     channels = resolveChannels(config.notify, o.env);
   } catch (e) {
-    o.log(`notify: ${(e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID'}: ${(e as Error).message}; no notifications are sent`);
+    o.log(`notify: ${e instanceof BreakglassError ? e.code : 'NOTIFY_CONFIG_INVALID'}: ${e instanceof Error ? e.message : String(e)}; no notifications are sent`);
     return undefined;
   }
   return new Notifier({

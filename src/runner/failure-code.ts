@@ -7,10 +7,13 @@
  * A foreign library's own `code` (ENOENT, ERR_*) is not a breakglass code and
  * is never passed through: it stays in the message.
  */
+import type { ErrorCode } from '../crypto/error-codes.js';
 import { BreakglassError } from '../core/errors.js';
-import { RUNNER_STEP_CODES, VerificationFailure, type RunnerStep } from '../core/reasons.js';
+import { RUNNER_STEP_CODES, isVerificationFailure, type ReasonCode, type RunnerStep } from '../core/reasons.js';
 
-export function failureCode(cause: unknown, step: string): string {
-  if (cause instanceof BreakglassError || cause instanceof VerificationFailure) return cause.code;
-  return RUNNER_STEP_CODES[step as RunnerStep] ?? RUNNER_STEP_CODES.session;
+const isStep = (step: string): step is RunnerStep => Object.hasOwn(RUNNER_STEP_CODES, step);
+
+export function failureCode(cause: unknown, step: string): ErrorCode | ReasonCode {
+  if (cause instanceof BreakglassError || isVerificationFailure(cause)) return cause.code;
+  return isStep(step) ? RUNNER_STEP_CODES[step] : RUNNER_STEP_CODES.session;
 }

@@ -17,6 +17,7 @@ import { deliver, type SendOptions } from '../adapters/notify-send.js';
 import { formatTime, parseDuration, parseTime } from '../core/duration.js';
 import { type NotifyEventType, type ResolvedChannel, wants } from '../core/notify-config.js';
 import type { EventDetail, NotifyEvent, SessionFacts } from '../core/notify-message.js';
+import { failureCode } from './failure-code.js';
 import type { MarkerState } from './marker.js';
 
 /** One queued delivery: an event for one channel. */
@@ -137,7 +138,7 @@ export class Notifier {
     for (const ch of this.o.channels) {
       if (this.running.has(ch.name)) continue;
       const round = this.flushChannel(ch.name)
-        .catch((e: unknown) => this.o.log(`notify ${ch.name}: round failed: ${(e as { code?: string }).code ?? 'ERROR'}`))
+        .catch((e: unknown) => this.o.log(`notify ${ch.name}: round failed: ${failureCode(e, 'notify')}`))
         .finally(() => this.running.delete(ch.name));
       this.running.set(ch.name, round);
     }
@@ -194,7 +195,7 @@ export class Notifier {
     try {
       await fn();
     } catch (e) {
-      this.o.log(`notify: ${what} failed: ${(e as { code?: string }).code ?? 'ERROR'}; the session goes on`);
+      this.o.log(`notify: ${what} failed: ${failureCode(e, 'notify')}; the session goes on`);
     }
   }
 }

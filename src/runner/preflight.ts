@@ -190,11 +190,11 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
     try {
       resolveChannels(c.notify, o.env);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID';
+      const code = e instanceof BreakglassError ? e.code : 'NOTIFY_CONFIG_INVALID';
       out.push(
         problem(
           code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID',
-          `${code}: ${(e as Error).message}`,
+          `${code}: ${why(e)}`,
           'set the variables the notify channels name (docs/guides/notifications.md)',
         ),
       );

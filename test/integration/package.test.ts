@@ -87,7 +87,9 @@ describe.runIf(oldNode())('under a Node older than engines allows', () => {
       const r = await run(node, [entry, ...args], { cwd: tmpdir() });
       expect(r.code).toBe(2);
       const said = (r.stdout + r.stderr).trim();
-      expect(said).toMatch(new RegExp(`^(::error::)?breakglass: needs Node\\.js 22\\.12 or newer \\(24 recommended\\); found Node\\.js ${found.replaceAll('.', '\\.')}( \\(.*\\))?$`));
+      expect(said).toMatch(
+        new RegExp(`^(::error::)?breakglass: NODE_UNSUPPORTED: needs Node\\.js 22\\.12 or newer \\(24 recommended\\); found Node\\.js ${found.replaceAll('.', '\\.')}( \\(.*\\))?$`),
+      );
       expect(said.split('\n')).toHaveLength(1);
     });
   }

@@ -7,7 +7,7 @@ import { formatTime } from '../../core/duration.js';
 import { API_VERSION, type Request } from '../../core/schemas.js';
 import { loadRepository } from '../../core/repository.js';
 import { checkPolicies, evaluateSession } from '../../core/validate.js';
-import { hasErrors } from '../../core/errors.js';
+import { BreakglassError, hasErrors } from '../../core/errors.js';
 import { WorkTreeSource } from '../../adapters/source.js';
 import { collectPairs, makeDirectory, printFindings, repoDir } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
@@ -72,10 +72,8 @@ export function registerRequest(program: Command, io: CliIo, done: (code: ExitCo
       const rel = `sessions/${opts.id}/request.yaml`;
       const bytes = Buffer.from(`${await schemaHeader(dir, 'request')}${toYaml(doc)}`);
       const model = await loadRepository(new WorkTreeSource(dir));
-      if (model.sessions.has(opts.id)) {
-        io.err(`session ${opts.id} already exists in ${dir}/sessions; choose another id (requests are never rewritten)`);
-        return done(2);
-      }
+      const exists = () => new BreakglassError('SESSION_EXISTS', `session ${opts.id} already exists in ${dir}/sessions; choose another id (requests are never rewritten)`);
+      if (model.sessions.has(opts.id)) throw exists();
       // Check the exact bytes we would write, as `validate` will read them: schema and policy
       // together, so every problem is reported in one try. The options are plain strings, so
       // each policy rule can be judged even where the schema is not yet satisfied.
@@ -95,7 +93,9 @@ export function registerRequest(program: Command, io: CliIo, done: (code: ExitCo
       }
       await makeDirectory(join(dir, 'sessions', opts.id));
       // 'wx': never overwrite a request that appeared meanwhile.
-      await writeFile(join(dir, rel), bytes, { flag: 'wx' });
+      await writeFile(join(dir, rel), bytes, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+        throw e.code === 'EEXIST' ? exists() : e;
+      });
       io.out(`wrote ${rel}`);
       io.out(`next: git add ${rel} && git commit -m "Request ${opts.id}" and open a pull request`);
       done(0);

@@ -9,6 +9,7 @@ import type { Delay } from '../../adapters/http.js';
 import { REQUIRED_SCOPES, type DeviceRoutes, type TailscaleClient, type TailscaleDevice } from '../../adapters/tailscale.js';
 import { BreakglassError } from '../../core/errors.js';
 import type { TailscaleConfig } from '../../core/schemas.js';
+import { failureCode } from '../failure-code.js';
 import { routerHostname } from './tailscale-router.js';
 import type { PathProblem, PreflightCheck } from './types.js';
 import { waitFor } from './workload.js';
@@ -106,7 +107,7 @@ async function probe(need: string, fn: () => Promise<unknown>): Promise<Prefligh
     await fn();
     return check(need, true);
   } catch (e) {
-    return check(need, false, `${(e as BreakglassError).code ?? 'ERROR'}: ${(e as Error).message}`);
+    return check(need, false, `${failureCode(e, 'network')}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
