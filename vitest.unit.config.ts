@@ -10,8 +10,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/*.test.ts'],
-    // The private TMPDIR and its sweep only: no cluster, no Chromium.
-    globalSetup: ['test/setup/sweep.ts'],
+    // The private TMPDIR and its sweep, and Node's compile cache: no cluster, no Chromium.
+    globalSetup: ['test/setup/sweep.ts', 'test/setup/node-cache.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     maxWorkers: 2,
