@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Teardowns run in reverse: the sweep (private TMPDIR, leftovers removed and reported) runs last.
-    globalSetup: ['test/setup/sweep.ts', 'test/setup/chromium.ts', 'test/setup/global-cluster.ts'],
+    globalSetup: ['test/setup/sweep.ts', 'test/setup/node-cache.ts', 'test/setup/chromium.ts', 'test/setup/global-cluster.ts'],
     // Real git, gpg and an API server: give each test room, but never assert on time.
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -89,7 +89,7 @@ async function requested(requester: string): Promise<Repo> {
 
 async function approveAndVerify(repo: Repo, approver: string): Promise<{ code: number; reasons: { code: string; message: string }[] }> {
   expect((await cli(['approve', ID, '--key', join(keys, `${approver}.sec.asc`), '--yes', '--commit'], { cwd: repo.dir })).code).toBe(0);
-  const v = await binary(['verify', ID, '--trust', trust, '--json'], { cwd: repo.dir });
+  const v = await cli(['verify', ID, '--trust', trust, '--json'], { cwd: repo.dir });
   return { code: v.code, reasons: (JSON.parse(v.stdout) as { reasons: { code: string; message: string }[] }).reasons };
 }
 

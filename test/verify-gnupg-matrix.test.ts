@@ -3,8 +3,10 @@
  * (RSA-4096, an expiring key, a primary with valid, expired and revoked
  * signing subkeys side by side, primaries revoked as superseded, retired,
  * compromised or for no reason), approvals signed by gpg (armored and binary
- * packets, binary mode and text mode), and `bin/breakglass.js verify --at`
- * asked for the verdict on each cell, exact exit code and reason code.
+ * packets, binary mode and text mode), and `breakglass verify --at --json`
+ * asked for the verdict on each cell, exact exit code and reason code: in
+ * process for every cell, and through the real binary (`bin/breakglass.js`
+ * under Node 24) for an accepted and a refused cell, which must say the same.
  *
  * One timeline, fixed with gpg's --faked-system-time: keys made on T0,
  * approvals signed on SIGNED, revocations on REVOKED; each cell is judged
@@ -149,7 +151,7 @@ afterAll(() => {
 
 const verdicts = new Map<string, Promise<{ code: number; json: VerifyJson }>>();
 
-/** `breakglass verify --json` for one cell, run once per cell. */
+/** `breakglass verify --json` (in process) for one cell, run once per cell. */
 function verify(c: Cell): Promise<{ code: number; json: VerifyJson }> {
   if (!verdicts.has(c.id)) verdicts.set(c.id, runVerify(c));
   return verdicts.get(c.id)!;
@@ -173,6 +175,13 @@ describe('gpg-made keys and signatures through `breakglass verify`', () => {
     expect(json.reasons[0]!.file).toBe(`sessions/${c.id}/approvals/${c.approver}.yaml`);
     expect(json.approved).toBe(false);
     expect(code).toBe(1);
+  });
+
+  it.each(['rsa-armored', 'primary-compromised-judged-before'])('%s: the real binary gives the same exit code and JSON', async (id) => {
+    const c = CELLS.find((x) => x.id === id)!;
+    const real = await verifyJson(c.id, join(trustDir, `trust-${c.approver}.yaml`), repo.dir, c.at, 'binary');
+    expect(real).toEqual(await verify(c));
+    expect(real.code).toBe(c.expect === 'approved' ? 0 : 1);
   });
 
   it('names the revocation reason, and for a retired key the time it stopped counting', async () => {

@@ -10,6 +10,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { branchOf, headOf, initRepo } from '../helpers/git-repo.js';
 import { FakeGitHub } from './server.js';
 import { OWNER, POLICY, REPO } from './documents.js';
 
@@ -24,10 +25,7 @@ export class TestRepo {
   readonly dir: string;
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'bg-action-'));
-    this.git('init', '-q', '-b', 'main');
-    this.git('config', 'user.email', 'test@example.com');
-    this.git('config', 'user.name', 'Test');
-    this.git('config', 'commit.gpgsign', 'false');
+    initRepo(this.dir, { name: 'Test', email: 'test@example.com' });
   }
   git(...args: string[]): string {
     return execFileSync('git', ['-C', this.dir, ...args], { encoding: 'utf8' }).trim();
@@ -44,7 +42,7 @@ export class TestRepo {
   commit(message: string): string {
     this.git('add', '-A');
     this.git('commit', '-q', '--allow-empty', '-m', message);
-    return this.git('rev-parse', 'HEAD');
+    return headOf(this.dir);
   }
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
@@ -116,7 +114,7 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
     GITHUB_WORKSPACE: opts.workspace,
-    GITHUB_SHA: execFileSync('git', ['-C', opts.workspace, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+    GITHUB_SHA: headOf(opts.workspace),
     ...opts.env,
   };
   return new Promise((resolvePromise) => {
@@ -173,14 +171,14 @@ export class Scenario {
   }
   /** Merges the current branch into main (fast-forward), making it the new base. */
   merge(): void {
-    const head = this.repo.git('rev-parse', 'HEAD');
+    const head = headOf(this.repo.dir);
     this.repo.git('checkout', '-q', 'main');
     this.repo.git('merge', '-q', '--ff-only', head);
     this.base = head;
   }
   /** Runs the Action on pull request `n` at the current HEAD. */
   runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
-    const head = this.repo.git('rev-parse', 'HEAD');
+    const head = headOf(this.repo.dir);
     const pull = { ...this.api.pulls.get(n), base: this.base, head, fork: opts.fork };
     this.api.pulls.set(n, pull);
     return runAction({
@@ -196,7 +194,7 @@ export class Scenario {
 
   /** Runs the Action as a `schedule:` trigger would, on main (the scan of open pull requests). */
   runSchedule(opts: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
-    const back = this.repo.git('rev-parse', '--abbrev-ref', 'HEAD');
+    const back = branchOf(this.repo.dir);
     this.repo.git('checkout', '-q', 'main');
     const done = runAction({ workspace: this.repo.dir, api: this.api.url, event: 'schedule', payload: { schedule: '*/10 * * * *' }, inputs: opts.inputs, env: opts.env });
     return done.finally(() => this.repo.git('checkout', '-q', back));

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { sha256Digest } from '../../src/core/digest.js';
+import { initRepo } from './git-repo.js';
 import { loadRepository } from '../../src/core/repository.js';
 import type { TrustedApprover, TrustMaterial } from '../../src/core/trust.js';
 import { verifySession, type SessionVerdict } from '../../src/core/verify-session.js';
@@ -133,10 +134,7 @@ export class Repo {
   readonly dir: string;
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'bg-approvals-'));
-    this.git('init', '-q', '-b', 'main');
-    this.git('config', 'user.email', 'test@example.invalid');
-    this.git('config', 'user.name', 'test');
-    this.git('config', 'commit.gpgsign', 'false');
+    initRepo(this.dir);
   }
   git(...args: string[]): string {
     return execFileSync('git', ['-C', this.dir, ...args], { encoding: 'utf8' });

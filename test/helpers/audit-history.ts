@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { sha256Digest } from '../../src/core/digest.js';
+import { headOf, initRepo } from './git-repo.js';
 import { approvalYaml, makeKeys, policyApprovalYaml, policyYaml, REPOSITORY, requestYaml, sign, toYaml, type Keys } from './approvals.js';
 
 export { REPOSITORY };
@@ -35,14 +36,7 @@ export class AuditRepo {
     this.keys = keys;
     this.dir = mkdtempSync(join(tmpdir(), 'bg-audit-'));
     this.trustDir = mkdtempSync(join(tmpdir(), 'bg-audit-trust-'));
-    this.git('init', '-q', '-b', 'main');
-    for (const [k, v] of [
-      ['user.email', 'test@example.invalid'],
-      ['user.name', 'test'],
-      ['commit.gpgsign', 'false'],
-    ])
-      this.git('config', k!, v!);
-    this.git('remote', 'add', 'origin', `git@github.com:${REPOSITORY.split('/').slice(1).join('/')}.git`);
+    initRepo(this.dir, { origin: `git@github.com:${REPOSITORY.split('/').slice(1).join('/')}.git` });
     mkdirSync(join(this.trustDir, 'keys'));
     for (const n of ['alice', 'bob', 'runner']) writeFileSync(join(this.trustDir, 'keys', `${n}.asc`), keys[n]!.publicKey);
     writeFileSync(
@@ -83,7 +77,7 @@ export class AuditRepo {
   }
 
   head(): string {
-    return this.git('rev-parse', 'HEAD');
+    return headOf(this.dir);
   }
 
   /** The approved policy (`production`); returns its digest. */

@@ -1,7 +1,11 @@
-/** `breakglass verify --json` through the real binary, for tests that judge one session at a given time. */
+/**
+ * `breakglass verify --json`, for tests that judge one session at a given
+ * time: in-process by default (the same `run` the binary calls, without a
+ * Node start per verdict), or through the real binary under Node 24.
+ */
 import { expect } from 'vitest';
 import { REPOSITORY } from './approvals.js';
-import { binary } from './cli.js';
+import { binary, cli } from './cli.js';
 
 /** What `verify --json` prints, as far as these tests read it. */
 export interface VerifyJson {
@@ -11,8 +15,9 @@ export interface VerifyJson {
 }
 
 /** Runs `verify ID --trust TRUST --at AT --json` in `repoDir`; stderr must stay empty (an exit 2 fails the test here). */
-export async function verifyJson(id: string, trust: string, repoDir: string, at: string): Promise<{ code: number; json: VerifyJson }> {
-  const r = await binary(['verify', id, '--trust', trust, '--repo', repoDir, '--repository', REPOSITORY, '--at', at, '--json'], { cwd: repoDir });
+export async function verifyJson(id: string, trust: string, repoDir: string, at: string, via: 'in-process' | 'binary' = 'in-process'): Promise<{ code: number; json: VerifyJson }> {
+  const args = ['verify', id, '--trust', trust, '--repo', repoDir, '--repository', REPOSITORY, '--at', at, '--json'];
+  const r = via === 'binary' ? await binary(args, { cwd: repoDir }) : await cli(args, { cwd: repoDir, env: process.env });
   expect(r.stderr).toBe('');
   return { code: r.code, json: JSON.parse(r.stdout) as VerifyJson };
 }
