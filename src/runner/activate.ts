@@ -90,7 +90,10 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   const refused = d.claims
     ? await d.claims.claim({ session: state.session, resource: target.resource, requestDigest: state.requestDigest, runner: d.runnerId, commit: a.commit })
     : 'SESSION_CLAIMED: this runner has no claim store (set claims: in its config); nothing activates without one';
-  if (refused) return (d.log(`session ${state.session}: refused: ${refused}`, { session: state.session, event: 'refused', code: 'SESSION_CLAIMED' }), false);
+  if (refused)
+    return (
+      d.log(`session ${state.session}: refused: ${refused}`, { session: state.session, event: 'refused', code: refused.startsWith('CLAIM_INVALID') ? 'CLAIM_INVALID' : 'SESSION_CLAIMED' }), false
+    );
   // Then the marker: if it exists, someone activated (or is activating) this id on this resource. Never again.
   const marker = await target.markers.create(state);
   if (!marker) return false;

@@ -32,7 +32,7 @@ import type { RunnerStep } from '../core/reasons.js';
 import { activate, planFor } from './activate.js';
 import { failureCode } from './failure-code.js';
 import type { RunnerDeps, Target } from './context.js';
-import type { Marker } from './marker.js';
+import type { Marker, UnreadableMarker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
@@ -233,18 +233,38 @@ async function guarded(d: RunnerDeps, step: RunnerStep, what: string, fn: () => 
 }
 
 /**
+ * A marker that cannot be read is never acted on: nothing is activated,
+ * torn down or rolled back from a state nobody can read. It is reported at
+ * error level every loop (and kept in loop.json's failures) until an
+ * operator repairs it; meanwhile the reaper still deletes the session's
+ * labelled objects once their expiry annotation has passed.
+ */
+function refuseUnreadable(d: RunnerDeps, u: UnreadableMarker): SessionProblem {
+  d.metrics?.failures.inc({ step: 'markers', code: u.error.code });
+  d.log(`session ${u.session}: ${u.error.message}`, { session: u.session, event: 'marker-invalid', code: u.error.code, level: 'error' });
+  return { code: u.error.code, message: u.error.message };
+}
+
+/**
  * Step 2: every open marker, ended or expired first. The ends come from the
  * runner's own state (loop.json) and a minimal read of git for the sessions
  * its markers name; a failing read only loses this loop's new ends, never expiries.
  */
 async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefined, failures: Map<string, SessionProblem>): Promise<void> {
   const open: [Target, Marker][] = [];
+  const unreadable: UnreadableMarker[] = [];
   let listedAll = true;
   for (const t of d.targets.values()) {
-    const err = await guarded(d, 'markers', `markers of ${t.resource}`, async () => open.push(...(await t.markers.listOpen()).map((m) => [t, m] as [Target, Marker])));
+    const err = await guarded(d, 'markers', `markers of ${t.resource}`, async () => {
+      const listed = await t.markers.listOpen();
+      open.push(...listed.markers.map((m): [Target, Marker] => [t, m]));
+      unreadable.push(...listed.unreadable);
+    });
     if (err) listedAll = false;
   }
-  const ids = open.map(([, m]) => m.state.session);
+  for (const u of unreadable) failures.set(u.session, refuseUnreadable(d, u));
+  // An unreadable marker's session keeps its end request: it is honoured once the marker is repaired.
+  const ids = [...open.map(([, m]) => m.state.session), ...unreadable.map((u) => u.session)];
   if (listedAll) d.metrics?.openPhases(open.map(([, m]) => m.state.phase));
   const ends = new Set(st.ends ?? []);
   if (commit)
