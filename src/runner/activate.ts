@@ -8,8 +8,7 @@ import { formatDuration, formatTime } from '../core/duration.js';
 import { runnerFacts, type SessionFacts } from '../core/notify-message.js';
 import { planSession, type SessionPlan } from '../core/plan.js';
 import type { FileSource } from '../core/repository.js';
-import type { Request } from '../core/schemas.js';
-import type { SessionVerdict } from '../core/verify-session.js';
+import type { VerifiedSession } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
@@ -20,21 +19,21 @@ import { networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
 import { providerSetup, rollback } from './teardown.js';
 
-/** Everything activation needs about one verified session. */
+/** Everything activation needs: the verified session and the commit (and its files) it was verified at. */
 export interface Approved {
-  request: Request;
-  verdict: SessionVerdict;
+  session: VerifiedSession;
   commit: string;
   source: FileSource;
 }
 
 /** The pure plan for a verified session, with the runner's caps applied. */
 export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): SessionPlan {
+  const { request, governing, approvals } = a.session;
   return planSession({
-    request: a.request,
-    type: a.verdict.evaluation!.governing!.resource.type,
-    approvedDurations: (a.verdict.approvals?.accepted ?? []).map((x) => x.duration),
-    policyMaxDuration: a.verdict.evaluation!.governing!.resource.maxDuration,
+    request,
+    type: governing.resource.type,
+    approvedDurations: approvals.map((x) => x.duration),
+    policyMaxDuration: governing.resource.maxDuration,
     runnerCap: d.config.caps.maxDuration,
     namespace: target.namespace,
     now,
@@ -42,9 +41,9 @@ export function planFor(d: RunnerDeps, target: Target, a: Approved, now: number)
 }
 
 function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
-  const v = a.verdict;
-  const g = v.evaluation!.governing!;
-  const cmd = a.request.spec.command;
+  const v = a.session;
+  const g = v.governing;
+  const cmd = v.request.spec.command;
   return {
     type: g.resource.type,
     // Kept for revoke at teardown: exactly the approved definition and inputs, readable after a restart.
@@ -56,18 +55,18 @@ function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
     started: formatTime(now),
     commit: a.commit,
     repository: d.config.repository.name,
-    requestDigest: v.requestDigest!,
-    resource: a.request.spec.resource,
-    network: a.request.spec.network,
-    approvals: (v.approvals?.accepted ?? []).map((x) => ({ approver: x.approver, fingerprint: x.keyId, file: x.fileDigest })),
-    policy: { name: v.policy!.name, digest: v.policy!.digest },
+    requestDigest: v.requestDigest,
+    resource: v.request.spec.resource,
+    network: v.request.spec.network,
+    approvals: v.approvals.map((x) => ({ approver: x.approver, fingerprint: x.keyId, file: x.fileDigest })),
+    policy: { name: v.policy.name, digest: v.policy.digest },
     objects: [],
   };
 }
 
 /** What every notification about this session repeats: the request's facts, k of n, and where it came from. */
 function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
-  const r = a.request;
+  const r = a.session.request;
   return runnerFacts({
     session: plan.session,
     resource: r.spec.resource,
@@ -75,7 +74,7 @@ function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
     duration: `${r.spec.duration} requested; ${formatDuration(plan.effectiveSeconds)} effective`,
     requester: r.metadata.requester,
     reason: r.spec.reason,
-    approvals: { have: a.verdict.approvals?.accepted.length ?? 0, need: a.verdict.evaluation!.governing!.policy.spec.approvals.required },
+    approvals: { have: a.session.approvals.length, need: a.session.governing.policy.spec.approvals.required },
     repository: d.config.repository.name,
     commit: a.commit,
   });
@@ -128,8 +127,8 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
 /** What the signed delivery is bound to: this session, these request bytes, this commit, repository, recipient and runner. */
 function bindingFor(d: RunnerDeps, a: Approved, recipient: string): DeliveryBinding {
   return {
-    session: a.request.metadata.id,
-    request: a.verdict.requestDigest!,
+    session: a.session.id,
+    request: a.session.requestDigest,
     commit: a.commit,
     repository: d.config.repository.name,
     recipient: recipient.toUpperCase(),
@@ -149,7 +148,7 @@ async function inStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
 
 /** Assembles the session; returns its effective expiry. */
 async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<string> {
-  const g = a.verdict.evaluation!.governing!;
+  const g = a.session.governing;
   // Built before anything is created: an unconfigured path, or a manifest whose bytes are not the pinned ones, fails here with nothing made.
   const provider = await inStep('network', () => networkProvider(plan.network, providerSetup(d, target, { pin: g.resource.networkPolicy, source: a.source })));
   // The recipient key is resolved before anything is minted: no key, no credential. Vendor-held delivers nothing.

@@ -186,22 +186,23 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   // A planted record is judged as absent everywhere, so it cannot turn off checks meant for pending sessions (request expiry).
   const model = record ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
-  const governing = verdict.evaluation?.governing;
-  const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  const verified = verdict.approved ? verdict.session : undefined;
+  const governing = verified?.governing;
+  const refusal = governing ? localRefusal(d, req, governing) : undefined;
   // The provider's credentials must still pass preflight. A failure is the runner's, not the request's:
   // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
-  const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
+  const preflight = governing && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
   if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
   // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
-  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!) : undefined;
+  const recording = governing && !refusal && t ? recordingRefusal(d, t, governing) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const privilege = governing && !refusal && !recording && t && governing.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing.policy) : undefined;
   const problem = recording ?? privilege;
-  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
+  const reason = verified ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...facts, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? record };
-  const approved = { request: req, verdict, commit: git.commit, source: git.source };
+  if (tr.action !== 'activate' || !t || !verified) return { pending: true, refused: problem ?? record };
+  const approved = { session: verified, commit: git.commit, source: git.source };
   if (d.dryRun) return (d.dryRun(planFor(d, t, approved, d.now())), { pending: true });
   await activate(d, t, approved);
   return { pending: false };
