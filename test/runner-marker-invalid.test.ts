@@ -18,6 +18,7 @@ import { FileClaimStore, FileMarkerStore } from '../src/runner/file-markers.js';
 import { reconcileOnce } from '../src/runner/loop.js';
 import { MARKER_LABEL, MarkerStore, markerName, PHASE_LABEL } from '../src/runner/marker.js';
 import { reap } from '../src/runner/reaper.js';
+import { readLoopState, writeLoopState } from '../src/runner/repo.js';
 import { markerState } from './helpers/markers.js';
 
 let dir: string;
@@ -195,11 +196,32 @@ describe('the reaper, when a marker cannot be read', () => {
       resource: 'db',
       namespace: 'bg',
       markers: new FileMarkerStore(markers),
-      kube: { listOwned: async () => owned, delete: async (o: { name: string }) => (removed.push(o.name), true) },
+      kube: { listOwned: async () => owned, delete: async (o: { name: string }) => removed.push(o.name) > 0 },
       raw: { list: async () => [], listAllNamespaces: async () => [] },
     } as unknown as Target;
     const d = { now: () => Date.parse('2026-11-21T05:00:00Z'), log: () => undefined } as unknown as RunnerDeps;
     expect(await reap(d, t)).toBe(1);
     expect(removed).toEqual(['bg-s-bad-overdue']);
+  });
+});
+
+describe("the runner's loop state, when it cannot be read", () => {
+  const planted: [string, string][] = [
+    ['bad JSON', '{"pending": ['],
+    ['the wrong shape', JSON.stringify({ pending: 'all', failures: [] })],
+  ];
+  for (const [what, text] of planted) {
+    it(`is reported as STATE_INVALID and read as an empty state when it holds ${what}`, async () => {
+      writeFileSync(join(dir, 'loop.json'), text);
+      const log: string[] = [];
+      expect(await readLoopState(dir, (l) => log.push(l))).toEqual({ pending: [] });
+      expect(log.some((l) => l.startsWith('STATE_INVALID'))).toBe(true);
+    });
+  }
+
+  it('is read back as written', async () => {
+    const st = { lastCommit: 'c'.repeat(40), pending: ['s1'], ends: ['s2'], failures: { s3: { code: 'MARKER_INVALID', message: 'm' } } };
+    await writeLoopState(dir, st);
+    expect(await readLoopState(dir)).toEqual(st);
   });
 });

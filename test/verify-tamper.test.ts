@@ -46,7 +46,10 @@ describe('a valid approval', () => {
   });
   it('carries the verified session: the request, its governing policy resource and the accepted approvals', async () => {
     let digest = '';
-    const v = await single(async (repo, d) => ((digest = d), approve(repo, 'alice', approvalYaml('alice', d), keys.alice!)));
+    const v = await single(async (repo, d) => {
+      digest = d;
+      await approve(repo, 'alice', approvalYaml('alice', d), keys.alice!);
+    });
     if (!v.approved) throw new Error(`expected approval, got ${v.reasons.map((r) => r.code).join(', ')}`);
     expect(v.session).toMatchObject({ id: ID, requestDigest: digest, policy: { name: 'production', path: 'policies/production.yaml' } });
     expect(v.session.request.metadata.id).toBe(ID);

@@ -215,7 +215,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
  */
 export async function planOnce(d: RunnerDeps): Promise<void> {
   const commit = await fetchHead(d);
-  const git = commit ? await readCandidates(d, await readLoopState(d.config.state), commit) : undefined;
+  const git = commit ? await readCandidates(d, await readLoopState(d.config.state, d.log), commit) : undefined;
   for (const id of git ? git.ids : []) await guarded(d, 'session', `session ${id}`, () => handleCandidate(d, git!, id));
 }
 
@@ -320,7 +320,7 @@ export async function reconcileOnce(d: RunnerDeps, o: { activate?: boolean } = {
  * but nothing new is examined or minted.
  */
 async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
-  const st = await readLoopState(d.config.state);
+  const st = await readLoopState(d.config.state, d.log);
   const previous = st.failures ?? {};
   const failures = new Map<string, SessionProblem>();
   const commit = await fetchHead(d);
