@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deliver, type SendOptions } from '../adapters/notify-send.js';
-import { formatTime, parseDuration, parseTime } from '../core/duration.js';
+import { durationSeconds, formatTime, parseTime } from '../core/duration.js';
 import { type NotifyEventType, type ResolvedChannel, wants } from '../core/notify-config.js';
 import type { EventDetail, NotifyEvent, SessionFacts } from '../core/notify-message.js';
 import type { MarkerState } from './marker.js';
@@ -116,13 +116,13 @@ export class Notifier {
    * `expiringBefore` of its expiry.
    */
   async checkActive(session: string, expires: string | undefined, fallback?: Partial<SessionFacts>): Promise<void> {
-    const at = parseTime(expires ?? '');
-    if (at === undefined) return;
+    const at = expires === undefined ? undefined : parseTime(expires);
+    if (expires === undefined || at === undefined) return;
     const file = join(this.sessions, `${session}.json`);
     const remembered = await readJson<SessionMemory>(file);
-    if (remembered && !remembered.activated) await this.activated(session, expires!);
+    if (remembered && !remembered.activated) await this.activated(session, expires);
     const memory = (await readJson<SessionMemory>(file)) ?? { facts: unknownFacts(session, fallback), expiring: [] };
-    const due = this.o.channels.filter((c) => wants(c, 'expiring') && !memory.expiring.includes(c.name) && this.o.now() >= at - parseDuration(c.expiringBefore)! * 1000);
+    const due = this.o.channels.filter((c) => wants(c, 'expiring') && !memory.expiring.includes(c.name) && this.o.now() >= at - durationSeconds(c.expiringBefore) * 1000);
     if (!due.length) return;
     // Remembered before queueing: at worst a crash between the two loses one `expiring`, never sends it every loop.
     await this.guard(`remember expiring ${session}`, () => writeJson(this.sessions, `${session}.json`, { ...memory, expiring: [...memory.expiring, ...due.map((c) => c.name)] }));

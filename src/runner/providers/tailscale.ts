@@ -11,7 +11,7 @@
  * registered (by hostname) through the API, the key, the Secrets, the Role,
  * RoleBinding and ServiceAccount.
  */
-import { parseDuration } from '../../core/duration.js';
+import { durationSeconds } from '../../core/duration.js';
 import type { TailscaleConfig } from '../../core/schemas.js';
 import { realDelay, secretFromEnv, type Delay, type HttpOptions } from '../../adapters/http.js';
 import type { RawKube } from '../../adapters/kube-raw.js';
@@ -87,7 +87,7 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       const api = client();
       const created: ObjectRef[] = [];
       const name = workloadName(plan.session, PROVIDER);
-      const deadline = Date.now() + parseDuration(config.readinessTimeout)! * 1000;
+      const deadline = Date.now() + durationSeconds(config.readinessTimeout) * 1000;
       return assembleOrRollBack(
         created,
         async () => {

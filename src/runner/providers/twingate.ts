@@ -11,7 +11,7 @@
  * teardown: the Deployment and Secret, then the connector itself (which
  * invalidates its tokens).
  */
-import { parseDuration } from '../../core/duration.js';
+import { durationSeconds } from '../../core/duration.js';
 import { BreakglassError } from '../../core/errors.js';
 import type { SessionPlan } from '../../core/plan.js';
 import type { TwingateConfig } from '../../core/schemas.js';
@@ -51,7 +51,7 @@ export function twingateProvider(config: TwingateConfig, deps: TwingateDeps): Ne
     async create(plan) {
       const api = client();
       const created: ObjectRef[] = [];
-      const deadline = Date.now() + parseDuration(config.readinessTimeout)! * 1000;
+      const deadline = Date.now() + durationSeconds(config.readinessTimeout) * 1000;
       return assembleOrRollBack(
         created,
         async () => {
