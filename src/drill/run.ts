@@ -18,6 +18,7 @@ import { markerName } from '../runner/marker.js';
 import { createSandbox, removeSandbox } from './sandbox.js';
 import { activateAndDeliver, auditSandbox, DrillFailure, pushApprovedRequest, pushEnd, receiveAndUse, teardownAndRevoke, verifyRecord, type DrillState } from './steps.js';
 import type { DrillReport, StepResult } from './report.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 export interface DrillOptions {
   configFile: string;
@@ -47,7 +48,7 @@ async function timed(name: string, title: string, fn: () => Promise<string>): Pr
   try {
     return done(true, await fn());
   } catch (e) {
-    return done(false, (e as Error).message);
+    return done(false, messageOf(e));
   }
 }
 

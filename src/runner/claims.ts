@@ -20,6 +20,7 @@ import { MANAGED_BY } from '../core/plan.js';
 import { SessionId } from '../core/schemas.js';
 import type { ResolvedConfig } from './config.js';
 import { FileClaimStore } from './file-markers.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 export const CLAIM_LABEL = 'breakglass.dev/claim';
 
@@ -33,7 +34,7 @@ export function parseClaim(raw: string): Claim {
   try {
     doc = JSON.parse(raw);
   } catch (e) {
-    throw new BreakglassError('CLAIM_INVALID', `is not JSON (${(e as Error).message})`);
+    throw new BreakglassError('CLAIM_INVALID', `is not JSON (${messageOf(e)})`);
   }
   const r = ClaimSchema.safeParse(doc);
   if (!r.success) throw new BreakglassError('CLAIM_INVALID', r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
@@ -79,7 +80,7 @@ export class ClaimStore implements Claims {
       await this.kube.createConfigMap(this.namespace, body);
       return undefined;
     } catch (e) {
-      if ((e as BreakglassError).code !== 'KUBE_CONFLICT') throw e;
+      if (codeOf(e) !== 'KUBE_CONFLICT') throw e;
     }
     // Only a claim that cannot be read refuses here; the API server failing to answer is thrown, and retried next loop.
     const existing = await this.read(c.session).catch((e: unknown) => {

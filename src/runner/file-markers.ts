@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
 import { claimRefusal, parseClaim, type Claim, type Claims } from './claims.js';
 import { OPEN_PHASES, parseMarkerState, sortRead, type Marker, type Markers, type MarkerState, type OpenMarkers } from './marker.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 const OPEN = new Set<string>(OPEN_PHASES);
 const VERSION = /^([a-z0-9][a-z0-9-]{0,62})\.v(\d{6})\.json$/;
@@ -42,8 +43,8 @@ export async function createExclusive(dir: string, name: string, bytes: Uint8Arr
   try {
     await link(tmp, join(dir, name));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new BreakglassError('MARKER_WRITE_FAILED', `cannot write ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
+    if (codeOf(e) === 'EEXIST') return false;
+    throw new BreakglassError('MARKER_WRITE_FAILED', `cannot write ${join(dir, name)}: ${messageOf(e)}`, { cause: e });
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
@@ -86,7 +87,7 @@ export class FileMarkerStore implements Markers {
     try {
       raw = await readFile(file, 'utf8');
     } catch (e) {
-      throw new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (file ${file}) cannot be read: ${(e as Error).message}`, { cause: e });
+      throw new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (file ${file}) cannot be read: ${messageOf(e)}`, { cause: e });
     }
     return { state: parseMarkerState(raw, session, `file ${file}`), resourceVersion: String(n) };
   }

@@ -45,6 +45,7 @@ import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
 import { markerFacts } from './notify.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 interface GitView {
   commit: string;
@@ -85,7 +86,7 @@ async function fetchHead(d: RunnerDeps): Promise<string | undefined> {
     d.metrics?.polled(d.now());
     return head;
   } catch (e) {
-    d.log(`git: fetch failed, continuing with markers only: ${(e as Error).message}`, { event: 'fetch-failed', code: 'GIT_UNREACHABLE' });
+    d.log(`git: fetch failed, continuing with markers only: ${messageOf(e)}`, { event: 'fetch-failed', code: 'GIT_UNREACHABLE' });
     return undefined;
   }
 }

@@ -17,6 +17,7 @@ import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
 import { DenyRule, PolicyCommand, RESOURCE_TYPES, SessionId, Time } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 export const MARKER_LABEL = 'breakglass.dev/marker';
 export const PHASE_LABEL = 'breakglass.dev/phase';
@@ -97,7 +98,7 @@ export function parseMarkerState(raw: string, session: string, where: string): M
   try {
     doc = JSON.parse(raw);
   } catch (e) {
-    throw invalid(`is not JSON (${(e as Error).message})`);
+    throw invalid(`is not JSON (${messageOf(e)})`);
   }
   const r = MarkerStateSchema.safeParse(doc);
   if (!r.success) throw invalid(`does not hold a session state: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
@@ -206,7 +207,7 @@ export class MarkerStore implements Markers {
     try {
       return parse(await this.kube.createConfigMap(this.namespace, body(state)));
     } catch (e) {
-      if ((e as BreakglassError).code === 'KUBE_CONFLICT') return undefined;
+      if (codeOf(e) === 'KUBE_CONFLICT') return undefined;
       throw e;
     }
   }

@@ -18,6 +18,7 @@ import { durationSeconds, formatTime, parseTime } from '../core/duration.js';
 import { type NotifyEventType, type ResolvedChannel, wants } from '../core/notify-config.js';
 import type { EventDetail, NotifyEvent, SessionFacts } from '../core/notify-message.js';
 import type { MarkerState } from './marker.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 /** One queued delivery: an event for one channel. */
 interface OutboxEntry {
@@ -137,7 +138,7 @@ export class Notifier {
     for (const ch of this.o.channels) {
       if (this.running.has(ch.name)) continue;
       const round = this.flushChannel(ch.name)
-        .catch((e: unknown) => this.o.log(`notify ${ch.name}: round failed: ${(e as { code?: string }).code ?? 'ERROR'}`))
+        .catch((e: unknown) => this.o.log(`notify ${ch.name}: round failed: ${codeOf(e) ?? 'ERROR'}`))
         .finally(() => this.running.delete(ch.name));
       this.running.set(ch.name, round);
     }
@@ -194,7 +195,7 @@ export class Notifier {
     try {
       await fn();
     } catch (e) {
-      this.o.log(`notify: ${what} failed: ${(e as { code?: string }).code ?? 'ERROR'}; the session goes on`);
+      this.o.log(`notify: ${what} failed: ${codeOf(e) ?? 'ERROR'}; the session goes on`);
     }
   }
 }

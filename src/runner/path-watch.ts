@@ -14,6 +14,7 @@ import type { RunnerDeps, Target } from './context.js';
 import type { Marker, PathEvent } from './marker.js';
 import { networkProvider } from './providers/index.js';
 import { providerSetup } from './teardown.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** The marker keeps the last events only: enough for the record, bounded for the ConfigMap. */
 const MAX_EVENTS = 20;
@@ -39,6 +40,6 @@ export async function watchPath(d: RunnerDeps, t: Target, m: Marker): Promise<vo
     d.log(`session ${s.session}: network path ${event.state === 'down' ? 'down' : 'restored'}: ${event.code}: ${event.message}`);
   } catch (e) {
     // A conflict means another writer (a teardown) got there first; an API error is not evidence of a dead path.
-    d.log(`session ${s.session}: network path not checked: ${(e as Error).message}`);
+    d.log(`session ${s.session}: network path not checked: ${messageOf(e)}`);
   }
 }

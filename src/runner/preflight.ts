@@ -22,6 +22,7 @@ import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { checkCluster, clusterPlaces } from './preflight-cluster.js';
 import { missingProviderEnv } from './providers/index.js';
 import { resolveChannels } from '../core/notify-config.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 /** One problem found before starting. */
 export interface PreflightProblem {
@@ -183,11 +184,11 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
     try {
       resolveChannels(c.notify, o.env);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'NOTIFY_CONFIG_INVALID';
+      const code = codeOf(e) ?? 'NOTIFY_CONFIG_INVALID';
       out.push(
         problem(
           code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID',
-          `${code}: ${(e as Error).message}`,
+          `${code}: ${messageOf(e)}`,
           'set the variables the notify channels name (docs/guides/notifications.md)',
         ),
       );

@@ -15,6 +15,7 @@
  */
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { MANAGED_BY } from '../../core/plan.js';
+import { codeOf } from '../../crypto/error-parts.js';
 
 export const RECORDING_LABEL = 'breakglass.dev/recording';
 const A_INDEX = 'breakglass.dev/chunk-index';
@@ -95,7 +96,7 @@ export class ChunkStore {
       await this.raw.create(body);
       return true;
     } catch (e) {
-      if ((e as { code?: string }).code === 'KUBE_CONFLICT') return false;
+      if (codeOf(e) === 'KUBE_CONFLICT') return false;
       throw e;
     }
   }

@@ -12,6 +12,7 @@ import type { TailscaleConfig } from '../../core/schemas.js';
 import { routerHostname } from './tailscale-router.js';
 import type { PathProblem, PreflightCheck } from './types.js';
 import { waitFor } from './workload.js';
+import { codeOf, messageOf } from '../../crypto/error-parts.js';
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 const extra = (enabled: readonly string[], approved: readonly string[]) => enabled.filter((r) => !approved.includes(r));
@@ -106,7 +107,7 @@ async function probe(need: string, fn: () => Promise<unknown>): Promise<Prefligh
     await fn();
     return check(need, true);
   } catch (e) {
-    return check(need, false, `${(e as BreakglassError).code ?? 'ERROR'}: ${(e as Error).message}`);
+    return check(need, false, `${codeOf(e) ?? 'ERROR'}: ${messageOf(e)}`);
   }
 }
 
@@ -123,7 +124,7 @@ export async function preflight(api: TailscaleClient, config: TailscaleConfig): 
   try {
     scopes = await api.grantedScopes();
   } catch (e) {
-    return [check('Tailscale credential accepted', false, (e as Error).message)];
+    return [check('Tailscale credential accepted', false, messageOf(e))];
   }
   for (const s of scopes ? REQUIRED_SCOPES : []) checks.push(check(`OAuth scope ${s}`, scopes!.includes(s) || scopes!.includes('all'), `granted: ${scopes!.join(' ') || 'none'}`));
   checks.push(await probe('list auth keys (auth_keys)', () => api.listAuthKeys()));

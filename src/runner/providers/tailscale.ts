@@ -20,6 +20,7 @@ import { enableRoutes, pathHealth, preflight, waitOnline } from './tailscale-pat
 import { PROVIDER, routerHostname, routerObjects, routerRefs, routerSpec } from './tailscale-router.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitReady, workloadGone, workloadHealth, workloadName } from './workload.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 export { routerHostname, stateSecretName } from './tailscale-router.js';
 
@@ -117,7 +118,7 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       try {
         api = client();
       } catch (e) {
-        return [{ need: 'Tailscale credential in the runner environment', ok: false, detail: (e as Error).message }];
+        return [{ need: 'Tailscale credential in the runner environment', ok: false, detail: messageOf(e) }];
       }
       return preflight(api, config);
     },

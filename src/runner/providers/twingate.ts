@@ -20,6 +20,7 @@ import type { RawKube } from '../../adapters/kube-raw.js';
 import { TwingateClient, type ConnectorTokens } from '../../adapters/twingate.js';
 import type { NetworkProvider, ObjectRef, PathProblem, PreflightCheck } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitFor, waitReady, workloadGone, workloadHealth, workloadName, type WorkloadSpec } from './workload.js';
+import { codeOf, messageOf } from '../../crypto/error-parts.js';
 
 const PROVIDER = 'twingate';
 
@@ -127,7 +128,7 @@ async function preflight(config: TwingateConfig, env: NodeJS.ProcessEnv, client:
     if (!env[config.apiKeyEnv]) return [{ need, ok: false, detail: `${config.apiKeyEnv} is not set` }];
     return [(await client().remoteNetworkExists(config.remoteNetworkId)) ? { need, ok: true } : { need, ok: false, detail: 'remote network not found' }];
   } catch (e) {
-    return [{ need, ok: false, detail: `${(e as BreakglassError).code ?? 'ERROR'}: ${(e as Error).message}` }];
+    return [{ need, ok: false, detail: `${codeOf(e) ?? 'ERROR'}: ${messageOf(e)}` }];
   }
 }
 

@@ -11,6 +11,7 @@ import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, SESSION_LABEL, type Sessio
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { realDelay, type Delay } from '../../adapters/http.js';
 import type { ObjectRef, PathProblem } from './types.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 export const PROVIDER_LABEL = 'breakglass.dev/provider';
 
@@ -201,7 +202,7 @@ export async function assembleOrRollBack(created: ObjectRef[], steps: () => Prom
       await rollback(created);
     } catch (r) {
       // The failure that matters is the first; the reaper removes what rollback could not.
-      (e as Error & { rollback?: string }).rollback = (r as Error).message;
+      (e as Error & { rollback?: string }).rollback = messageOf(r);
     }
     throw e;
   }
