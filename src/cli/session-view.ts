@@ -2,7 +2,7 @@ import { BreakglassError, type Finding } from '../core/errors.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import { checkPolicies, evaluateSession } from '../core/validate.js';
 import { buildApprovalView, type ApprovalView } from '../core/view.js';
-import { SessionId } from '../core/schemas.js';
+import { SessionId, type Request } from '../core/schemas.js';
 import { WorkTreeSource } from '../adapters/source.js';
 import { originName } from '../adapters/git.js';
 import { repositoryName } from './signing.js';
@@ -15,6 +15,8 @@ import { policyApprovalView } from './policy-status.js';
 export interface SessionViewResult {
   model: RepositoryModel;
   session: SessionFiles;
+  /** The session's request, which loading checked parses: its path, exact bytes' digest and value. */
+  request: { path: string; digest: string; value: Request };
   view: ApprovalView;
   findings: Finding[];
   repository?: string;
@@ -74,5 +76,5 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
     ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
     recorded: !!session.record,
   });
-  return { model, session, view, findings: [...ownFindings, ...findings], repository: repo, runner: checked?.runner };
+  return { model, session, request: { path: req.path, digest: req.digest, value: req.value }, view, findings: [...ownFindings, ...findings], repository: repo, runner: checked?.runner };
 }

@@ -110,16 +110,18 @@ export class SessionResolver {
   /** The live session a bearer credential opens, or the 401 to answer. */
   async resolve(authorization: string | undefined): Promise<LiveSession | GatewayRefusal> {
     const bearer = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
-    const m = bearer ? CREDENTIAL.exec(bearer) : null;
-    if (!bearer || !m) return refused('no breakglass gateway credential');
-    const session = m[1]!;
+    const session = bearer ? CREDENTIAL.exec(bearer)?.[1] : undefined;
+    if (!bearer || !session) return refused('no breakglass gateway credential');
     const why = await this.closed(session);
     if (why) return refused(`session ${session}: ${why}`);
+    // `closed` has just read the marker (cached): a recorded session has its state, target and gateway.
     const { state, target } = await this.marker(session);
+    const gateway = state?.gateway;
+    if (!state || !target || !gateway) return refused(`session ${session}: no recorded session by that id`);
     const digest = `sha256:${createHash('sha256').update(bearer).digest('hex')}`;
-    if (!sameDigest(digest, state!.credentialSha256 ?? '')) return refused(`session ${session}: not the credential delivered for it`);
-    if (!state!.sealedToken) return refused(`session ${session}: no ServiceAccount token in its marker`);
-    return { session, target: target!, token: await this.token(session, state!.sealedToken), deny: state!.gateway!.deny, runnerNamespaces: state!.gateway!.runnerNamespaces, credential: bearer };
+    if (!sameDigest(digest, state.credentialSha256 ?? '')) return refused(`session ${session}: not the credential delivered for it`);
+    if (!state.sealedToken) return refused(`session ${session}: no ServiceAccount token in its marker`);
+    return { session, target, token: await this.token(session, state.sealedToken), deny: gateway.deny, runnerNamespaces: gateway.runnerNamespaces, credential: bearer };
   }
 
   private async token(session: string, sealed: string): Promise<string> {
