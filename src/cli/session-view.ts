@@ -38,7 +38,7 @@ async function verified(
 ): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary; policyApproved?: boolean }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
-  const entries = model.sessions.get(id)!.approvals.map((a) => {
+  const entries = (model.sessions.get(id)?.approvals ?? []).map((a) => {
     if (accepted.has(a.path)) return { approver: a.name, state: 'verified' as const };
     const own = v.reasons.filter((r) => r.file === a.path).map((r) => r.code);
     const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);

@@ -12,6 +12,7 @@ import type { VerifiedSession } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
+import { BreakglassError } from '../core/errors.js';
 import { issue } from './credentials.js';
 import { recipientKey, seal, type DeliveryBinding } from './delivery.js';
 import type { Marker, MarkerState } from './marker.js';
@@ -156,8 +157,11 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
   await inStep('network', async () => void created.push(...(await provider.create(plan))));
   await at('network');
   const issued = await inStep('credential', () => issue(d, target, plan, state, created, at, g.resource.deny));
-  const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
+  if (issued.payload && !recipient)
+    throw new StepError('recipient', new BreakglassError('RECIPIENT_KEY_UNUSABLE', `session ${plan.session}: a credential was made, but no recipient key was resolved to seal it to`));
+  const sealed = issued.payload && recipient && (await seal(issued.payload, recipient, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
+  const delivery: NonNullable<MarkerState['delivery']> = sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' };
   // Marked active BEFORE delivery: a crash after this point ends the session on
   // its clock; a crash before it rolls back. Either way, never delivered twice.
   const active: MarkerState = {
@@ -169,7 +173,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
     gateway: issued.gateway,
-    delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
+    delivery,
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
@@ -177,9 +181,9 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
     return issued.expires;
   }
-  const ref = await d.channel.deliver(plan.session, sealed, a.commit, active.delivery?.tag);
+  const ref = await d.channel.deliver(plan.session, sealed, a.commit, delivery.tag);
   // Remembered so teardown withdraws exactly this delivery (without it, the channel looks for the tag).
-  await target.markers.update(activeMarker, { ...active, delivery: { ...active.delivery!, ref } });
+  await target.markers.update(activeMarker, { ...active, delivery: { ...delivery, ref } });
   d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
   await at('delivered');
   return issued.expires;

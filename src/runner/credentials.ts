@@ -53,9 +53,10 @@ export async function issue(d: RunnerDeps, t: Target, plan: SessionPlan, state: 
   const base = { apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session } as const;
   if (plan.type === 'vendor-held') return { expires: plan.expires };
   if (plan.type === 'command') {
-    const out = await mintCommand(commandRun(d, state, plan.expires));
+    const run = commandRun(d, state, plan.expires);
+    const out = await mintCommand(run);
     await at('credential');
-    const payload: SealedPayload = { ...base, type: 'command', command: state.command!.def.name, encoding: 'base64', data: out.toString('base64'), expires: plan.expires };
+    const payload: SealedPayload = { ...base, type: 'command', command: run.def.name, encoding: 'base64', data: out.toString('base64'), expires: plan.expires };
     return { payload, sha256: credentialDigest(out), expires: plan.expires };
   }
   const minted = await mint(t.kube, plan, created, at);

@@ -73,7 +73,7 @@ export class FileMarkerStore implements Markers {
 
   private async versions(): Promise<Map<string, number>> {
     const latest = new Map<string, number>();
-    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
+    for (const f of await readdir(this.dir).catch((): string[] => [])) {
       const [, session, n] = VERSION.exec(f) ?? [];
       if (session && n) latest.set(session, Math.max(latest.get(session) ?? 0, Number(n)));
     }

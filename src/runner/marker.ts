@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, SESSION_LABEL } from '../core/plan.js';
-import { DenyRule, PolicyCommand, RESOURCE_TYPES, SessionId, Time } from '../core/schemas.js';
+import { DenyRule, Network, PolicyCommand, RESOURCE_TYPES, SessionId, Time } from '../core/schemas.js';
 import type { MarkerPhase } from '../core/session-state.js';
 import { codeOf, messageOf } from '../crypto/error-parts.js';
 
@@ -48,7 +48,7 @@ export const MarkerStateSchema = z
     repository: z.string(),
     requestDigest: z.string(),
     resource: z.string(),
-    network: z.string(),
+    network: Network,
     approvals: z.array(z.object({ approver: z.string(), fingerprint: z.string(), file: z.string() })),
     policy: z.object({ name: z.string(), digest: z.string() }),
     activated: Time.optional(),

@@ -151,7 +151,7 @@ export class Notifier {
 
   /** This channel's queued entries, oldest first; entries naming a channel no longer configured are dropped. */
   private async entries(name: string): Promise<[string, OutboxEntry][]> {
-    const names = (await readdir(this.outbox).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+    const names = (await readdir(this.outbox).catch((): string[] => [])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
     const out: [string, OutboxEntry][] = [];
     for (const n of names) {
       const e = await readJson<OutboxEntry>(join(this.outbox, n));

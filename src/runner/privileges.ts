@@ -39,7 +39,7 @@ async function effectiveRules(t: Target, name: string): Promise<RbacRule[]> {
         .join(',');
       if (sel.matchExpressions?.length || !labelSelector) throw new Error(`ClusterRole ${roleName} aggregates with a selector the runner does not evaluate`);
       const listed = await t.kube.call(`list ClusterRoles ${labelSelector}`, () => t.kube.rbac.listClusterRole({ labelSelector }));
-      for (const r of listed!.items) await visit(r);
+      for (const r of listed.items) await visit(r);
     }
   };
   const role = await t.kube.call(`read ClusterRole ${name}`, () => t.kube.rbac.readClusterRole({ name }), true);

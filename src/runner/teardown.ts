@@ -17,7 +17,6 @@ import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
 import { dropRecording, gatherRecording } from './recording.js';
-import type { Network } from '../core/schemas.js';
 import { markerFacts } from './notify.js';
 import { codeOf, messageOf } from '../crypto/error-parts.js';
 
@@ -40,7 +39,7 @@ const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'Service
  */
 async function teardownProvider(d: RunnerDeps, t: Target, s: MarkerState, objects: readonly ObjectRef[]): Promise<NetworkProvider | undefined> {
   try {
-    return await networkProvider(s.network as Network, providerSetup(d, t));
+    return await networkProvider(s.network, providerSetup(d, t));
   } catch (e) {
     const outside = objects.filter((o) => !CLUSTER_KINDS.has(o.kind));
     if (outside.length) throw new BreakglassError('TEARDOWN_INCOMPLETE', `cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${messageOf(e)}`);
