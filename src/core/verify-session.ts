@@ -45,7 +45,9 @@ export interface VerifiedSession {
 }
 
 /** The verdict on one session: approved with the session it proves, or refused with its reasons. */
-export type SessionVerdict = (VerdictFields & { approved: false }) | (VerdictFields & { approved: true; session: VerifiedSession });
+export type SessionVerdict =
+  | (VerdictFields & { approved: false })
+  | (VerdictFields & { approved: true; session: VerifiedSession; policy: NonNullable<VerdictFields['policy']>; approvals: ApprovalsVerdict });
 
 /** A policy file that parsed: the only kind that can govern. */
 type UsablePolicyFile = ParsedFile<'Policy'> & { value: Policy };
