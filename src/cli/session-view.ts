@@ -60,14 +60,18 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
   // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.
-  const repo = trust ? await repositoryName(dir, repository) : (repository ?? (await originName(dir)));
-  const checked = trust ? await verified(model, id, trust, repo!, now) : undefined;
+  const trusted = trust && { trust, repository: await repositoryName(dir, repository) };
+  const repo = trusted ? trusted.repository : (repository ?? (await originName(dir)));
+  const checked = trusted ? await verified(model, id, trusted.trust, trusted.repository, now) : undefined;
+  // A parsed request is always evaluated (validate.ts evaluateSession).
+  const evaluation = summary.evaluation;
+  if (!evaluation) throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml could not be evaluated`);
   const policyName = summary.evaluation?.governing?.policy.metadata.name;
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
     requestDigest: req.digest,
-    evaluation: summary.evaluation!,
+    evaluation,
     repository: repo,
     policyApproval: policyName ? policyApprovalView(model, policyName, checked?.policyApproved) : undefined,
     approvals: checked?.entries ?? session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
