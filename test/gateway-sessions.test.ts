@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, readPrivateKey, sealTo, type PrivateKey } from '../src/crypto/openpgp.js';
 import type { Target } from '../src/runner/context.js';
 import { newGatewayCredential, SessionResolver } from '../src/runner/gateway/sessions.js';
-import type { Marker, Markers, MarkerState } from '../src/runner/marker.js';
+import type { Marker, Markers, MarkerState, OpenMarkers } from '../src/runner/marker.js';
 
 /** Markers held in memory, counting every read the resolver makes. */
 class CountingMarkers implements Markers {
@@ -29,10 +29,11 @@ class CountingMarkers implements Markers {
   async update(): Promise<Marker> {
     throw new Error('the gateway never writes markers');
   }
-  async listOpen(): Promise<Marker[]> {
+  async listOpen(): Promise<OpenMarkers> {
     this.lists++;
     await new Promise((r) => setTimeout(r, 5));
-    return [...this.states.values()].filter((s) => s.phase !== 'ended' && s.phase !== 'failed').map((state) => ({ state, resourceVersion: '1' }));
+    const markers = [...this.states.values()].filter((s) => s.phase !== 'ended' && s.phase !== 'failed').map((state) => ({ state, resourceVersion: '1' }));
+    return { markers, unreadable: [] };
   }
 }
 
@@ -62,7 +63,7 @@ describe('the gateway resolves credentials from one directory of open markers', 
       repository: 'acme/access',
       requestDigest: `sha256:${'0'.repeat(64)}`,
       resource: 'prod',
-      network: 'none',
+      network: 'direct',
       approvals: [],
       policy: { name: 'prod', digest: `sha256:${'0'.repeat(64)}` },
       objects: [],

@@ -17,6 +17,7 @@ import type { MarkerState } from '../src/runner/marker.js';
 import { fieldsOf, jsonLog } from '../src/runner/log.js';
 import { RUNNER_PERMISSIONS } from '../src/runner/permissions.js';
 import { ROOT } from './helpers/cli.js';
+import { markerState } from './helpers/markers.js';
 
 interface Rule {
   apiGroups: string[];
@@ -90,7 +91,7 @@ describe('a JSON log line', () => {
 });
 
 describe('file markers', () => {
-  const state = (session: string, phase: MarkerState['phase']) => ({ session, phase }) as MarkerState;
+  const state = (session: string, phase: MarkerState['phase']) => markerState(session, phase);
 
   it('are created once, updated by compare-and-swap, and listed open by their latest version', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bg-fm-'));
@@ -101,9 +102,9 @@ describe('file markers', () => {
       const active = await store.update(m, state('s1', 'active'));
       // A second writer from the same version loses, as with a ConfigMap's resourceVersion.
       await expect(store.update(m, state('s1', 'failed'))).rejects.toMatchObject({ code: 'KUBE_CONFLICT' });
-      expect((await store.listOpen()).map((x) => x.state.phase)).toEqual(['active']);
+      expect((await store.listOpen()).markers.map((x) => x.state.phase)).toEqual(['active']);
       await store.update(active, state('s1', 'ended'));
-      expect(await store.listOpen()).toEqual([]);
+      expect(await store.listOpen()).toEqual({ markers: [], unreadable: [] });
       expect((await store.get('s1'))?.state.phase).toBe('ended');
       // Every version is kept, and no temporary file is left behind.
       expect(readdirSync(dir).sort()).toEqual(['s1.v000001.json', 's1.v000002.json', 's1.v000003.json']);

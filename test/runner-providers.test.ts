@@ -91,7 +91,8 @@ describe('watching an open path', async () => {
 describe('a recorded session in a dry run', () => {
   const governing = { resource: { type: 'kubernetes', recording: 'required' } } as unknown as Governing;
   const target = { resource: 'prod-eu', gateway: { url: 'https://gw.example:8443' } } as unknown as Target;
-  const deps = (dryRun: boolean) => ({ config: { gateway: { listen: ':8443' } }, auditors: [{ getKeys: () => [] }], gateway: undefined, dryRun: dryRun ? () => {} : undefined }) as unknown as RunnerDeps;
+  const deps = (dryRun: boolean) =>
+    ({ config: { gateway: { listen: ':8443' } }, auditors: [{ getKeys: () => [] }], gateway: undefined, dryRun: dryRun ? () => {} : undefined }) as unknown as RunnerDeps;
 
   it('is planned although a dry run serves no listener; a real run without one holds it back', () => {
     expect(recordingRefusal(deps(true), target, governing, 'F'.repeat(40))).toBeUndefined();

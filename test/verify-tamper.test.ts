@@ -44,6 +44,18 @@ describe('a valid approval', () => {
     expect(v.approved).toBe(true);
     expect(v.approvals?.accepted[0]?.keyId).toBe(`openpgp:${keys.alice!.fingerprint}`);
   });
+  it('carries the verified session: the request, its governing policy resource and the accepted approvals', async () => {
+    let digest = '';
+    const v = await single(async (repo, d) => {
+      digest = d;
+      await approve(repo, 'alice', approvalYaml('alice', d), keys.alice!);
+    });
+    if (!v.approved) throw new Error(`expected approval, got ${v.reasons.map((r) => r.code).join(', ')}`);
+    expect(v.session).toMatchObject({ id: ID, requestDigest: digest, policy: { name: 'production', path: 'policies/production.yaml' } });
+    expect(v.session.request.metadata.id).toBe(ID);
+    expect(v.session.governing.policy.metadata.name).toBe('production');
+    expect(v.session.approvals.map((a) => a.approver)).toEqual(['alice']);
+  });
   it('may narrow the duration', async () => {
     const v = await single(async (repo, d) => approve(repo, 'alice', approvalYaml('alice', d, { duration: '30m' }), keys.alice!));
     expect(v.approved).toBe(true);

@@ -9,6 +9,7 @@
  */
 import type { SessionFiles, SignedFile } from '../core/repository.js';
 import type { Evaluation } from '../core/policy.js';
+import type { Policy, Request } from '../core/schemas.js';
 import type { TrustMaterial } from '../core/trust.js';
 import { verifyApprovals } from '../core/verify.js';
 import type { ApprovalEntry } from '../core/view.js';
@@ -32,15 +33,14 @@ function structural(session: SessionFiles, a: SignedFile<'Approval'>): ApprovalE
 }
 
 /** Runs the core verifier over all of a session's approvals at once, so one key never counts twice. */
-async function verified(session: SessionFiles, evaluation: Evaluation, keys: RepositoryKeys): Promise<ApprovalEntry[]> {
-  const req = session.request!;
+async function verified(session: SessionFiles, request: { digest: string; value: Request }, policy: Policy, keys: RepositoryKeys): Promise<ApprovalEntry[]> {
   const subject = {
     sessionId: session.id,
-    requestDigest: req.digest,
-    requester: req.value!.metadata.requester,
-    duration: req.value!.spec.duration,
+    requestDigest: request.digest,
+    requester: request.value.metadata.requester,
+    duration: request.value.spec.duration,
     repository: keys.repository,
-    policy: evaluation.governing!.policy,
+    policy,
   };
   const verdict = await verifyApprovals(session.approvals, subject, keys.trust, keys.now);
   return session.approvals.map((a) => {
@@ -57,6 +57,9 @@ async function verified(session: SessionFiles, evaluation: Evaluation, keys: Rep
  * structural checks are shown as present but unverified.
  */
 export async function approvalEntries(session: SessionFiles, evaluation: Evaluation, keys?: RepositoryKeys): Promise<ApprovalEntry[]> {
-  if (keys && session.request?.value && evaluation.governing) return verified(session, evaluation, keys);
+  const request = session.request;
+  const value = request?.value;
+  const governing = evaluation.governing;
+  if (keys && request && value && governing) return verified(session, { digest: request.digest, value }, governing.policy, keys);
   return session.approvals.map((a) => structural(session, a) ?? { approver: a.name, state: 'unverified', detail: 'signature present, not checked' });
 }

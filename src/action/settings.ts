@@ -10,6 +10,7 @@ import * as core from '@actions/core';
 import { parse as parseYaml } from 'yaml';
 import { BreakglassError } from '../core/errors.js';
 import { NotifyConfig, resolveChannels, type ResolvedChannel } from '../core/notify-config.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** What triggered the run, reduced to what the Action acts on. */
 export type EventInfo =
@@ -86,7 +87,7 @@ function readEvent(env: Env): EventInfo {
     try {
       payload = JSON.parse(readFileSync(path, 'utf8')) as Payload;
     } catch (e) {
-      throw new BreakglassError('ACTION_EVENT', `cannot read the event payload ${path}: ${(e as Error).message}`, { cause: e });
+      throw new BreakglassError('ACTION_EVENT', `cannot read the event payload ${path}: ${messageOf(e)}`, { cause: e });
     }
   }
   const pr = payload.pull_request;

@@ -10,6 +10,7 @@ import type { Finding } from '../core/errors.js';
 import type { RepositoryKeys } from './approvals.js';
 import type { PullFile } from './github.js';
 import type { Settings } from './settings.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 export interface SignatureSetup {
   keys?: RepositoryKeys;
@@ -30,7 +31,7 @@ export async function signatureSetup(settings: Settings, now: number): Promise<S
     const keys: RepositoryKeys = { trust, repository: settings.repositoryName, now };
     return { keys, checkedWith: `the repository's keys in ${settings.trustPath} (informational)`, policyApprovalsNeeded: trust.threshold };
   } catch (e) {
-    const problem = `the trust file ${settings.trustPath} cannot be used for the informational signature check: ${(e as Error).message}`;
+    const problem = `the trust file ${settings.trustPath} cannot be used for the informational signature check: ${messageOf(e)}`;
     return { checkedWith: `not verified (${problem}); approvals are shown as present (unverified)`, policyApprovalsNeeded: 1, problem };
   }
 }

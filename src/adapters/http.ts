@@ -7,6 +7,7 @@
  */
 import { BreakglassError } from '../core/errors.js';
 import { isRetryable, retryAfterMs, withRetry, type HttpishError } from './retry.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 export type Delay = (ms: number) => Promise<void>;
 export const realDelay: Delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -77,7 +78,7 @@ export async function requestJson<T>(req: JsonRequest, opts: HttpOptions = {}): 
         signal: AbortSignal.timeout(30_000),
       });
     } catch (e) {
-      throw new AttemptFailed(`network error: ${(e as Error).message}`);
+      throw new AttemptFailed(`network error: ${messageOf(e)}`);
     }
     const text = await res.text();
     if (res.ok || req.accept?.includes(res.status)) {

@@ -70,6 +70,8 @@ export class Kube {
   }
 
   /** Runs a call; 404 becomes `undefined` when `missingOk`, everything else our error. */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  async call<T>(what: string, fn: () => Promise<T>, missingOk: boolean): Promise<T | undefined>;
   async call<T>(what: string, fn: () => Promise<T>, missingOk = false): Promise<T | undefined> {
     try {
       return await fn();
@@ -80,18 +82,19 @@ export class Kube {
   }
 
   async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
-    return (await this.call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () => this.core.createNamespacedConfigMap({ namespace, body })))!;
+    return this.call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () => this.core.createNamespacedConfigMap({ namespace, body }));
   }
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
     return this.call(`read ConfigMap ${namespace}/${name}`, () => this.core.readNamespacedConfigMap({ namespace, name }), true);
   }
   /** Replace with the resourceVersion in `body`: a concurrent writer makes this fail with KUBE_CONFLICT. */
   async replaceConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
-    const name = body.metadata!.name!;
-    return (await this.call(`update ConfigMap ${namespace}/${name}`, () => this.core.replaceNamespacedConfigMap({ namespace, name, body })))!;
+    const name = body.metadata?.name;
+    if (!name) throw new BreakglassError('KUBE_FAILED', `update ConfigMap in ${namespace}: the body has no metadata.name`);
+    return this.call(`update ConfigMap ${namespace}/${name}`, () => this.core.replaceNamespacedConfigMap({ namespace, name, body }));
   }
   async listConfigMaps(namespace: string, labelSelector: string): Promise<V1ConfigMap[]> {
-    return (await this.call(`list ConfigMaps in ${namespace}`, () => this.core.listNamespacedConfigMap({ namespace, labelSelector })))!.items;
+    return (await this.call(`list ConfigMaps in ${namespace}`, () => this.core.listNamespacedConfigMap({ namespace, labelSelector }))).items;
   }
 
   /** Every ServiceAccount and binding carrying `labelSelector`, across namespaces. */
@@ -106,9 +109,9 @@ export class Kube {
     const crbs = await this.call('list ClusterRoleBindings', () => this.rbac.listClusterRoleBinding({ labelSelector }));
     const rbs = await this.call('list RoleBindings', () => this.rbac.listRoleBindingForAllNamespaces({ labelSelector }));
     return [
-      ...sas!.items.map((o) => ({ kind: 'ServiceAccount' as const, ...meta(o.metadata) })),
-      ...crbs!.items.map((o) => ({ kind: 'ClusterRoleBinding' as const, ...meta(o.metadata), namespace: undefined })),
-      ...rbs!.items.map((o) => ({ kind: 'RoleBinding' as const, ...meta(o.metadata) })),
+      ...sas.items.map((o) => ({ kind: 'ServiceAccount' as const, ...meta(o.metadata) })),
+      ...crbs.items.map((o) => ({ kind: 'ClusterRoleBinding' as const, ...meta(o.metadata), namespace: undefined })),
+      ...rbs.items.map((o) => ({ kind: 'RoleBinding' as const, ...meta(o.metadata) })),
     ];
   }
 
@@ -129,6 +132,6 @@ export class Kube {
   /** True while the API server still authenticates `token`. */
   async tokenAuthenticated(token: string): Promise<boolean> {
     const res = await this.call('TokenReview', () => this.authn.createTokenReview({ body: { spec: { token } } }));
-    return res!.status?.authenticated === true;
+    return res.status?.authenticated === true;
   }
 }

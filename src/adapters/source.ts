@@ -10,6 +10,7 @@ import { join, relative, sep } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
 import { catBlobs, lsTree, revParse, type TreeEntry } from './git.js';
 import { MAX_ENTRY_BYTES, type FileSource, type Refusal } from '../core/repository.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 export type { FileSource, Refusal };
 
@@ -43,7 +44,7 @@ async function walk(root: string, dir: string, out: string[]): Promise<void> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (codeOf(e) === 'ENOENT') return;
     throw e;
   }
   for (const e of entries) {
@@ -71,7 +72,7 @@ export class WorkTreeSource implements FileSource {
     try {
       return await lstat(join(this.dir, path));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (codeOf(e) === 'ENOENT') return undefined;
       throw e;
     }
   }

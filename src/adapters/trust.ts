@@ -12,6 +12,7 @@ import type { Trust } from '../core/schemas.js';
 import type { TrustedApprover, TrustedKey, TrustMaterial } from '../core/trust.js';
 import { readPublicKeys, type PublicKey } from '../crypto/openpgp.js';
 import { pinTrustedRoot } from '../crypto/sigstore-root.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 type TrustEntry = Trust['approvers'][number];
 
@@ -28,7 +29,7 @@ async function readAt(base: string, path: string, what: string, repoDir?: string
   try {
     return await readFile(full);
   } catch (e) {
-    throw new BreakglassError('TRUST_UNREADABLE', `cannot read ${what} ${full}: ${(e as Error).message}`, { cause: e });
+    throw new BreakglassError('TRUST_UNREADABLE', `cannot read ${what} ${full}: ${messageOf(e)}`, { cause: e });
   }
 }
 
@@ -44,7 +45,7 @@ async function loadKeys(base: string, entry: TrustEntry, repoDir?: string): Prom
     try {
       return (await readPublicKeys(bytes)).map((key) => ({ type: 'openpgp', key }));
     } catch (e) {
-      throw new BreakglassError('TRUST_INVALID', `OpenPGP key of ${entry.name} (${entry.openpgp}) cannot be read: ${(e as Error).message}`, { cause: e });
+      throw new BreakglassError('TRUST_INVALID', `OpenPGP key of ${entry.name} (${entry.openpgp}) cannot be read: ${messageOf(e)}`, { cause: e });
     }
   }
   return [await loadSigstore(base, entry, repoDir)];
@@ -71,7 +72,7 @@ async function loadSigstore(base: string, entry: Extract<TrustEntry, { sigstore:
     root = JSON.parse((await readAt(base, s.trustedRoot, label, repoDir)).toString('utf8'));
   } catch (e) {
     if (e instanceof BreakglassError) throw e;
-    throw new BreakglassError('TRUST_INVALID', `${label} is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new BreakglassError('TRUST_INVALID', `${label} is not JSON: ${messageOf(e)}`, { cause: e });
   }
   // Validated now, so a bad root stops the runner at start rather than at the first approval.
   pinTrustedRoot(root, label);
@@ -119,7 +120,7 @@ export async function loadRunnerKeys(path: string, repoDir?: string): Promise<Pu
     if (keys.length === 0) throw new Error('the file holds no key');
     return keys;
   } catch (e) {
-    throw new BreakglassError('TRUST_INVALID', `runner key ${loaded.value.runner} cannot be read: ${(e as Error).message}`, { cause: e });
+    throw new BreakglassError('TRUST_INVALID', `runner key ${loaded.value.runner} cannot be read: ${messageOf(e)}`, { cause: e });
   }
 }
 
@@ -149,7 +150,7 @@ export async function loadAuditors(path: string, repoDir?: string, now: Date = n
     try {
       keys = await readPublicKeys(bytes);
     } catch (e) {
-      throw new BreakglassError('AUDITOR_INVALID', `OpenPGP key of auditor ${entry.name} (${entry.openpgp}) cannot be read: ${(e as Error).message}`, { cause: e });
+      throw new BreakglassError('AUDITOR_INVALID', `OpenPGP key of auditor ${entry.name} (${entry.openpgp}) cannot be read: ${messageOf(e)}`, { cause: e });
     }
     for (const k of keys) {
       const fpr = k.getFingerprint().toUpperCase();

@@ -18,6 +18,7 @@ import type { ReviewRecording } from '../core/review.js';
 import { SessionId, type Record } from '../core/schemas.js';
 import { fingerprints, readPrivateKey, verifyDetached, type PrivateKey } from '../crypto/openpgp.js';
 import type { CliIo } from './io.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** Why a recording is not shown: a recording code, or the record's own (RECORD_UNSIGNED, RECORD_NOT_RUNNER, RECORD_INVALID). */
 export type Refusal = Omit<RecordingFinding, 'code'> & { code: RecordingFinding['code'] | 'RECORD_UNSIGNED' | 'RECORD_NOT_RUNNER' | 'RECORD_INVALID' };
@@ -46,7 +47,7 @@ export async function readAuditorKey(io: CliIo, file: string): Promise<PrivateKe
   try {
     return await readPrivateKey(await readFile(file, 'utf8'), io.env.BREAKGLASS_PASSPHRASE);
   } catch (e) {
-    throw new BreakglassError('KEY_UNREADABLE', `--key ${file}: ${(e as Error).message}${/passphrase/i.test((e as Error).message) ? ' (set BREAKGLASS_PASSPHRASE)' : ''}`, { cause: e });
+    throw new BreakglassError('KEY_UNREADABLE', `--key ${file}: ${messageOf(e)}${/passphrase/i.test(messageOf(e)) ? ' (set BREAKGLASS_PASSPHRASE)' : ''}`, { cause: e });
   }
 }
 

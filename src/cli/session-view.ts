@@ -2,7 +2,7 @@ import { BreakglassError, type Finding } from '../core/errors.js';
 import { loadRepository, type RepositoryModel, type SessionFiles } from '../core/repository.js';
 import { checkPolicies, evaluateSession } from '../core/validate.js';
 import { buildApprovalView, type ApprovalView } from '../core/view.js';
-import { SessionId } from '../core/schemas.js';
+import { SessionId, type Request } from '../core/schemas.js';
 import { WorkTreeSource } from '../adapters/source.js';
 import { originName } from '../adapters/git.js';
 import { repositoryName } from './signing.js';
@@ -15,6 +15,8 @@ import { policyApprovalView } from './policy-status.js';
 export interface SessionViewResult {
   model: RepositoryModel;
   session: SessionFiles;
+  /** The session's request, which loading checked parses: its path, exact bytes' digest and value. */
+  request: { path: string; digest: string; value: Request };
   view: ApprovalView;
   findings: Finding[];
   repository?: string;
@@ -36,7 +38,7 @@ async function verified(
 ): Promise<{ entries: ApprovalEntry[]; runner: VerdictSummary; policyApproved?: boolean }> {
   const v = await verifySession(model, id, trust, repository, now);
   const accepted = new Set(v.approvals?.accepted.map((a) => a.file) ?? []);
-  const entries = model.sessions.get(id)!.approvals.map((a) => {
+  const entries = (model.sessions.get(id)?.approvals ?? []).map((a) => {
     if (accepted.has(a.path)) return { approver: a.name, state: 'verified' as const };
     const own = v.reasons.filter((r) => r.file === a.path).map((r) => r.code);
     const why = own.length ? own : v.approvals ? [] : v.reasons.map((r) => r.code);
@@ -58,14 +60,18 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
   const pol = checkPolicies(model);
   const { summary, findings } = evaluateSession(session, pol.usable, pol.broken, now);
   // Verifying against trust needs the repository name approvals bind: without it, refuse rather than show unverified.
-  const repo = trust ? await repositoryName(dir, repository) : (repository ?? (await originName(dir)));
-  const checked = trust ? await verified(model, id, trust, repo!, now) : undefined;
+  const trusted = trust && { trust, repository: await repositoryName(dir, repository) };
+  const repo = trusted ? trusted.repository : (repository ?? (await originName(dir)));
+  const checked = trusted ? await verified(model, id, trusted.trust, trusted.repository, now) : undefined;
+  // A parsed request is always evaluated (validate.ts evaluateSession).
+  const evaluation = summary.evaluation;
+  if (!evaluation) throw new BreakglassError('SESSION_INVALID', `sessions/${id}/request.yaml could not be evaluated`);
   const policyName = summary.evaluation?.governing?.policy.metadata.name;
   const view = buildApprovalView({
     request: req.value,
     requestPath: req.path,
     requestDigest: req.digest,
-    evaluation: summary.evaluation!,
+    evaluation,
     repository: repo,
     policyApproval: policyName ? policyApprovalView(model, policyName, checked?.policyApproved) : undefined,
     approvals: checked?.entries ?? session.approvals.map((a) => ({ approver: a.name, state: a.value ? 'unverified' : 'invalid', detail: a.value ? undefined : 'does not parse' })),
@@ -74,5 +80,5 @@ export async function loadSessionView(dir: string, id: string, now: number, repo
     ended: session.end?.value ? { by: session.end.value.by, reason: session.end.value.reason } : undefined,
     recorded: !!session.record,
   });
-  return { model, session, view, findings: [...ownFindings, ...findings], repository: repo, runner: checked?.runner };
+  return { model, session, request: { path: req.path, digest: req.digest, value: req.value }, view, findings: [...ownFindings, ...findings], repository: repo, runner: checked?.runner };
 }

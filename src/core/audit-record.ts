@@ -6,7 +6,7 @@
  */
 import { fingerprints, verifyDetached } from '../crypto/openpgp.js';
 import { loadDocument } from './document.js';
-import { parseDuration, parseTime } from './duration.js';
+import { parseDuration, parseTime, timeMs } from './duration.js';
 import { VerificationFailure } from './reasons.js';
 import type { Record } from './schemas.js';
 import type { HistoryIndex } from './audit-history.js';
@@ -71,7 +71,7 @@ export function checkDuration(id: string, r: Record, effective: string | undefin
   if (activated === undefined || seconds === undefined) return [];
   const out: AuditFinding[] = [];
   const slack = (o.pollSeconds + o.toleranceSeconds) * 1000;
-  const activeMs = ms(r.ended)! - activated;
+  const activeMs = timeMs(r.ended) - activated;
   if (activeMs > seconds * 1000 + slack) {
     out.push({
       code: 'DURATION_EXCEEDED',
@@ -101,10 +101,11 @@ export function checkEnd(id: string, r: Record, end: { at: number; time: number;
       },
     ];
   }
-  const ended = ms(r.ended)!;
-  const limit = Math.max(end.time, ms(r.activated)!) + (o.pollSeconds + o.toleranceSeconds) * 1000;
+  const ended = timeMs(r.ended);
+  const from = Math.max(end.time, timeMs(r.activated));
+  const limit = from + (o.pollSeconds + o.toleranceSeconds) * 1000;
   if (ended <= limit) return [];
-  const late = Math.round((ended - Math.max(end.time, ms(r.activated)!)) / 1000);
+  const late = Math.round((ended - from) / 1000);
   return [
     {
       code: 'END_NOT_HONOURED',

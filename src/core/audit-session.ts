@@ -5,7 +5,7 @@
  * at that time, judged by the same verifier the runner uses.
  */
 import { loadDocument } from './document.js';
-import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
+import { durationSeconds, formatDuration, formatTime, timeMs } from './duration.js';
 import { loadRepository, type SessionFiles } from './repository.js';
 import type { Record } from './schemas.js';
 import { verifySession, type SessionVerdict } from './verify-session.js';
@@ -79,7 +79,7 @@ function activationPosition(ctx: AuditContext, id: string, r: Record): { pos?: n
 /** The smallest of the requested, approved and policy durations (what the runner may grant at most). */
 function effectiveDuration(v: SessionVerdict, requested: string | undefined): string | undefined {
   const limits = [requested, ...(v.approvals?.accepted ?? []).map((a) => a.duration), v.evaluation?.governing?.resource.maxDuration];
-  const secs = limits.flatMap((d) => (d === undefined ? [] : [parseDuration(d)!]));
+  const secs = limits.flatMap((d) => (d === undefined ? [] : [durationSeconds(d)]));
   return secs.length ? formatDuration(Math.min(...secs)) : undefined;
 }
 
@@ -97,7 +97,7 @@ async function checkApprovalsAt(ctx: AuditContext, id: string, r: Record, pos: n
   }
   if (s.request.digest !== r.request)
     out.push({ code: 'RECORD_INVALID', session: id, commit, message: `the record is for request ${r.request}, but request.yaml at the activation commit is ${s.request.digest}` });
-  const verdict = await verifySession(model, id, trust.approvals, opts.repository, parseTime(r.activated ?? r.ended)!, { policyVersions: historyPolicyVersions(ctx, pos) });
+  const verdict = await verifySession(model, id, trust.approvals, opts.repository, timeMs(r.activated ?? r.ended), { policyVersions: historyPolicyVersions(ctx, pos) });
   if (!verdict.approved)
     out.push({
       code: verdictCode(verdict),

@@ -227,13 +227,24 @@ function checkCommand(request: Request, g: Governing, out: Violation[]): PolicyC
   return def;
 }
 
-function checkAge(request: Request, policy: Policy, now: number, out: Violation[]): void {
+/**
+ * When a request was created and the last moment it may still be approved
+ * (`created` + the policy's `requestExpiry`), in epoch ms: computed here only,
+ * for the verdict and for the approval view alike. Undefined when either
+ * cannot be read (the schema refuses both, so only for unvalidated input).
+ */
+export function requestWindow(request: Request, policy: Policy): { created: number; deadline: number } | undefined {
   const created = parseTime(request.metadata.created);
   const expiry = parseDuration(policy.spec.requestExpiry);
-  if (created === undefined || expiry === undefined) return;
-  if (created > now + CLOCK_SKEW_MS) {
+  return created === undefined || expiry === undefined ? undefined : { created, deadline: created + expiry * 1000 };
+}
+
+function checkAge(request: Request, policy: Policy, now: number, out: Violation[]): void {
+  const w = requestWindow(request, policy);
+  if (!w) return;
+  if (w.created > now + CLOCK_SKEW_MS) {
     out.push({ code: 'REQUEST_FUTURE', message: `created ${request.metadata.created} is in the future; use the current UTC time`, path: ['metadata', 'created'] });
-  } else if (now - created > expiry * 1000) {
+  } else if (now > w.deadline) {
     out.push({
       code: 'REQUEST_STALE',
       message: `request created ${request.metadata.created} is older than the ${policy.spec.requestExpiry} policy ${policy.metadata.name} allows for approval; open a new request`,

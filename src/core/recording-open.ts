@@ -10,6 +10,7 @@ import type { PrivateKey } from '../crypto/openpgp.js';
 import { BreakglassError } from './errors.js';
 import { chainNext, chainStart, chunkFileName, formatHead, recordingDir, RecordingEvent, RecordingHeader, type RecordingSummary } from './recording.js';
 import { verifyChain, type ChunkFile, type RecordingFinding } from './recording-chain.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** One decrypted chunk. */
 export interface OpenedChunk {
@@ -111,7 +112,7 @@ async function sealedToKey(bytes: Uint8Array, key: PrivateKey, file: string): Pr
     return await isSealedToKey(bytes, key);
   } catch (e) {
     // The chain held, so the runner wrote these bytes: they are not an OpenPGP message at all.
-    refuse('RECORDING_UNREADABLE', file, `not an OpenPGP message: ${(e as Error).message}`);
+    refuse('RECORDING_UNREADABLE', file, `not an OpenPGP message: ${messageOf(e)}`);
   }
 }
 
@@ -119,6 +120,6 @@ async function decrypt(bytes: Uint8Array, key: PrivateKey, file: string): Promis
   try {
     return await openSealedBinary(key, bytes);
   } catch (e) {
-    refuse('RECORDING_UNREADABLE', file, `cannot be decrypted with key ${key.getFingerprint().toUpperCase()}: ${(e as Error).message}`);
+    refuse('RECORDING_UNREADABLE', file, `cannot be decrypted with key ${key.getFingerprint().toUpperCase()}: ${messageOf(e)}`);
   }
 }

@@ -7,7 +7,7 @@
 import { loadDocument, MAX_DOCUMENT_BYTES, sortFindings, type Locate } from './document.js';
 import { sha256Digest } from './digest.js';
 import { chunkIndexOf } from './recording.js';
-import type { Finding } from './errors.js';
+import type { Finding, Position } from './errors.js';
 import { SessionId, type DocumentOf, type Kind } from './schemas.js';
 
 /** Why one repository entry is not read: it is not a small regular file. */
@@ -88,6 +88,11 @@ function parse<K extends Kind>(path: string, bytes: Uint8Array, kind: K, finding
   return loaded.ok ? { ...base, value: loaded.value, locate: loaded.locate } : base;
 }
 
+/** Where `field` is in a parsed file (its first line when it did not parse: only parsed values are ever checked). */
+function positionOf(f: ParsedFile<Kind>, field: readonly PropertyKey[]): Position {
+  return f.locate?.(field) ?? { file: f.path, line: 1, col: 1 };
+}
+
 function signaturesOf(path: string, files: Map<string, Uint8Array>): SignatureFile[] {
   return SIG_SUFFIXES.flatMap(([suffix, type]) => {
     const b = files.get(path + suffix);
@@ -110,7 +115,7 @@ function groupSessions(paths: readonly string[], findings: Finding[]): Map<strin
       if (!/^sessions\/(README\.md|\.gitkeep)$/.test(p)) findings.push(layoutFinding(p, 'SESSION_LAYOUT', `${p} is not inside a session folder; sessions live in sessions/<id>/`));
       continue;
     }
-    const [, id, rest] = m as unknown as [string, string, string];
+    const [, id = '', rest = ''] = m;
     if (!SessionId.safeParse(id).success) {
       findings.push(layoutFinding(p, 'ID_INVALID', `session folder ${JSON.stringify(id)} is not a valid id: use a DNS label (lower-case letters, digits and "-", at most 63 characters)`));
       continue;
@@ -142,7 +147,7 @@ function buildSession(id: string, rels: string[], files: Map<string, Uint8Array>
     s.request = parse(at('request.yaml'), req, 'Request', findings);
     const r = s.request;
     if (r.value && r.value.metadata.id !== id) {
-      const pos = r.locate!(['metadata', 'id']);
+      const pos = positionOf(r, ['metadata', 'id']);
       findings.push({ ...pos, code: 'REQUEST_ID_MISMATCH', message: `metadata.id "${r.value.metadata.id}" does not equal its folder name "${id}"; they must be the same`, severity: 'error' });
     }
   } else {
@@ -156,29 +161,29 @@ function buildSession(id: string, rels: string[], files: Map<string, Uint8Array>
     if (!b) continue;
     const parsed = parse(at(rel), b, kind, findings);
     if (parsed.value && parsed.value.session !== id) {
-      findings.push({ ...parsed.locate!(['session']), code: 'SESSION_MISMATCH', message: `session "${parsed.value.session}" does not equal the folder name "${id}"`, severity: 'error' });
+      findings.push({ ...positionOf(parsed, ['session']), code: 'SESSION_MISMATCH', message: `session "${parsed.value.session}" does not equal the folder name "${id}"`, severity: 'error' });
     }
-    if (kind === 'Rejection') s.rejection = parsed as ParsedFile<'Rejection'>;
-    else s.end = parsed as ParsedFile<'End'>;
+    if (kind === 'Rejection') s.rejection = parsed;
+    else s.end = parsed;
   }
   const rec = bytes('record.yaml');
   if (rec) s.record = { ...parse(at('record.yaml'), rec, 'Record', findings), name: 'record', signatures: signaturesOf(at('record.yaml'), files) };
   for (const rel of rels) {
-    const m = /^approvals\/([^/]+)\.yaml$/.exec(rel);
-    if (!m) continue;
-    const name = m[1]!;
-    const parsed = parse(at(rel), bytes(rel)!, 'Approval', findings);
+    const [, name] = /^approvals\/([^/]+)\.yaml$/.exec(rel) ?? [];
+    const b = bytes(rel);
+    if (!name || !b) continue;
+    const parsed = parse(at(rel), b, 'Approval', findings);
     if (parsed.value && parsed.value.approver !== name) {
-      findings.push({ ...parsed.locate!(['approver']), code: 'APPROVER_MISMATCH', message: `approver "${parsed.value.approver}" does not match the file name ${name}.yaml`, severity: 'error' });
+      findings.push({ ...positionOf(parsed, ['approver']), code: 'APPROVER_MISMATCH', message: `approver "${parsed.value.approver}" does not match the file name ${name}.yaml`, severity: 'error' });
     }
     if (parsed.value && parsed.value.session !== id) {
-      findings.push({ ...parsed.locate!(['session']), code: 'SESSION_MISMATCH', message: `session "${parsed.value.session}" does not equal the folder name "${id}"`, severity: 'error' });
+      findings.push({ ...positionOf(parsed, ['session']), code: 'SESSION_MISMATCH', message: `session "${parsed.value.session}" does not equal the folder name "${id}"`, severity: 'error' });
     }
     s.approvals.push({ ...parsed, name, signatures: signaturesOf(at(rel), files) });
   }
   for (const rel of rels) {
-    const sig = /^(.*\.yaml)(\.asc|\.sigstore\.json)$/.exec(rel);
-    if (sig && !files.has(at(sig[1]!))) findings.push(layoutFinding(at(rel), 'SIGNATURE_ORPHAN', `signature ${rel} has no ${sig[1]} beside it`));
+    const [, signed] = /^(.*\.yaml)(\.asc|\.sigstore\.json)$/.exec(rel) ?? [];
+    if (signed && !files.has(at(signed))) findings.push(layoutFinding(at(rel), 'SIGNATURE_ORPHAN', `signature ${rel} has no ${signed} beside it`));
   }
   return s;
 }
@@ -187,31 +192,34 @@ function loadPolicies(paths: readonly string[], files: Map<string, Uint8Array>, 
   const policies: ParsedFile<'Policy'>[] = [];
   const policyApprovals: RepositoryModel['policyApprovals'] = [];
   for (const p of paths) {
+    // Only paths that were read are passed in (loadRepository's `readable`).
+    const b = files.get(p);
+    if (!b) continue;
     if (/^policies\/[^/]+\.ya?ml$/.test(p)) {
       if (p.endsWith('.yml')) findings.push(layoutFinding(p, 'POLICY_LAYOUT', `policy files end in .yaml; rename ${p}`));
-      else policies.push(parse(p, files.get(p)!, 'Policy', findings));
+      else policies.push(parse(p, b, 'Policy', findings));
       continue;
     }
-    const m = /^policies\/approvals\/([^/]+)\/([^/]+)\.yaml$/.exec(p);
-    if (!m) continue;
-    const parsed = parse(p, files.get(p)!, 'PolicyApproval', findings);
-    if (parsed.value && parsed.value.approver !== m[2]) {
-      findings.push({ ...parsed.locate!(['approver']), code: 'APPROVER_MISMATCH', message: `approver "${parsed.value.approver}" does not match the file name ${m[2]}.yaml`, severity: 'error' });
+    const [, policy, name] = /^policies\/approvals\/([^/]+)\/([^/]+)\.yaml$/.exec(p) ?? [];
+    if (!policy || !name) continue;
+    const parsed = parse(p, b, 'PolicyApproval', findings);
+    if (parsed.value && parsed.value.approver !== name) {
+      findings.push({ ...positionOf(parsed, ['approver']), code: 'APPROVER_MISMATCH', message: `approver "${parsed.value.approver}" does not match the file name ${name}.yaml`, severity: 'error' });
     }
-    if (parsed.value && parsed.value.policy !== m[1]) {
-      findings.push({ ...parsed.locate!(['policy']), code: 'POLICY_MISMATCH', message: `policy "${parsed.value.policy}" does not match the folder name ${m[1]}`, severity: 'error' });
+    if (parsed.value && parsed.value.policy !== policy) {
+      findings.push({ ...positionOf(parsed, ['policy']), code: 'POLICY_MISMATCH', message: `policy "${parsed.value.policy}" does not match the folder name ${policy}`, severity: 'error' });
     }
-    policyApprovals.push({ ...parsed, name: m[2]!, policy: m[1]!, signatures: signaturesOf(p, files) });
+    policyApprovals.push({ ...parsed, name, policy, signatures: signaturesOf(p, files) });
   }
   const names = new Map<string, string>();
   for (const pol of policies) {
     const name = pol.value?.metadata.name;
     if (!name) continue;
-    const stem = /^policies\/([^/]+)\.yaml$/.exec(pol.path)![1];
+    const stem = /^policies\/([^/]+)\.yaml$/.exec(pol.path)?.[1];
     if (stem !== name)
-      findings.push({ ...pol.locate!(['metadata', 'name']), code: 'POLICY_MISMATCH', message: `metadata.name "${name}" does not equal the file name ${stem}.yaml`, severity: 'error' });
+      findings.push({ ...positionOf(pol, ['metadata', 'name']), code: 'POLICY_MISMATCH', message: `metadata.name "${name}" does not equal the file name ${stem}.yaml`, severity: 'error' });
     const other = names.get(name);
-    if (other) findings.push({ ...pol.locate!(['metadata', 'name']), code: 'POLICY_DUPLICATE', message: `policy name "${name}" is also used by ${other}`, severity: 'error' });
+    if (other) findings.push({ ...positionOf(pol, ['metadata', 'name']), code: 'POLICY_DUPLICATE', message: `policy name "${name}" is also used by ${other}`, severity: 'error' });
     names.set(name, pol.path);
   }
   return { policies, policyApprovals };
@@ -235,8 +243,8 @@ function markUnreadable(refused: readonly Refusal[], sessions: Map<string, Sessi
 
 /** `sessions/<id>/recording/000001.pgp`: a chunk of a session recording (issue 12). Any other name there is a layout finding. */
 export function isRecordingChunk(path: string): boolean {
-  const m = /^sessions\/[^/]+\/recording\/([^/]+)$/.exec(path);
-  return !!m && chunkIndexOf(m[1]!) !== undefined;
+  const [, chunk] = /^sessions\/[^/]+\/recording\/([^/]+)$/.exec(path) ?? [];
+  return chunk !== undefined && chunkIndexOf(chunk) !== undefined;
 }
 
 /** Loads and parses every breakglass file in the source; never throws on bad content. */

@@ -12,6 +12,7 @@ import { BreakglassError } from './errors.js';
 import { fail, VerificationFailure } from './reasons.js';
 import { fingerprints, openSealed, readPublicKey, verifyDetached, type OpenedMessage, type PrivateKey, type PublicKey } from '../crypto/openpgp.js';
 import type { DeliveryBinding, SealedPayload } from './delivery.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** The runner keys a vendor trusts (the trust file's, several while one is rotated out), or one fingerprint (the key then comes with the delivery). */
 export type RunnerPin = { keys: readonly PublicKey[] } | { fingerprint: string };
@@ -36,7 +37,7 @@ async function open(key: PrivateKey, armored: string): Promise<OpenedMessage> {
   try {
     return await openSealed(key, armored);
   } catch (e) {
-    throw new BreakglassError('RECEIVE_INVALID', `the delivery cannot be decrypted with your key: ${(e as Error).message}`, { cause: e });
+    throw new BreakglassError('RECEIVE_INVALID', `the delivery cannot be decrypted with your key: ${messageOf(e)}`, { cause: e });
   }
 }
 

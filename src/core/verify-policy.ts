@@ -3,7 +3,7 @@
  * is approved, with the same signatures, by the trust threshold. A policy
  * changed without fresh approvals is not used.
  */
-import { parseTime } from './duration.js';
+import { timeMs } from './duration.js';
 import { fail, type Reason } from './reasons.js';
 import type { SignedFile } from './repository.js';
 import type { PolicyApproval } from './schemas.js';
@@ -52,8 +52,9 @@ async function verifyOne(
   if (a.policy !== s.name) fail('POLICY_NAME_MISMATCH', `approval is for policy ${a.policy}, not ${s.name}`);
   if (a.repository !== s.repository) fail('REPOSITORY_MISMATCH', `approval is for repository ${a.repository}, not ${s.repository}`);
   if (a.digest !== s.digest) fail('POLICY_DIGEST_MISMATCH', `approval is for policy bytes ${a.digest}, but the policy file is now ${s.digest}: it changed after approval`);
-  if (parseTime(a.signed)! > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
-  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file.path, signed: parseTime(a.signed)! }, identities: signer.identities };
+  const signed = timeMs(a.signed);
+  if (signed > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `policy approval signed ${a.signed}, in the future`);
+  return { accepted: { approver: a.approver, keyId: signer.keyId, file: file.path, signed }, identities: signer.identities };
 }
 
 /**

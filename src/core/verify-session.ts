@@ -6,20 +6,19 @@
  * must meet the threshold. Pure: the model holds exact stored bytes, trust
  * is injected, `now` and the known policy versions are passed in.
  */
-import { evaluatePolicy, type Evaluation } from './policy.js';
+import { evaluatePolicy, type Evaluation, type Governing } from './policy.js';
 import { checkRollback, governingFile, nameMatchesPath, type PolicyVersionLookup } from './policy-versions.js';
 import type { Reason } from './reasons.js';
 import type { ParsedFile, RepositoryModel, SessionFiles } from './repository.js';
-import type { Policy } from './schemas.js';
+import type { Policy, Request } from './schemas.js';
 import type { TrustMaterial } from './trust.js';
 import { checkPolicies, sessionStatus } from './validate.js';
-import { verifyApprovals, type ApprovalsVerdict } from './verify.js';
+import { verifyApprovals, type AcceptedApproval, type ApprovalsVerdict } from './verify.js';
 import { verifyPolicyApprovals, type PolicyVerdict } from './verify-policy.js';
 
-/** The verdict on one session. */
-export interface SessionVerdict {
+/** What every verdict says, approved or not. */
+interface VerdictFields {
   id: string;
-  approved: boolean;
   status: string;
   requestDigest?: string;
   policy?: { name: string; digest: string; path?: string; verdict: PolicyVerdict };
@@ -28,6 +27,30 @@ export interface SessionVerdict {
   /** Every reason the session is not approved; empty when it is. */
   reasons: Reason[];
 }
+
+/**
+ * What an approved verdict proves, with nothing left optional: the request
+ * (its id is the folder's), the one approved policy resource governing it,
+ * and the approvals that met that policy's threshold. Activation takes this,
+ * so it cannot be handed a session whose policy or approvals are missing.
+ */
+export interface VerifiedSession {
+  id: string;
+  request: Request;
+  requestDigest: string;
+  governing: Governing;
+  policy: { name: string; digest: string; path: string };
+  /** The accepted approvals: at least the policy's `approvals.required`, each key counted once. */
+  approvals: AcceptedApproval[];
+}
+
+/** The verdict on one session: approved with the session it proves, or refused with its reasons. */
+export type SessionVerdict =
+  | (VerdictFields & { approved: false })
+  | (VerdictFields & { approved: true; session: VerifiedSession; policy: NonNullable<VerdictFields['policy']>; approvals: ApprovalsVerdict });
+
+/** A policy file that parsed: the only kind that can govern. */
+type UsablePolicyFile = ParsedFile<'Policy'> & { value: Policy };
 
 /** What a caller may add to the verification; optional so every caller keeps compiling. */
 export interface VerifyOptions {
@@ -40,8 +63,8 @@ export interface VerifyOptions {
 }
 
 /** One policy file's approval verdict, the rollback rule applied when versions are known. */
-export async function verifyPolicyFile(model: RepositoryModel, file: ParsedFile<'Policy'>, trust: TrustMaterial, repository: string, now: number, options: VerifyOptions = {}): Promise<PolicyVerdict> {
-  const name = file.value!.metadata.name;
+export async function verifyPolicyFile(model: RepositoryModel, file: UsablePolicyFile, trust: TrustMaterial, repository: string, now: number, options: VerifyOptions = {}): Promise<PolicyVerdict> {
+  const name = file.value.metadata.name;
   const approvals = model.policyApprovals.filter((a) => a.policy === name);
   const verdict = await verifyPolicyApprovals({ name, digest: file.digest, repository }, approvals, trust, now);
   return options.policyVersions ? checkRollback(file.path, file.digest, verdict, await options.policyVersions(file.path)) : verdict;
@@ -62,9 +85,10 @@ export async function verifyPolicies(
   const out = new Map<string, { policy: Policy; digest: string; path: string; verdict: PolicyVerdict }>();
   const usable = new Set(checkPolicies(model).usable);
   for (const file of model.policies) {
-    if (!file.value || !usable.has(file.value) || !nameMatchesPath(file)) continue;
-    const verdict = await verifyPolicyFile(model, file, trust, repository, now, options);
-    out.set(file.value.metadata.name, { policy: file.value, digest: file.digest, path: file.path, verdict });
+    const value = file.value;
+    if (!value || !usable.has(value) || !nameMatchesPath(file)) continue;
+    const verdict = await verifyPolicyFile(model, { ...file, value }, trust, repository, now, options);
+    out.set(value.metadata.name, { policy: value, digest: file.digest, path: file.path, verdict });
   }
   return out;
 }
@@ -109,13 +133,14 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
   const gov = governingFile(model, req.value.spec.resource);
   if (gov.reasons.length) return { id, approved: false, status, requestDigest: req.digest, reasons: gov.reasons };
   const usable = new Set(checkPolicies(model).usable);
-  const file = gov.file && usable.has(gov.file.value!) ? gov.file : undefined;
+  const parsed = gov.file?.value;
+  const file: UsablePolicyFile | undefined = gov.file && parsed && usable.has(parsed) ? { ...gov.file, value: parsed } : undefined;
   const pv = file && (await verifyPolicyFile(model, file, trust, repository, now, options));
-  const policy = file && pv && { name: file.value!.metadata.name, digest: file.digest, path: file.path, verdict: pv };
+  const policy = file && pv && { name: file.value.metadata.name, digest: file.digest, path: file.path, verdict: pv };
   const checkStale = status === 'pending';
-  const evaluation = evaluatePolicy(req.value, pv?.approved ? [file!.value!] : [], { now, checkStale });
+  const evaluation = evaluatePolicy(req.value, file && pv?.approved ? [file.value] : [], { now, checkStale });
   const base = { id, status, requestDigest: req.digest, evaluation };
-  if (policy && !pv!.approved) return { ...base, approved: false, policy, reasons: pv!.reasons };
+  if (policy && !policy.verdict.approved) return { ...base, approved: false, policy, reasons: policy.verdict.reasons };
   if (gov.file && !file)
     return {
       ...base,
@@ -127,7 +152,8 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
   if (s.rejection)
     reasons.push({ code: 'SESSION_REJECTED', message: `rejected by ${s.rejection.value?.by ?? '?'}: ${s.rejection.value?.reason ?? '(unreadable rejection.yaml)'}`, file: s.rejection.path });
   const g = evaluation.governing;
-  if (!g) return { ...base, approved: false, reasons };
+  // A governing resource comes only from an approved policy file, so `policy` is there whenever `g` is.
+  if (!g || !policy) return { ...base, approved: false, reasons };
   const approvals = await verifyApprovals(
     s.approvals,
     { sessionId: id, requestDigest: req.digest, requester: req.value.metadata.requester, duration: req.value.spec.duration, repository, policy: g.policy },
@@ -135,5 +161,15 @@ export async function verifySession(model: RepositoryModel, id: string, trust: T
     now,
   );
   reasons.push(...approvals.reasons);
-  return { ...base, approved: reasons.length === 0 && approvals.approved, policy, approvals, reasons };
+  const common = { ...base, policy, approvals, reasons };
+  if (reasons.length > 0 || !approvals.approved) return { ...common, approved: false };
+  const session: VerifiedSession = {
+    id,
+    request: req.value,
+    requestDigest: req.digest,
+    governing: g,
+    policy: { name: policy.name, digest: policy.digest, path: policy.path },
+    approvals: approvals.accepted,
+  };
+  return { ...common, approved: true, session };
 }

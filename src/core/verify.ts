@@ -7,7 +7,7 @@
  * Every approval is judged (never stopping at the first bad one), so a verdict
  * lists every reason at once.
  */
-import { parseDuration, parseTime } from './duration.js';
+import { durationSeconds, timeMs } from './duration.js';
 import { canonicalIdentity } from './identity.js';
 import { fail, isVerificationFailure, type Reason } from './reasons.js';
 import type { SignedFile } from './repository.js';
@@ -71,8 +71,9 @@ function checkDecision(a: Approval): void {
 }
 
 function checkTimes(a: Approval, now: number): void {
-  const signed = parseTime(a.signed)!;
-  const expires = parseTime(a.expires)!;
+  // The schema accepted both times; read each once.
+  const signed = timeMs(a.signed);
+  const expires = timeMs(a.expires);
   if (signed > now + SKEW_MS) fail('APPROVAL_NOT_YET_VALID', `approval signed ${a.signed}, in the future`);
   if (expires <= now) fail('APPROVAL_EXPIRED', `approval expired ${a.expires}`);
 }
@@ -80,7 +81,7 @@ function checkTimes(a: Approval, now: number): void {
 function checkDuration(a: Approval, s: ApprovalSubject): void {
   if (a.duration === undefined) return;
   // An approver may narrow access, never widen it past what the vendor asked for.
-  if (parseDuration(a.duration)! > parseDuration(s.duration)!) fail('DURATION_WIDENS', `approval grants ${a.duration}, longer than the ${s.duration} requested`);
+  if (durationSeconds(a.duration) > durationSeconds(s.duration)) fail('DURATION_WIDENS', `approval grants ${a.duration}, longer than the ${s.duration} requested`);
 }
 
 function checkApprover(a: Approval, signer: Signer, s: ApprovalSubject): void {

@@ -5,8 +5,8 @@
  */
 import { CLI_INVOCATION } from './invocation.js';
 import { buildArgv, showArgv } from './command.js';
-import { formatDuration, formatTime, parseDuration, parseTime } from './duration.js';
-import type { Evaluation } from './policy.js';
+import { formatDuration, formatTime } from './duration.js';
+import { requestWindow, type Evaluation } from './policy.js';
 import { privilegeCaution } from './privilege.js';
 import { describeRule } from './gateway-request.js';
 import type { PolicyResource, Request } from './schemas.js';
@@ -167,9 +167,8 @@ export function buildApprovalView(input: ApprovalViewInput): ApprovalView {
   }
   if (g?.resource.type === 'kubernetes') rows.push(...recordingRows(g.resource));
   rows.push(['Reason', req.spec.reason], ['Requester', req.metadata.requester], ['Recipient key', groupFingerprint(req.spec.recipient)]);
-  const created = parseTime(req.metadata.created);
-  const expiry = g ? parseDuration(g.policy.spec.requestExpiry) : undefined;
-  rows.push(['Created', created !== undefined && expiry !== undefined ? `${req.metadata.created} (approve before ${formatTime(created + expiry * 1000)})` : req.metadata.created]);
+  const window = g && requestWindow(req, g.policy);
+  rows.push(['Created', window ? `${req.metadata.created} (approve before ${formatTime(window.deadline)})` : req.metadata.created]);
   rows.push(['Request digest', input.requestDigest]);
   if (input.repository) rows.push(['Repository', input.repository]);
   if (input.runner) rows.push(['Verdict', verdictText(input.runner)]);

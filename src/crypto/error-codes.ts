@@ -78,6 +78,9 @@ export const ERROR_CODES = {
   RECORDING_GATEWAY_DOWN: "the runner's session gateway is not serving, so a recorded session cannot open",
   // ---- Runner: sessions, markers, plans ----
   MARKER_INVALID: 'a per-session marker cannot be read',
+  CLAIM_INVALID: "a session's claim (what makes activation once per request) cannot be read; the id is refused until it is repaired",
+  DURATION_INVALID: 'a duration cannot be read as a length of time such as 30s, 15m, 2h or 1h30m',
+  TIME_INVALID: 'a time cannot be read as an RFC 3339 timestamp',
   MARKER_WRITE_FAILED: 'a per-session marker could not be written, so nothing was minted',
   MARKER_LIST_FAILED: 'the per-session markers could not be listed',
   PLAN_DURATION: 'a duration of the session cannot be read while planning it',

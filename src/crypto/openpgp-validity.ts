@@ -19,6 +19,7 @@
  */
 import * as openpgp from 'openpgp';
 import { fail } from './errors.js';
+import { messageOf } from './error-parts.js';
 
 type PublicKey = openpgp.PublicKey;
 /** The primary key or one of its subkeys. */
@@ -126,7 +127,7 @@ async function checkValidAt(key: PublicKey, part: KeyPart, at: Date, when: strin
     } catch (e) {
       const exp = p === key ? await key.getExpirationTime() : await (p as openpgp.Subkey).getExpirationTime(at);
       const expires = exp instanceof Date ? `; it expires ${exp.toISOString()}` : '';
-      fail('KEY_EXPIRED', `${describe(key, p)} is not valid ${when} (${at.toISOString()}): ${(e as Error).message}${expires}`, e);
+      fail('KEY_EXPIRED', `${describe(key, p)} is not valid ${when} (${at.toISOString()}): ${messageOf(e)}${expires}`, e);
     }
   }
 }

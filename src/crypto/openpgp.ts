@@ -9,6 +9,7 @@
 import * as openpgp from 'openpgp';
 import { fail } from './errors.js';
 import { checkKeyValidity, type KeyPart } from './openpgp-validity.js';
+import { messageOf } from './error-parts.js';
 
 export type PublicKey = openpgp.PublicKey;
 export type PrivateKey = openpgp.PrivateKey;
@@ -123,7 +124,7 @@ export async function inspectSignature(bytes: Uint8Array): Promise<SignatureInfo
     const text = Buffer.from(bytes).toString('utf8');
     signature = text.includes('-----BEGIN PGP SIGNATURE-----') ? await openpgp.readSignature({ armoredSignature: text }) : await openpgp.readSignature({ binarySignature: bytes });
   } catch (e) {
-    return fail('SIGNATURE_MALFORMED', `signature cannot be read: ${(e as Error).message}`, e);
+    return fail('SIGNATURE_MALFORMED', `signature cannot be read: ${messageOf(e)}`, e);
   }
   const packets = [...signature.packets] as openpgp.SignaturePacket[];
   if (packets.length === 0) fail('SIGNATURE_MALFORMED', 'the signature file holds no signature packet');
@@ -180,7 +181,7 @@ export async function verifyDetached(data: Uint8Array, sigBytes: Uint8Array, key
     const first = result.signatures[0]!;
     await first.verified;
   } catch (e) {
-    fail('SIGNATURE_INVALID', `signature does not verify over these bytes: ${(e as Error).message}`, e);
+    fail('SIGNATURE_INVALID', `signature does not verify over these bytes: ${messageOf(e)}`, e);
   }
   const part = keyPartFor(key, info);
   return { primaryFingerprint: key.getFingerprint().toUpperCase(), signingFingerprint: part.getFingerprint().toUpperCase(), created: info.created };

@@ -16,6 +16,7 @@ import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { BreakglassError } from './errors.js';
+import { messageOf } from './error-parts.js';
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
@@ -86,7 +87,7 @@ function checkKey(log: RootJson['tlogs'][number], path: string, issues: string[]
   try {
     key = parseKey(Buffer.from(log.publicKey.rawBytes, 'base64'), want.der);
   } catch (e) {
-    issues.push(`${path}.publicKey.rawBytes: not a public key (${(e as Error).message})`);
+    issues.push(`${path}.publicKey.rawBytes: not a public key (${messageOf(e)})`);
     return;
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -100,7 +101,7 @@ function checkCertificates(ca: RootJson['certificateAuthorities'][number], path:
     try {
       X509Certificate.parse(Buffer.from(c.rawBytes, 'base64'));
     } catch (e) {
-      issues.push(`${path}.certChain.certificates[${i}].rawBytes: not an X.509 certificate (${(e as Error).message})`);
+      issues.push(`${path}.certChain.certificates[${i}].rawBytes: not an X.509 certificate (${messageOf(e)})`);
     }
   });
 }
@@ -162,7 +163,7 @@ export function pinTrustedRoot(json: unknown, label: string): PinnedRoot {
   try {
     pinned = pin(parsed.data);
   } catch (e) {
-    throw new BreakglassError('TRUST_INVALID', `${label} cannot be used as a sigstore trusted root: ${(e as Error).message}`, { cause: e });
+    throw new BreakglassError('TRUST_INVALID', `${label} cannot be used as a sigstore trusted root: ${messageOf(e)}`, { cause: e });
   }
   if (typeof json === 'object' && json !== null) cache.set(json, pinned);
   return pinned;

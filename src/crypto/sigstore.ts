@@ -23,6 +23,7 @@ import { toSignedEntity, Verifier, type SignedEntity, type TrustMaterial } from 
 import { fail, VerificationFailure } from './errors.js';
 import type { TrustedApprover } from './keys.js';
 import { pinTrustedRoot, type PinnedRoot } from './sigstore-root.js';
+import { messageOf } from './error-parts.js';
 
 /** The outcome of a verified bundle. */
 export interface SigstoreVerified {
@@ -46,7 +47,7 @@ function readJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (e) {
-    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be read: ${(e as Error).message}`, e);
+    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be read: ${messageOf(e)}`, e);
   }
 }
 
@@ -65,7 +66,7 @@ function parseBundle(json: unknown): Bundle {
   try {
     bundle = bundleFromJSON(json);
   } catch (e) {
-    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be read: ${(e as Error).message}`, e);
+    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be read: ${messageOf(e)}`, e);
   }
   if (bundle.content.$case !== 'messageSignature') fail('SIGSTORE_DSSE_REFUSED', `the sigstore bundle holds ${bundle.content.$case}, not a message signature over the approval file`);
   return bundle;
@@ -92,7 +93,7 @@ function refuseRootInChain(bundle: Bundle): void {
     try {
       cert = X509Certificate.parse(Buffer.from(c.rawBytes));
     } catch (e) {
-      return fail('SIGNATURE_MALFORMED', `a certificate in the sigstore bundle cannot be read: ${(e as Error).message}`, e);
+      return fail('SIGNATURE_MALFORMED', `a certificate in the sigstore bundle cannot be read: ${messageOf(e)}`, e);
     }
     if (cert.subject.equals(cert.issuer)) fail('SIGNATURE_MALFORMED', "the sigstore bundle's certificate chain carries a self-signed root; roots come only from the pinned trusted root");
   }
@@ -196,7 +197,7 @@ function verifyAgainstRoot(bundle: Bundle, entity: SignedEntity, root: PinnedRoo
   try {
     signer = v.verify(entity);
   } catch (e) {
-    return fail('SIGSTORE_INVALID', (e as Error).message, e);
+    return fail('SIGSTORE_INVALID', messageOf(e), e);
   }
   checkLogWindows(bundle, entity, root);
   return { issuer: signer.identity?.extensions?.issuer, subject: signer.identity?.subjectAlternativeName };
@@ -255,7 +256,7 @@ export function verifySigstoreBundle(bundleBytes: Uint8Array, artifact: Uint8Arr
   try {
     entity = toSignedEntity(bundle, Buffer.from(artifact));
   } catch (e) {
-    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be used: ${(e as Error).message}`, e);
+    return fail('SIGNATURE_MALFORMED', `sigstore bundle cannot be used: ${messageOf(e)}`, e);
   }
   if (entity.key.$case === 'public-key')
     return verifyKeyBased(

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { writeYaml } from '../core/yaml-write.js';
 import { startLocalCluster, type LocalCluster } from './local-cluster.js';
 import { binary, run, type CliResult } from './exec.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 const REPOSITORY = 'github.com/customer/access';
 const ID = 'inc-4411-prod-crashloop';
@@ -130,7 +131,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
       io.out('\ninterrupted: stopping etcd and the API server, removing the keys and temporary directories');
       return INTERRUPTED;
     }
-    io.out(`\ndemo FAILED: ${(e as Error).message}`);
+    io.out(`\ndemo FAILED: ${messageOf(e)}`);
     return 1;
   } finally {
     await cluster?.stop().catch(() => undefined);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../project-root.js';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { messageOf } from '../crypto/error-parts.js';
 
 const run = promisify(execFile);
 
@@ -219,7 +220,7 @@ async function startIn(dir: string, bin: string, log: (s: string) => void, start
     try {
       await waitReady(server, token, ca, api, 'kube-apiserver');
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n${apiLog.join('').slice(-4000)}\n${etcdLog.join('').slice(-2000)}`);
+      throw new Error(`${messageOf(e)}\n${apiLog.join('').slice(-4000)}\n${etcdLog.join('').slice(-2000)}`);
     }
   };
   const stopApiServer = async () => {

@@ -18,6 +18,7 @@ import { markerName } from '../runner/marker.js';
 import { createSandbox, removeSandbox } from './sandbox.js';
 import { activateAndDeliver, auditSandbox, DrillFailure, pushApprovedRequest, pushEnd, receiveAndUse, teardownAndRevoke, verifyRecord, type DrillState } from './steps.js';
 import type { DrillReport, StepResult } from './report.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 export interface DrillOptions {
   configFile: string;
@@ -47,7 +48,7 @@ async function timed(name: string, title: string, fn: () => Promise<string>): Pr
   try {
     return done(true, await fn());
   } catch (e) {
-    return done(false, (e as Error).message);
+    return done(false, messageOf(e));
   }
 }
 
@@ -80,9 +81,10 @@ async function setUp(o: DrillOptions, p: Awaited<ReturnType<typeof prepare>>): P
   const deps = await assembleRunner(sb.configFile, { env: { ...o.env, BREAKGLASS_RUNNER_ID: `drill-${process.pid}` }, now: o.now, log: (l) => (log.push(l), o.log(l)) });
   const state: DrillState = { sb, deps, target: deps.targets.get(sb.spec.resource)!, log };
   // The sandbox runner shares the namespace's markers: an open production session there could be torn down with its record sent to the sandbox.
-  const open = await state.target.markers.listOpen();
+  const listed = await state.target.markers.listOpen();
+  const open = [...listed.markers.map((m) => m.state.session), ...listed.unreadable.map((u) => u.session)];
   if (open.length)
-    throw Object.assign(new Error(`namespace ${state.target.namespace} has ${open.length} open session(s) (${open.map((m) => m.state.session).join(', ')}); run the drill when none is open`), {
+    throw Object.assign(new Error(`namespace ${state.target.namespace} has ${open.length} open session(s) (${open.join(', ')}); run the drill when none is open`), {
       state,
     });
   return state;

@@ -9,9 +9,8 @@ import { runnerFacts, type SessionFacts } from '../core/notify-message.js';
 import { planSession, unplannedObjects, type SessionPlan } from '../core/plan.js';
 import { BreakglassError } from '../core/errors.js';
 import type { FileSource } from '../core/repository.js';
-import type { Request } from '../core/schemas.js';
 import { decide } from '../core/session-state.js';
-import type { SessionVerdict } from '../core/verify-session.js';
+import type { VerifiedSession } from '../core/verify-session.js';
 import { sealTo } from '../crypto/openpgp.js';
 import type { RunnerDeps, Target } from './context.js';
 import { StepError } from './context.js';
@@ -22,10 +21,9 @@ import { manifestForPlan, networkProvider } from './providers/index.js';
 import type { ObjectRef } from './providers/types.js';
 import { providerSetup, rollback } from './teardown.js';
 
-/** Everything activation needs about one verified session. */
+/** Everything activation needs: the verified session and the commit (and its files) it was verified at. */
 export interface Approved {
-  request: Request;
-  verdict: SessionVerdict;
+  session: VerifiedSession;
   commit: string;
   source: FileSource;
 }
@@ -37,19 +35,19 @@ export interface Approved {
  * `planSession`, which names every object.
  */
 export async function planFor(d: RunnerDeps, target: Target, a: Approved, now: number): Promise<SessionPlan> {
-  const g = a.verdict.evaluation!.governing!;
-  const pin = g.resource.networkPolicy;
-  const manifest = a.request.spec.network === 'networkpolicy' && pin ? await manifestForPlan({ pin, source: a.source }) : undefined;
+  const { request, governing, approvals } = a.session;
+  const pin = governing.resource.networkPolicy;
+  const manifest = request.spec.network === 'networkpolicy' && pin ? await manifestForPlan({ pin, source: a.source }) : undefined;
   return planSession({
-    request: a.request,
-    type: g.resource.type,
-    approvedDurations: (a.verdict.approvals?.accepted ?? []).map((x) => x.duration),
-    policyMaxDuration: g.resource.maxDuration,
+    request,
+    type: governing.resource.type,
+    approvedDurations: approvals.map((x) => x.duration),
+    policyMaxDuration: governing.resource.maxDuration,
     runnerCap: d.config.caps.maxDuration,
     namespace: target.namespace,
     now,
     path: { tailscale: target.config.tailscale, twingate: target.config.twingate, manifest },
-    command: g.command,
+    command: governing.command,
     gateway: target.gateway?.url,
     markers: target.markers.location,
     claims: d.claims?.location,
@@ -63,9 +61,9 @@ function checkPlanned(plan: SessionPlan, created: readonly ObjectRef[]): void {
 }
 
 function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
-  const v = a.verdict;
-  const g = v.evaluation!.governing!;
-  const cmd = a.request.spec.command;
+  const v = a.session;
+  const g = v.governing;
+  const cmd = v.request.spec.command;
   return {
     type: g.resource.type,
     // Kept for revoke at teardown: exactly the approved definition and inputs, readable after a restart.
@@ -77,18 +75,18 @@ function initialState(d: RunnerDeps, a: Approved, now: number): MarkerState {
     started: formatTime(now),
     commit: a.commit,
     repository: d.config.repository.name,
-    requestDigest: v.requestDigest!,
-    resource: a.request.spec.resource,
-    network: a.request.spec.network,
-    approvals: (v.approvals?.accepted ?? []).map((x) => ({ approver: x.approver, fingerprint: x.keyId, file: x.fileDigest })),
-    policy: { name: v.policy!.name, digest: v.policy!.digest },
+    requestDigest: v.requestDigest,
+    resource: v.request.spec.resource,
+    network: v.request.spec.network,
+    approvals: v.approvals.map((x) => ({ approver: x.approver, fingerprint: x.keyId, file: x.fileDigest })),
+    policy: { name: v.policy.name, digest: v.policy.digest },
     objects: [],
   };
 }
 
 /** What every notification about this session repeats: the request's facts, k of n, and where it came from. */
 function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
-  const r = a.request;
+  const r = a.session.request;
   return runnerFacts({
     session: plan.session,
     resource: r.spec.resource,
@@ -96,7 +94,7 @@ function factsFor(d: RunnerDeps, a: Approved, plan: SessionPlan): SessionFacts {
     duration: `${r.spec.duration} requested; ${formatDuration(plan.effectiveSeconds)} effective`,
     requester: r.metadata.requester,
     reason: r.spec.reason,
-    approvals: { have: a.verdict.approvals?.accepted.length ?? 0, need: a.verdict.evaluation!.governing!.policy.spec.approvals.required },
+    approvals: { have: a.session.approvals.length, need: a.session.governing.policy.spec.approvals.required },
     repository: d.config.repository.name,
     commit: a.commit,
   });
@@ -111,7 +109,10 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
   const refused = d.claims
     ? await d.claims.claim({ session: state.session, resource: target.resource, requestDigest: state.requestDigest, runner: d.runnerId, commit: a.commit })
     : 'SESSION_CLAIMED: this runner has no claim store (set claims: in its config); nothing activates without one';
-  if (refused) return (d.log(`session ${state.session}: refused: ${refused}`, { session: state.session, event: 'refused', code: 'SESSION_CLAIMED' }), false);
+  if (refused)
+    return (
+      d.log(`session ${state.session}: refused: ${refused}`, { session: state.session, event: 'refused', code: refused.startsWith('CLAIM_INVALID') ? 'CLAIM_INVALID' : 'SESSION_CLAIMED' }), false
+    );
   // Then the marker: if it exists, someone activated (or is activating) this id on this resource. Never again.
   const marker = await target.markers.create(state);
   if (!marker) return false;
@@ -151,8 +152,8 @@ export async function activate(d: RunnerDeps, target: Target, a: Approved): Prom
 /** What the signed delivery is bound to: this session, these request bytes, this commit, repository, recipient and runner. */
 function bindingFor(d: RunnerDeps, a: Approved, recipient: string): DeliveryBinding {
   return {
-    session: a.request.metadata.id,
-    request: a.verdict.requestDigest!,
+    session: a.session.id,
+    request: a.session.requestDigest,
     commit: a.commit,
     repository: d.config.repository.name,
     recipient: recipient.toUpperCase(),
@@ -172,7 +173,7 @@ async function inStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
 
 /** Assembles the session; returns its effective expiry. */
 async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: SessionPlan, marker: Marker, state: MarkerState, created: ObjectRef[], at: (s: string) => Promise<void>): Promise<string> {
-  const g = a.verdict.evaluation!.governing!;
+  const g = a.session.governing;
   // Built before anything is created: an unconfigured path, or a manifest whose bytes are not the pinned ones, fails here with nothing made.
   const provider = await inStep('network', () => networkProvider(plan.network, providerSetup(d, target, { pin: g.resource.networkPolicy, source: a.source })));
   // The recipient key is resolved before anything is minted: no key, no credential. Vendor-held delivers nothing.
@@ -187,8 +188,11 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     checkPlanned(plan, created);
     return out;
   });
-  const sealed = issued.payload && (await seal(issued.payload, recipient!, d, bindingFor(d, a, plan.recipient)));
+  if (issued.payload && !recipient)
+    throw new StepError('recipient', new BreakglassError('RECIPIENT_KEY_UNUSABLE', `session ${plan.session}: a credential was made, but no recipient key was resolved to seal it to`));
+  const sealed = issued.payload && recipient && (await seal(issued.payload, recipient, d, bindingFor(d, a, plan.recipient)));
   await at('sealed');
+  const delivery: NonNullable<MarkerState['delivery']> = sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' };
   // Marked active BEFORE delivery: a crash after this point ends the session on
   // its clock; a crash before it rolls back. Either way, never delivered twice.
   const active: MarkerState = {
@@ -200,7 +204,7 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     credentialSha256: issued.sha256,
     sealedToken: issued.token && (await sealTo(d.publicKey, new TextEncoder().encode(issued.token))),
     gateway: issued.gateway,
-    delivery: sealed ? { channel: d.channel.name, tag: randomBytes(16).toString('hex') } : { channel: 'none' },
+    delivery,
   };
   const activeMarker = await target.markers.update(marker, active);
   await at('active');
@@ -208,9 +212,9 @@ async function assemble(d: RunnerDeps, target: Target, a: Approved, plan: Sessio
     d.log(`session ${plan.session}: network path ${plan.network} open; the credential is vendor-held, nothing delivered; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
     return issued.expires;
   }
-  const ref = await d.channel.deliver(plan.session, sealed, a.commit, active.delivery?.tag);
+  const ref = await d.channel.deliver(plan.session, sealed, a.commit, delivery.tag);
   // Remembered so teardown withdraws exactly this delivery (without it, the channel looks for the tag).
-  await target.markers.update(activeMarker, { ...active, delivery: { ...active.delivery!, ref } });
+  await target.markers.update(activeMarker, { ...active, delivery: { ...delivery, ref } });
   d.log(`session ${plan.session}: credential delivered, sealed to ${plan.recipient}; expires ${issued.expires}`, { session: plan.session, event: 'activated' });
   await at('delivered');
   return issued.expires;

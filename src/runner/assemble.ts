@@ -18,6 +18,7 @@ import { sealToKeys } from '../crypto/recording-seal.js';
 import { Gateway } from './gateway/server.js';
 import { resolveChannels } from '../core/notify-config.js';
 import { Notifier } from './notify.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 export interface AssembleOptions {
   env: NodeJS.ProcessEnv;
@@ -54,7 +55,7 @@ function notifierFor(config: ResolvedConfig, o: AssembleOptions): Notifier | und
   try {
     channels = resolveChannels(config.notify, o.env);
   } catch (e) {
-    o.log(`notify: ${e instanceof BreakglassError ? e.code : 'NOTIFY_CONFIG_INVALID'}: ${e instanceof Error ? e.message : String(e)}; no notifications are sent`);
+    o.log(`notify: ${e instanceof BreakglassError ? e.code : 'NOTIFY_CONFIG_INVALID'}: ${messageOf(e)}; no notifications are sent`);
     return undefined;
   }
   return new Notifier({

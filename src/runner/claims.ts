@@ -13,21 +13,43 @@
  */
 import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import { z } from 'zod';
 import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { CLAIM_LABEL, claimName, MANAGED_BY, type StateLocation } from '../core/plan-objects.js';
+import { SessionId } from '../core/schemas.js';
 import type { ResolvedConfig } from './config.js';
 import { FileClaimStore } from './file-markers.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 export { CLAIM_LABEL, claimName };
 
+const ClaimSchema = z.object({ session: SessionId, resource: z.string(), requestDigest: z.string(), runner: z.string(), commit: z.string() });
 /** What a claim binds a session id to. */
-export interface Claim {
-  session: string;
-  resource: string;
-  requestDigest: string;
-  runner: string;
-  commit: string;
+export type Claim = z.infer<typeof ClaimSchema>;
+
+/** Reads a stored claim; CLAIM_INVALID when it is not one. */
+export function parseClaim(raw: string): Claim {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch (e) {
+    throw new BreakglassError('CLAIM_INVALID', `is not JSON (${messageOf(e)})`);
+  }
+  const r = ClaimSchema.safeParse(doc);
+  if (!r.success) throw new BreakglassError('CLAIM_INVALID', r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+/**
+ * The refusal when the existing claim is not ours. An unreadable claim refuses
+ * too (CLAIM_INVALID): someone claimed the id, and nobody can tell for what.
+ */
+export function claimRefusal(c: Claim, where: string, existing: Claim | Error): string | undefined {
+  if (existing instanceof Error)
+    return `CLAIM_INVALID: session id ${c.session} has a claim in ${where} that cannot be read (${existing.message}); nothing activates under this id until it is repaired`;
+  if (existing.session === c.session && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
+  return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${where} (resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner} at commit ${existing.commit.slice(0, 12)}); a session id activates once per runner installation, whatever resource it names`;
 }
 
 /** Where the installation claims session ids. */
@@ -58,12 +80,14 @@ export class ClaimStore implements Claims {
       await this.kube.createConfigMap(this.namespace, body);
       return undefined;
     } catch (e) {
-      if ((e as BreakglassError).code !== 'KUBE_CONFLICT') throw e;
+      if (codeOf(e) !== 'KUBE_CONFLICT') throw e;
     }
-    const existing = await this.read(c.session);
-    if (existing && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
-    const what = existing ? `resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner} at commit ${existing.commit.slice(0, 12)}` : 'an unreadable claim';
-    return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${this.namespace} (${what}); a session id activates once per runner installation, whatever resource it names`;
+    // Only a claim that cannot be read refuses here; the API server failing to answer is thrown, and retried next loop.
+    const existing = await this.read(c.session).catch((e: unknown) => {
+      if (e instanceof BreakglassError && e.code === 'CLAIM_INVALID') return e;
+      throw e;
+    });
+    return claimRefusal(c, `${this.namespace}/${claimName(c.session)}`, existing ?? new Error('it vanished after the create conflicted'));
   }
 
   /** Only for `breakglass drill`, whose sandbox id and repository are thrown away: production claims are never deleted. */
@@ -71,13 +95,10 @@ export class ClaimStore implements Claims {
     await this.kube.call(`delete ConfigMap ${this.namespace}/${claimName(session)}`, () => this.kube.core.deleteNamespacedConfigMap({ namespace: this.namespace, name: claimName(session) }), true);
   }
 
+  /** The claim on `session`; undefined when there is none, CLAIM_INVALID when there is one that cannot be read. */
   async read(session: string): Promise<Claim | undefined> {
     const cm = await this.kube.readConfigMap(this.namespace, claimName(session));
-    try {
-      return JSON.parse(cm?.data?.['claim.json'] ?? '') as Claim;
-    } catch {
-      return undefined;
-    }
+    return cm ? parseClaim(cm.data?.['claim.json'] ?? '') : undefined;
   }
 }
 
@@ -98,6 +119,6 @@ export function claimStoreFor(config: ResolvedConfig): Claims | undefined {
       'CONFIG_INVALID',
       `resources live in ${places.size} different clusters or namespaces; set claims: { namespace, kubeconfig } to the one place where this installation claims session ids`,
     );
-  const r = inCluster[0]!;
-  return new ClaimStore(new Kube(loadKubeConfig(r.kubeconfig)), r.namespace);
+  const [r] = inCluster;
+  return r && new ClaimStore(new Kube(loadKubeConfig(r.kubeconfig)), r.namespace);
 }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadDocument } from '../core/document.js';
-import { parseDuration } from '../core/duration.js';
+import { durationSeconds } from '../core/duration.js';
 import { InvalidDocumentError } from '../core/errors.js';
 import type { RunnerConfig } from '../core/schemas.js';
 
@@ -37,7 +37,7 @@ export async function loadRunnerConfig(file: string): Promise<ResolvedConfig> {
   return {
     ...c,
     file: full,
-    pollSeconds: parseDuration(c.pollInterval)!,
+    pollSeconds: durationSeconds(c.pollInterval),
     repository: { ...c.repository, url },
     trust: at(c.trust),
     signingKey: at(c.signingKey),

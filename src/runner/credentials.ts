@@ -7,7 +7,7 @@
  * Whatever is issued lives in memory only until it is sealed to the recipient.
  */
 import { BreakglassError } from '../core/errors.js';
-import { parseDuration } from '../core/duration.js';
+import { durationSeconds } from '../core/duration.js';
 import type { SessionPlan } from '../core/plan.js';
 import type { DenyRule } from '../core/schemas.js';
 import { newGatewayCredential } from './gateway/sessions.js';
@@ -37,7 +37,7 @@ export function commandRun(d: RunnerDeps, s: Pick<MarkerState, 'session' | 'expi
   if (!settings) throw new BreakglassError('COMMAND_UNAVAILABLE', 'this runner has no commands section in its config: command resources are refused');
   if (!s.command) throw new BreakglassError('COMMAND_UNAVAILABLE', `session ${s.session} has no approved command in its marker`);
   // The policy may shorten or lengthen the runner's default per command; the timeout always applies.
-  const timeoutMs = parseDuration(s.command.def.timeout ?? settings.timeout)! * 1000;
+  const timeoutMs = durationSeconds(s.command.def.timeout ?? settings.timeout) * 1000;
   return {
     session: s.session,
     expires,
@@ -53,9 +53,10 @@ export async function issue(d: RunnerDeps, t: Target, plan: SessionPlan, state: 
   const base = { apiVersion: 'breakglass.dev/v1', kind: 'Credential', session: plan.session } as const;
   if (plan.type === 'vendor-held') return { expires: plan.expires };
   if (plan.type === 'command') {
-    const out = await mintCommand(commandRun(d, state, plan.expires));
+    const run = commandRun(d, state, plan.expires);
+    const out = await mintCommand(run);
     await at('credential');
-    const payload: SealedPayload = { ...base, type: 'command', command: state.command!.def.name, encoding: 'base64', data: out.toString('base64'), expires: plan.expires };
+    const payload: SealedPayload = { ...base, type: 'command', command: run.def.name, encoding: 'base64', data: out.toString('base64'), expires: plan.expires };
     return { payload, sha256: credentialDigest(out), expires: plan.expires };
   }
   const minted = await mint(t.kube, plan, created, at);

@@ -14,6 +14,7 @@ import { BreakglassError } from '../core/errors.js';
 import { readPublicKey, sealAndSign, type PrivateKey } from '../crypto/openpgp.js';
 import type { FileSource } from '../core/repository.js';
 import type { DeliveryBinding, SealedPayload } from '../core/delivery.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 /** The signed shapes live in core (core/delivery.ts), where `receive` and the drill verify them. */
 export type { CommandCredentialPayload, CredentialPayload, DeliveryBinding, SealedPayload } from '../core/delivery.js';
@@ -66,7 +67,7 @@ export async function deliverToDirectory(outbox: string, session: string, sealed
   try {
     fh = await open(path, 'wx', 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BreakglassError('ALREADY_DELIVERED', `${path} exists: session ${session} was already delivered`);
+    if (codeOf(e) === 'EEXIST') throw new BreakglassError('ALREADY_DELIVERED', `${path} exists: session ${session} was already delivered`);
     throw e;
   }
   try {

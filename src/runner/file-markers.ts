@@ -22,11 +22,12 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BreakglassError } from '../core/errors.js';
-import type { Claim, Claims } from './claims.js';
-import type { Marker, Markers, MarkerState } from './marker.js';
+import { claimRefusal, parseClaim, type Claim, type Claims } from './claims.js';
+import { OPEN_PHASES, parseMarkerState, sortRead, type Marker, type Markers, type MarkerState, type OpenMarkers } from './marker.js';
 import type { StateLocation } from '../core/plan-objects.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
-const OPEN = new Set(['activating', 'active', 'ending']);
+const OPEN = new Set<string>(OPEN_PHASES);
 const VERSION = /^([a-z0-9][a-z0-9-]{0,62})\.v(\d{6})\.json$/;
 
 /** Writes `bytes` to `dir/name` only if no such file exists; false when it does. Durable before it returns true. */
@@ -43,8 +44,8 @@ export async function createExclusive(dir: string, name: string, bytes: Uint8Arr
   try {
     await link(tmp, join(dir, name));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new BreakglassError('MARKER_WRITE_FAILED', `cannot write ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
+    if (codeOf(e) === 'EEXIST') return false;
+    throw new BreakglassError('MARKER_WRITE_FAILED', `cannot write ${join(dir, name)}: ${messageOf(e)}`, { cause: e });
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
@@ -75,20 +76,23 @@ export class FileMarkerStore implements Markers {
 
   private async versions(): Promise<Map<string, number>> {
     const latest = new Map<string, number>();
-    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
-      const m = VERSION.exec(f);
-      if (m) latest.set(m[1]!, Math.max(latest.get(m[1]!) ?? 0, Number(m[2])));
+    for (const f of await readdir(this.dir).catch((): string[] => [])) {
+      const [, session, n] = VERSION.exec(f) ?? [];
+      if (session && n) latest.set(session, Math.max(latest.get(session) ?? 0, Number(n)));
     }
     return latest;
   }
 
+  /** The latest version of a session's marker, validated: MARKER_INVALID when it cannot be read as one. */
   private async read(session: string, n: number): Promise<Marker> {
     const file = join(this.dir, versionName(session, n));
+    let raw: string;
     try {
-      return { state: JSON.parse(await readFile(file, 'utf8')) as MarkerState, resourceVersion: String(n) };
+      raw = await readFile(file, 'utf8');
     } catch (e) {
-      throw new BreakglassError('MARKER_INVALID', `marker file ${file} cannot be read: ${(e as Error).message}`, { cause: e });
+      throw new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (file ${file}) cannot be read: ${messageOf(e)}`, { cause: e });
     }
+    return { state: parseMarkerState(raw, session, `file ${file}`), resourceVersion: String(n) };
   }
 
   create(state: MarkerState): Promise<Marker | undefined> {
@@ -106,13 +110,17 @@ export class FileMarkerStore implements Markers {
     return written;
   }
 
-  async listOpen(): Promise<Marker[]> {
-    const out: Marker[] = [];
+  /** Every session's latest version is read: one that cannot be is listed as unreadable (its phase is unknown, so it may be open). */
+  async listOpen(): Promise<OpenMarkers> {
+    const results = [];
     for (const [session, n] of await this.versions()) {
-      const m = await this.read(session, n);
-      if (OPEN.has(m.state.phase)) out.push(m);
+      const r = await this.read(session, n).then(
+        (marker) => ({ session, marker }),
+        (error: unknown) => ({ session, error }),
+      );
+      if (!('marker' in r) || OPEN.has(r.marker.state.phase)) results.push(r);
     }
-    return out;
+    return sortRead(results);
   }
 }
 
@@ -127,12 +135,11 @@ export class FileClaimStore implements Claims {
 
   async claim(c: Claim): Promise<string | undefined> {
     if (await createExclusive(this.dir, `${c.session}.json`, Buffer.from(JSON.stringify(c)))) return undefined;
-    const existing = await readFile(join(this.dir, `${c.session}.json`), 'utf8').then(
-      (t) => JSON.parse(t) as Claim,
-      () => undefined,
-    );
-    if (existing && existing.resource === c.resource && existing.requestDigest === c.requestDigest) return undefined;
-    const what = existing ? `resource ${existing.resource}, request ${existing.requestDigest}, by runner ${existing.runner}` : 'an unreadable claim';
-    return `SESSION_CLAIMED: session id ${c.session} was already claimed in ${this.dir} (${what}); a session id activates once per runner installation, whatever resource it names`;
+    const file = join(this.dir, `${c.session}.json`);
+    // A claim that exists but cannot be read (or parsed) refuses: someone claimed the id, nobody can tell for what.
+    const existing = await readFile(file, 'utf8')
+      .then(parseClaim)
+      .catch((e: Error) => e);
+    return claimRefusal(c, file, existing);
   }
 }

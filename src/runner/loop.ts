@@ -31,7 +31,7 @@ import type { RunnerStep } from '../core/reasons.js';
 import { activate, planFor } from './activate.js';
 import { failureCode } from './failure-code.js';
 import type { RunnerDeps, Target } from './context.js';
-import { markerFactsOf, type Marker } from './marker.js';
+import { markerFactsOf, type Marker, type UnreadableMarker } from './marker.js';
 import { checkOwnRecord } from './own-record.js';
 import { privilegeRefusal } from './privileges.js';
 import { networkRefusal } from './providers/index.js';
@@ -44,6 +44,7 @@ import { flushRecords, pendingRecords } from './records.js';
 import { readLoopState, writeLoopState, type LoopState, type SessionProblem } from './repo.js';
 import { rollback, teardown } from './teardown.js';
 import { markerFacts } from './notify.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 interface GitView {
   commit: string;
@@ -84,7 +85,7 @@ async function fetchHead(d: RunnerDeps): Promise<string | undefined> {
     d.metrics?.polled(d.now());
     return head;
   } catch (e) {
-    d.log(`git: fetch failed, continuing with markers only: ${(e as Error).message}`, { event: 'fetch-failed', code: 'GIT_UNREACHABLE' });
+    d.log(`git: fetch failed, continuing with markers only: ${messageOf(e)}`, { event: 'fetch-failed', code: 'GIT_UNREACHABLE' });
     return undefined;
   }
 }
@@ -194,22 +195,23 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
   // A planted record is judged as absent everywhere, so it cannot turn off checks meant for pending sessions (request expiry).
   const model = planted ? { ...git.model, sessions: new Map(git.model.sessions).set(id, { ...s, record: undefined }) } : git.model;
   const verdict = await verifySession(model, id, d.trust, d.config.repository.name, d.now(), { policyVersions: git.versions });
-  const governing = verdict.evaluation?.governing;
-  const refusal = verdict.approved ? localRefusal(d, req, governing!) : undefined;
+  const verified = verdict.approved ? verdict.session : undefined;
+  const governing = verified?.governing;
+  const refusal = governing ? localRefusal(d, req, governing) : undefined;
   // The provider's credentials must still pass preflight. A failure is the runner's, not the request's:
   // thrown, so the session is retried every loop (loop.json failures) and opens once the scopes are granted.
-  const preflight = verdict.approved && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
+  const preflight = governing && !refusal && t ? await preflightRefusal(d, t, req.spec.network) : undefined;
   if (preflight) throw new BreakglassError('PROVIDER_PREFLIGHT', preflight);
   // A session that cannot be recorded as its policy and this runner's config ask is refused before anything exists.
-  const recording = verdict.approved && !refusal && t ? recordingRefusal(d, t, governing!, req.spec.recipient) : undefined;
+  const recording = governing && !refusal && t ? recordingRefusal(d, t, governing, req.spec.recipient) : undefined;
   // The runner's own privilege limits, judged against the live cluster; nothing exists yet if they refuse.
-  const privilege = verdict.approved && !refusal && !recording && t && governing!.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing!.policy) : undefined;
+  const privilege = governing && !refusal && !recording && t && governing.resource.type === 'kubernetes' ? await privilegeRefusal(d, t, req.spec.privilege, governing.policy) : undefined;
   const problem = recording ?? privilege;
-  const reason = verdict.approved ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
+  const reason = verified ? (refusal ?? (problem && `${problem.code}: ${problem.message}`)) : verdictLine(verdict);
   tr = decide({ ...seen, verified: reason ? { ok: false, reason } : { ok: true } }, d.now());
   d.log(`session ${id}: ${tr.state}: ${tr.reason}`);
-  if (tr.action !== 'activate' || !t) return { pending: true, refused: problem ?? planted };
-  const approved = { request: req, verdict, commit: git.commit, source: git.source };
+  if (tr.action !== 'activate' || !t || !verified) return { pending: true, refused: problem ?? planted };
+  const approved = { session: verified, commit: git.commit, source: git.source };
   if (d.dryRun) {
     // The plan activation would apply, handed over instead of applied.
     d.dryRun(await planFor(d, t, approved, d.now()));
@@ -226,7 +228,7 @@ async function handleCandidate(d: RunnerDeps, git: GitView, id: string): Promise
  */
 export async function planOnce(d: RunnerDeps): Promise<void> {
   const commit = await fetchHead(d);
-  const git = commit ? await readCandidates(d, await readLoopState(d.config.state), commit) : undefined;
+  const git = commit ? await readCandidates(d, await readLoopState(d.config.state, d.log), commit) : undefined;
   for (const id of git ? git.ids : []) await guarded(d, 'session', `session ${id}`, () => handleCandidate(d, git!, id));
 }
 
@@ -245,18 +247,38 @@ async function guarded(d: RunnerDeps, step: RunnerStep, what: string, fn: () => 
 }
 
 /**
+ * A marker that cannot be read is never acted on: nothing is activated,
+ * torn down or rolled back from a state nobody can read. It is reported at
+ * error level every loop (and kept in loop.json's failures) until an
+ * operator repairs it; meanwhile the reaper still deletes the session's
+ * labelled objects once their expiry annotation has passed.
+ */
+function refuseUnreadable(d: RunnerDeps, u: UnreadableMarker): SessionProblem {
+  d.metrics?.failures.inc({ step: 'markers', code: u.error.code });
+  d.log(`session ${u.session}: ${u.error.message}`, { session: u.session, event: 'marker-invalid', code: u.error.code, level: 'error' });
+  return { code: u.error.code, message: u.error.message };
+}
+
+/**
  * Step 2: every open marker, ended or expired first. The ends come from the
  * runner's own state (loop.json) and a minimal read of git for the sessions
  * its markers name; a failing read only loses this loop's new ends, never expiries.
  */
 async function closeOpen(d: RunnerDeps, st: LoopState, commit: string | undefined, failures: Map<string, SessionProblem>): Promise<void> {
   const open: [Target, Marker][] = [];
+  const unreadable: UnreadableMarker[] = [];
   let listedAll = true;
   for (const t of d.targets.values()) {
-    const err = await guarded(d, 'markers', `markers of ${t.resource}`, async () => open.push(...(await t.markers.listOpen()).map((m) => [t, m] as [Target, Marker])));
+    const err = await guarded(d, 'markers', `markers of ${t.resource}`, async () => {
+      const listed = await t.markers.listOpen();
+      open.push(...listed.markers.map((m): [Target, Marker] => [t, m]));
+      unreadable.push(...listed.unreadable);
+    });
     if (err) listedAll = false;
   }
-  const ids = open.map(([, m]) => m.state.session);
+  for (const u of unreadable) failures.set(u.session, refuseUnreadable(d, u));
+  // An unreadable marker's session keeps its end request: it is honoured once the marker is repaired.
+  const ids = [...open.map(([, m]) => m.state.session), ...unreadable.map((u) => u.session)];
   if (listedAll) d.metrics?.openPhases(open.map(([, m]) => m.state.phase));
   const ends = new Set(st.ends ?? []);
   if (commit)
@@ -311,7 +333,7 @@ export async function reconcileOnce(d: RunnerDeps, o: { activate?: boolean } = {
  * but nothing new is examined or minted.
  */
 async function reconcile(d: RunnerDeps, activate: boolean): Promise<void> {
-  const st = await readLoopState(d.config.state);
+  const st = await readLoopState(d.config.state, d.log);
   const previous = st.failures ?? {};
   const failures = new Map<string, SessionProblem>();
   const commit = await fetchHead(d);

@@ -11,66 +11,100 @@
  * teardown and the record survive a restart. It never holds a secret in clear.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import { z } from 'zod';
 import type { Kube } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { MANAGED_BY, MARKER_LABEL, markerName, PHASE_LABEL, SESSION_LABEL, type StateLocation } from '../core/plan-objects.js';
-import type { DenyRule, PolicyCommand } from '../core/schemas.js';
+import { DenyRule, Network, PolicyCommand, RESOURCE_TYPES, SessionId, Time } from '../core/schemas.js';
 import { phaseChangeAllowed, type MarkerFacts, type MarkerPhase } from '../core/session-state.js';
 import { parseTime } from '../core/duration.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 import type { ObjectRef } from './providers/types.js';
 
 export { MARKER_LABEL, markerName, PHASE_LABEL };
-const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
+const MARKER_PHASES = ['activating', 'active', 'ending', 'ended', 'failed'] as const satisfies readonly MarkerPhase[];
+export const OPEN_PHASES: readonly MarkerPhase[] = ['activating', 'active', 'ending'];
 
+const PathEventSchema = z.object({ state: z.enum(['down', 'up']), code: z.string(), message: z.string(), at: z.string() });
 /** A change in an open session's network path: down (with the provider's code) or restored. */
-export interface PathEvent {
-  state: 'down' | 'up';
-  code: string;
-  message: string;
-  at: string;
-}
+export type PathEvent = z.infer<typeof PathEventSchema>;
+
+const ObjectRefSchema = z.object({ kind: z.string().min(1), apiVersion: z.string().optional(), namespace: z.string().optional(), name: z.string().min(1), provider: z.string().optional() });
+
+/**
+ * Everything the runner must remember about a session between loops and
+ * restarts, as read back: what teardown, rollback and "once" rely on is
+ * checked, so a marker someone edited by hand (or a torn write) is
+ * MARKER_INVALID, never a half-read state. Keys it does not know are dropped
+ * (not refused): a newer runner may add some.
+ */
+export const MarkerStateSchema = z
+  .object({
+    session: SessionId,
+    phase: z.enum(MARKER_PHASES),
+    /** The runner that created the marker. */
+    runner: z.string(),
+    started: Time,
+    commit: z.string(),
+    repository: z.string(),
+    requestDigest: z.string(),
+    resource: z.string(),
+    network: Network,
+    approvals: z.array(z.object({ approver: z.string(), fingerprint: z.string(), file: z.string() })),
+    policy: z.object({ name: z.string(), digest: z.string() }),
+    activated: Time.optional(),
+    expires: Time.optional(),
+    objects: z.array(ObjectRefSchema),
+    /** The resource's type, which decides the credential (absent in markers written before command resources existed: kubernetes). */
+    type: z.enum(RESOURCE_TYPES).optional(),
+    /**
+     * A command resource's approved command and inputs, copied at activation:
+     * teardown (and a rollback after a crash) runs `revoke` from the marker
+     * alone, exactly as approved, without re-reading git.
+     */
+    command: z.object({ def: PolicyCommand, inputs: z.record(z.string(), z.string()) }).optional(),
+    credentialSha256: z.string().optional(),
+    /** The token encrypted to the runner's own OpenPGP key, for the revocation proof after a restart. */
+    sealedToken: z.string().optional(),
+    /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
+    delivery: z.object({ channel: z.enum(['directory', 'github', 'none']), ref: z.string().optional(), tag: z.string().optional() }).optional(),
+    /**
+     * Recorded through the session gateway (issue 12): `credentialSha256` is then the gateway
+     * credential's, the ServiceAccount token stays in `sealedToken` only, and `deny` are the
+     * policy's guardrails and `runnerNamespaces` the namespaces holding runner state, copied at
+     * activation so any replica enforces them from the marker alone.
+     */
+    gateway: z.object({ url: z.string(), deny: z.array(DenyRule), runnerNamespaces: z.array(z.string()) }).optional(),
+    endReason: z.string().optional(),
+    failure: z.object({ step: z.string(), code: z.string(), message: z.string() }).optional(),
+    /** Changes of the network path while the session was open (issue 11). */
+    path: z.array(PathEventSchema).optional(),
+  })
+  // An open session past activation without an expiry would never end on its clock: unreadable, not "open forever".
+  .refine((s) => s.expires !== undefined || (s.phase !== 'active' && s.phase !== 'ending'), { message: 'an active or ending marker must have expires', path: ['expires'] });
 
 /** Everything the runner must remember about a session between loops and restarts. */
-export interface MarkerState {
-  session: string;
-  phase: MarkerPhase;
-  /** The runner that created the marker. */
-  runner: string;
-  started: string;
-  commit: string;
-  repository: string;
-  requestDigest: string;
-  resource: string;
-  network: string;
-  approvals: { approver: string; fingerprint: string; file: string }[];
-  policy: { name: string; digest: string };
-  activated?: string;
-  expires?: string;
-  objects: ObjectRef[];
-  /** The resource's type, which decides the credential (absent in markers written before command resources existed: kubernetes). */
-  type?: 'kubernetes' | 'command' | 'vendor-held';
-  /**
-   * A command resource's approved command and inputs, copied at activation:
-   * teardown (and a rollback after a crash) runs `revoke` from the marker
-   * alone, exactly as approved, without re-reading git.
-   */
-  command?: { def: PolicyCommand; inputs: Record<string, string> };
-  credentialSha256?: string;
-  /** The token encrypted to the runner's own OpenPGP key, for the revocation proof after a restart. */
-  sealedToken?: string;
-  /** `tag`: this delivery's random tag, written before delivering, so a crash that loses `ref` can still find it. */
-  delivery?: { channel: 'directory' | 'github' | 'none'; ref?: string; tag?: string };
-  /**
-   * Recorded through the session gateway (issue 12): `credentialSha256` is then the gateway
-   * credential's, the ServiceAccount token stays in `sealedToken` only, and `deny` are the
-   * policy's guardrails and `runnerNamespaces` the namespaces holding runner state, copied at
-   * activation so any replica enforces them from the marker alone.
-   */
-  gateway?: { url: string; deny: DenyRule[]; runnerNamespaces: string[] };
-  endReason?: string;
-  failure?: { step: string; code: string; message: string };
-  /** Changes of the network path while the session was open (issue 11). */
-  path?: PathEvent[];
+export type MarkerState = z.output<typeof MarkerStateSchema>;
+
+/**
+ * Reads a marker's stored JSON. `where` names the ConfigMap or file for the
+ * message; `session` is the id its name gives, which the content must repeat
+ * (a marker copied under another session's name is not that session's).
+ * Throws MARKER_INVALID.
+ */
+export function parseMarkerState(raw: string, session: string, where: string): MarkerState {
+  const invalid = (why: string) =>
+    new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (${where}) ${why}; the runner neither activates nor tears down from it until it is repaired`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch (e) {
+    throw invalid(`is not JSON (${messageOf(e)})`);
+  }
+  const r = MarkerStateSchema.safeParse(doc);
+  if (!r.success) throw invalid(`does not hold a session state: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+  if (r.data.session !== session) throw invalid(`names session "${r.data.session}"`);
+  return r.data;
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */
@@ -90,10 +124,56 @@ function body(state: MarkerState, resourceVersion?: string): V1ConfigMap {
   };
 }
 
+const SESSION_OF_NAME = /^bg-marker-(.+)$/;
+
+/** The session a marker ConfigMap is for, from its name (what the runner created it as), else its label. */
+function sessionOf(cm: V1ConfigMap): string {
+  return SESSION_OF_NAME.exec(cm.metadata?.name ?? '')?.[1] ?? cm.metadata?.labels?.[SESSION_LABEL] ?? '?';
+}
+
 function parse(cm: V1ConfigMap): Marker {
+  const session = sessionOf(cm);
+  const where = `ConfigMap ${cm.metadata?.namespace ?? '?'}/${cm.metadata?.name ?? '?'}`;
   const raw = cm.data?.['session.json'];
-  if (!raw) throw new BreakglassError('MARKER_INVALID', `marker ${cm.metadata?.name} has no session.json`);
-  return { state: JSON.parse(raw) as MarkerState, resourceVersion: cm.metadata!.resourceVersion! };
+  if (!raw)
+    throw new BreakglassError(
+      'MARKER_INVALID',
+      `MARKER_INVALID: marker of session ${session} (${where}) has no session.json; the runner neither activates nor tears down from it until it is repaired`,
+    );
+  const state = parseMarkerState(raw, session, where);
+  // The label is what the open list selects by: one that disagrees with the content would hide an open session from teardown.
+  const label = cm.metadata?.labels?.[PHASE_LABEL];
+  if (label !== state.phase)
+    throw new BreakglassError(
+      'MARKER_INVALID',
+      `MARKER_INVALID: marker of session ${session} (${where}) is labelled phase ${label ?? '(none)'} but holds ${state.phase}; the runner neither activates nor tears down from it until it is repaired`,
+    );
+  const resourceVersion = cm.metadata?.resourceVersion;
+  if (!resourceVersion) throw new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (${where}) came back without a resourceVersion`);
+  return { state, resourceVersion };
+}
+
+/** A marker that could not be read: the session it names and why (MARKER_INVALID). */
+export interface UnreadableMarker {
+  session: string;
+  error: BreakglassError;
+}
+
+/** The open markers of a resource, and those that could not be read (which may be open: nobody can tell). */
+export interface OpenMarkers {
+  markers: Marker[];
+  unreadable: UnreadableMarker[];
+}
+
+/** Sorts read results into markers and MARKER_INVALID ones; any other error is thrown (the list itself failed). */
+export function sortRead(results: readonly ({ session: string } & ({ marker: Marker } | { error: unknown }))[]): OpenMarkers {
+  const out: OpenMarkers = { markers: [], unreadable: [] };
+  for (const r of results) {
+    if ('marker' in r) out.markers.push(r.marker);
+    else if (r.error instanceof BreakglassError && r.error.code === 'MARKER_INVALID') out.unreadable.push({ session: r.session, error: r.error });
+    else throw r.error;
+  }
+  return out;
 }
 
 /** Where a resource's markers live: a namespace of a cluster, or files in the state directory (file-markers.ts). */
@@ -105,8 +185,11 @@ export interface Markers {
   get(session: string): Promise<Marker | undefined>;
   /** Compare-and-swap: fails with KUBE_CONFLICT when another writer got there first. */
   update(marker: Marker, state: MarkerState): Promise<Marker>;
-  /** Markers of sessions that are not finished. */
-  listOpen(): Promise<Marker[]>;
+  /**
+   * Markers of sessions that are not finished, and the markers that could not
+   * be read (MARKER_INVALID): one unreadable marker never hides the others.
+   */
+  listOpen(): Promise<OpenMarkers>;
 }
 
 /** What decide() needs from a marker, as this runner sees it. */
@@ -157,7 +240,7 @@ export class MarkerStore implements Markers {
     try {
       return parse(await this.kube.createConfigMap(this.namespace, body(state)));
     } catch (e) {
-      if ((e as BreakglassError).code === 'KUBE_CONFLICT') return undefined;
+      if (codeOf(e) === 'KUBE_CONFLICT') return undefined;
       throw e;
     }
   }
@@ -173,8 +256,16 @@ export class MarkerStore implements Markers {
   }
 
   /** Markers of sessions that are not finished: a label-filtered list, cheap however long the history. */
-  async listOpen(): Promise<Marker[]> {
+  async listOpen(): Promise<OpenMarkers> {
     const cms = await this.kube.listConfigMaps(this.namespace, `${MARKER_LABEL}=true,${PHASE_LABEL} in (${OPEN_PHASES.join(',')})`);
-    return cms.map(parse);
+    return sortRead(
+      cms.map((cm) => {
+        try {
+          return { session: sessionOf(cm), marker: parse(cm) };
+        } catch (error) {
+          return { session: sessionOf(cm), error };
+        }
+      }),
+    );
   }
 }

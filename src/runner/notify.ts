@@ -14,11 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deliver, type SendOptions } from '../adapters/notify-send.js';
-import { formatTime, parseDuration, parseTime } from '../core/duration.js';
+import { durationSeconds, formatTime, parseTime } from '../core/duration.js';
 import { type NotifyEventType, type ResolvedChannel, wants } from '../core/notify-config.js';
 import type { EventDetail, NotifyEvent, SessionFacts } from '../core/notify-message.js';
 import { failureCode } from './failure-code.js';
 import type { MarkerState } from './marker.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 /** One queued delivery: an event for one channel. */
 interface OutboxEntry {
@@ -117,13 +118,13 @@ export class Notifier {
    * `expiringBefore` of its expiry.
    */
   async checkActive(session: string, expires: string | undefined, fallback?: Partial<SessionFacts>): Promise<void> {
-    const at = parseTime(expires ?? '');
-    if (at === undefined) return;
+    const at = expires === undefined ? undefined : parseTime(expires);
+    if (expires === undefined || at === undefined) return;
     const file = join(this.sessions, `${session}.json`);
     const remembered = await readJson<SessionMemory>(file);
-    if (remembered && !remembered.activated) await this.activated(session, expires!);
+    if (remembered && !remembered.activated) await this.activated(session, expires);
     const memory = (await readJson<SessionMemory>(file)) ?? { facts: unknownFacts(session, fallback), expiring: [] };
-    const due = this.o.channels.filter((c) => wants(c, 'expiring') && !memory.expiring.includes(c.name) && this.o.now() >= at - parseDuration(c.expiringBefore)! * 1000);
+    const due = this.o.channels.filter((c) => wants(c, 'expiring') && !memory.expiring.includes(c.name) && this.o.now() >= at - durationSeconds(c.expiringBefore) * 1000);
     if (!due.length) return;
     // Remembered before queueing: at worst a crash between the two loses one `expiring`, never sends it every loop.
     await this.guard(`remember expiring ${session}`, () => writeJson(this.sessions, `${session}.json`, { ...memory, expiring: [...memory.expiring, ...due.map((c) => c.name)] }));
@@ -151,7 +152,7 @@ export class Notifier {
 
   /** This channel's queued entries, oldest first; entries naming a channel no longer configured are dropped. */
   private async entries(name: string): Promise<[string, OutboxEntry][]> {
-    const names = (await readdir(this.outbox).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+    const names = (await readdir(this.outbox).catch((): string[] => [])).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
     const out: [string, OutboxEntry][] = [];
     for (const n of names) {
       const e = await readJson<OutboxEntry>(join(this.outbox, n));

@@ -9,11 +9,11 @@
  * way: it is logged, and no event is invented.
  */
 import { formatTime } from '../core/duration.js';
-import type { Network } from '../core/schemas.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { Marker, PathEvent } from './marker.js';
 import { networkProvider } from './providers/index.js';
 import { providerSetup } from './teardown.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** The marker keeps the last events only: enough for the record, bounded for the ConfigMap. */
 const MAX_EVENTS = 20;
@@ -30,7 +30,7 @@ export async function watchPath(d: RunnerDeps, t: Target, m: Marker): Promise<vo
   // Resources may share a namespace, so each target lists every marker there: only the session's own resource judges its path.
   if (s.phase !== 'active' || s.resource !== t.resource) return;
   try {
-    const provider = await networkProvider(s.network as Network, providerSetup(d, t));
+    const provider = await networkProvider(s.network, providerSetup(d, t));
     if (!provider.health) return;
     const problem = await provider.health(s.session, s.objects);
     const event = pathChange(s.path?.at(-1), problem, formatTime(d.now()));
@@ -39,6 +39,6 @@ export async function watchPath(d: RunnerDeps, t: Target, m: Marker): Promise<vo
     d.log(`session ${s.session}: network path ${event.state === 'down' ? 'down' : 'restored'}: ${event.code}: ${event.message}`);
   } catch (e) {
     // A conflict means another writer (a teardown) got there first; an API error is not evidence of a dead path.
-    d.log(`session ${s.session}: network path not checked: ${(e as Error).message}`);
+    d.log(`session ${s.session}: network path not checked: ${messageOf(e)}`);
   }
 }

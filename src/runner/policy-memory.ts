@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { formatTime, parseTime } from '../core/duration.js';
 import { BreakglassError } from '../core/errors.js';
 import type { ApprovedVersion } from '../core/policy-versions.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 const FILE = 'policy-versions.json';
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -30,8 +31,8 @@ export async function readPolicyMemory(stateDir: string): Promise<PolicyMemory> 
   try {
     text = await readFile(join(stateDir, FILE), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw invalid(stateDir, `cannot be read (${(e as Error).message})`);
+    if (codeOf(e) === 'ENOENT') return new Map();
+    throw invalid(stateDir, `cannot be read (${messageOf(e)})`);
   }
   let doc: unknown;
   try {

@@ -11,6 +11,7 @@ import { RawKube } from '../adapters/kube-raw.js';
 import type { ResolvedConfig } from './config.js';
 import { accessQuestions, describeQuestion, type AccessQuestion } from './permissions.js';
 import type { PreflightProblem } from './preflight.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** Where sessions (or only claims) are kept; `resources` names what uses it, for messages. */
 export interface ClusterPlace {
@@ -70,7 +71,7 @@ export async function checkCluster(p: ClusterPlace): Promise<PreflightProblem[]>
     return [
       {
         code: 'PREFLIGHT_CLUSTER_UNREACHABLE',
-        message: `the API server of ${where(p)} cannot be reached: ${(e as Error).message}`,
+        message: `the API server of ${where(p)} cannot be reached: ${messageOf(e)}`,
         fix: 'check the kubeconfig (or the in-cluster ServiceAccount) and the network path to the API server',
       },
     ];

@@ -23,6 +23,7 @@ import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { checkCluster, clusterPlaces } from './preflight-cluster.js';
 import { missingProviderEnv } from './providers/index.js';
 import { resolveChannels } from '../core/notify-config.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 /** One problem found before starting. */
 export interface PreflightProblem {
@@ -194,7 +195,7 @@ async function checkProviders(c: ResolvedConfig, o: PreflightOptions): Promise<P
       out.push(
         problem(
           code === 'NOTIFY_ENV_MISSING' ? 'PREFLIGHT_PROVIDER_ENV_MISSING' : 'PREFLIGHT_CONFIG_INVALID',
-          `${code}: ${why(e)}`,
+          `${code}: ${messageOf(e)}`,
           'set the variables the notify channels name (docs/guides/notifications.md)',
         ),
       );

@@ -17,6 +17,7 @@ import { escalations, type RbacRule } from '../core/rbac-escalation.js';
 import type { Policy } from '../core/schemas.js';
 import type { RunnerDeps, Target } from './context.js';
 import type { SessionProblem } from './repo.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** Namespaces this runner protects: every target's namespace and its config's list (the built-ins are added by protectedNamespaceOf). */
 export function runnerProtected(d: Pick<RunnerDeps, 'targets' | 'config'>, policy?: Policy): string[] {
@@ -38,7 +39,7 @@ async function effectiveRules(t: Target, name: string): Promise<RbacRule[]> {
         .join(',');
       if (sel.matchExpressions?.length || !labelSelector) throw new Error(`ClusterRole ${roleName} aggregates with a selector the runner does not evaluate`);
       const listed = await t.kube.call(`list ClusterRoles ${labelSelector}`, () => t.kube.rbac.listClusterRole({ labelSelector }));
-      for (const r of listed!.items) await visit(r);
+      for (const r of listed.items) await visit(r);
     }
   };
   const role = await t.kube.call(`read ClusterRole ${name}`, () => t.kube.rbac.readClusterRole({ name }), true);
@@ -65,7 +66,7 @@ export async function privilegeRefusal(d: RunnerDeps, t: Target, privilege: stri
   } catch (e) {
     throw new BreakglassError(
       'PRIVILEGE_UNVERIFIABLE',
-      `cannot read what ClusterRole ${p.clusterRole} grants (${(e as Error).message}); the session waits until it can be judged (the runner needs get and list on clusterroles)`,
+      `cannot read what ClusterRole ${p.clusterRole} grants (${messageOf(e)}); the session waits until it can be judged (the runner needs get and list on clusterroles)`,
       { cause: e },
     );
   }

@@ -14,6 +14,7 @@ import type { RunnerDeps, Target } from './context.js';
 import { networkProvider } from './providers/index.js';
 import type { PreflightCheck } from './providers/types.js';
 import { providerSetup } from './teardown.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** One provider's checklist for one resource. */
 export interface PreflightResult {
@@ -36,7 +37,7 @@ export async function preflightOne(d: RunnerDeps, t: Target, network: Network): 
     const provider = await networkProvider(network, providerSetup(d, t));
     checks = (await provider.preflight?.()) ?? [];
   } catch (e) {
-    checks = [{ need: `${network} provider usable`, ok: false, detail: (e as Error).message }];
+    checks = [{ need: `${network} provider usable`, ok: false, detail: messageOf(e) }];
   }
   const failed = checks.filter((c) => !c.ok);
   const key = `${t.resource}/${network}`;

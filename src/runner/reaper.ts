@@ -45,7 +45,9 @@ async function candidates(d: RunnerDeps, t: Target): Promise<Candidate[]> {
 export async function reap(d: RunnerDeps, t: Target): Promise<number> {
   const owned = await candidates(d, t);
   if (owned.length === 0) return 0;
-  const open = new Set((await t.markers.listOpen()).map((m) => m.state.session));
+  const listed = await t.markers.listOpen();
+  // A session whose marker cannot be read may be open: its objects are never orphans, only overdue past their expiry annotation.
+  const open = new Set([...listed.markers.map((m) => m.state.session), ...listed.unreadable.map((u) => u.session)]);
   const now = d.now();
   let removed = 0;
   for (const o of owned) {

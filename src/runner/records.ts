@@ -87,7 +87,7 @@ export async function queueRecord(stateDir: string, record: Record, key: Private
 /** The queued chunk files of a session, as repository paths. */
 async function queuedRecording(dir: string, session: string): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
-  const names = await readdir(join(dir, 'recording')).catch(() => [] as string[]);
+  const names = await readdir(join(dir, 'recording')).catch((): string[] => []);
   for (const name of names.sort()) out.set(`${recordingDir(session)}/${name}`, await readFile(join(dir, 'recording', name)));
   return out;
 }
@@ -153,13 +153,13 @@ async function pushOne(mirror: RepoMirror, dir: string, session: string, owner: 
 
 /** How many signed records wait in the state directory to be pushed. */
 export async function pendingRecords(stateDir: string): Promise<number> {
-  return (await readdir(join(stateDir, 'records')).catch(() => [] as string[])).length;
+  return (await readdir(join(stateDir, 'records')).catch((): string[] => [])).length;
 }
 
 /** Pushes every queued record; keeps those that could not be pushed for the next loop. */
 export async function flushRecords(mirror: RepoMirror, stateDir: string, log: (s: string) => void, owner: RecordOwner): Promise<number> {
   const root = join(stateDir, 'records');
-  const sessions = await readdir(root).catch(() => [] as string[]);
+  const sessions = await readdir(root).catch((): string[] => []);
   let pushed = 0;
   for (const session of sessions.sort()) {
     const dir = join(root, session);

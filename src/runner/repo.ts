@@ -8,6 +8,8 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, gitText, revParse } from '../adapters/git.js';
 import { CommitSource } from '../adapters/source.js';
+import { z } from 'zod';
+import { BreakglassError } from '../core/errors.js';
 import { SessionId } from '../core/schemas.js';
 
 /** Only folder names that are session ids are ever turned into paths to read. */
@@ -50,7 +52,9 @@ export class RepoMirror {
   async fetch(): Promise<string> {
     // Forced refspec: a rewritten branch is followed; the markers, not git, guard "once".
     await git(this.dir, ['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:${this.trackingRef}`]);
-    return (await this.head())!;
+    const head = await this.head();
+    if (!head) throw new BreakglassError('GIT_FAILED', `fetched ${this.url}, but ${this.trackingRef} names no commit (is ${this.branch} the branch?)`);
+    return head;
   }
 
   async head(): Promise<string | undefined> {
@@ -65,8 +69,8 @@ export class RepoMirror {
     const sessions = new Set<string>();
     let policies = false;
     for (const p of stdout.toString('utf8').split('\0')) {
-      const m = /^sessions\/([^/]+)\//.exec(p);
-      if (m && isSessionId(m[1]!)) sessions.add(m[1]!);
+      const [, id] = /^sessions\/([^/]+)\//.exec(p) ?? [];
+      if (id && isSessionId(id)) sessions.add(id);
       else if (p.startsWith('policies/')) policies = true;
     }
     return { sessions, policies, full: false };
@@ -93,8 +97,8 @@ export class RepoMirror {
     const out = await gitText(this.dir, ['ls-tree', '-z', '--name-only', '--full-tree', commit, '--', ...wanted.map((id) => `sessions/${id}/end.yaml`)]);
     const found = new Set<string>();
     for (const p of out.split('\0')) {
-      const m = /^sessions\/([^/]+)\/end\.yaml$/.exec(p);
-      if (m) found.add(m[1]!);
+      const [, id] = /^sessions\/([^/]+)\/end\.yaml$/.exec(p) ?? [];
+      if (id) found.add(id);
     }
     return found;
   }
@@ -105,31 +109,48 @@ export class RepoMirror {
   }
 }
 
-/** The little the runner persists besides markers: no secrets, only progress. */
-export interface LoopState {
-  lastCommit?: string;
-  /** Sessions seen but not activated, re-examined when policies change. */
-  pending: string[];
-  /** Sessions whose end.yaml was seen while active: remembered until their teardown completes. */
-  ends?: string[];
-  /** Sessions whose last examination threw (code and message, no secret): retried every loop, each on its own. */
-  failures?: Record<string, SessionProblem>;
-  /** Sessions refused for what their folder holds (SESSION_UNREADABLE, a planted record): re-examined when it changes. */
-  refused?: Record<string, SessionProblem>;
-}
-
+const SessionProblemSchema = z.object({ code: z.string(), message: z.string() });
 /** Why one session could not be processed: a stable code and a message naming no secret. */
-export interface SessionProblem {
-  code: string;
-  message: string;
-}
+export type SessionProblem = z.infer<typeof SessionProblemSchema>;
 
-export async function readLoopState(stateDir: string): Promise<LoopState> {
+const LoopStateSchema = z.object({
+  lastCommit: z.string().optional(),
+  /** Sessions seen but not activated, re-examined when policies change. */
+  pending: z.array(z.string()),
+  /** Sessions whose end.yaml was seen while active: remembered until their teardown completes. */
+  ends: z.array(z.string()).optional(),
+  /** Sessions whose last examination threw (code and message, no secret): retried every loop, each on its own. */
+  failures: z.record(z.string(), SessionProblemSchema).optional(),
+  /** Sessions refused for what their folder holds (SESSION_UNREADABLE, a planted record): re-examined when it changes. */
+  refused: z.record(z.string(), SessionProblemSchema).optional(),
+});
+/** The little the runner persists besides markers: no secrets, only progress. */
+export type LoopState = z.infer<typeof LoopStateSchema>;
+
+/**
+ * Reads loop.json. Absent, or unreadable (reported to `log` as STATE_INVALID),
+ * it is an empty state, which is safe: every changed session is examined
+ * again, and markers and claims still decide "once"; ends are found in git
+ * again (only one seen while git is unreachable waits for git).
+ */
+export async function readLoopState(stateDir: string, log?: (line: string) => void): Promise<LoopState> {
+  const file = join(stateDir, 'loop.json');
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(stateDir, 'loop.json'), 'utf8')) as LoopState;
+    text = await readFile(file, 'utf8');
   } catch {
     return { pending: [] };
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = undefined;
+  }
+  const r = LoopStateSchema.safeParse(doc);
+  if (r.success) return r.data;
+  log?.(`STATE_INVALID: ${file} is not the runner's loop state; starting from an empty one (every changed session is examined again; markers and claims still decide "once")`);
+  return { pending: [] };
 }
 
 /** Written atomically (rename), so a crash never leaves half a file. */

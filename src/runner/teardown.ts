@@ -20,6 +20,7 @@ import { dropRecording, gatherRecording } from './recording.js';
 import type { Network } from '../core/schemas.js';
 import type { Transition } from '../core/session-state.js';
 import { markerFacts } from './notify.js';
+import { codeOf, messageOf } from '../crypto/error-parts.js';
 
 /** What building this target's providers takes; `approved` (manifest pin and files) only at activation. */
 export function providerSetup(d: RunnerDeps, t: Target, approved?: ProviderSetup['approved']): ProviderSetup {
@@ -40,11 +41,11 @@ const CLUSTER_KINDS = new Set(['Deployment', 'Secret', 'NetworkPolicy', 'Service
  */
 async function teardownProvider(d: RunnerDeps, t: Target, s: MarkerState, objects: readonly ObjectRef[]): Promise<NetworkProvider | undefined> {
   try {
-    return await networkProvider(s.network as Network, providerSetup(d, t));
+    return await networkProvider(s.network, providerSetup(d, t));
   } catch (e) {
     const outside = objects.filter((o) => !CLUSTER_KINDS.has(o.kind));
-    if (outside.length) throw new BreakglassError('TEARDOWN_INCOMPLETE', `cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${(e as Error).message}`);
-    d.log(`session ${s.session}: ${(e as Error).message}; removing its cluster objects by label`);
+    if (outside.length) throw new BreakglassError('TEARDOWN_INCOMPLETE', `cannot remove ${outside.map((o) => `${o.kind} ${o.name}`).join(', ')} of session ${s.session}: ${messageOf(e)}`);
+    d.log(`session ${s.session}: ${messageOf(e)}; removing its cluster objects by label`);
     return undefined;
   }
 }
@@ -79,7 +80,7 @@ async function revocation(d: RunnerDeps, t: Target, s: MarkerState): Promise<End
   } catch (e) {
     // The runner key changed since activation: the token cannot be reviewed, but its
     // ServiceAccount was verified gone, which revokes it. Record exactly that, and finish.
-    d.log(`session ${s.session}: sealed token unreadable (${(e as Error).message}); recording ServiceAccount deletion as the proof`);
+    d.log(`session ${s.session}: sealed token unreadable (${messageOf(e)}); recording ServiceAccount deletion as the proof`);
     return { method: 'ServiceAccount deleted', result: 'serviceaccount-absent', at: formatTime(d.now()) };
   }
   const proof = await proveRevoked(t.kube, token, { attempts: d.revocationAttempts, delay: d.delay });
@@ -123,7 +124,7 @@ export async function teardown(d: RunnerDeps, t: Target, marker: Marker, tr: Tra
     try {
       m = await t.markers.update(m, { ...m.state, phase: 'ending', endReason: reason });
     } catch (e) {
-      if ((e as { code?: string }).code === 'KUBE_CONFLICT') return false;
+      if (codeOf(e) === 'KUBE_CONFLICT') return false;
       throw e;
     }
   }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadDocument } from '../../core/document.js';
 import { sha256Digest } from '../../core/digest.js';
-import { formatTime, parseDuration } from '../../core/duration.js';
+import { durationSeconds, formatTime, parseDuration } from '../../core/duration.js';
 import { BreakglassError, InvalidDocumentError } from '../../core/errors.js';
 import { API_VERSION, ApproverName, PolicyName, type Kind } from '../../core/schemas.js';
 import { renderText } from '../../core/view.js';
@@ -58,9 +58,11 @@ async function approveSession(io: CliIo, id: string, opts: ApproveOpts): Promise
   const dir = await repoDir(io, opts.repo);
   const keyRef = await locateKey(io, opts.key);
   const sv = await loadSessionView(dir, id, io.now(), opts.repository);
-  const req = sv.session.request!;
-  if (opts.duration !== undefined && !(parseDuration(opts.duration)! <= parseDuration(req.value!.spec.duration)!)) {
-    throw new BreakglassError('USAGE', `--duration ${JSON.stringify(opts.duration)} must be a duration no longer than the ${req.value!.spec.duration} requested`);
+  const req = sv.request;
+  // The flag is input (may not parse); the request's duration passed its schema.
+  const narrowed = opts.duration === undefined ? undefined : parseDuration(opts.duration);
+  if (opts.duration !== undefined && !(narrowed !== undefined && narrowed <= durationSeconds(req.value.spec.duration))) {
+    throw new BreakglassError('USAGE', `--duration ${JSON.stringify(opts.duration)} must be a duration no longer than the ${req.value.spec.duration} requested`);
   }
   const repository = await repositoryName(dir, sv.repository);
   const key = await openSigningKey(io, keyRef);
@@ -84,7 +86,7 @@ async function approveSession(io: CliIo, id: string, opts: ApproveOpts): Promise
   io.out(renderText(sv.view));
   io.out(`\nYou are about to sign, as ${approver} with key ${key.fingerprint}:\n\n${bytes.toString('utf8')}`);
   if (!sv.view.verdict.ok) io.err('WARNING: this request violates policy; the runner will refuse it whatever is signed');
-  await confirmOrRefuse(io, opts.yes, `Approve ${id} for ${req.value!.spec.privilege} on ${req.value!.spec.resource}?`);
+  await confirmOrRefuse(io, opts.yes, `Approve ${id} for ${req.value.spec.privilege} on ${req.value.spec.resource}?`);
   await signAndWrite(io, dir, rel, bytes, key, opts.commit ? `Approve ${id} (${approver})` : undefined);
 }
 

@@ -30,7 +30,7 @@ export function registerReject(program: Command, io: CliIo, done: (code: ExitCod
     .action(async (id: string, opts: RejectOpts) => {
       const dir = await repoDir(io, opts.repo);
       const sv = await loadSessionView(dir, id, io.now());
-      const req = sv.session.request!;
+      const req = sv.request;
       const doc = { apiVersion: API_VERSION, kind: 'Rejection', session: id, request: req.digest, by: await actor(dir, opts.by), at: formatTime(io.now()), reason: opts.reason };
       const rel = `sessions/${id}/rejection.yaml`;
       const bytes = Buffer.from(toYaml(doc));

@@ -38,7 +38,7 @@ function toJson(v: SessionVerdict, commit: string, repository: string, at: numbe
 function printText(io: CliIo, v: SessionVerdict, commit: string): void {
   const a = v.approvals;
   const who = a?.accepted.map((x) => `${x.approver} (${x.keyId})`).join(', ');
-  if (v.approved) io.out(`approved: ${v.id} at ${commit.slice(0, 12)}: ${a!.accepted.length} of ${a!.need} (${who}); policy ${v.policy!.name} approved`);
+  if (v.approved) io.out(`approved: ${v.id} at ${commit.slice(0, 12)}: ${v.approvals.accepted.length} of ${v.approvals.need} (${who}); policy ${v.policy.name} approved`);
   else {
     io.out(`NOT approved: ${v.id} at ${commit.slice(0, 12)}${a ? `: ${a.accepted.length} of ${a.need} valid approvals` : ''}`);
     for (const r of v.reasons) io.out(`  ${r.file ? `${r.file}: ` : ''}${r.code}: ${r.message}`);

@@ -15,6 +15,7 @@
  */
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { chunkSecretName, MANAGED_BY, RECORDING_LABEL } from '../../core/plan-objects.js';
+import { codeOf } from '../../crypto/error-parts.js';
 
 export { chunkSecretName, RECORDING_LABEL };
 const A_INDEX = 'breakglass.dev/chunk-index';
@@ -91,7 +92,7 @@ export class ChunkStore {
       await this.raw.create(body);
       return true;
     } catch (e) {
-      if ((e as { code?: string }).code === 'KUBE_CONFLICT') return false;
+      if (codeOf(e) === 'KUBE_CONFLICT') return false;
       throw e;
     }
   }

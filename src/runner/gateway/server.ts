@@ -28,6 +28,7 @@ import { ChunkStore } from './chunks.js';
 import { forward, forwardUpgrade, requestEvent, requestId, writeRaw, type Upstream } from './proxy.js';
 import { SessionRecorder } from './recorder.js';
 import { SessionResolver, type LiveSession } from './sessions.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 /** What the gateway is built from (the runner's composition root passes these). */
 export interface GatewayOptions {
@@ -94,7 +95,7 @@ export class Gateway {
       this.tick.unref();
       this.o.log(`gateway: listening on ${this.o.listen}`);
     } catch (e) {
-      this.problem = (e as Error).message;
+      this.problem = messageOf(e);
       this.o.log(`gateway: cannot listen on ${this.o.listen}: ${this.problem}; recorded sessions are refused until it can`);
     }
   }
@@ -174,7 +175,7 @@ export class Gateway {
     try {
       live = await this.resolver.resolve(req.headers.authorization);
     } catch (e) {
-      this.o.log(`gateway: cannot resolve a credential: ${(e as Error).message}`);
+      this.o.log(`gateway: cannot resolve a credential: ${messageOf(e)}`);
       return { refusal: { status: 401, code: 'GATEWAY_CREDENTIAL_REFUSED', message: 'breakglass gateway: the session could not be checked' } };
     }
     if ('status' in live) {

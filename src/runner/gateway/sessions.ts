@@ -102,7 +102,8 @@ export class SessionResolver {
     const at = this.now();
     const sessions = new Map<string, Open>();
     for (const target of this.targets.values()) {
-      for (const m of await target.markers.listOpen()) if (!sessions.has(m.state.session)) sessions.set(m.state.session, { state: m.state, target });
+      // An unreadable marker (MARKER_INVALID) opens nothing here: the loop reports it, the gateway refuses its credential.
+      for (const m of (await target.markers.listOpen()).markers) if (!sessions.has(m.state.session)) sessions.set(m.state.session, { state: m.state, target });
     }
     this.directory = { at, sessions };
     return this.directory;
@@ -125,9 +126,8 @@ export class SessionResolver {
   /** The live session a bearer credential opens, or the 401 to answer. */
   async resolve(authorization: string | undefined): Promise<LiveSession | GatewayRefusal> {
     const bearer = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
-    const m = bearer ? CREDENTIAL.exec(bearer) : null;
-    if (!bearer || !m) return refused('no breakglass gateway credential');
-    const session = m[1]!;
+    const session = bearer ? CREDENTIAL.exec(bearer)?.[1] : undefined;
+    if (!bearer || !session) return refused('no breakglass gateway credential');
     const why = await this.closed(session);
     if (why) return refused(`session ${session}: ${why}`);
     const open = await this.marker(session);

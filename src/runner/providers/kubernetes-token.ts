@@ -23,20 +23,31 @@ function ref(o: PlannedObject): ObjectRef {
   return { kind: o.kind, apiVersion: o.apiVersion, namespace: o.namespace, name: o.name, provider: 'kubernetes-token' };
 }
 
+/** A part the plan always fills for this kind of object; missing, it is a planning bug and nothing is created. */
+function planned<T>(value: T | undefined, what: string, o: PlannedObject): T {
+  if (value === undefined) throw new BreakglassError('PLAN_INVALID', `the plan's ${o.kind} ${o.name} has no ${what}`);
+  return value;
+}
+
 function bindingBody(o: PlannedObject): V1ClusterRoleBinding & V1RoleBinding {
+  const subject = planned(o.subject, 'subject', o);
   return {
     metadata: { name: o.name, namespace: o.namespace, labels: o.labels, annotations: o.annotations },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: o.roleRef!.name },
-    subjects: [{ kind: 'ServiceAccount', name: o.subject!.name, namespace: o.subject!.namespace }],
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: planned(o.roleRef, 'roleRef', o).name },
+    subjects: [{ kind: 'ServiceAccount', name: subject.name, namespace: subject.namespace }],
   };
 }
 
 async function createObject(kube: Kube, o: PlannedObject): Promise<void> {
   const meta = { name: o.name, namespace: o.namespace, labels: o.labels, annotations: o.annotations };
-  if (o.kind === 'ServiceAccount')
-    await kube.call(`create ServiceAccount ${o.namespace}/${o.name}`, () => kube.core.createNamespacedServiceAccount({ namespace: o.namespace!, body: { metadata: meta } }));
-  else if (o.kind === 'ClusterRoleBinding') await kube.call(`create ClusterRoleBinding ${o.name}`, () => kube.rbac.createClusterRoleBinding({ body: bindingBody(o) }));
-  else await kube.call(`create RoleBinding ${o.namespace}/${o.name}`, () => kube.rbac.createNamespacedRoleBinding({ namespace: o.namespace!, body: bindingBody(o) }));
+  if (o.kind === 'ServiceAccount') {
+    const namespace = planned(o.namespace, 'namespace', o);
+    await kube.call(`create ServiceAccount ${namespace}/${o.name}`, () => kube.core.createNamespacedServiceAccount({ namespace, body: { metadata: meta } }));
+  } else if (o.kind === 'ClusterRoleBinding') await kube.call(`create ClusterRoleBinding ${o.name}`, () => kube.rbac.createClusterRoleBinding({ body: bindingBody(o) }));
+  else {
+    const namespace = planned(o.namespace, 'namespace', o);
+    await kube.call(`create RoleBinding ${namespace}/${o.name}`, () => kube.rbac.createNamespacedRoleBinding({ namespace, body: bindingBody(o) }));
+  }
 }
 
 /**
@@ -52,8 +63,8 @@ export async function mint(kube: Kube, plan: SessionPlan, created: ObjectRef[], 
     await step(o.kind === 'ServiceAccount' ? 'serviceaccount' : 'binding');
   }
   const sa = objects.find((o) => o.kind === 'ServiceAccount');
-  const namespace = sa?.namespace;
-  if (!sa || !namespace) throw new BreakglassError('PLAN_INVALID', `the plan of session ${plan.session} has no ServiceAccount to request a token for`);
+  if (!sa) throw new BreakglassError('PLAN_INVALID', `the plan of session ${plan.session} has no ServiceAccount to request a token for`);
+  const namespace = planned(sa.namespace, 'namespace', sa);
   const tr = await kube.call(`TokenRequest for ${namespace}/${sa.name}`, () =>
     kube.core.createNamespacedServiceAccountToken({ name: sa.name, namespace, body: { spec: { expirationSeconds: plan.tokenSeconds, audiences: [] } } }),
   );

@@ -19,6 +19,7 @@ import { networkPolicyName } from '../../core/plan-objects.js';
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
 import { ownership } from './workload.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 const PROVIDER = 'networkpolicy';
 const API = 'networking.k8s.io/v1';
@@ -40,7 +41,7 @@ export function readManifest(path: string, bytes: Uint8Array, pinnedSha256: stri
     // uniqueKeys compares each key with every earlier one; the scan above caps keys per mapping.
     doc = parse(text, { maxAliasCount: 0, uniqueKeys: true });
   } catch (e) {
-    throw new BreakglassError('NETPOL_INVALID', `${path} is not valid YAML: ${(e as Error).message}`);
+    throw new BreakglassError('NETPOL_INVALID', `${path} is not valid YAML: ${messageOf(e)}`);
   }
   const m = doc as RawObject;
   if (m?.apiVersion !== API || m.kind !== 'NetworkPolicy') throw new BreakglassError('NETPOL_INVALID', `${path} must be a ${API} NetworkPolicy`);

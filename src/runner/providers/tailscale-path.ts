@@ -13,6 +13,7 @@ import { failureCode } from '../failure-code.js';
 import { routerHostname } from './tailscale-router.js';
 import type { PathProblem, PreflightCheck } from './types.js';
 import { waitFor } from './workload.js';
+import { codeOf, messageOf } from '../../crypto/error-parts.js';
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 const extra = (enabled: readonly string[], approved: readonly string[]) => enabled.filter((r) => !approved.includes(r));
@@ -107,7 +108,7 @@ async function probe(need: string, fn: () => Promise<unknown>): Promise<Prefligh
     await fn();
     return check(need, true);
   } catch (e) {
-    return check(need, false, `${failureCode(e, 'network')}: ${e instanceof Error ? e.message : String(e)}`);
+    return check(need, false, `${failureCode(e, 'network')}: ${messageOf(e)}`);
   }
 }
 
@@ -124,7 +125,7 @@ export async function preflight(api: TailscaleClient, config: TailscaleConfig): 
   try {
     scopes = await api.grantedScopes();
   } catch (e) {
-    return [check('Tailscale credential accepted', false, (e as Error).message)];
+    return [check('Tailscale credential accepted', false, messageOf(e))];
   }
   for (const s of scopes ? REQUIRED_SCOPES : []) checks.push(check(`OAuth scope ${s}`, scopes!.includes(s) || scopes!.includes('all'), `granted: ${scopes!.join(' ') || 'none'}`));
   checks.push(await probe('list auth keys (auth_keys)', () => api.listAuthKeys()));

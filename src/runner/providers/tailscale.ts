@@ -11,7 +11,7 @@
  * registered (by hostname) through the API, the key, the Secrets, the Role,
  * RoleBinding and ServiceAccount.
  */
-import { parseDuration } from '../../core/duration.js';
+import { durationSeconds } from '../../core/duration.js';
 import { AUTH_KEY_SECONDS, keyDescription } from '../../core/plan-objects.js';
 import type { TailscaleConfig } from '../../core/schemas.js';
 import { realDelay, secretFromEnv, type Delay, type HttpOptions } from '../../adapters/http.js';
@@ -21,6 +21,7 @@ import { enableRoutes, pathHealth, preflight, waitOnline } from './tailscale-pat
 import { PROVIDER, routerHostname, routerObjects, routerRefs, routerSpec } from './tailscale-router.js';
 import type { NetworkProvider, ObjectRef } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitReady, workloadGone, workloadHealth, workloadName } from './workload.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 export { routerHostname, stateSecretName } from './tailscale-router.js';
 export { keyDescription };
@@ -75,7 +76,7 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       const api = client();
       const created: ObjectRef[] = [];
       const name = workloadName(plan.session, PROVIDER);
-      const deadline = Date.now() + parseDuration(config.readinessTimeout)! * 1000;
+      const deadline = Date.now() + durationSeconds(config.readinessTimeout) * 1000;
       return assembleOrRollBack(
         created,
         async () => {
@@ -105,7 +106,7 @@ export function tailscaleProvider(config: TailscaleConfig, deps: TailscaleDeps):
       try {
         api = client();
       } catch (e) {
-        return [{ need: 'Tailscale credential in the runner environment', ok: false, detail: (e as Error).message }];
+        return [{ need: 'Tailscale credential in the runner environment', ok: false, detail: messageOf(e) }];
       }
       return preflight(api, config);
     },

@@ -11,7 +11,7 @@
  * teardown: the Deployment and Secret, then the connector itself (which
  * invalidates its tokens).
  */
-import { parseDuration } from '../../core/duration.js';
+import { durationSeconds } from '../../core/duration.js';
 import { BreakglassError } from '../../core/errors.js';
 import type { SessionPlan } from '../../core/plan.js';
 import { connectorName } from '../../core/plan-objects.js';
@@ -22,6 +22,7 @@ import { TwingateClient, type ConnectorTokens } from '../../adapters/twingate.js
 import { failureCode } from '../failure-code.js';
 import type { NetworkProvider, ObjectRef, PathProblem, PreflightCheck } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitFor, waitReady, workloadGone, workloadHealth, workloadName, type WorkloadSpec } from './workload.js';
+import { codeOf, messageOf } from '../../crypto/error-parts.js';
 
 const PROVIDER = 'twingate';
 
@@ -53,7 +54,7 @@ export function twingateProvider(config: TwingateConfig, deps: TwingateDeps): Ne
     async create(plan) {
       const api = client();
       const created: ObjectRef[] = [];
-      const deadline = Date.now() + parseDuration(config.readinessTimeout)! * 1000;
+      const deadline = Date.now() + durationSeconds(config.readinessTimeout) * 1000;
       return assembleOrRollBack(
         created,
         async () => {
@@ -129,7 +130,7 @@ async function preflight(config: TwingateConfig, env: NodeJS.ProcessEnv, client:
     if (!env[config.apiKeyEnv]) return [{ need, ok: false, detail: `${config.apiKeyEnv} is not set` }];
     return [(await client().remoteNetworkExists(config.remoteNetworkId)) ? { need, ok: true } : { need, ok: false, detail: 'remote network not found' }];
   } catch (e) {
-    return [{ need, ok: false, detail: `${failureCode(e, 'network')}: ${e instanceof Error ? e.message : String(e)}` }];
+    return [{ need, ok: false, detail: `${failureCode(e, 'network')}: ${messageOf(e)}` }];
   }
 }
 

@@ -12,6 +12,7 @@ import { ownership, PROVIDER_LABEL, SESSION_LABEL, workloadName } from '../../co
 import type { RawKube, RawObject } from '../../adapters/kube-raw.js';
 import { realDelay, type Delay } from '../../adapters/http.js';
 import type { ObjectRef, PathProblem } from './types.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 // Names and labels are the plan's (core/plan-objects.ts): what is created is what was planned.
 export { ownership, PROVIDER_LABEL, workloadName };
@@ -187,7 +188,7 @@ export async function assembleOrRollBack(created: ObjectRef[], steps: () => Prom
       await rollback(created);
     } catch (r) {
       // The failure that matters is the first; the reaper removes what rollback could not.
-      (e as Error & { rollback?: string }).rollback = (r as Error).message;
+      (e as Error & { rollback?: string }).rollback = messageOf(r);
     }
     throw e;
   }
