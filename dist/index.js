@@ -1,5 +1,5 @@
 import { createRequire as __bgCreateRequire } from 'node:module';
-{ const [__bgMaj, __bgMin] = process.versions.node.split('.').map(Number); if (__bgMaj < 22 || (__bgMaj === 22 && __bgMin < 12)) { process.stdout.write('::error::breakglass: needs Node.js 22.12 or newer (24 recommended); found Node.js ' + process.versions.node + '\n'); process.exit(2); } }
+{ const [__bgMaj, __bgMin] = process.versions.node.split('.').map(Number); if (__bgMaj < 22 || (__bgMaj === 22 && __bgMin < 12)) { process.stdout.write('::error::breakglass: NODE_UNSUPPORTED: needs Node.js 22.12 or newer (24 recommended); found Node.js ' + process.versions.node + '\n'); process.exit(2); } }
 const require = __bgCreateRequire(import.meta.url);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
@@ -31925,6 +31925,9 @@ function fail(code, message, cause) {
 function formatFinding(f) {
   return `${f.file}:${f.line}:${f.col}: ${f.severity} ${f.code}: ${f.message}`;
 }
+function formatError(code, message) {
+  return `breakglass: ${code}: ${message.replace(/\s*\n\s*/g, " ").trim()}`;
+}
 function hasErrors(findings) {
   return findings.some((f) => f.severity === "error");
 }
@@ -32133,7 +32136,7 @@ __export(external_exports, {
   flattenError: () => flattenError,
   float32: () => float32,
   float64: () => float64,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   fromJSONSchema: () => fromJSONSchema,
   function: () => _function,
   getDiscriminatedOption: () => getDiscriminatedOption,
@@ -32531,7 +32534,7 @@ __export(core_exports2, {
   extractDefs: () => extractDefs,
   finalize: () => finalize,
   flattenError: () => flattenError,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   getDiscriminatedOption: () => getDiscriminatedOption,
   globalConfig: () => globalConfig,
   globalRegistry: () => globalRegistry,
@@ -33624,7 +33627,7 @@ function flattenError(error64, mapper = (issue3) => issue3.message) {
   }
   return { formErrors, fieldErrors };
 }
-function formatError(error64, mapper = (issue3) => issue3.message) {
+function formatError2(error64, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
   const processError = (error65, path3 = []) => {
     for (const issue3 of error65.issues) {
@@ -49209,7 +49212,7 @@ var initializer2 = (inst, issues) => {
   if (_installedErrorProtos.has(proto))
     return;
   _installedErrorProtos.add(proto);
-  _lazyMethod(proto, "format", (self2) => (mapper) => formatError(self2, mapper));
+  _lazyMethod(proto, "format", (self2) => (mapper) => formatError2(self2, mapper));
   _lazyMethod(proto, "flatten", (self2) => (mapper) => flattenError(self2, mapper));
   _lazyMethod(proto, "addIssue", (self2) => (issue3) => {
     self2.issues.push(issue3);
@@ -56380,20 +56383,53 @@ function retryAfterMs(header, now) {
   return Number.isNaN(at2) ? void 0 : Math.max(0, at2 - now);
 }
 var sleep = (ms) => new Promise((resolve4) => setTimeout(resolve4, ms));
+var headerRetryAfter = (error64) => retryAfterMs(error64?.response?.headers?.["retry-after"], Date.now());
 async function withRetry(fn, opts = DEFAULT_RETRY) {
   const delay = opts.delayFn ?? sleep;
+  const retryable = opts.retryable ?? isRetryable;
+  const retryAfter = opts.retryAfter ?? headerRetryAfter;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (attempt >= opts.attempts || !isRetryable(e)) throw e;
-      const asked = retryAfterMs(e?.response?.headers?.["retry-after"], Date.now());
-      if (asked !== void 0 && opts.giveUpAfterMs !== void 0 && asked > opts.giveUpAfterMs) throw e;
-      const ms = Math.min(asked ?? opts.baseMs * 2 ** (attempt - 1), opts.maxDelayMs);
+      if (attempt >= opts.attempts || !retryable(e)) throw e;
+      const wanted = retryAfter(e) ?? opts.baseMs * 2 ** (attempt - 1);
+      if (opts.giveUpAfterMs !== void 0 && wanted > opts.giveUpAfterMs) throw e;
+      const ms = Math.min(wanted, opts.maxDelayMs);
       opts.onRetry?.(attempt, e, ms);
       await delay(ms);
     }
   }
+}
+
+// src/adapters/github.ts
+var DEFAULT_TIMEOUT_MS = 3e4;
+function createOctokit(o) {
+  const debug2 = o.log?.debug ?? (() => {
+  });
+  const octokit = new Octokit2({
+    auth: o.token || void 0,
+    baseUrl: o.baseUrl,
+    userAgent: o.userAgent,
+    log: { debug: debug2, info: debug2, warn: o.log?.warn ?? debug2, error: debug2 }
+  });
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const withTimeout = (options) => {
+    options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+  };
+  const { retry } = o;
+  const policy = (options) => retry === false ? { attempts: 1, baseMs: 0, maxDelayMs: 0 } : {
+    ...retry,
+    onRetry: (n, e, ms) => o.log?.warn(`GitHub API ${options.method} ${options.url} answered ${e.status ?? "no response"}; retry ${n} of ${retry.attempts - 1} in ${ms} ms`)
+  };
+  octokit.hook.wrap(
+    "request",
+    (request2, options) => withRetry(async () => {
+      withTimeout(options);
+      return request2(options);
+    }, policy(options))
+  );
+  return octokit;
 }
 
 // src/action/github.ts
@@ -56409,21 +56445,7 @@ var GitHubApiError = class extends BreakglassError {
 };
 function createGitHub(opts) {
   const retry = opts.retry ?? DEFAULT_RETRY;
-  const debug2 = opts.log?.debug ?? (() => {
-  });
-  const octokit = new Octokit2({
-    auth: opts.token || void 0,
-    baseUrl: opts.baseUrl,
-    userAgent: "breakglass-action",
-    log: { debug: debug2, info: debug2, warn: opts.log?.warn ?? debug2, error: debug2 }
-  });
-  octokit.hook.wrap(
-    "request",
-    (request2, options) => withRetry(async () => request2(options), {
-      ...retry,
-      onRetry: (n, e, ms) => opts.log?.warn(`GitHub API ${options.method} ${options.url} answered ${e.status ?? "no response"}; retry ${n} of ${retry.attempts - 1} in ${ms} ms`)
-    })
-  );
+  const octokit = createOctokit({ token: opts.token, baseUrl: opts.baseUrl, userAgent: "breakglass-action", retry, log: opts.log });
   const { owner, repo } = opts;
   const call = async (what, fn) => {
     try {
@@ -69760,6 +69782,95 @@ var nodemailer_default = nodemailer;
 
 // src/core/notify-message.ts
 import { createHash } from "node:crypto";
+
+// src/core/reasons.ts
+var RECORDING_CHAIN_CODES = ["RECORDING_MISSING", "RECORDING_TRUNCATED", "RECORDING_EXTRA", "RECORDING_REORDERED", "RECORDING_ALTERED", "RECORDING_UNBOUND"];
+var RECORDING_CONTENT_CODES = ["RECORDING_UNREADABLE", "RECORDING_MALFORMED", "RECORDING_FOREIGN"];
+var RECORDING_CODES = [...RECORDING_CHAIN_CODES, ...RECORDING_CONTENT_CODES];
+var REASONS = [
+  // Signature and key checks made in crypto/ (SIGNATURE_*, KEY_*, SIGSTORE_*): listed in crypto/errors.ts.
+  ...CRYPTO_REASONS,
+  "APPROVAL_INVALID",
+  "APPROVAL_FILE_MISMATCH",
+  "SIGNATURE_MISSING",
+  "SIGNATURE_AMBIGUOUS",
+  "APPROVER_NAME_MISMATCH",
+  "APPROVER_NOT_IN_POLICY",
+  "REQUEST_DIGEST_MISMATCH",
+  "SESSION_MISMATCH",
+  "REPOSITORY_MISMATCH",
+  "DECISION_NOT_APPROVE",
+  "APPROVAL_EXPIRED",
+  "APPROVAL_NOT_YET_VALID",
+  "DURATION_WIDENS",
+  "SELF_APPROVAL",
+  "DUPLICATE_KEY",
+  "THRESHOLD_NOT_MET",
+  "REQUEST_INVALID",
+  "SESSION_REJECTED",
+  "POLICY_VIOLATION",
+  "POLICY_UNAPPROVED",
+  "POLICY_NAME_MISMATCH",
+  "POLICY_DIGEST_MISMATCH",
+  // OpenPGP key rotation (issue 10): one person counted once, whatever the number of keys.
+  "DUPLICATE_APPROVER",
+  // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
+  "REQUEST_ID_MISMATCH",
+  "POLICY_FILE_MISMATCH",
+  "POLICY_ROLLBACK",
+  "SESSION_CLAIMED",
+  // A delivered credential (`receive`): who sealed it, and for what.
+  "DELIVERY_UNSIGNED",
+  "DELIVERY_SIGNER_UNKNOWN",
+  "DELIVERY_SIGNATURE_INVALID",
+  "DELIVERY_BINDING_MISMATCH",
+  // Runner isolation and privilege limits (docs/security/runner-isolation.md, privileges.md).
+  "SESSION_UNREADABLE",
+  "RECORD_UNSIGNED",
+  "RECORD_NOT_RUNNER",
+  "RECORD_INVALID",
+  "PRIVILEGE_PROTECTED_NAMESPACE",
+  "PRIVILEGE_ESCALATES",
+  "PRIVILEGE_UNVERIFIABLE",
+  ...RECORDING_CODES,
+  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
+  // session was refused before anything was created, and why the gateway refused a request.
+  "RECORDING_NO_GATEWAY",
+  "RECORDING_NO_AUDITORS",
+  "RECORDING_AUDITOR_IS_RECIPIENT",
+  "RECORDING_GATEWAY_DOWN",
+  "GATEWAY_CREDENTIAL_REFUSED",
+  "GATEWAY_DENIED",
+  "GATEWAY_PROTECTED_NAMESPACE",
+  "GATEWAY_PATH_REFUSED",
+  "GATEWAY_IMPERSONATION_REFUSED"
+];
+function isVerificationFailure(e) {
+  return e instanceof VerificationFailure && REASONS.includes(e.code);
+}
+function fail2(code, message, cause) {
+  throw new VerificationFailure(code, message, cause === void 0 ? void 0 : { cause });
+}
+var RUNNER_STEP_CODES = {
+  marker: "MARKER_WRITE_FAILED",
+  network: "NETWORK_FAILED",
+  recipient: "RECIPIENT_KEY_UNUSABLE",
+  credential: "CREDENTIAL_FAILED",
+  sealed: "SEAL_FAILED",
+  active: "MARKER_WRITE_FAILED",
+  delivered: "DELIVERY_FAILED",
+  teardown: "TEARDOWN_INCOMPLETE",
+  revocation: "REVOCATION_UNPROVEN",
+  git: "GIT_UNREACHABLE",
+  session: "SESSION_STEP_FAILED",
+  reaper: "REAPER_FAILED",
+  records: "RECORD_PUSH_FAILED",
+  markers: "MARKER_LIST_FAILED",
+  policies: "POLICY_MEMORY_FAILED",
+  notify: "NOTIFY_FAILED"
+};
+
+// src/core/notify-message.ts
 function factsFromView(v, repository, link) {
   const row = (k) => v.rows.find(([key]) => key === k)?.[1] ?? "";
   return {
@@ -69796,7 +69907,7 @@ function headline(e) {
     case "revoked":
       return `Break-glass session ${s.session}: access revoked (${e.detail?.proof ? `${e.detail.proof.method}: ${e.detail.proof.result}` : "no credential"})`;
     case "failed":
-      return `Break-glass session ${s.session} failed: ${e.detail?.code ?? "ERROR"}${e.detail?.step ? ` at ${e.detail.step}` : ""}`;
+      return `Break-glass session ${s.session} failed: ${e.detail?.code ?? RUNNER_STEP_CODES.session}${e.detail?.step ? ` at ${e.detail.step}` : ""}`;
   }
 }
 function factRows(e) {
@@ -69991,16 +70102,36 @@ async function sendEmail(ch, e, deliveryId2, o) {
 function sendOnce(ch, e, deliveryId2, o) {
   return ch.type === "email" ? sendEmail(ch, e, deliveryId2, o) : sendHttp(ch, e, deliveryId2, o);
 }
-async function deliver(ch, e, deliveryId2, o, p) {
-  let result = { ok: false, code: "NOTIFY_UNREACHABLE", retryable: true, detail: "not tried" };
-  for (let n = 1; n <= p.attempts; n++) {
-    result = await sendOnce(ch, e, deliveryId2, o);
-    if (result.ok || !result.retryable || n === p.attempts) return { result, tries: n };
-    const wait = result.retryAfterMs ?? p.baseMs * 2 ** (n - 1);
-    if (wait > p.maxWaitMs) return { result, tries: n };
-    await (p.delay ?? realDelay)(wait);
+var Unsent = class extends Error {
+  result;
+  constructor(result) {
+    super(result.detail);
+    this.result = result;
   }
-  return { result, tries: p.attempts };
+};
+async function deliver(ch, e, deliveryId2, o, p) {
+  let tries = 0;
+  const once = async () => {
+    tries++;
+    const result = await sendOnce(ch, e, deliveryId2, o);
+    if (!result.ok) throw new Unsent(result);
+    return result;
+  };
+  try {
+    const result = await withRetry(once, {
+      attempts: p.attempts,
+      baseMs: p.baseMs,
+      maxDelayMs: p.maxWaitMs,
+      giveUpAfterMs: p.maxWaitMs,
+      delayFn: p.delay ?? realDelay,
+      retryable: (x2) => x2 instanceof Unsent && x2.result.retryable,
+      retryAfter: (x2) => x2 instanceof Unsent ? x2.result.retryAfterMs : void 0
+    });
+    return { result, tries };
+  } catch (x2) {
+    if (x2 instanceof Unsent) return { result: x2.result, tries };
+    throw x2;
+  }
 }
 
 // src/core/notify-config.ts
@@ -71554,73 +71685,6 @@ function lintPolicy(policy) {
     });
   });
   return out;
-}
-
-// src/core/reasons.ts
-var RECORDING_CHAIN_CODES = ["RECORDING_MISSING", "RECORDING_TRUNCATED", "RECORDING_EXTRA", "RECORDING_REORDERED", "RECORDING_ALTERED", "RECORDING_UNBOUND"];
-var RECORDING_CONTENT_CODES = ["RECORDING_UNREADABLE", "RECORDING_MALFORMED", "RECORDING_FOREIGN"];
-var RECORDING_CODES = [...RECORDING_CHAIN_CODES, ...RECORDING_CONTENT_CODES];
-var REASONS = [
-  // Signature and key checks made in crypto/ (SIGNATURE_*, KEY_*, SIGSTORE_*): listed in crypto/errors.ts.
-  ...CRYPTO_REASONS,
-  "APPROVAL_INVALID",
-  "APPROVAL_FILE_MISMATCH",
-  "SIGNATURE_MISSING",
-  "SIGNATURE_AMBIGUOUS",
-  "APPROVER_NAME_MISMATCH",
-  "APPROVER_NOT_IN_POLICY",
-  "REQUEST_DIGEST_MISMATCH",
-  "SESSION_MISMATCH",
-  "REPOSITORY_MISMATCH",
-  "DECISION_NOT_APPROVE",
-  "APPROVAL_EXPIRED",
-  "APPROVAL_NOT_YET_VALID",
-  "DURATION_WIDENS",
-  "SELF_APPROVAL",
-  "DUPLICATE_KEY",
-  "THRESHOLD_NOT_MET",
-  "REQUEST_INVALID",
-  "SESSION_REJECTED",
-  "POLICY_VIOLATION",
-  "POLICY_UNAPPROVED",
-  "POLICY_NAME_MISMATCH",
-  "POLICY_DIGEST_MISMATCH",
-  // OpenPGP key rotation (issue 10): one person counted once, whatever the number of keys.
-  "DUPLICATE_APPROVER",
-  // Which policy governs, and the identity of a session (docs/security/policy-versions.md, session-identity.md).
-  "REQUEST_ID_MISMATCH",
-  "POLICY_FILE_MISMATCH",
-  "POLICY_ROLLBACK",
-  "SESSION_CLAIMED",
-  // A delivered credential (`receive`): who sealed it, and for what.
-  "DELIVERY_UNSIGNED",
-  "DELIVERY_SIGNER_UNKNOWN",
-  "DELIVERY_SIGNATURE_INVALID",
-  "DELIVERY_BINDING_MISMATCH",
-  // Runner isolation and privilege limits (docs/security/runner-isolation.md, privileges.md).
-  "SESSION_UNREADABLE",
-  "RECORD_UNSIGNED",
-  "RECORD_NOT_RUNNER",
-  "RECORD_INVALID",
-  "PRIVILEGE_PROTECTED_NAMESPACE",
-  "PRIVILEGE_ESCALATES",
-  "PRIVILEGE_UNVERIFIABLE",
-  ...RECORDING_CODES,
-  // Session recording through the gateway (issue 12, docs/security/recording.md): why a recorded
-  // session was refused before anything was created, and why the gateway refused a request.
-  "RECORDING_NO_GATEWAY",
-  "RECORDING_NO_AUDITORS",
-  "RECORDING_GATEWAY_DOWN",
-  "GATEWAY_CREDENTIAL_REFUSED",
-  "GATEWAY_DENIED",
-  "GATEWAY_PROTECTED_NAMESPACE",
-  "GATEWAY_PATH_REFUSED"
-];
-function isVerificationFailure(e) {
-  return e instanceof VerificationFailure && REASONS.includes(e.code);
-}
-function fail2(code, message, cause) {
-  throw new VerificationFailure(code, message, cause === void 0 ? void 0 : { cause });
 }
 
 // ../../main/node_modules/openpgp/dist/node/openpgp.mjs
@@ -98242,22 +98306,17 @@ function readNotify(env, event, comment) {
     doc = (0, import_yaml2.parse)(text, { maxAliasCount: 0 });
   } catch (e) {
     const at2 = e.linePos?.[0];
-    throw new BreakglassError("NOTIFY_CONFIG_INVALID", `NOTIFY_CONFIG_INVALID: input notify is not valid YAML${at2 ? ` (line ${at2.line}, column ${at2.col})` : ""}`);
+    throw new BreakglassError("NOTIFY_CONFIG_INVALID", `input notify is not valid YAML${at2 ? ` (line ${at2.line}, column ${at2.col})` : ""}`);
   }
   const parsed = NotifyConfig.safeParse(doc);
   if (!parsed.success) {
-    throw new BreakglassError("NOTIFY_CONFIG_INVALID", `NOTIFY_CONFIG_INVALID: input notify: ${parsed.error.issues.map((i2) => `${i2.path.join(".") || "(the list)"}: ${i2.message}`).join("; ")}`);
+    throw new BreakglassError("NOTIFY_CONFIG_INVALID", `input notify: ${parsed.error.issues.map((i2) => `${i2.path.join(".") || "(the list)"}: ${i2.message}`).join("; ")}`);
   }
-  if (!comment) throw new BreakglassError("NOTIFY_CONFIG_INVALID", "NOTIFY_CONFIG_INVALID: input notify needs comment: true: what was sent is remembered in the comment");
+  if (!comment) throw new BreakglassError("NOTIFY_CONFIG_INVALID", "input notify needs comment: true: what was sent is remembered in the comment");
   if (event.kind === "pull_request" && event.fork) {
     return { notifySkipped: "notifications are not sent from a pull request from a fork (its workflow gets no secrets); the scheduled run sends them" };
   }
-  try {
-    return { notify: resolveChannels(parsed.data, env) };
-  } catch (e) {
-    if (e instanceof BreakglassError) throw new BreakglassError(e.code, `${e.code}: ${e.message}`, { cause: e });
-    throw e;
-  }
+  return { notify: resolveChannels(parsed.data, env) };
 }
 function readSettings(env) {
   const [owner, repo] = required2(env, "GITHUB_REPOSITORY").split("/");
@@ -98466,7 +98525,7 @@ async function run(settings, now) {
 try {
   await run(readSettings(process.env), Date.now());
 } catch (e) {
-  setFailed(`breakglass: ${e instanceof Error ? e.message : String(e)}`);
+  setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError("INTERNAL", e instanceof Error ? e.message : String(e)));
   if (e instanceof Error && e.stack) debug(e.stack);
 }
 export {
