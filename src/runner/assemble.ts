@@ -18,7 +18,7 @@ import { sealToKeys } from '../crypto/recording-seal.js';
 import { Gateway } from './gateway/server.js';
 import { resolveChannels } from '../core/notify-config.js';
 import { Notifier } from './notify.js';
-import { codeOf, messageOf } from '../crypto/error-parts.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 export interface AssembleOptions {
   env: NodeJS.ProcessEnv;

@@ -19,7 +19,6 @@ import { DenyRule, Network, PolicyCommand, RESOURCE_TYPES, SessionId, Time } fro
 import { phaseChangeAllowed, type MarkerFacts, type MarkerPhase } from '../core/session-state.js';
 import { parseTime } from '../core/duration.js';
 import { codeOf, messageOf } from '../crypto/error-parts.js';
-import type { ObjectRef } from './providers/types.js';
 
 export { MARKER_LABEL, markerName, PHASE_LABEL };
 const MARKER_PHASES = ['activating', 'active', 'ending', 'ended', 'failed'] as const satisfies readonly MarkerPhase[];

@@ -19,7 +19,6 @@ import { type NotifyEventType, type ResolvedChannel, wants } from '../core/notif
 import type { EventDetail, NotifyEvent, SessionFacts } from '../core/notify-message.js';
 import { failureCode } from './failure-code.js';
 import type { MarkerState } from './marker.js';
-import { codeOf } from '../crypto/error-parts.js';
 
 /** One queued delivery: an event for one channel. */
 interface OutboxEntry {

@@ -23,7 +23,7 @@ import { loadRunnerConfig, type ResolvedConfig } from './config.js';
 import { checkCluster, clusterPlaces } from './preflight-cluster.js';
 import { missingProviderEnv } from './providers/index.js';
 import { resolveChannels } from '../core/notify-config.js';
-import { codeOf, messageOf } from '../crypto/error-parts.js';
+import { messageOf } from '../crypto/error-parts.js';
 
 /** One problem found before starting. */
 export interface PreflightProblem {

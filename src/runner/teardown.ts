@@ -17,7 +17,6 @@ import { networkProvider, type ProviderSetup } from './providers/index.js';
 import type { NetworkProvider, ObjectRef } from './providers/types.js';
 import { buildRecord, queueRecord, type Ending } from './records.js';
 import { dropRecording, gatherRecording } from './recording.js';
-import type { Network } from '../core/schemas.js';
 import type { Transition } from '../core/session-state.js';
 import { markerFacts } from './notify.js';
 import { codeOf, messageOf } from '../crypto/error-parts.js';

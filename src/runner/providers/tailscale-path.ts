@@ -13,7 +13,7 @@ import { failureCode } from '../failure-code.js';
 import { routerHostname } from './tailscale-router.js';
 import type { PathProblem, PreflightCheck } from './types.js';
 import { waitFor } from './workload.js';
-import { codeOf, messageOf } from '../../crypto/error-parts.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 const extra = (enabled: readonly string[], approved: readonly string[]) => enabled.filter((r) => !approved.includes(r));

@@ -22,7 +22,7 @@ import { TwingateClient, type ConnectorTokens } from '../../adapters/twingate.js
 import { failureCode } from '../failure-code.js';
 import type { NetworkProvider, ObjectRef, PathProblem, PreflightCheck } from './types.js';
 import { assembleOrRollBack, createWorkload, deleteWorkload, waitFor, waitReady, workloadGone, workloadHealth, workloadName, type WorkloadSpec } from './workload.js';
-import { codeOf, messageOf } from '../../crypto/error-parts.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 const PROVIDER = 'twingate';
 
