@@ -18,9 +18,10 @@ import { Kube, loadKubeConfig } from '../adapters/kubernetes.js';
 import { BreakglassError } from '../core/errors.js';
 import { CLAIM_LABEL, claimName, MANAGED_BY, type StateLocation } from '../core/plan-objects.js';
 import { SessionId } from '../core/schemas.js';
+import { readJson } from '../core/json.js';
 import type { ResolvedConfig } from './config.js';
 import { FileClaimStore } from './file-markers.js';
-import { codeOf, messageOf } from '../crypto/error-parts.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 export { CLAIM_LABEL, claimName };
 
@@ -30,15 +31,9 @@ export type Claim = z.infer<typeof ClaimSchema>;
 
 /** Reads a stored claim; CLAIM_INVALID when it is not one. */
 export function parseClaim(raw: string): Claim {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch (e) {
-    throw new BreakglassError('CLAIM_INVALID', `is not JSON (${messageOf(e)})`);
-  }
-  const r = ClaimSchema.safeParse(doc);
-  if (!r.success) throw new BreakglassError('CLAIM_INVALID', r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
-  return r.data;
+  const r = readJson(ClaimSchema, raw);
+  if (!r.ok) throw new BreakglassError('CLAIM_INVALID', r.why);
+  return r.value;
 }
 
 /**

@@ -18,7 +18,8 @@ import { MANAGED_BY, MARKER_LABEL, markerName, PHASE_LABEL, SESSION_LABEL, type 
 import { DenyRule, Network, PolicyCommand, RESOURCE_TYPES, SessionId, Time } from '../core/schemas.js';
 import { phaseChangeAllowed, type MarkerFacts, type MarkerPhase } from '../core/session-state.js';
 import { parseTime } from '../core/duration.js';
-import { codeOf, messageOf } from '../crypto/error-parts.js';
+import { readJson } from '../core/json.js';
+import { codeOf } from '../crypto/error-parts.js';
 
 export { MARKER_LABEL, markerName, PHASE_LABEL };
 const MARKER_PHASES = ['activating', 'active', 'ending', 'ended', 'failed'] as const satisfies readonly MarkerPhase[];
@@ -94,16 +95,10 @@ export type MarkerState = z.output<typeof MarkerStateSchema>;
 export function parseMarkerState(raw: string, session: string, where: string): MarkerState {
   const invalid = (why: string) =>
     new BreakglassError('MARKER_INVALID', `MARKER_INVALID: marker of session ${session} (${where}) ${why}; the runner neither activates nor tears down from it until it is repaired`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch (e) {
-    throw invalid(`is not JSON (${messageOf(e)})`);
-  }
-  const r = MarkerStateSchema.safeParse(doc);
-  if (!r.success) throw invalid(`does not hold a session state: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
-  if (r.data.session !== session) throw invalid(`names session "${r.data.session}"`);
-  return r.data;
+  const r = readJson(MarkerStateSchema, raw);
+  if (!r.ok) throw invalid(r.notJson ? r.why : `does not hold a session state: ${r.why}`);
+  if (r.value.session !== session) throw invalid(`names session "${r.value.session}"`);
+  return r.value;
 }
 
 /** A marker as read back: its state and the resourceVersion for optimistic updates. */

@@ -11,6 +11,7 @@ import { CommitSource } from '../adapters/source.js';
 import { z } from 'zod';
 import { BreakglassError } from '../core/errors.js';
 import { SessionId } from '../core/schemas.js';
+import { readJson } from '../core/json.js';
 
 /** Only folder names that are session ids are ever turned into paths to read. */
 const isSessionId = (id: string) => SessionId.safeParse(id).success;
@@ -141,14 +142,8 @@ export async function readLoopState(stateDir: string, log?: (line: string) => vo
   } catch {
     return { pending: [] };
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    doc = undefined;
-  }
-  const r = LoopStateSchema.safeParse(doc);
-  if (r.success) return r.data;
+  const r = readJson(LoopStateSchema, text);
+  if (r.ok) return r.value;
   log?.(`STATE_INVALID: ${file} is not the runner's loop state; starting from an empty one (every changed session is examined again; markers and claims still decide "once")`);
   return { pending: [] };
 }
