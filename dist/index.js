@@ -31374,6 +31374,11 @@ var require_dist5 = __commonJS({
   }
 });
 
+// src/crypto/error-parts.ts
+function messageOf(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -70012,11 +70017,6 @@ function emailMessage(e) {
   return { subject: cut(`[breakglass] ${headline(e)}`.replace(/[\r\n]+/g, " "), 200), text };
 }
 
-// src/crypto/error-parts.ts
-function messageOf(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // src/adapters/http.ts
 var realDelay = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -98525,7 +98525,7 @@ async function run(settings, now) {
 try {
   await run(readSettings(process.env), Date.now());
 } catch (e) {
-  setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError("INTERNAL", e instanceof Error ? e.message : String(e)));
+  setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError("INTERNAL", messageOf(e)));
   if (e instanceof Error && e.stack) debug(e.stack);
 }
 export {

@@ -8,6 +8,7 @@
  * how the Action meets them, and on a push it validates every session as it
  * is (no file rules, no comment).
  */
+import { messageOf } from '../crypto/error-parts.js';
 import * as core from '@actions/core';
 import { BreakglassError, formatError, hasErrors, type Finding } from '../core/errors.js';
 import { parseTime } from '../core/duration.js';
@@ -133,6 +134,6 @@ try {
   await run(readSettings(process.env), Date.now());
 } catch (e) {
   // The same one line as the command line's: `breakglass: CODE: message`.
-  core.setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError('INTERNAL', e instanceof Error ? e.message : String(e)));
+  core.setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError('INTERNAL', messageOf(e)));
   if (e instanceof Error && e.stack) core.debug(e.stack);
 }

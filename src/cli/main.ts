@@ -3,6 +3,7 @@
  * process.argv/env and turns outcomes into exit codes:
  * 0 ok, 1 a negative verdict, 2 usage or operational error.
  */
+import { messageOf } from '../crypto/error-parts.js';
 import { Command, CommanderError } from 'commander';
 import { BreakglassError, InvalidDocumentError, formatError, formatFinding } from '../core/errors.js';
 import type { CliIo, ExitCode } from './io.js';
@@ -65,7 +66,7 @@ function failed(e: unknown, io: CliIo): ExitCode {
     return 2;
   }
   // A bug, not an operational error: say what, and the stack only when asked for.
-  io.err(formatError('INTERNAL', e instanceof Error ? e.message : String(e)));
+  io.err(formatError('INTERNAL', messageOf(e)));
   if (io.env.BREAKGLASS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
   return 2;
 }

@@ -239,7 +239,7 @@ async function guarded(d: RunnerDeps, step: RunnerStep, what: string, fn: () => 
     return undefined;
   } catch (e) {
     // Our own code when the error has one, else the step's (never a generic ERROR).
-    const problem = { code: failureCode(e, step), message: e instanceof Error ? e.message : String(e) };
+    const problem = { code: failureCode(e, step), message: messageOf(e) };
     d.metrics?.failures.inc({ step, code: problem.code });
     d.log(`${what}: ${problem.code}: ${problem.message}; will retry next loop`, { event: 'retry', code: problem.code });
     return problem;

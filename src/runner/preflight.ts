@@ -53,7 +53,6 @@ export function formatProblem(p: PreflightProblem): string {
 }
 
 const problem = (code: PreflightCode, message: string, fix: string): PreflightProblem => ({ code, message, fix });
-const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 async function checkConfig(file: string): Promise<{ config?: ResolvedConfig; problems: PreflightProblem[] }> {
   try {
@@ -61,7 +60,7 @@ async function checkConfig(file: string): Promise<{ config?: ResolvedConfig; pro
   } catch (e) {
     const fix = 'correct the RunnerConfig (docs/guides/operator.md lists every key)';
     if (e instanceof InvalidDocumentError) return { problems: e.findings.map((f) => problem('PREFLIGHT_CONFIG_INVALID', formatFinding(f), fix)) };
-    return { problems: [problem('PREFLIGHT_CONFIG_INVALID', `${file}: ${why(e)}`, fix)] };
+    return { problems: [problem('PREFLIGHT_CONFIG_INVALID', `${file}: ${messageOf(e)}`, fix)] };
   }
 }
 
@@ -70,7 +69,7 @@ async function checkTrust(c: ResolvedConfig): Promise<PreflightProblem[]> {
     await loadTrust(c.trust);
     return [];
   } catch (e) {
-    const detail = e instanceof InvalidDocumentError ? e.findings.map(formatFinding).join('; ') : why(e);
+    const detail = e instanceof InvalidDocumentError ? e.findings.map(formatFinding).join('; ') : messageOf(e);
     return [problem('PREFLIGHT_TRUST_INVALID', `trust file ${c.trust}: ${detail}`, "point `trust:` at the customer's Trust file and make every key it names readable")];
   }
 }
@@ -89,7 +88,7 @@ export async function checkKey(c: Pick<ResolvedConfig, 'signingKey' | 'trust'>, 
     return [
       problem(
         'PREFLIGHT_KEY_UNREADABLE',
-        `signing key ${c.signingKey}: ${why(e)}`,
+        `signing key ${c.signingKey}: ${messageOf(e)}`,
         "point `signingKey:` at the runner's armored OpenPGP secret key; set BREAKGLASS_SIGNING_PASSPHRASE if it is protected",
       ),
     ];
@@ -100,7 +99,11 @@ export async function checkKey(c: Pick<ResolvedConfig, 'signingKey' | 'trust'>, 
     await verifyDetached(probe, Buffer.from(await signDetached(key, probe)), [key.toPublic()], new Date());
   } catch (e) {
     out.push(
-      problem('PREFLIGHT_KEY_CANNOT_SIGN', `signing key ${key.getFingerprint().toUpperCase()} cannot sign: ${why(e)}`, 'use a key with a valid signing (sub)key, e.g. one made by `breakglass keygen`'),
+      problem(
+        'PREFLIGHT_KEY_CANNOT_SIGN',
+        `signing key ${key.getFingerprint().toUpperCase()} cannot sign: ${messageOf(e)}`,
+        'use a key with a valid signing (sub)key, e.g. one made by `breakglass keygen`',
+      ),
     );
   }
   try {
@@ -110,7 +113,7 @@ export async function checkKey(c: Pick<ResolvedConfig, 'signingKey' | 'trust'>, 
     out.push(
       problem(
         'PREFLIGHT_KEY_CANNOT_ENCRYPT',
-        `signing key ${key.getFingerprint().toUpperCase()} cannot encrypt to itself: ${why(e)}`,
+        `signing key ${key.getFingerprint().toUpperCase()} cannot encrypt to itself: ${messageOf(e)}`,
         'add an encryption subkey (gpg --quick-add-key FPR cv25519 encr) or use a key made by `breakglass keygen`; the runner seals each token to its own key',
       ),
     );
@@ -125,7 +128,7 @@ export async function checkKey(c: Pick<ResolvedConfig, 'signingKey' | 'trust'>, 
       out.push(
         problem(
           'PREFLIGHT_KEY_NOT_RUNNER',
-          `signing key ${key.getFingerprint().toUpperCase()} does not sign as one of the trust file's runner keys (${fingerprints(runner)}): ${e instanceof VerificationFailure ? `${e.code}: ` : ''}${why(e)}`,
+          `signing key ${key.getFingerprint().toUpperCase()} does not sign as one of the trust file's runner keys (${fingerprints(runner)}): ${e instanceof VerificationFailure ? `${e.code}: ` : ''}${messageOf(e)}`,
           'records it signs would not verify in `audit`: add the public half of `signingKey` to the file trust.yaml `runner:` names (keep the old key there while rotating: its records still need it)',
         ),
       );
@@ -142,7 +145,9 @@ async function checkState(c: ResolvedConfig): Promise<PreflightProblem[]> {
     await access(at, constants.W_OK);
     return [];
   } catch (e) {
-    return [problem('PREFLIGHT_STATE_UNWRITABLE', `state directory ${c.state}: ${at} is not writable (${why(e)})`, 'give the runner a writable `state:` directory (a persistent volume in a cluster)')];
+    return [
+      problem('PREFLIGHT_STATE_UNWRITABLE', `state directory ${c.state}: ${at} is not writable (${messageOf(e)})`, 'give the runner a writable `state:` directory (a persistent volume in a cluster)'),
+    ];
   }
 }
 
@@ -159,7 +164,7 @@ async function checkRemote(c: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<P
     return [
       problem(
         'PREFLIGHT_REMOTE_UNREACHABLE',
-        `repository ${url} cannot be reached: ${why(e)}`,
+        `repository ${url} cannot be reached: ${messageOf(e)}`,
         "check `repository.url`, the network path to it, and the credentials (SSH key, token) in the runner's environment",
       ),
     ];

@@ -15,6 +15,7 @@ import { networkPolicyProvider, readManifest } from './networkpolicy.js';
 import { tailscaleProvider } from './tailscale.js';
 import { twingateProvider } from './twingate.js';
 import type { NetworkProvider } from './types.js';
+import { messageOf } from '../../crypto/error-parts.js';
 
 type RunnerResource = RunnerConfig['resources'][string];
 
@@ -83,7 +84,7 @@ export async function manifestForPlan(approved: NonNullable<ProviderSetup['appro
     if (namespace) return { namespace };
     return { refused: { code: 'NETPOL_INVALID', message: 'the approved manifest names no namespace' } };
   } catch (e) {
-    return { refused: { code: e instanceof BreakglassError ? e.code : 'NETPOL_INVALID', message: e instanceof Error ? e.message : String(e) } };
+    return { refused: { code: e instanceof BreakglassError ? e.code : 'NETPOL_INVALID', message: messageOf(e) } };
   }
 }
 
