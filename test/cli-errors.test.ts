@@ -73,6 +73,30 @@ async function refused(args: string[], code: ErrorCode, how: (a: string[], o: { 
   return lines[0]!;
 }
 
+/** `request new` with every flag given: the id and reason vary, the rest is a valid request. */
+function requestNew(id: string, reason: string): string[] {
+  return [
+    'request',
+    'new',
+    '--id',
+    id,
+    '--resource',
+    'prod-eu',
+    '--privilege',
+    'view',
+    '--duration',
+    '30m',
+    '--network',
+    'direct',
+    '--reason',
+    reason,
+    '--requester',
+    'oncall@vendor.example',
+    '--recipient',
+    '0123456789ABCDEF0123456789ABCDEF01234567',
+  ];
+}
+
 describe('each command refuses bad input with one line breakglass: CODE: message, exit 2, nothing left behind', () => {
   it.each([
     ['init into a regular file', ['init', join('..', 'plain', 'repo')], 'DIR_UNUSABLE'],
@@ -105,30 +129,7 @@ describe('each command refuses bad input with one line breakglass: CODE: message
       ],
       'USAGE',
     ],
-    [
-      'request new of a session that already exists',
-      [
-        'request',
-        'new',
-        '--id',
-        ID,
-        '--resource',
-        'prod-eu',
-        '--privilege',
-        'view',
-        '--duration',
-        '30m',
-        '--network',
-        'direct',
-        '--reason',
-        'INC-1: read pod logs on prod-eu',
-        '--requester',
-        'oncall@vendor.example',
-        '--recipient',
-        '0123456789ABCDEF0123456789ABCDEF01234567',
-      ],
-      'SESSION_EXISTS',
-    ],
+    ['request new of a session that already exists', requestNew(ID, 'INC-1: read pod logs on prod-eu'), 'SESSION_EXISTS'],
     ['validate in a directory that does not exist', ['validate', '--repo', join(tmpdir(), 'bg-errors-nonexistent')], 'REPO_MISSING'],
     ['show of an id that is not a DNS label', ['show', 'Not_An_Id'], 'ID_INVALID'],
     ['show of a session that does not exist', ['show', 'inc-0-nosuch'], 'SESSION_MISSING'],
@@ -185,26 +186,7 @@ describe('each command refuses bad input with one line breakglass: CODE: message
 
 describe('an unexpected failure (a bug)', () => {
   // A clock that reads NaN makes `request new` fail inside Date, where no error of ours is thrown.
-  const broken = [
-    'request',
-    'new',
-    '--id',
-    'inc-2-clock',
-    '--resource',
-    'prod-eu',
-    '--privilege',
-    'view',
-    '--duration',
-    '30m',
-    '--network',
-    'direct',
-    '--reason',
-    'INC-2: read pod logs on prod-eu',
-    '--requester',
-    'oncall@vendor.example',
-    '--recipient',
-    '0123456789ABCDEF0123456789ABCDEF01234567',
-  ];
+  const broken = requestNew('inc-2-clock', 'INC-2: read pod logs on prod-eu');
 
   it('is one INTERNAL line, exit 2, without a stack trace', async () => {
     const before = await snapshot(work);
