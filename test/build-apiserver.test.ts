@@ -41,7 +41,7 @@ function stubPath(body: string): string {
   return `${stubs}:${process.env.PATH}`;
 }
 
-const env = (extra: NodeJS.ProcessEnv = {}) => ({ BREAKGLASS_CACHE: cache, BREAKGLASS_BUILD_TICK: '1', ...extra });
+const env = (extra: NodeJS.ProcessEnv = {}) => ({ BREAKGLASS_CACHE: cache, BREAKGLASS_BUILD_TICK: '0.25', ...extra });
 
 /** What the script leaves in the cache besides the binary, the log and the lock. */
 function leftovers(): string[] {
@@ -60,7 +60,7 @@ describe('build-apiserver.sh', () => {
   it('waits for the build that holds the lock, shows progress while it waits, then uses its binary', async () => {
     const bin = join(cache, 'kube-apiserver-1.20.2');
     // Another "build": holds the lock, writes the binary after a while, releases.
-    const holder = spawn('flock', [join(cache, 'build.lock'), 'sh', '-c', `sleep 4; printf '#!/bin/sh\\necho v1.20.2\\n' > '${bin}'; chmod +x '${bin}'`], { stdio: 'ignore' });
+    const holder = spawn('flock', [join(cache, 'build.lock'), 'sh', '-c', `sleep 2; printf '#!/bin/sh\\necho v1.20.2\\n' > '${bin}'; chmod +x '${bin}'`], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 500));
     const r = await run('bash', [SCRIPT], { cwd: dir, env: env() });
     await new Promise((r) => (holder.exitCode !== null ? r(null) : holder.once('exit', r)));
