@@ -3,11 +3,12 @@
  * answers (retried with backoff, then reported), pagination, and a push to
  * the default branch (no API calls at all).
  *
- * In-process (test/github-fake/harness.ts) except three bundle runs: the
- * fork's read-only run (the bundle degrades and does not crash: exit code,
- * nothing unhandled), the API that never recovers (the entry's one catch: the
- * error line on stdout, exit code 1, nothing on stderr), and the run that
- * holds in-process results to the bundle's byte for byte.
+ * In-process (test/github-fake/harness.ts) except two bundle runs: the run
+ * that holds in-process results to the bundle's byte for byte (a fork's
+ * pull request with findings: annotations, a notice, the read-only warning,
+ * outputs, summary, exit code 1, nothing on stderr), and the API that never
+ * recovers (an error thrown through the one catch: the error line on stdout,
+ * exit code 1, nothing on stderr).
  */
 import { describe, expect, it } from 'vitest';
 import { request, runAction, useScenario, type RunResult } from './github-fake/harness.js';
@@ -32,7 +33,7 @@ describe('when the pull request comes from a fork (read-only token)', () => {
   it('degrades to annotations and the job summary, with a clear notice, and does not crash', async () => {
     forkWithBrokenEnd();
     s.repo.commit('request with a broken end marker');
-    const r = await s.runPull(21, { fork: true, token: 'ghs_fork', bundle: true });
+    const r = await s.runPull(21, { fork: true, token: 'ghs_fork' });
 
     expect(r.code).toBe(1); // the broken end.yaml is a finding; the 403 is not
     expect(s.api.comments.get(21)).toBeUndefined();

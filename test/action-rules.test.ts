@@ -2,9 +2,10 @@
  * The Action on pull requests that break the rules: every finding is an
  * annotation at file:line:col, the comment lists it, and the step fails.
  *
- * In-process (test/github-fake/harness.ts) except the first test, which runs
- * the bundle: the annotations as the runner reads them on stdout, the outputs
- * and summary from their files, and the failing exit code.
+ * In-process (test/github-fake/harness.ts), no bundle run: what the bundle
+ * prints for annotations, its outputs, summary and failing exit code are
+ * held to the in-process ones in action-api.test.ts ("in-process and as the
+ * bundle").
  */
 import { describe, expect, it } from 'vitest';
 import { approval, digestOf, POLICY, request, useScenario, type RunResult } from './github-fake/harness.js';
@@ -25,7 +26,7 @@ describe('when the request is invalid', () => {
     const bad = request(ID, { privilege: 'edit:kube-system', duration: '3h' }).replace('  network: tailscale', '  network: carrier-pigeon');
     s.repo.write(`sessions/${ID}/request.yaml`, bad.replace('kind: Request', 'kind: Request\ncolour: blue'));
     s.repo.commit('bad request');
-    const r = await s.runPull(3, { bundle: true });
+    const r = await s.runPull(3);
 
     expect(r.code).toBe(1);
     const found = errors(r).filter((a) => a.file === `sessions/${ID}/request.yaml`);
@@ -37,7 +38,6 @@ describe('when the request is invalid', () => {
     expect(Number(r.outputs.findings)).toBe(found.length);
     expect(JSON.parse(r.outputs.status!)).toEqual({ [ID]: 'invalid' });
     expect(r.summary).toContain('breakglass: pull request #3');
-    expect(r.stderr).toBe('');
     const body = s.api.comments.get(3)![0]!.body;
     expect(body).toContain(`\`sessions/${ID}/request.yaml:3:1\``);
     expect(body).toContain('SCHEMA\\_UNKNOWN\\_KEY');

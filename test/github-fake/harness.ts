@@ -102,6 +102,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Runs dist/index.js in a child Node instead of in-process. */
   bundle?: boolean;
+  /** GITHUB_SHA, when the caller knows it; otherwise the workspace's HEAD (saves a git process per run). */
+  sha?: string;
 }
 
 /**
@@ -184,7 +186,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
     GITHUB_WORKSPACE: opts.workspace,
-    GITHUB_SHA: headOf(opts.workspace),
+    GITHUB_SHA: opts.sha ?? headOf(opts.workspace),
     ...opts.env,
   };
   try {
@@ -265,6 +267,7 @@ export class Scenario {
       api: this.api.url,
       event: 'pull_request',
       payload: pullRequestPayload(n, this.base, head, { ...opts, createdAt: pull.createdAt }),
+      sha: head,
       token: opts.token,
       inputs: opts.inputs,
       env: opts.env,
