@@ -1,10 +1,17 @@
 /**
- * The bundled Action when the API is not on its side: a fork's read-only
- * token, 5xx answers (retried with backoff, then reported), pagination, and
- * a push to the default branch (no API calls at all).
+ * The Action when the API is not on its side: a fork's read-only token, 5xx
+ * answers (retried with backoff, then reported), pagination, and a push to
+ * the default branch (no API calls at all).
+ *
+ * In-process (test/github-fake/harness.ts) except two bundle runs: the run
+ * that holds in-process results to the bundle's byte for byte (a fork's
+ * pull request with findings: annotations, a notice, the read-only warning,
+ * outputs, summary, exit code 1, nothing on stderr), and the API that never
+ * recovers (an error thrown through the one catch: the error line on stdout,
+ * exit code 1, nothing on stderr).
  */
 import { describe, expect, it } from 'vitest';
-import { request, runAction, useScenario } from './github-fake/harness.js';
+import { request, runAction, useScenario, type RunResult } from './github-fake/harness.js';
 
 const ID = 'inc-4411-prod-crashloop';
 
@@ -14,12 +21,17 @@ function addRequest(id = ID): void {
   s.repo.write(`sessions/${id}/request.yaml`, request(id));
 }
 
+/** A fork's pull request (read-only token `ghs_fork`) adding the request and a broken end marker, not yet committed. */
+function forkWithBrokenEnd(): void {
+  s.api.readOnlyTokens.add('ghs_fork');
+  s.branch();
+  addRequest();
+  s.repo.write(`sessions/${ID}/end.yaml`, 'kind: End\n');
+}
+
 describe('when the pull request comes from a fork (read-only token)', () => {
   it('degrades to annotations and the job summary, with a clear notice, and does not crash', async () => {
-    s.api.readOnlyTokens.add('ghs_fork');
-    s.branch();
-    addRequest();
-    s.repo.write(`sessions/${ID}/end.yaml`, 'kind: End\n');
+    forkWithBrokenEnd();
     s.repo.commit('request with a broken end marker');
     const r = await s.runPull(21, { fork: true, token: 'ghs_fork' });
 
@@ -70,7 +82,7 @@ describe('when the API answers 5xx', () => {
     s.branch();
     addRequest();
     s.repo.commit('request');
-    const r = await s.runPull(24);
+    const r = await s.runPull(24, { bundle: true });
 
     expect(r.code).toBe(1);
     expect(s.api.requests.filter((q) => q.path.includes('/pulls/24/files'))).toHaveLength(4);
@@ -118,6 +130,29 @@ describe('when GitHub lists fewer files than the pull request changes (its 3,000
     const r = await s.runPull(27, { changedFiles: 3001 });
     expect(r.code).toBe(1);
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'breakglass PULL_REQUEST_TOO_LARGE', message: expect.stringContaining('listed 1 of the 3001 files') }));
+  });
+});
+
+describe('in-process and as the bundle', () => {
+  // Bundle: this test holds the harness's recording io to what dist/index.js prints, sets and writes.
+  it('print, set and write the same for the same run: annotations (escaped), notice, warning, outputs, summary, failure', async () => {
+    forkWithBrokenEnd();
+    s.repo.write(`sessions/${ID}/notes, 100%: see\nhere.txt`, 'x\n');
+    s.repo.commit('request, a broken end marker, an unexpected file with a name to escape');
+    const opts = { fork: true, token: 'ghs_fork', inputs: { notify: '- { type: slack, urlEnv: BG_SLACK_URL }' } };
+    const inProcess = await s.runPull(28, opts);
+    const bundled = await s.runPull(28, { ...opts, bundle: true });
+
+    // Octokit's debug lines time each request; nothing else may differ.
+    const steady = (r: RunResult) => ({ ...r, stderr: '', stdout: r.stdout.replace(/^(::debug::.*) in \d+ms$/gm, '$1 in (time)') });
+    expect(bundled.stderr).toBe('');
+    expect(steady(inProcess)).toEqual(steady(bundled));
+    expect(inProcess.code).toBe(1);
+    expect(new Set(inProcess.annotations.map((a) => a.level))).toEqual(new Set(['error', 'warning', 'notice']));
+    expect(inProcess.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: `sessions/${ID}/notes, 100%: see\nhere.txt` }));
+    expect(inProcess.stdout).toContain('notes%2C 100%25%3A see%0Ahere.txt');
+    expect(Object.keys(inProcess.outputs)).toEqual(['sessions', 'status', 'approvals', 'findings']);
+    expect(inProcess.summary).toContain('| **Approvals** | 0 of 2 |');
   });
 });
 

@@ -1,7 +1,11 @@
 /**
- * The bundled Action on pull requests that are in order: the sticky comment
- * shows the whole approval view, is edited in place on the next run, and k
- * of n rises as approvals are added; a rejection's reason is shown.
+ * The Action on pull requests that are in order: the sticky comment shows the
+ * whole approval view, is edited in place on the next run, and k of n rises
+ * as approvals are added; a rejection's reason is shown.
+ *
+ * In-process (test/github-fake/harness.ts) except the first test, which runs
+ * the bundle: a run that succeeds exits 0 with nothing on stderr (no warning
+ * from a bundled library), and posts the comment through the bundled client.
  */
 import { describe, expect, it } from 'vitest';
 import { approval, digestOf, rejection, request, useScenario } from './github-fake/harness.js';
@@ -21,7 +25,7 @@ describe('when a pull request adds a valid request', () => {
     s.branch();
     s.repo.write(`sessions/${ID}/request.yaml`, request(ID));
     s.repo.commit('request');
-    const r = await s.runPull(7);
+    const r = await s.runPull(7, { bundle: true });
 
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -1,9 +1,15 @@
 /**
- * The bundled Action (dist/index.js) notifying every channel's local service
- * about a pull request's sessions: requested, approval-added, rejected, and
- * the policy's escalation from the scheduled scan — once per interval, only
- * while the request is short of approvals, never after it is approved,
- * rejected or closed, and never changing the threshold.
+ * The Action notifying every channel's local service about a pull request's
+ * sessions: requested, approval-added, rejected, and the policy's escalation
+ * from the scheduled scan — once per interval, only while the request is
+ * short of approvals, never after it is approved, rejected or closed, and
+ * never changing the threshold.
+ *
+ * In-process (test/github-fake/harness.ts) except two bundle runs: the
+ * secrets test (everything the process prints, stderr and what a bundled
+ * library writes by itself included, after delivering to every channel
+ * through the bundled clients, SMTP too), and the scheduled scan of the fork
+ * test (the bundle's notify/schedule path).
  */
 import { createHmac } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -128,7 +134,10 @@ describe('on the pull request', () => {
 
   it('no payload, comment or log line carries a channel secret or the token', async () => {
     openRequest('inc-7004-notify', 44);
-    const r = await s.runPull(44, { ...opts, token: 'ghs_secret_token_for_the_scan' });
+    const r = await s.runPull(44, { ...opts, token: 'ghs_secret_token_for_the_scan', bundle: true });
+    expect(r.code, r.stdout).toBe(0);
+    // Every channel was sent to, so there was something to leak.
+    expect([hooks().length, lab.slack.messages.length, lab.teams.runs.length, lab.smtp.mails.length, lab.pagerduty.events.length]).toEqual([1, 1, 1, 1, 1]);
     const seen = [...lab.received(), r.stdout, r.stderr, r.summary, ...[...s.api.comments.values()].flat().map((c) => c.body)].join('\n');
     for (const secret of [...lab.secrets(), lab.slack.webhookUrl, 'ghs_secret_token_for_the_scan']) expect(seen).not.toContain(secret);
   });
@@ -140,7 +149,9 @@ describe('on the pull request', () => {
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'notice', message: expect.stringContaining('the scheduled run sends them') }));
     expect(hooks()).toEqual([]);
     s.api.pulls.set(45, { ...s.api.pulls.get(45)!, fork: true });
-    expect((await s.runSchedule(opts)).code).toBe(0);
+    const scan = await s.runSchedule({ ...opts, bundle: true });
+    expect(scan.code).toBe(0);
+    expect(scan.stderr).toBe('');
     expect(hooks().map((h) => `${h.event} ${h.session.session}`)).toEqual(['requested inc-7005-notify']);
   });
 

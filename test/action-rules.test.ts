@@ -1,6 +1,11 @@
 /**
- * The bundled Action on pull requests that break the rules: every finding is
- * an annotation at file:line:col, the comment lists it, and the step fails.
+ * The Action on pull requests that break the rules: every finding is an
+ * annotation at file:line:col, the comment lists it, and the step fails.
+ *
+ * In-process (test/github-fake/harness.ts), no bundle run: what the bundle
+ * prints for annotations, its outputs, summary and failing exit code are
+ * held to the in-process ones in action-api.test.ts ("in-process and as the
+ * bundle").
  */
 import { describe, expect, it } from 'vitest';
 import { approval, digestOf, POLICY, request, useScenario, type RunResult } from './github-fake/harness.js';
@@ -32,6 +37,7 @@ describe('when the request is invalid', () => {
     expect(r.stdout).toContain('::error::breakglass found');
     expect(Number(r.outputs.findings)).toBe(found.length);
     expect(JSON.parse(r.outputs.status!)).toEqual({ [ID]: 'invalid' });
+    expect(r.summary).toContain('breakglass: pull request #3');
     const body = s.api.comments.get(3)![0]!.body;
     expect(body).toContain(`\`sessions/${ID}/request.yaml:3:1\``);
     expect(body).toContain('SCHEMA\\_UNKNOWN\\_KEY');

@@ -3,6 +3,9 @@
  * repository's keys, approvals signed with real OpenPGP keys are verified by
  * the core verifier; a signature by the wrong key is shown as invalid, and a
  * pull request that changes those keys is called out.
+ *
+ * In-process (test/github-fake/harness.ts) except the first test, which runs
+ * the bundle: real signatures verified by the OpenPGP code as bundled.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, readPrivateKey, signDetached, type GeneratedKey } from '../src/crypto/openpgp.js';
@@ -46,7 +49,7 @@ describe('when the trust input names the repository keys', () => {
     s.repo.write(`sessions/${ID}/approvals/bob.yaml`, forged);
     s.repo.write(`sessions/${ID}/approvals/bob.yaml.asc`, await sign(alice, forged)); // alice signs in bob's name
     s.repo.commit('request, one real approval, one in the wrong name');
-    const r = await s.runPull(31, { inputs });
+    const r = await s.runPull(31, { inputs, bundle: true });
 
     expect(r.code).toBe(0);
     expect(JSON.parse(r.outputs.approvals!)).toEqual({ [ID]: '1 of 2' });

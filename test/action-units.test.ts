@@ -1,10 +1,12 @@
 /**
  * The Action's pure pieces, without a process: bounded retries (with an
  * injected delay, so nothing sleeps), layout mapping, and how GitHub's file
- * statuses become additions, changes and removals.
+ * statuses become additions, changes and removals; inputs read from the
+ * step's environment.
  */
 import { describe, expect, it } from 'vitest';
 import { toChanges } from '../src/action/file-rules.js';
+import { input } from '../src/action/io.js';
 import { toCanonical, toRepoPath } from '../src/action/layout.js';
 import { isRetryable, withRetry } from '../src/adapters/retry.js';
 
@@ -82,5 +84,15 @@ describe('toChanges', () => {
       { path: 'sessions/c/request.yaml', kind: 'added' },
       { path: 'policies/p.yaml', kind: 'modified' },
     ]);
+  });
+});
+
+describe('input', () => {
+  it("reads an input as @actions/core's getInput does: INPUT_ and the name upper-cased, spaces as _, trimmed, empty when unset", () => {
+    const env = { 'INPUT_FAIL-ON-FINDINGS': ' false\n', INPUT_TRUST_FILE: 'keys/trust.yaml', INPUT_EMPTY: '' };
+    expect(input(env, 'fail-on-findings')).toBe('false');
+    expect(input(env, 'Trust file')).toBe('keys/trust.yaml');
+    expect(input(env, 'empty')).toBe('');
+    expect(input(env, 'absent')).toBe('');
   });
 });

@@ -1,139 +1,27 @@
 /**
- * The GitHub Action's entry: the composition root. Settings are read once;
- * this is the only try/catch, and the only place an error becomes the step's
- * failing conclusion.
- *
- * Records are never judged on a pull request as anything but an error: the
- * runner writes them by pushing to the default branch, so a `push` event is
- * how the Action meets them, and on a push it validates every session as it
- * is (no file rules, no comment).
+ * The GitHub Action's entry (scripts/bundle.mjs bundles this file into
+ * dist/index.js): the composition root. It builds the runner's `ActionIo` on
+ * `@actions/core` and this process, and runs one step. Only this file reads
+ * process.* or calls `@actions/core`, so what the bundle prints, writes and
+ * exits with is `@actions/core`'s own doing.
  */
-import { messageOf } from '../crypto/error-parts.js';
 import * as core from '@actions/core';
-import { BreakglassError, formatError, hasErrors, type Finding } from '../core/errors.js';
-import { parseTime } from '../core/duration.js';
-import { findOwnComment } from './comment.js';
-import { checkListingComplete, toChanges } from './file-rules.js';
-import { createGitHub, type GitHub } from './github.js';
-import { notifyPull, readState, withState } from './notify.js';
-import { headAvailable, scanPulls } from './scan.js';
-import { judgeAll, judgePullRequest, type JudgeContext, type Judgement } from './judge.js';
-import { toCanonical, toRepoPath, type Layout } from './layout.js';
-import { publishComment, type PublishResult } from './publish.js';
-import { renderComment, renderSummary } from './render.js';
-import { annotate, setOutputs, writeSummary } from './report.js';
-import { readSettings, type Settings } from './settings.js';
-import { signatureSetup, trustChangeFindings } from './signatures.js';
+import type { ActionIo } from './io.js';
+import { runStep } from './run.js';
 
-type PullRequest = Extract<Settings['event'], { kind: 'pull_request' }>;
+const io: ActionIo = {
+  env: process.env,
+  now: () => Date.now(),
+  debug: (message) => core.debug(message),
+  info: (message) => core.info(message),
+  notice: (message, props) => core.notice(message, props),
+  warning: (message, props) => core.warning(message, props),
+  error: (message, props) => core.error(message, props),
+  setOutput: (name, value) => core.setOutput(name, value),
+  appendSummary: async (markdown) => {
+    await core.summary.addRaw(markdown, true).write();
+  },
+  setFailed: (message) => core.setFailed(message),
+};
 
-/**
- * Says what became of the comment; returns the notice for the summary when it
- * was not posted. A read-only token is expected on forks (a warning); any
- * other failure is an outage the step must not hide.
- */
-function reportPublished(p: PublishResult): string | undefined {
-  if (p.ok) {
-    core.info(`approval view ${p.outcome.action}: ${p.outcome.url}`);
-    return undefined;
-  }
-  if (p.readOnly) core.warning(p.notice);
-  else core.setFailed(p.notice);
-  return p.notice;
-}
-
-/**
- * Notifications for this pull request (issue 13): reads what was already sent
- * from the Action's own comment, sends what is new, and returns the comment
- * body carrying the updated memory. Without `notify`, the body as it was.
- */
-async function notified(settings: Settings, github: GitHub, ev: PullRequest, j: Judgement, body: string, now: number): Promise<string> {
-  if (!settings.notify) return body;
-  const existing = findOwnComment(await github.listComments(ev.number), await github.authenticatedLogin());
-  const { state, problem } = readState(existing?.body);
-  if (problem) core.warning(problem);
-  const url = `${settings.serverUrl}/${settings.owner}/${settings.repo}/pull/${ev.number}`;
-  const openedAt = ev.createdAt ? parseTime(ev.createdAt) : undefined;
-  const next = await notifyPull(j, state, settings.notify, { url, openedAt, now, repositoryName: settings.repositoryName, timeoutMs: 10_000, log: { info: core.info, warn: core.warning } });
-  return withState(body, next);
-}
-
-function gitHubFor(settings: Settings): GitHub {
-  return createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug: core.debug, warn: core.warning } });
-}
-
-async function runPullRequest(settings: Settings, ev: PullRequest, ctx: JudgeContext, layout: Layout, summary = true): Promise<Judgement> {
-  const sig = await signatureSetup(settings, ctx.now);
-  const github = gitHubFor(settings);
-  const files = await github.listPullFiles(ev.number);
-  const changes = toChanges(files, (p) => toCanonical(layout, p));
-  const judged = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
-  const extra = [...checkListingComplete(files.length, ev.changedFiles), ...trustChangeFindings(files, settings.trustPath)];
-  const j = { ...judged, findings: [...extra, ...judged.findings] };
-  const where = (f: Finding) => toRepoPath(layout, f.file);
-  const notices = sig.problem ? [sig.problem] : [];
-  if (settings.notifySkipped) core.notice(settings.notifySkipped);
-  if (settings.comment) {
-    const body = await notified(settings, github, ev, j, renderComment(j, where, ev.headSha, sig.checkedWith), ctx.now);
-    const notice = reportPublished(await publishComment(github, ev.number, body, ev.fork));
-    if (notice) notices.push(notice);
-  }
-  if (settings.stepSummary && summary) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
-  if (sig.problem) core.warning(sig.problem);
-  return j;
-}
-
-async function runAll(settings: Settings, sha: string, ctx: JudgeContext, layout: Layout): Promise<Judgement> {
-  const sig = await signatureSetup(settings, ctx.now);
-  const j = await judgeAll({ ...ctx, keys: sig.keys }, sha);
-  const notices = sig.problem ? [sig.problem] : [];
-  if (settings.stepSummary)
-    await writeSummary(
-      renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false),
-      notices,
-    );
-  if (sig.problem) core.warning(sig.problem);
-  return j;
-}
-
-/**
- * The scheduled scan (a `schedule:` or `workflow_dispatch` run with `notify`):
- * every open pull request is judged and notified as its own run would, which
- * is how escalations fire while nobody pushes, and how a fork's request gets
- * its `requested` message. Findings are the pull requests' own runs' business.
- */
-async function runScan(settings: Settings, ctx: JudgeContext, layout: Layout): Promise<void> {
-  const github = gitHubFor(settings);
-  const pulls = await scanPulls(github, settings);
-  for (const ev of pulls) {
-    if (!(await headAvailable(settings.workspace, ev))) {
-      core.warning(`pull request #${ev.number}: its head ${ev.headSha.slice(0, 12)} is not in this checkout and could not be fetched; skipped (check out with fetch-depth: 0)`);
-      continue;
-    }
-    const j = await runPullRequest(settings, ev, ctx, layout, false);
-    core.info(`breakglass: pull request #${ev.number}: ${j.sessions.map((x) => `${x.id} ${x.status} ${x.approvals.have} of ${x.approvals.need}`).join(', ') || 'no session'}`);
-  }
-  core.info(`breakglass: scanned ${pulls.length} open pull request(s)`);
-}
-
-/** One run of the Action with the given settings and clock. */
-export async function run(settings: Settings, now: number): Promise<void> {
-  const layout: Layout = { sessions: settings.sessionsPath, policies: settings.policiesPath };
-  const ctx: JudgeContext = { workspace: settings.workspace, layout, repositoryName: settings.repositoryName, now };
-  const ev = settings.event;
-  if (ev.kind === 'other' && settings.notify && (ev.name === 'schedule' || ev.name === 'workflow_dispatch')) return runScan(settings, ctx, layout);
-  const j = ev.kind === 'pull_request' ? await runPullRequest(settings, ev, ctx, layout) : await runAll(settings, ev.sha, ctx, layout);
-  annotate(j.findings, (f) => toRepoPath(layout, f.file));
-  setOutputs(j);
-  const errors = j.findings.filter((f) => f.severity === 'error').length;
-  core.info(`breakglass: ${j.sessions.length} session(s), ${errors} finding(s), read from ${j.source}`);
-  if (hasErrors(j.findings) && settings.failOnFindings) core.setFailed(`breakglass found ${errors} problem${errors === 1 ? '' : 's'}; see the annotations and the job summary`);
-}
-
-try {
-  await run(readSettings(process.env), Date.now());
-} catch (e) {
-  // The same one line as the command line's: `breakglass: CODE: message`.
-  core.setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError('INTERNAL', messageOf(e)));
-  if (e instanceof Error && e.stack) core.debug(e.stack);
-}
+await runStep(io);

@@ -1,16 +1,16 @@
 /**
  * Every input the Action reads, read once, here and nowhere else: the
  * `with:` inputs, the runner's GITHUB_* variables and the event payload.
- * The rest of src/action receives a typed `Settings` and never touches
- * process.env, so each module can be driven by a test with plain values.
+ * The rest of src/action receives a typed `Settings`; the environment is the
+ * step's (`ActionIo.env`), so each module can be driven by a test with plain values.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import * as core from '@actions/core';
 import { parse as parseYaml } from 'yaml';
 import { BreakglassError } from '../core/errors.js';
 import { NotifyConfig, resolveChannels, type ResolvedChannel } from '../core/notify-config.js';
 import { messageOf } from '../crypto/error-parts.js';
+import { input, type Env } from './io.js';
 
 /** What triggered the run, reduced to what the Action acts on. */
 export type EventInfo =
@@ -44,9 +44,6 @@ export interface Settings {
   notifySkipped?: string;
 }
 
-/** The process environment, narrowed to what is read. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
 function required(env: Env, name: string): string {
   const v = env[name];
   if (!v) throw new BreakglassError('ACTION_ENV', `${name} is not set; this must run as a GitHub Actions step`);
@@ -64,8 +61,8 @@ function repoFolder(input: string, name: string): string {
   return n;
 }
 
-function booleanInput(name: string, fallback: boolean): boolean {
-  const raw = core.getInput(name).trim().toLowerCase();
+function booleanInput(env: Env, name: string, fallback: boolean): boolean {
+  const raw = input(env, name).toLowerCase();
   if (raw === '') return fallback;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
@@ -107,7 +104,7 @@ function readEvent(env: Env): EventInfo {
  * mistake is a credential): they give the field path or the line.
  */
 function readNotify(env: Env, event: EventInfo, comment: boolean): Pick<Settings, 'notify' | 'notifySkipped'> {
-  const text = core.getInput('notify').trim();
+  const text = input(env, 'notify');
   if (!text) return {};
   let doc: unknown;
   try {
@@ -135,15 +132,15 @@ export function readSettings(env: Env): Settings {
   if (!owner || !repo) throw new BreakglassError('ACTION_ENV', `GITHUB_REPOSITORY ${JSON.stringify(env.GITHUB_REPOSITORY)} is not owner/name`);
   const workspace = required(env, 'GITHUB_WORKSPACE');
   const host = new URL(env.GITHUB_SERVER_URL ?? 'https://github.com').host.toLowerCase();
-  const trust = core.getInput('trust').trim();
+  const trust = input(env, 'trust');
   const event = readEvent(env);
-  const comment = booleanInput('comment', true);
+  const comment = booleanInput(env, 'comment', true);
   return {
-    token: core.getInput('token'),
-    sessionsPath: repoFolder(core.getInput('sessions') || 'sessions', 'sessions'),
-    policiesPath: repoFolder(core.getInput('policies') || 'policies', 'policies'),
+    token: input(env, 'token'),
+    sessionsPath: repoFolder(input(env, 'sessions') || 'sessions', 'sessions'),
+    policiesPath: repoFolder(input(env, 'policies') || 'policies', 'policies'),
     trustPath: trust ? repoFolder(trust, 'trust') : undefined,
-    failOnFindings: booleanInput('fail-on-findings', true),
+    failOnFindings: booleanInput(env, 'fail-on-findings', true),
     comment,
     workspace,
     stepSummary: !!env.GITHUB_STEP_SUMMARY,

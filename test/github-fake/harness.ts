@@ -1,15 +1,24 @@
 /**
- * Runs the bundled Action (dist/index.js) the way a GitHub runner does: a
- * Node 24 child process with INPUT_* variables, GITHUB_* variables, an event
- * payload file, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, and
- * GITHUB_WORKSPACE a real git repository with the pull request's head checked
- * out. The API is the FakeGitHub server.
+ * Runs the Action the way a GitHub runner does: INPUT_* variables, GITHUB_*
+ * variables, an event payload file, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
+ * files, and GITHUB_WORKSPACE a real git repository with the pull request's
+ * head checked out. The API is the FakeGitHub server.
+ *
+ * Two ways, one environment and one `RunResult`:
+ * - in-process (the default): `runStep` of src/action/run.ts, the code the
+ *   bundle runs, with a recording `ActionIo` in place of `@actions/core`; it
+ *   touches no process state (the unit config shares workers: isolate false).
+ * - `bundle: true`: dist/index.js in a Node 24 child process, as the runner
+ *   starts it (about 0.5 s of CPU per start before any work). For the tests
+ *   whose point is the bundle: its stdout, its files, its exit code.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { EOL, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import type { ActionIo, AnnotationProps } from '../../src/action/io.js';
+import { runStep } from '../../src/action/run.js';
 import { branchOf, headOf, initRepo } from '../helpers/git-repo.js';
 import { FakeGitHub } from './server.js';
 import { OWNER, POLICY, REPO } from './documents.js';
@@ -51,7 +60,9 @@ export class TestRepo {
 
 export interface RunResult {
   code: number | null;
+  /** The workflow commands and log lines, as the bundle prints them. */
   stdout: string;
+  /** In-process: always empty (only a bundle run has a stderr of its own to check). */
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
@@ -89,10 +100,71 @@ export interface RunOptions {
   token?: string;
   /** Further environment, as a workflow's `env:` gives it (e.g. notification secrets). */
   env?: Record<string, string>;
+  /** Runs dist/index.js in a child Node instead of in-process. */
+  bundle?: boolean;
+  /** GITHUB_SHA, when the caller knows it; otherwise the workspace's HEAD (saves a git process per run). */
+  sha?: string;
 }
 
-/** Runs dist/index.js as a runner would; resolves with everything the runner would collect. */
-export function runAction(opts: RunOptions): Promise<RunResult> {
+/**
+ * What `@actions/core` prints for a workflow command (its command.js, which
+ * the package does not export): `::name key=value,…::message`, properties in
+ * toCommandProperties' order, empty ones left out, `%`, CR, LF (and in
+ * properties `:` and `,`) escaped. action-api.test.ts ("in-process and as
+ * the bundle") holds this to the bundle's bytes.
+ */
+function workflowCommand(name: string, message: string, props: AnnotationProps = {}): string {
+  const data = (v: string) => v.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const property = (v: string) => data(v).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const ordered = { title: props.title, file: props.file, line: props.startLine, col: props.startColumn };
+  const kv = Object.entries(ordered)
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k}=${property(String(v))}`);
+  return `::${name}${kv.length ? ` ${kv.join(',')}` : ''}::${data(message)}${EOL}`;
+}
+
+/** An `ActionIo` that records what `@actions/core` would have printed, set and written. */
+class RecordingIo implements ActionIo {
+  stdout = '';
+  summary = '';
+  failed = false;
+  readonly outputs: Record<string, string> = {};
+  readonly env: ActionIo['env'];
+  constructor(env: ActionIo['env']) {
+    this.env = env;
+  }
+  now(): number {
+    return Date.now();
+  }
+  debug(message: string): void {
+    this.stdout += workflowCommand('debug', message);
+  }
+  info(message: string): void {
+    this.stdout += message + EOL;
+  }
+  notice(message: string, props?: AnnotationProps): void {
+    this.stdout += workflowCommand('notice', message, props);
+  }
+  warning(message: string, props?: AnnotationProps): void {
+    this.stdout += workflowCommand('warning', message, props);
+  }
+  error(message: string, props?: AnnotationProps): void {
+    this.stdout += workflowCommand('error', message, props);
+  }
+  setOutput(name: string, value: string): void {
+    this.outputs[name] = value;
+  }
+  async appendSummary(markdown: string): Promise<void> {
+    this.summary += markdown + EOL;
+  }
+  setFailed(message: string): void {
+    this.failed = true;
+    this.error(message);
+  }
+}
+
+/** Runs the Action (in-process, or dist/index.js with `bundle`) as a runner would; resolves with everything the runner would collect. */
+export async function runAction(opts: RunOptions): Promise<RunResult> {
   const tmp = mkdtempSync(join(tmpdir(), 'bg-runner-'));
   const files = { event: join(tmp, 'event.json'), output: join(tmp, 'output'), summary: join(tmp, 'summary.md') };
   writeFileSync(files.event, JSON.stringify(opts.payload));
@@ -114,22 +186,31 @@ export function runAction(opts: RunOptions): Promise<RunResult> {
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
     GITHUB_WORKSPACE: opts.workspace,
-    GITHUB_SHA: headOf(opts.workspace),
+    GITHUB_SHA: opts.sha ?? headOf(opts.workspace),
     ...opts.env,
   };
+  try {
+    if (!opts.bundle) {
+      const io = new RecordingIo(env);
+      const exitCode = process.exitCode;
+      await runStep(io);
+      // The worker is shared (isolate: false): a run that set the exit code went around the io.
+      if (process.exitCode !== exitCode) throw new Error('the in-process Action changed process.exitCode');
+      return { code: io.failed ? 1 : 0, stdout: io.stdout, stderr: '', outputs: io.outputs, summary: io.summary, annotations: parseAnnotations(io.stdout) };
+    }
+    const { code, stdout, stderr } = await runBundle(opts.workspace, env);
+    return { code, stdout, stderr, outputs: parseOutputFile(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8'), annotations: parseAnnotations(stdout) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Node 24 on dist/index.js in `cwd`, as the runner starts an Action. */
+function runBundle(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
-    execFile(NODE24, [BUNDLE], { cwd: opts.workspace, env, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(NODE24, [BUNDLE], { cwd, env, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      const result: RunResult = {
-        code: typeof code === 'number' ? code : 1,
-        stdout,
-        stderr,
-        outputs: parseOutputFile(readFileSync(files.output, 'utf8')),
-        summary: readFileSync(files.summary, 'utf8'),
-        annotations: parseAnnotations(stdout),
-      };
-      rmSync(tmp, { recursive: true, force: true });
-      resolvePromise(result);
+      resolvePromise({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
   });
 }
@@ -177,7 +258,7 @@ export class Scenario {
     this.base = head;
   }
   /** Runs the Action on pull request `n` at the current HEAD. */
-  runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
+  runPull(n: number, opts: { fork?: boolean; changedFiles?: number; token?: string; inputs?: Record<string, string>; env?: Record<string, string>; bundle?: boolean } = {}): Promise<RunResult> {
     const head = headOf(this.repo.dir);
     const pull = { ...this.api.pulls.get(n), base: this.base, head, fork: opts.fork };
     this.api.pulls.set(n, pull);
@@ -186,17 +267,19 @@ export class Scenario {
       api: this.api.url,
       event: 'pull_request',
       payload: pullRequestPayload(n, this.base, head, { ...opts, createdAt: pull.createdAt }),
+      sha: head,
       token: opts.token,
       inputs: opts.inputs,
       env: opts.env,
+      bundle: opts.bundle,
     });
   }
 
   /** Runs the Action as a `schedule:` trigger would, on main (the scan of open pull requests). */
-  runSchedule(opts: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<RunResult> {
+  runSchedule(opts: { inputs?: Record<string, string>; env?: Record<string, string>; bundle?: boolean } = {}): Promise<RunResult> {
     const back = branchOf(this.repo.dir);
     this.repo.git('checkout', '-q', 'main');
-    const done = runAction({ workspace: this.repo.dir, api: this.api.url, event: 'schedule', payload: { schedule: '*/10 * * * *' }, inputs: opts.inputs, env: opts.env });
+    const done = runAction({ workspace: this.repo.dir, api: this.api.url, event: 'schedule', payload: { schedule: '*/10 * * * *' }, inputs: opts.inputs, env: opts.env, bundle: opts.bundle });
     return done.finally(() => this.repo.git('checkout', '-q', back));
   }
   async stop(): Promise<void> {
