@@ -190,7 +190,7 @@ describe('an unexpected failure (a bug)', () => {
 
   it('is one INTERNAL line, exit 2, without a stack trace', async () => {
     const before = await snapshot(work);
-    const r = await cli(broken, { cwd: repo, now: Number.NaN, env: {} });
+    const r = await cli(broken, { cwd: repo, now: Number.NaN, env: { BREAKGLASS_DEBUG: undefined } });
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr.split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^breakglass: INTERNAL: \S/);
