@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,15 @@ describe('approve --key that names nothing', () => {
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
     expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
+  });
+
+  // A fresh Node whose own HOME differs from the account's: a command reads HOME from io.env, never from the process.
+  it("with no HOME in the command's environment, GnuPG's home is the account's, not the process's HOME", async () => {
+    const home = join(await tempDir(), 'process-home');
+    const common = pathToFileURL(join(ROOT, 'lib', 'cli', 'common.js')).href;
+    const script = `const { gnupgHome } = await import(${JSON.stringify(common)}); console.log(gnupgHome({ env: {} }));`;
+    const r = await run(NODE, ['--input-type=module', '-e', script], { cwd: ROOT, env: { HOME: home } });
+    expect(r).toMatchObject({ code: 0, stdout: `${join(userInfo().homedir, '.gnupg')}\n` });
   });
 
   it('a path with a slash is never handed to gpg as a key id', async () => {
