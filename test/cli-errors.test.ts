@@ -177,6 +177,7 @@ describe('each command refuses bad input with one line breakglass: CODE: message
     expect(help).toMatchObject({ code: 0, stderr: '' });
   });
 
+  // The real binary: what the process itself prints and its exit status, where an uncaught error would show.
   it('through the real binary too: one line, exit 2, no stack trace', async () => {
     const line = await refused(['show', 'inc-0-nosuch'], 'SESSION_MISSING', binary);
     expect(line).toBe(`breakglass: SESSION_MISSING: no session inc-0-nosuch in ${repo}/sessions`);
@@ -207,6 +208,7 @@ describe('an unexpected failure (a bug)', () => {
 });
 
 describe('the launcher in bin/', () => {
+  // A process: bin/breakglass.js runs before any of our code is loaded.
   it('says INSTALL_BROKEN in one line, exit 2, when the compiled CLI is missing', async () => {
     const copy = join(work, 'unbuilt');
     await mkdir(join(copy, 'bin'), { recursive: true });
