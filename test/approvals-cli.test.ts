@@ -116,6 +116,7 @@ describe('approve, then verify', () => {
     expect(body.length).toBeGreaterThan(0);
     for (const line of body) expect(`${r.stdout}\n${r.stderr}`).not.toContain(line);
   });
+  // The real binary: everything the process prints when it fails, Node's own output included.
   it('never prints the secret key from the real binary either, even when it fails', async () => {
     const repo = await repoWithRequest();
     const secret = readFileSync(join(keysDir, 'alice.sec.asc'), 'utf8');

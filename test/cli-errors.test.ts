@@ -177,6 +177,7 @@ describe('each command refuses bad input with one line breakglass: CODE: message
     expect(help).toMatchObject({ code: 0, stderr: '' });
   });
 
+  // The real binary: what the process itself prints and its exit status, where an uncaught error would show.
   it('through the real binary too: one line, exit 2, no stack trace', async () => {
     const line = await refused(['show', 'inc-0-nosuch'], 'SESSION_MISSING', binary);
     expect(line).toBe(`breakglass: SESSION_MISSING: no session inc-0-nosuch in ${repo}/sessions`);
@@ -190,7 +191,7 @@ describe('an unexpected failure (a bug)', () => {
 
   it('is one INTERNAL line, exit 2, without a stack trace', async () => {
     const before = await snapshot(work);
-    const r = await cli(broken, { cwd: repo, now: Number.NaN, env: {} });
+    const r = await cli(broken, { cwd: repo, now: Number.NaN, env: { BREAKGLASS_DEBUG: undefined } });
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr.split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^breakglass: INTERNAL: \S/);
@@ -207,6 +208,7 @@ describe('an unexpected failure (a bug)', () => {
 });
 
 describe('the launcher in bin/', () => {
+  // A process: bin/breakglass.js runs before any of our code is loaded.
   it('says INSTALL_BROKEN in one line, exit 2, when the compiled CLI is missing', async () => {
     const copy = join(work, 'unbuilt');
     await mkdir(join(copy, 'bin'), { recursive: true });

@@ -1,15 +1,19 @@
 /**
- * The paper cuts a newcomer hit (issue 14), each tried through the real
- * binary: the exact message, the exit code (0 ok, 1 negative verdict, 2 usage
- * or operational error), and that nothing was written or created.
+ * The paper cuts a newcomer hit (issue 14): the exact message, the exit code
+ * (0 ok, 1 negative verdict, 2 usage or operational error), and that nothing
+ * was written or created. Each runs the binary's code in-process with the
+ * binary's environment and output (inProcess); only the help of a bare
+ * `breakglass` starts the real binary, for what the process prints where.
  */
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditRepo, REPOSITORY, T } from './helpers/audit-history.js';
-import { binary, ROOT } from './helpers/cli.js';
+import { binary, inProcess, NODE, ROOT } from './helpers/cli.js';
+import { run } from '../src/dev/exec.js';
 import { CLI_INVOCATION } from '../src/core/invocation.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -49,15 +53,15 @@ const exists = (p: string) =>
 describe('end of a session that does not exist', () => {
   it('refuses with SESSION_MISSING, exit 2, and writes nothing', async () => {
     const dir = await scratch();
-    const r = await binary(['end', 'nosuch', '--reason', 'done'], { cwd: dir });
+    const r = await inProcess(['end', 'nosuch', '--reason', 'done'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: SESSION_MISSING: no session nosuch in ${dir}: there is no sessions/nosuch/request.yaml; nothing written\n` });
     expect(await exists(join(dir, 'sessions'))).toBe(false);
   });
 
   it('still ends a session that exists', async () => {
     const dir = await scratch();
-    expect((await binary(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
-    const r = await binary(['end', 'inc-7-logs', '--reason', 'done'], { cwd: dir });
+    expect((await inProcess(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
+    const r = await inProcess(['end', 'inc-7-logs', '--reason', 'done'], { cwd: dir });
     expect(r).toMatchObject({ code: 0, stdout: 'wrote sessions/inc-7-logs/end.yaml\n' });
   });
 });
@@ -65,25 +69,45 @@ describe('end of a session that does not exist', () => {
 describe('a --config or --key file that does not exist', () => {
   it.each([['runner', '--once'], ['drill']])('%s --config names the path: FILE_MISSING, exit 2', async (...command) => {
     const dir = await tempDir();
-    const r = await binary([...command, '--config', 'nope.yaml'], { cwd: dir });
+    const r = await inProcess([...command, '--config', 'nope.yaml'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --config ${join(dir, 'nope.yaml')}: no such file\n` });
+  });
+
+  // A fresh Node (the compiled lib/, as the binary loads it): in-process tests share a module graph where the
+  // Kubernetes client may already be loaded. It takes a second of CPU to load, which a mistyped path should not cost.
+  it('runner and drill refuse a missing --config before they load the Kubernetes client', async () => {
+    const dir = await tempDir();
+    const script = [
+      "import { registerHooks } from 'node:module';",
+      'const kube = [];',
+      "registerHooks({ resolve(s, c, next) { const r = next(s, c); if (r.url.includes('/@kubernetes/client-node/')) kube.push(r.url); return r; } });",
+      `const { run } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'lib', 'cli', 'main.js')).href)});`,
+      'const err = [];',
+      'const io = { out: () => {}, err: (s) => err.push(s), now: Date.now, env: {}, cwd: process.cwd(), interactive: false };',
+      "const codes = [await run(['runner', '--config', 'nope.yaml'], io), await run(['drill', '--config', 'nope.yaml'], io)];",
+      'console.log(JSON.stringify({ codes, err, kube: kube.length }));',
+    ].join('\n');
+    const r = await run(NODE, ['--input-type=module', '-e', script], { cwd: dir });
+    expect(r.stderr).toBe('');
+    const missing = `breakglass: FILE_MISSING: --config ${join(dir, 'nope.yaml')}: no such file`;
+    expect(JSON.parse(r.stdout)).toEqual({ codes: [2, 2], err: [missing, missing], kube: 0 });
   });
 
   it('runner --config given a directory says it is not a file', async () => {
     const dir = await tempDir();
-    const r = await binary(['runner', '--config', dir, '--once'], { cwd: dir });
+    const r = await inProcess(['runner', '--config', dir, '--once'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stderr: `breakglass: FILE_MISSING: --config ${dir}: not a file\n` });
   });
 
   it('receive --key names the path: KEY_MISSING, exit 2', async () => {
     const dir = await tempDir();
-    const r = await binary(['receive', 'inc-7-logs', '--key', 'vendor.sec.asc'], { cwd: dir });
+    const r = await inProcess(['receive', 'inc-7-logs', '--key', 'vendor.sec.asc'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'vendor.sec.asc')}: no such file\n` });
   });
 
   it('verify --trust names the path before asking for an origin remote: FILE_MISSING, exit 2', async () => {
     const dir = await scratch();
-    const r = await binary(['verify', 'inc-7-logs', '--trust', 'trust.yaml'], { cwd: dir });
+    const r = await inProcess(['verify', 'inc-7-logs', '--trust', 'trust.yaml'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
   });
 });
@@ -91,29 +115,38 @@ describe('a --config or --key file that does not exist', () => {
 describe('approve --key that names nothing', () => {
   async function setup() {
     const dir = await scratch();
-    expect((await binary(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
+    expect((await inProcess(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
     const home = join(await tempDir(), 'home');
     return { dir, home, env: { HOME: home, GNUPGHOME: '' } };
   }
 
   it('a missing key file is KEY_MISSING, exit 2; gpg is never run and ~/.gnupg never created', async () => {
     const { dir, home, env } = await setup();
-    const r = await binary(['approve', 'inc-7-logs', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
+    const r = await inProcess(['approve', 'inc-7-logs', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
     expect(await exists(join(dir, 'sessions/inc-7-logs/approvals'))).toBe(false);
   });
 
+  // A fresh Node whose own HOME differs from the account's: a command reads HOME from io.env, never from the process.
+  it("with no HOME in the command's environment, GnuPG's home is the account's, not the process's HOME", async () => {
+    const home = join(await tempDir(), 'process-home');
+    const common = pathToFileURL(join(ROOT, 'lib', 'cli', 'common.js')).href;
+    const script = `const { gnupgHome } = await import(${JSON.stringify(common)}); console.log(gnupgHome({ env: {} }));`;
+    const r = await run(NODE, ['--input-type=module', '-e', script], { cwd: ROOT, env: { HOME: home } });
+    expect(r).toMatchObject({ code: 0, stdout: `${join(userInfo().homedir, '.gnupg')}\n` });
+  });
+
   it('a path with a slash is never handed to gpg as a key id', async () => {
     const { dir, home, env } = await setup();
-    const r = await binary(['approve', 'inc-7-logs', '--key', 'keys/alice', '--yes'], { cwd: dir, env });
+    const r = await inProcess(['approve', 'inc-7-logs', '--key', 'keys/alice', '--yes'], { cwd: dir, env });
     expect(r).toMatchObject({ code: 2, stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'keys/alice')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
   });
 
   it('a gpg key id with no GnuPG home is KEY_MISSING, and the home is not created', async () => {
     const { dir, home, env } = await setup();
-    const r = await binary(['approve', 'inc-7-logs', '--key', 'alice@customer.example', '--yes'], { cwd: dir, env });
+    const r = await inProcess(['approve', 'inc-7-logs', '--key', 'alice@customer.example', '--yes'], { cwd: dir, env });
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
@@ -126,7 +159,7 @@ describe('approve --key that names nothing', () => {
     const { dir } = await setup();
     const gnupg = join(await tempDir(), 'gnupg');
     await mkdir(gnupg, { mode: 0o700 });
-    const r = await binary(['approve', 'inc-7-logs', '--key', 'nobody@customer.example', '--repository', 'github.com/customer/access', '--yes'], { cwd: dir, env: { GNUPGHOME: gnupg } });
+    const r = await inProcess(['approve', 'inc-7-logs', '--key', 'nobody@customer.example', '--repository', 'github.com/customer/access', '--yes'], { cwd: dir, env: { GNUPGHOME: gnupg } });
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
@@ -137,7 +170,7 @@ describe('approve --key that names nothing', () => {
 
   it('approve --policy checks the key the same way', async () => {
     const { dir, home, env } = await setup();
-    const r = await binary(['approve', '--policy', 'production', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
+    const r = await inProcess(['approve', '--policy', 'production', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env });
     expect(r).toMatchObject({ code: 2, stderr: `breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n` });
     expect(await exists(home)).toBe(false);
   });
@@ -146,10 +179,10 @@ describe('approve --key that names nothing', () => {
 describe('keygen over existing keys', () => {
   it('refuses with KEY_EXISTS, exit 2, and leaves both files as they were', async () => {
     const dir = await tempDir();
-    const first = await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', 'keys'], { cwd: dir });
+    const first = await inProcess(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', 'keys'], { cwd: dir });
     expect(first.code).toBe(0);
     const before = await Promise.all(['alice.asc', 'alice.sec.asc'].map((f) => readFile(join(dir, 'keys', f), 'utf8')));
-    const r = await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', 'keys'], { cwd: dir });
+    const r = await inProcess(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', 'keys'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
@@ -162,7 +195,7 @@ describe('keygen over existing keys', () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'keys'));
     await writeFile(join(dir, 'keys', 'bob.asc'), 'mine\n');
-    const r = await binary(['keygen', '--name', 'bob', '--email', 'bob@customer.example', '--out', 'keys'], { cwd: dir });
+    const r = await inProcess(['keygen', '--name', 'bob', '--email', 'bob@customer.example', '--out', 'keys'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
       stderr: `breakglass: KEY_EXISTS: ${join(dir, 'keys', 'bob.asc')} already exists; nothing written (choose another --out or --name; keys are never overwritten)\n`,
@@ -175,28 +208,28 @@ describe('keygen over existing keys', () => {
 describe('inputs are checked before the origin remote', () => {
   it('approve names a missing session, not the missing origin', async () => {
     const dir = await scratch();
-    const r = await binary(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env: { HOME: dir } });
+    const r = await inProcess(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir, env: { HOME: dir } });
     expect(r.code).toBe(2);
     // The key is looked at first (it is the cheapest input), then the session; the origin only after both.
     expect(r.stderr).toBe(`breakglass: KEY_MISSING: --key ${join(dir, 'alice.sec.asc')}: no such file; nothing written\n`);
     await writeFile(join(dir, 'alice.sec.asc'), 'not a key\n');
-    const again = await binary(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
+    const again = await inProcess(['approve', 'nosuch', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
     expect(again).toMatchObject({ code: 2, stderr: `breakglass: SESSION_MISSING: no session nosuch in ${dir}/sessions\n` });
   });
 
   it('approve --policy names a missing policy, not the missing origin', async () => {
     const dir = await scratch();
     await writeFile(join(dir, 'alice.sec.asc'), 'not a key\n');
-    const r = await binary(['approve', '--policy', 'staging', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
+    const r = await inProcess(['approve', '--policy', 'staging', '--key', 'alice.sec.asc', '--yes'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stderr: `breakglass: POLICY_MISSING: no policies/staging.yaml in ${dir}\n` });
   });
 
   it('the origin is asked for last, and says how to do without it', async () => {
     const dir = await scratch();
-    expect((await binary(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
-    await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', join(dir, '..', 'alice-keys')], { cwd: dir });
+    expect((await inProcess(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
+    await inProcess(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', join(dir, '..', 'alice-keys')], { cwd: dir });
     made.push(join(dir, '..', 'alice-keys'));
-    const r = await binary(['approve', 'inc-7-logs', '--key', join(dir, '..', 'alice-keys', 'alice.sec.asc'), '--yes'], { cwd: dir });
+    const r = await inProcess(['approve', 'inc-7-logs', '--key', join(dir, '..', 'alice-keys', 'alice.sec.asc'), '--yes'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
       stderr: `breakglass: REPOSITORY_UNKNOWN: cannot tell which repository this is: there is no origin remote in ${dir}; pass --repository host/owner/name\n`,
@@ -207,7 +240,7 @@ describe('inputs are checked before the origin remote', () => {
 describe('validate in a directory that is not an access repository', () => {
   it('says NOTHING_TO_VALIDATE, exit 2, not ok', async () => {
     const dir = await tempDir();
-    const r = await binary(['validate'], { cwd: dir });
+    const r = await inProcess(['validate'], { cwd: dir });
     expect(r).toMatchObject({
       code: 2,
       stdout: '',
@@ -217,7 +250,7 @@ describe('validate in a directory that is not an access repository', () => {
 
   it('prints nothing on stdout with --json either', async () => {
     const dir = await tempDir();
-    const r = await binary(['validate', '--json'], { cwd: dir });
+    const r = await inProcess(['validate', '--json'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
   });
@@ -226,7 +259,7 @@ describe('validate in a directory that is not an access repository', () => {
 describe('request new with schema and policy errors together', () => {
   it('reports every problem in one try, exit 1, and writes nothing', async () => {
     const dir = await scratch();
-    const r = await binary(request('inc-9-all', { duration: '99x', reason: 'short', requester: 'someone@other.example' }), { cwd: dir });
+    const r = await inProcess(request('inc-9-all', { duration: '99x', reason: 'short', requester: 'someone@other.example' }), { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
@@ -245,7 +278,7 @@ describe('request new with schema and policy errors together', () => {
 
   it('reports a schema error once where policy would repeat it', async () => {
     const dir = await scratch();
-    const r = await binary(request('inc-9-fpr', { recipient: 'XYZ' }), { cwd: dir });
+    const r = await inProcess(request('inc-9-fpr', { recipient: 'XYZ' }), { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr.match(/request\.yaml:13:\d+: error /g)).toHaveLength(1);
     expect(r.stderr).not.toContain('POLICY_RECIPIENT');
@@ -253,6 +286,7 @@ describe('request new with schema and policy errors together', () => {
 });
 
 describe('bare breakglass', () => {
+  // The real binary: the help goes to the process's stderr, not stdout, and the process exits 2.
   it('prints the help on stderr and exits 2', async () => {
     const r = await binary([], { cwd: ROOT });
     expect(r.code).toBe(2);
@@ -262,7 +296,8 @@ describe('bare breakglass', () => {
   });
 
   it('a command group without its subcommand is usage too; --help stays exit 0', async () => {
-    expect((await binary(['request'], { cwd: ROOT })).code).toBe(2);
+    expect((await inProcess(['request'], { cwd: ROOT })).code).toBe(2);
+    // The real binary: --help as the process prints it, on stdout, exit 0.
     const help = await binary(['--help'], { cwd: ROOT });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: breakglass /);
@@ -271,19 +306,19 @@ describe('bare breakglass', () => {
 
 describe('a directory that cannot be created', () => {
   it('init /proc/nope fails at once with DIR_UNUSABLE, exit 2', async () => {
-    const r = await binary(['init', '/proc/nope'], { cwd: ROOT });
+    const r = await inProcess(['init', '/proc/nope'], { cwd: ROOT });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: 'breakglass: DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
   });
 
   it('keygen --out under /proc fails the same way', async () => {
-    const r = await binary(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', '/proc/nope/keys'], { cwd: ROOT });
+    const r = await inProcess(['keygen', '--name', 'alice', '--email', 'alice@customer.example', '--out', '/proc/nope/keys'], { cwd: ROOT });
     expect(r).toMatchObject({ code: 2, stderr: 'breakglass: DIR_UNUSABLE: cannot create directory /proc/nope (ENOENT); choose a directory you can write to\n' });
   });
 
   it('init under a regular file names the file', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'plain'), '');
-    const r = await binary(['init', join(dir, 'plain', 'repo')], { cwd: dir });
+    const r = await inProcess(['init', join(dir, 'plain', 'repo')], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stderr: `breakglass: DIR_UNUSABLE: cannot create directory ${join(dir, 'plain', 'repo')}: ${join(dir, 'plain')} exists and is not a directory\n` });
   });
 });
@@ -291,20 +326,20 @@ describe('a directory that cannot be created', () => {
 describe('a policy nobody has approved', () => {
   it('validate still passes the rules (exit 0) but says the runner will refuse it', async () => {
     const dir = await scratch();
-    const r = await binary(['validate'], { cwd: dir });
+    const r = await inProcess(['validate'], { cwd: dir });
     expect(r).toMatchObject({
       code: 0,
       stdout: 'ok: 1 policy, 0 sessions\n',
       stderr: `note: policy production has no approval of its current bytes: the runner refuses every session it governs until approvers sign it (${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit)\n`,
     });
-    const json = JSON.parse((await binary(['validate', '--json'], { cwd: dir })).stdout) as { unapprovedPolicies: string[] };
+    const json = JSON.parse((await inProcess(['validate', '--json'], { cwd: dir })).stdout) as { unapprovedPolicies: string[] };
     expect(json.unapprovedPolicies).toEqual(['production']);
   });
 
   it('show does not say "Policy OK"', async () => {
     const dir = await scratch();
-    expect((await binary(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
-    const r = await binary(['show', 'inc-7-logs'], { cwd: dir });
+    expect((await inProcess(request('inc-7-logs'), { cwd: dir })).code).toBe(0);
+    const r = await inProcess(['show', 'inc-7-logs'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/Policy +OK/);
     expect(r.stdout).toContain('  Policy          NOT IN FORCE: the rules allow this request, but the policy is not approved\n');
@@ -315,7 +350,7 @@ describe('a policy nobody has approved', () => {
 
   it("init's next steps say how to approve the policy", async () => {
     const dir = await tempDir();
-    const r = await binary(['init', 'access'], { cwd: dir });
+    const r = await inProcess(['init', 'access'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`then approvers sign its exact bytes: ${CLI_INVOCATION} approve --policy production --key <your-key.asc> --commit\n`);
     expect(r.stdout).toContain('(the runner refuses every session under a policy that the trust threshold has not approved)\n');
@@ -325,7 +360,7 @@ describe('a policy nobody has approved', () => {
 describe('audit in a clone with no origin remote', () => {
   it('audit --trust names the path before asking for an origin remote: FILE_MISSING, exit 2', async () => {
     const dir = await scratch();
-    const r = await binary(['audit', '--trust', 'trust.yaml'], { cwd: dir });
+    const r = await inProcess(['audit', '--trust', 'trust.yaml'], { cwd: dir });
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `breakglass: FILE_MISSING: --trust ${join(dir, 'trust.yaml')}: no such file\n` });
   });
 
@@ -335,7 +370,7 @@ describe('audit in a clone with no origin remote', () => {
     const policy = await repo.policy(T('02:00:00'));
     await repo.session('inc-1', policy);
     repo.git('remote', 'remove', 'origin');
-    const r = await binary(['audit', '--trust', repo.trustFile], { cwd: repo.dir });
+    const r = await inProcess(['audit', '--trust', repo.trustFile], { cwd: repo.dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^audit of ${REPOSITORY} \\(main at [0-9a-f]{12}, \\d+ commits\\): 1 session\\(s\\), 0 finding\\(s\\)\n`));
@@ -353,7 +388,7 @@ describe('audit in a clone with no origin remote', () => {
     );
     await repo.record('inc-2', forged, T('03:31:00'), 'mallory');
     repo.git('remote', 'remove', 'origin');
-    const r = await binary(['audit', '--trust', repo.trustFile, '--json'], { cwd: repo.dir });
+    const r = await inProcess(['audit', '--trust', repo.trustFile, '--json'], { cwd: repo.dir });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ repository: REPOSITORY, clean: false });
   });
@@ -363,7 +398,7 @@ describe('audit in a clone with no origin remote', () => {
     made.push(repo.dir, repo.trustDir);
     await repo.policy(T('02:00:00'));
     repo.git('remote', 'remove', 'origin');
-    const r = await binary(['audit', '--trust', repo.trustFile], { cwd: repo.dir });
+    const r = await inProcess(['audit', '--trust', repo.trustFile], { cwd: repo.dir });
     expect(r).toMatchObject({
       code: 2,
       stdout: '',

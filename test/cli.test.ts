@@ -1,12 +1,16 @@
 /**
- * The real `breakglass` binary under Node 24: exit codes (0 ok, 1 negative
- * verdict, 2 usage/operational), --json discipline, and no stack traces.
+ * The `breakglass` command line: exit codes (0 ok, 1 negative verdict, 2
+ * usage/operational), --json discipline, and no stack traces. The first four
+ * tests start the real binary under Node 24 (lib/, through bin/breakglass.js),
+ * because what they check belongs to the process: its exit status, one of
+ * each, and what lands on stdout and what on stderr. The rest run the same
+ * code in-process (inProcess: the binary's arguments, environment and output).
  */
 import { cp, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binary, cli, ROOT } from './helpers/cli.js';
+import { binary, cli, inProcess, ROOT } from './helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const newRequest = (id: string, extra: string[] = []) => [
@@ -37,7 +41,7 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-describe('breakglass validate (binary)', () => {
+describe('breakglass validate (the real binary: exit status and streams)', () => {
   it("exits 0 on this repository's own examples", async () => {
     const r = await binary(['validate'], { cwd: ROOT });
     // The example policy is not approved here: validate passes its rules and says the runner would refuse it.
@@ -64,29 +68,31 @@ describe('breakglass validate (binary)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('breakglass: REPO_MISSING: repository directory /nonexistent/breakglass does not exist\n');
   });
+});
 
+describe('usage errors', () => {
   it('exits 2 on an unknown command or option', async () => {
-    expect((await binary(['frobnicate'], { cwd: ROOT })).code).toBe(2);
-    expect((await binary(['validate', '--frob'], { cwd: ROOT })).code).toBe(2);
+    expect((await inProcess(['frobnicate'], { cwd: ROOT })).code).toBe(2);
+    expect((await inProcess(['validate', '--frob'], { cwd: ROOT })).code).toBe(2);
   });
 });
 
 describe('breakglass request new', () => {
   it('writes a request that validates, and refuses to overwrite it', async () => {
     const dir = await scratch();
-    const first = await binary(newRequest('inc-7-logs'), { cwd: dir });
+    const first = await inProcess(newRequest('inc-7-logs'), { cwd: dir });
     expect(first.code).toBe(0);
     const text = await readFile(join(dir, 'sessions/inc-7-logs/request.yaml'), 'utf8');
     expect(text).toMatch(/^apiVersion: breakglass.dev\/v1\nkind: Request\nmetadata:\n {2}id: inc-7-logs\n/);
-    expect((await binary(['validate', '--repo', dir], { cwd: dir })).code).toBe(0);
-    const again = await binary(newRequest('inc-7-logs'), { cwd: dir });
+    expect((await inProcess(['validate', '--repo', dir], { cwd: dir })).code).toBe(0);
+    const again = await inProcess(newRequest('inc-7-logs'), { cwd: dir });
     expect(again.code).toBe(2);
     expect(await readFile(join(dir, 'sessions/inc-7-logs/request.yaml'), 'utf8')).toBe(text);
   });
 
   it('writes nothing when the request breaks policy', async () => {
     const dir = await scratch();
-    const r = await binary(newRequest('inc-8-admin', ['--duration', '5h']), { cwd: dir });
+    const r = await inProcess(newRequest('inc-8-admin', ['--duration', '5h']), { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error POLICY_DURATION: duration 5h is longer than the 2h that resource prod-eu allows');
     await expect(stat(join(dir, 'sessions/inc-8-admin'))).rejects.toThrow();
@@ -138,7 +144,7 @@ describe('breakglass request new', () => {
 
 describe('breakglass show', () => {
   it('renders the approval view with a plain cluster-admin warning and the gpg recipe', async () => {
-    const r = await binary(['show', 'inc-4411-prod-crashloop', '--repository', 'github.com/customer/access'], { cwd: ROOT });
+    const r = await inProcess(['show', 'inc-4411-prod-crashloop', '--repository', 'github.com/customer/access'], { cwd: ROOT });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('WARNING: cluster-admin is FULL CONTROL of prod-eu');
     expect(r.stdout).toMatch(/Recipient key +0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567/);
@@ -148,14 +154,14 @@ describe('breakglass show', () => {
   });
 
   it('shows the exact argv of a command request', async () => {
-    const r = await binary(['show', 'inc-4412-orders-db'], { cwd: ROOT });
+    const r = await inProcess(['show', 'inc-4412-orders-db'], { cwd: ROOT });
     expect(r.stdout).toMatch(/Runs \(argv\) +"scripts\/db-password.sh" "orders"/);
     expect(r.stdout).toMatch(/Status +REJECTED by alice: Use the read-only replica/);
   });
 
   it('exits 2 for a session that does not exist or an id with path tricks', async () => {
-    expect((await binary(['show', 'inc-nope'], { cwd: ROOT })).code).toBe(2);
-    const trick = await binary(['show', '../policies'], { cwd: ROOT });
+    expect((await inProcess(['show', 'inc-nope'], { cwd: ROOT })).code).toBe(2);
+    const trick = await inProcess(['show', '../policies'], { cwd: ROOT });
     expect(trick.code).toBe(2);
     expect(trick.stderr).toContain('is not a valid session id');
   });
@@ -164,10 +170,10 @@ describe('breakglass show', () => {
 describe('breakglass init', () => {
   it('sets up a repository whose starter policy validates, and never overwrites', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bg-init-'));
-    expect((await binary(['init', dir], { cwd: dir })).code).toBe(0);
-    expect((await binary(['validate', '--repo', dir], { cwd: dir })).code).toBe(0);
+    expect((await inProcess(['init', dir], { cwd: dir })).code).toBe(0);
+    expect((await inProcess(['validate', '--repo', dir], { cwd: dir })).code).toBe(0);
     const policy = await readFile(join(dir, 'policies/production.yaml'), 'utf8');
-    const again = await binary(['init', dir], { cwd: dir });
+    const again = await inProcess(['init', dir], { cwd: dir });
     expect(again.stdout).toContain('kept policies/production.yaml (exists)');
     expect(await readFile(join(dir, 'policies/production.yaml'), 'utf8')).toBe(policy);
     expect(await readFile(join(dir, '.gitattributes'), 'utf8')).toContain('*.yaml text eol=lf');

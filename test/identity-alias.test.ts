@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { policyYaml, Repo } from './helpers/approvals.js';
-import { binary, cli } from './helpers/cli.js';
+import { inProcess, cli } from './helpers/cli.js';
 
 const ID = 'inc-9-alias';
 let keys: string;
@@ -135,7 +135,7 @@ describe('when the requester hides an alias behind invisible or look-alike chara
       repo.write('policies/production.yaml', POLICY);
       repo.write(R, requestYaml(requester));
       repo.commit('hostile request');
-      const r = await binary(['validate', '--repo', repo.dir], { cwd: repo.dir });
+      const r = await inProcess(['validate', '--repo', repo.dir], { cwd: repo.dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^${R}:5:\\d+: error ${code}: `, 'm'));
       const v = await cli(['verify', ID, '--trust', trust, '--repository', 'github.com/customer/access', '--json'], { cwd: repo.dir });

@@ -1,7 +1,7 @@
 /**
  * Which policy governs, and which session a folder is, attacked through the
- * real binary (`breakglass verify --json`, `breakglass audit --json`) in real
- * git repositories signed with real OpenPGP keys. Each refusal asserts its
+ * command line (`breakglass verify --json`, `breakglass audit --json`, run
+ * in-process) in real git repositories signed with real OpenPGP keys. Each refusal asserts its
  * precise code. docs/security/policy-versions.md, session-identity.md.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { approvalYaml, approve, ID, makeKeys, NOW, policyApprovalYaml, policyYaml, Repo, requestYaml, sign, toYaml, type Keys } from './helpers/approvals.js';
-import { binary } from './helpers/cli.js';
+import { inProcess } from './helpers/cli.js';
 
 const AT = new Date(NOW).toISOString().replace(/\.\d+Z$/, 'Z');
 let keys: Keys;
@@ -45,7 +45,7 @@ async function approvedSession(id = ID, request = requestYaml(id)): Promise<Repo
 }
 
 async function verify(repo: Repo, id = ID): Promise<{ code: number; approved: boolean; codes: string[] }> {
-  const r = await binary(['verify', id, '--trust', trustFile, '--repository', 'github.com/customer/access', '--at', AT, '--json'], { cwd: repo.dir });
+  const r = await inProcess(['verify', id, '--trust', trustFile, '--repository', 'github.com/customer/access', '--at', AT, '--json'], { cwd: repo.dir });
   expect(r.code, r.stderr).not.toBe(2);
   const v = JSON.parse(r.stdout) as { approved: boolean; reasons: { code: string }[] };
   return { code: r.code, approved: v.approved, codes: [...new Set(v.reasons.map((x) => x.code))].sort() };
@@ -111,7 +111,7 @@ describe('when an older approved policy version is restored (rollback)', () => {
     const { repo, v1 } = await superseded();
     for (const [f, body] of v1) repo.write(`policies/${f}`, body);
     repo.commit('revert to v1');
-    const r = await binary(['audit', '--trust', trustFile, '--repository', 'github.com/customer/access', '--json'], { cwd: repo.dir });
+    const r = await inProcess(['audit', '--trust', trustFile, '--repository', 'github.com/customer/access', '--json'], { cwd: repo.dir });
     const report = JSON.parse(r.stdout) as { findings: { code: string; file?: string }[] };
     expect(r.code, r.stderr).toBe(1);
     expect(report.findings).toContainEqual(expect.objectContaining({ code: 'POLICY_ROLLBACK', file: 'policies/production.yaml' }));
@@ -127,14 +127,14 @@ describe('the identity of a session', () => {
 
   it('validate reports the same code at the id (exit 1)', async () => {
     const repo = await approvedSession(ID, requestYaml('inc-1-other-session'));
-    const r = await binary(['validate', '--json'], { cwd: repo.dir });
+    const r = await inProcess(['validate', '--json'], { cwd: repo.dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('REQUEST_ID_MISMATCH');
   });
 
   it('the audit flags it: REQUEST_ID_MISMATCH', async () => {
     const repo = await approvedSession(ID, requestYaml('inc-1-other-session'));
-    const r = await binary(['audit', '--trust', trustFile, '--repository', 'github.com/customer/access', '--json'], { cwd: repo.dir });
+    const r = await inProcess(['audit', '--trust', trustFile, '--repository', 'github.com/customer/access', '--json'], { cwd: repo.dir });
     const report = JSON.parse(r.stdout) as { sessions: { id: string; findings: { code: string }[] }[] };
     expect(report.sessions.find((s) => s.id === ID)!.findings.map((f) => f.code)).toContain('REQUEST_ID_MISMATCH');
   });
@@ -145,7 +145,7 @@ describe('the identity of a session', () => {
     repo.commit('end, naming another id');
     const v = await verify(repo);
     expect(v.codes).toEqual(['SESSION_MISMATCH']);
-    const r = await binary(['verify', ID, '--trust', trustFile, '--repository', 'github.com/customer/access', '--at', AT, '--json'], { cwd: repo.dir });
+    const r = await inProcess(['verify', ID, '--trust', trustFile, '--repository', 'github.com/customer/access', '--at', AT, '--json'], { cwd: repo.dir });
     expect((JSON.parse(r.stdout) as { status: string }).status).toBe('ended');
   });
 });

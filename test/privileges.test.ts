@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { formatTime } from '../src/core/duration.js';
 import { BUILTIN_PROTECTED_NAMESPACES, privilegeCaution, protectedNamespaceOf } from '../src/core/privilege.js';
 import { escalations } from '../src/core/rbac-escalation.js';
-import { binary, ROOT } from './helpers/cli.js';
+import { inProcess, ROOT } from './helpers/cli.js';
 
 const ID = 'inc-4411-prod-crashloop';
 const R = `sessions/${ID}/request.yaml`;
@@ -33,19 +33,19 @@ async function repo(privileges: string[], privilege: string, extraSpec = ''): Pr
   return dir;
 }
 
-describe('validate (the binary) on a privilege in a protected namespace', () => {
+describe('validate on a privilege in a protected namespace', () => {
   it.each(['edit:breakglass-system', 'admin:kube-system', 'edit:kube-node-lease'])('refuses %s even though the policy lists it', async (privilege) => {
     const dir = await repo(['view', privilege], privilege);
-    const r = await binary(['validate', '--repo', dir], { cwd: dir });
+    const r = await inProcess(['validate', '--repo', dir], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`${R}:10:14: error PRIVILEGE_PROTECTED_NAMESPACE: privilege "${privilege}" is in namespace ${privilege.split(':')[1]}, which is protected`);
   });
 
   it('refuses a namespace the policy adds to the protected ones, and accepts it without that line', async () => {
     const open = await repo(['admin:payments'], 'admin:payments');
-    expect((await binary(['validate', '--repo', open], { cwd: open })).code).toBe(0);
+    expect((await inProcess(['validate', '--repo', open], { cwd: open })).code).toBe(0);
     const guarded = await repo(['admin:payments'], 'admin:payments', '  protectedNamespaces: [payments]\n');
-    const r = await binary(['validate', '--repo', guarded], { cwd: guarded });
+    const r = await inProcess(['validate', '--repo', guarded], { cwd: guarded });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`${R}:10:14: error PRIVILEGE_PROTECTED_NAMESPACE`);
   });
@@ -54,7 +54,7 @@ describe('validate (the binary) on a privilege in a protected namespace', () => 
     const dir = await repo(['view'], 'view');
     await mkdir(join(dir, 'sessions/inc-1-link'), { recursive: true });
     await symlink('/etc/passwd', join(dir, 'sessions/inc-1-link/request.yaml'));
-    const r = await binary(['validate', '--repo', dir, '--json'], { cwd: dir });
+    const r = await inProcess(['validate', '--repo', dir, '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     const doc = JSON.parse(r.stdout) as { ok: boolean; findings: { file: string; code: string }[] };
     expect(doc.ok).toBe(false);
@@ -68,7 +68,7 @@ describe('validate (the binary) on a privilege in a protected namespace', () => 
     execFileSync('git', ['init', '-q', join(dir, 'sessions/inc-2-sub/approvals')]);
     await mkdir(join(dir, 'sessions/inc-2-fifo'), { recursive: true });
     execFileSync('mkfifo', [join(dir, 'sessions/inc-2-fifo/request.yaml')]);
-    const r = await binary(['validate', '--repo', dir], { cwd: dir });
+    const r = await inProcess(['validate', '--repo', dir], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('sessions/inc-2-fifo/request.yaml:1:1: error FILE_MODE');
   });
@@ -83,9 +83,9 @@ describe('the approval view warns for every grant but plain view', () => {
     expect(privilegeCaution('clusterrole:edit', 'prod-eu')).toMatch(/every namespace of prod-eu, including the runner's own.*PRIVILEGE_ESCALATES/);
   });
 
-  it('is shown by `breakglass show` (the binary) for admin:<ns>', async () => {
+  it('is shown by `breakglass show` for admin:<ns>', async () => {
     const dir = await repo(['admin:payments'], 'admin:payments');
-    const r = await binary(['show', ID, '--repo', dir, '--repository', 'github.com/customer/access'], { cwd: dir });
+    const r = await inProcess(['show', ID, '--repo', dir, '--repository', 'github.com/customer/access'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('admin:payments lets the session act as every ServiceAccount in namespace payments');
   });

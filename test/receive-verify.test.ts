@@ -1,7 +1,7 @@
 /**
  * `receive` accepts only a delivery the runner signed, bound to this session:
  * each test forges or replays a delivery as an attacker would and runs the
- * real binary on it, asserting the exact refusal code and that nothing was
+ * command line on it (in-process), asserting the exact refusal code and that nothing was
  * written. Anyone can seal to the vendor (the vendor's key is public); only
  * the runner can sign.
  */
@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../src/core/digest.js';
 import { generateKeyPair, readPrivateKey, revoke, sealTo, type GeneratedKey } from '../src/crypto/openpgp.js';
 import { seal, type CredentialPayload, type DeliveryBinding } from '../src/runner/delivery.js';
-import { binary, type CliResult } from './helpers/cli.js';
+import { inProcess, type CliResult } from './helpers/cli.js';
 
 const ID = 'inc-9-api-down';
 const REPOSITORY = 'github.com/customer/access';
@@ -55,7 +55,7 @@ function deliver(armored: string, name = ID): void {
 }
 
 async function receive(extra: string[], id = ID): Promise<CliResult> {
-  return binary(['receive', id, '--key', 'vendor.sec.asc', '--from', 'outbox', '--out', `${id}.kubeconfig`, ...extra], { cwd: dir });
+  return inProcess(['receive', id, '--key', 'vendor.sec.asc', '--from', 'outbox', '--out', `${id}.kubeconfig`, ...extra], { cwd: dir });
 }
 
 function refused(r: CliResult, code: string, id = ID): void {

@@ -227,6 +227,7 @@ describe('the post-incident review', () => {
 });
 
 describe('no plaintext of a recording', () => {
+  // The real binary: files it may leave under its own TMPDIR and HOME; in-process, os.tmpdir() is the test process's.
   it('is in the git history, the checkout, or any file the real binary leaves behind', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'bg-rec-scratch-'));
     const env = { ...process.env, TMPDIR: scratch, HOME: scratch };

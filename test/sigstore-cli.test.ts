@@ -1,6 +1,6 @@
 /**
- * Sigstore approvals through the real binary (`breakglass verify` and
- * `breakglass audit`, Node 24, compiled lib/), in real git repositories with a
+ * Sigstore approvals through the command line (`breakglass verify` and
+ * `breakglass audit`, run in-process), in real git repositories with a
  * trust file outside them. Each attack is committed as an approval that a
  * runner (an old one, or a compromised one) counted in a runner-signed record:
  * `verify` must refuse it with its precise code, and `audit` must report it.
@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binary } from './helpers/cli.js';
+import { inProcess } from './helpers/cli.js';
 import { approvalYaml } from './helpers/approvals.js';
 import { AuditRepo, T } from './helpers/audit-history.js';
 import { LocalFulcio } from './helpers/sigstore.js';
@@ -75,12 +75,12 @@ async function approvedAndRecorded(repo: AuditRepo, policy: string, approver: st
 }
 
 async function verify(repo: AuditRepo): Promise<{ code: number; reasons: { code: string; file?: string; message: string }[]; stderr: string }> {
-  const r = await binary(['verify', ID, '--trust', repo.trustFile, '--at', AT, '--json'], { cwd: repo.dir });
+  const r = await inProcess(['verify', ID, '--trust', repo.trustFile, '--at', AT, '--json'], { cwd: repo.dir });
   return { code: r.code, reasons: r.stdout ? (JSON.parse(r.stdout) as { reasons: { code: string; file?: string; message: string }[] }).reasons : [], stderr: r.stderr };
 }
 
 async function audit(repo: AuditRepo): Promise<{ code: number; clean?: boolean; findings: { code: string; message: string }[]; stderr: string }> {
-  const r = await binary(['audit', '--trust', repo.trustFile, '--json'], { cwd: repo.dir });
+  const r = await inProcess(['audit', '--trust', repo.trustFile, '--json'], { cwd: repo.dir });
   if (!r.stdout) return { code: r.code, findings: [], stderr: r.stderr };
   const report = JSON.parse(r.stdout) as { clean: boolean; sessions: { findings: { code: string; message: string }[] }[] };
   return { code: r.code, clean: report.clean, findings: report.sessions.flatMap((s) => s.findings), stderr: r.stderr };
@@ -126,7 +126,7 @@ describe('sigstore approvals through breakglass verify and audit', () => {
     await approvedAndRecorded(repo, policy, 'bob', (b) => bobs.keylessBundle(bobs.issue(BOB, ISSUER), b));
     const want = 'trusted root of dave (roots/dave.json) is not a valid sigstore trusted root: tlogs[0].publicKey.validFor.start: required';
     const v = await verify(repo);
-    // The binary prints an operational error's message, not its code; loadTrust's TRUST_INVALID is asserted in sigstore-binding.test.ts.
+    // The command line prints an operational error's message, not its code; loadTrust's TRUST_INVALID is asserted in sigstore-binding.test.ts.
     expect(v.code).toBe(2);
     expect(v.stderr).toContain(want);
     const a = await audit(repo);

@@ -177,6 +177,7 @@ describe('gpg-made keys and signatures through `breakglass verify`', () => {
     expect(code).toBe(1);
   });
 
+  // The real binary: the compiled lib/ must judge as the in-process src/ does.
   it.each(['rsa-armored', 'primary-compromised-judged-before'])('%s: the real binary gives the same exit code and JSON', async (id) => {
     const c = CELLS.find((x) => x.id === id)!;
     const real = await verifyJson(c.id, join(trustDir, `trust-${c.approver}.yaml`), repo.dir, c.at, 'binary');

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditRepo, T } from './helpers/audit-history.js';
 import { approvalYaml, REPOSITORY } from './helpers/approvals.js';
-import { binary } from './helpers/cli.js';
+import { inProcess } from './helpers/cli.js';
 import { GpgHome } from './helpers/gpg-home.js';
 import { verifyJson, type VerifyJson } from './helpers/verify-json.js';
 import { CommitSource } from '../src/adapters/source.js';
@@ -138,7 +138,7 @@ function verify(id: string, trust: string, at: string): Promise<{ code: number; 
 async function audit(
   trust: string,
 ): Promise<{ code: number; report: { clean: boolean; sessions: { id: string; approvals: { accepted: boolean; key?: string }[]; findings: { code: string; message: string }[] }[] } }> {
-  const r = await binary(['audit', '--trust', trust, '--json'], { cwd: repo.dir });
+  const r = await inProcess(['audit', '--trust', trust, '--json'], { cwd: repo.dir });
   return { code: r.code, report: JSON.parse(r.stdout) };
 }
 
@@ -216,7 +216,7 @@ describe('one approver counts once, whatever the number of keys', () => {
     expect(code).toBe(1);
   });
   it('a trust file holding one key twice is refused (exit 2): the copies could disagree on a revocation', async () => {
-    const r = await binary(['verify', 'inc-2', '--trust', trusts.keyTwice, '--repo', repo.dir, '--repository', REPOSITORY, '--at', JUDGED, '--json'], { cwd: repo.dir });
+    const r = await inProcess(['verify', 'inc-2', '--trust', trusts.keyTwice, '--repo', repo.dir, '--repository', REPOSITORY, '--at', JUDGED, '--json'], { cwd: repo.dir });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`key ${oldKey} appears twice`);

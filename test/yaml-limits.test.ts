@@ -16,7 +16,7 @@ import { loadRepository } from '../src/core/repository.js';
 import { YAML_LIMITS } from '../src/core/yaml-scan.js';
 import { benignPadded, HOSTILE } from './helpers/hostile-yaml.js';
 import { readManifest } from '../src/runner/providers/networkpolicy.js';
-import { binary, ROOT } from './helpers/cli.js';
+import { inProcess, ROOT } from './helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const R = 'sessions/inc-4411-prod-crashloop/request.yaml';
@@ -78,15 +78,15 @@ describe('hostile files of 1 MB and of just under the size limit', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('the real binary refuses the reported 250 KB file and a 1 MB one, exit 1, no stack trace', async () => {
+  it('validate refuses the reported 250 KB file and a 1 MB one, exit 1, no stack trace', async () => {
     const dir = await scratch();
     await writeFile(join(dir, R), HOSTILE['distinct keys']!(250 * 1000));
-    const r = await binary(['validate', '--repo', dir], { cwd: dir });
+    const r = await inProcess(['validate', '--repo', dir], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${R}:${YAML_LIMITS.keys + 4}:3: error YAML_TOO_MANY_KEYS: mapping has more than ${YAML_LIMITS.keys} keys`);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     await writeFile(join(dir, R), HOSTILE['keys in one flow mapping']!(1024 * 1024));
-    const big = await binary(['validate', '--repo', dir, '--json'], { cwd: dir });
+    const big = await inProcess(['validate', '--repo', dir, '--json'], { cwd: dir });
     expect(big.code).toBe(1);
     expect(JSON.parse(big.stdout).findings[0]).toMatchObject({ file: R, code: 'FILE_TOO_LARGE' });
   });

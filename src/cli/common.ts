@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mkdir, stat } from 'node:fs/promises';
 import { formatFinding, BreakglassError, type Finding } from '../core/errors.js';
@@ -50,9 +50,13 @@ export async function makeDirectory(path: string, mode?: number): Promise<void> 
   }
 }
 
-/** GnuPG's home as gpg would pick it: GNUPGHOME, else ~/.gnupg. */
+/**
+ * GnuPG's home as gpg would pick it: GNUPGHOME, else ~/.gnupg, with HOME from
+ * io.env and, without one, the account's home as gpg falls back to it (the
+ * password database; os.homedir() would read the process's own HOME).
+ */
 export function gnupgHome(io: CliIo): string {
-  return io.env.GNUPGHOME || resolve(io.env.HOME || homedir(), '.gnupg');
+  return io.env.GNUPGHOME || resolve(io.env.HOME || userInfo().homedir, '.gnupg');
 }
 
 /** Prints findings one per line to stderr, then a count. */

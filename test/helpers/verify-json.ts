@@ -17,7 +17,7 @@ export interface VerifyJson {
 /** Runs `verify ID --trust TRUST --at AT --json` in `repoDir`; stderr must stay empty (an exit 2 fails the test here). */
 export async function verifyJson(id: string, trust: string, repoDir: string, at: string, via: 'in-process' | 'binary' = 'in-process'): Promise<{ code: number; json: VerifyJson }> {
   const args = ['verify', id, '--trust', trust, '--repo', repoDir, '--repository', REPOSITORY, '--at', at, '--json'];
-  const r = via === 'binary' ? await binary(args, { cwd: repoDir }) : await cli(args, { cwd: repoDir, env: process.env });
+  const r = via === 'binary' ? await binary(args, { cwd: repoDir }) : await cli(args, { cwd: repoDir });
   expect(r.stderr).toBe('');
   return { code: r.code, json: JSON.parse(r.stdout) as VerifyJson };
 }

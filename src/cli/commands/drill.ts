@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatReport } from '../../drill/report.js';
-import { runDrill } from '../../drill/run.js';
 import { requireFile } from '../common.js';
 import type { CliIo, ExitCode } from '../io.js';
 
@@ -12,8 +11,12 @@ export function registerDrill(program: Command, io: CliIo, done: (code: ExitCode
     .option('--json', 'print one JSON report on stdout')
     .option('--keep', 'keep the sandbox (repository, trust, runner config) instead of removing it')
     .action(async (opts: { config: string; json?: boolean; keep?: boolean }) => {
+      const configFile = await requireFile(io, '--config', opts.config);
+      // The drill pulls in the runner and the Kubernetes client (a second of CPU to load): only once the file is there,
+      // so a mistyped --config is refused at once.
+      const { runDrill } = await import('../../drill/run.js');
       const { report, code } = await runDrill({
-        configFile: await requireFile(io, '--config', opts.config),
+        configFile,
         env: io.env,
         now: io.now,
         keep: !!opts.keep,
