@@ -53,6 +53,9 @@ export default function setup(): () => Promise<void> {
       for (const n of left.slice(0, 50)) process.stderr.write(`[sweep]   ${n}\n`);
     }
     if (procs.length) await new Promise((r) => setTimeout(r, 500));
-    rmSync(dir, { recursive: true, force: true });
+    // A worker that is still exiting may write into the directory while it is removed (Node
+    // flushes its compile cache at exit): removal then fails with ENOTEMPTY, and vitest would
+    // exit 1 with every test passed. rmSync retries that (and EBUSY) with a linear backoff.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
 }
