@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mkdir, stat } from 'node:fs/promises';
 import { formatFinding, BreakglassError, type Finding } from '../core/errors.js';
@@ -56,7 +56,20 @@ export async function makeDirectory(path: string, mode?: number): Promise<void> 
  * password database; os.homedir() would read the process's own HOME).
  */
 export function gnupgHome(io: CliIo): string {
-  return io.env.GNUPGHOME || resolve(io.env.HOME || userInfo().homedir, '.gnupg');
+  return io.env.GNUPGHOME || resolve(io.env.HOME || accountHome(), '.gnupg');
+}
+
+/**
+ * The account's home from the password database. A container running under a
+ * uid with no entry there (an arbitrary uid, as OpenShift assigns) has none:
+ * then Node's own answer, rather than failing a command over a default.
+ */
+function accountHome(): string {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return homedir();
+  }
 }
 
 /** Prints findings one per line to stderr, then a count. */
