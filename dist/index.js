@@ -3319,21 +3319,21 @@ var require_data_url = __commonJS({
     var HTTP_QUOTED_STRING_TOKENS = /^[\u0009\u0020-\u007E\u0080-\u00FF]+$/;
     function dataURLProcessor(dataURL) {
       assert2(dataURL.protocol === "data:");
-      let input2 = URLSerializer(dataURL, true);
-      input2 = input2.slice(5);
+      let input3 = URLSerializer(dataURL, true);
+      input3 = input3.slice(5);
       const position = { position: 0 };
       let mimeType = collectASequenceOfCodePointsFast(
         ",",
-        input2,
+        input3,
         position
       );
       const mimeTypeLength = mimeType.length;
       mimeType = removeASCIIWhitespace(mimeType, true, true);
-      if (position.position >= input2.length) {
+      if (position.position >= input3.length) {
         return "failure";
       }
       position.position++;
-      const encodedBody = input2.slice(mimeTypeLength + 1);
+      const encodedBody = input3.slice(mimeTypeLength + 1);
       let body = stringPercentDecode(encodedBody);
       if (/;(\u0020){0,}base64$/i.test(mimeType)) {
         const stringBody = isomorphicDecode(body);
@@ -3366,26 +3366,26 @@ var require_data_url = __commonJS({
       }
       return serialized;
     }
-    function collectASequenceOfCodePoints(condition, input2, position) {
+    function collectASequenceOfCodePoints(condition, input3, position) {
       let result = "";
-      while (position.position < input2.length && condition(input2[position.position])) {
-        result += input2[position.position];
+      while (position.position < input3.length && condition(input3[position.position])) {
+        result += input3[position.position];
         position.position++;
       }
       return result;
     }
-    function collectASequenceOfCodePointsFast(char, input2, position) {
-      const idx = input2.indexOf(char, position.position);
+    function collectASequenceOfCodePointsFast(char, input3, position) {
+      const idx = input3.indexOf(char, position.position);
       const start = position.position;
       if (idx === -1) {
-        position.position = input2.length;
-        return input2.slice(start);
+        position.position = input3.length;
+        return input3.slice(start);
       }
       position.position = idx;
-      return input2.slice(start, position.position);
+      return input3.slice(start, position.position);
     }
-    function stringPercentDecode(input2) {
-      const bytes = encoder.encode(input2);
+    function stringPercentDecode(input3) {
+      const bytes = encoder.encode(input3);
       return percentDecode(bytes);
     }
     function isHexCharByte(byte) {
@@ -3397,41 +3397,41 @@ var require_data_url = __commonJS({
         byte >= 48 && byte <= 57 ? byte - 48 : (byte & 223) - 55
       );
     }
-    function percentDecode(input2) {
-      const length = input2.length;
+    function percentDecode(input3) {
+      const length = input3.length;
       const output2 = new Uint8Array(length);
       let j = 0;
       for (let i2 = 0; i2 < length; ++i2) {
-        const byte = input2[i2];
+        const byte = input3[i2];
         if (byte !== 37) {
           output2[j++] = byte;
-        } else if (byte === 37 && !(isHexCharByte(input2[i2 + 1]) && isHexCharByte(input2[i2 + 2]))) {
+        } else if (byte === 37 && !(isHexCharByte(input3[i2 + 1]) && isHexCharByte(input3[i2 + 2]))) {
           output2[j++] = 37;
         } else {
-          output2[j++] = hexByteToNumber(input2[i2 + 1]) << 4 | hexByteToNumber(input2[i2 + 2]);
+          output2[j++] = hexByteToNumber(input3[i2 + 1]) << 4 | hexByteToNumber(input3[i2 + 2]);
           i2 += 2;
         }
       }
       return length === j ? output2 : output2.subarray(0, j);
     }
-    function parseMIMEType(input2) {
-      input2 = removeHTTPWhitespace(input2, true, true);
+    function parseMIMEType(input3) {
+      input3 = removeHTTPWhitespace(input3, true, true);
       const position = { position: 0 };
       const type = collectASequenceOfCodePointsFast(
         "/",
-        input2,
+        input3,
         position
       );
       if (type.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(type)) {
         return "failure";
       }
-      if (position.position > input2.length) {
+      if (position.position > input3.length) {
         return "failure";
       }
       position.position++;
       let subtype = collectASequenceOfCodePointsFast(
         ";",
-        input2,
+        input3,
         position
       );
       subtype = removeHTTPWhitespace(subtype, false, true);
@@ -3448,41 +3448,41 @@ var require_data_url = __commonJS({
         // https://mimesniff.spec.whatwg.org/#mime-type-essence
         essence: `${typeLowercase}/${subtypeLowercase}`
       };
-      while (position.position < input2.length) {
+      while (position.position < input3.length) {
         position.position++;
         collectASequenceOfCodePoints(
           // https://fetch.spec.whatwg.org/#http-whitespace
           (char) => HTTP_WHITESPACE_REGEX.test(char),
-          input2,
+          input3,
           position
         );
         let parameterName = collectASequenceOfCodePoints(
           (char) => char !== ";" && char !== "=",
-          input2,
+          input3,
           position
         );
         parameterName = parameterName.toLowerCase();
-        if (position.position < input2.length) {
-          if (input2[position.position] === ";") {
+        if (position.position < input3.length) {
+          if (input3[position.position] === ";") {
             continue;
           }
           position.position++;
         }
-        if (position.position > input2.length) {
+        if (position.position > input3.length) {
           break;
         }
         let parameterValue = null;
-        if (input2[position.position] === '"') {
-          parameterValue = collectAnHTTPQuotedString(input2, position, true);
+        if (input3[position.position] === '"') {
+          parameterValue = collectAnHTTPQuotedString(input3, position, true);
           collectASequenceOfCodePointsFast(
             ";",
-            input2,
+            input3,
             position
           );
         } else {
           parameterValue = collectASequenceOfCodePointsFast(
             ";",
-            input2,
+            input3,
             position
           );
           parameterValue = removeHTTPWhitespace(parameterValue, false, true);
@@ -3516,28 +3516,28 @@ var require_data_url = __commonJS({
       const buffer = Buffer.from(data, "base64");
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
-    function collectAnHTTPQuotedString(input2, position, extractValue) {
+    function collectAnHTTPQuotedString(input3, position, extractValue) {
       const positionStart = position.position;
       let value = "";
-      assert2(input2[position.position] === '"');
+      assert2(input3[position.position] === '"');
       position.position++;
       while (true) {
         value += collectASequenceOfCodePoints(
           (char) => char !== '"' && char !== "\\",
-          input2,
+          input3,
           position
         );
-        if (position.position >= input2.length) {
+        if (position.position >= input3.length) {
           break;
         }
-        const quoteOrBackslash = input2[position.position];
+        const quoteOrBackslash = input3[position.position];
         position.position++;
         if (quoteOrBackslash === "\\") {
-          if (position.position >= input2.length) {
+          if (position.position >= input3.length) {
             value += "\\";
             break;
           }
-          value += input2[position.position];
+          value += input3[position.position];
           position.position++;
         } else {
           assert2(quoteOrBackslash === '"');
@@ -3547,7 +3547,7 @@ var require_data_url = __commonJS({
       if (extractValue) {
         return value;
       }
-      return input2.slice(positionStart, position.position);
+      return input3.slice(positionStart, position.position);
     }
     function serializeAMimeType(mimeType) {
       assert2(mimeType !== "failure");
@@ -3589,10 +3589,10 @@ var require_data_url = __commonJS({
       }
       return lead === 0 && trail === str.length - 1 ? str : str.slice(lead, trail + 1);
     }
-    function isomorphicDecode(input2) {
-      const length = input2.length;
+    function isomorphicDecode(input3) {
+      const length = input3.length;
       if ((2 << 15) - 1 > length) {
-        return String.fromCharCode.apply(null, input2);
+        return String.fromCharCode.apply(null, input3);
       }
       let result = "";
       let i2 = 0;
@@ -3601,7 +3601,7 @@ var require_data_url = __commonJS({
         if (i2 + addition > length) {
           addition = length - i2;
         }
-        result += String.fromCharCode.apply(null, input2.subarray(i2, i2 += addition));
+        result += String.fromCharCode.apply(null, input3.subarray(i2, i2 += addition));
       }
       return result;
     }
@@ -4658,9 +4658,9 @@ var require_util2 = __commonJS({
       }
     }
     var invalidIsomorphicEncodeValueRegex = /[^\x00-\xFF]/;
-    function isomorphicEncode(input2) {
-      assert2(!invalidIsomorphicEncodeValueRegex.test(input2));
-      return input2;
+    function isomorphicEncode(input3) {
+      assert2(!invalidIsomorphicEncodeValueRegex.test(input3));
+      return input3;
     }
     async function readAllBytes(reader) {
       const bytes = [];
@@ -4831,27 +4831,27 @@ var require_util2 = __commonJS({
       return mimeType;
     }
     function gettingDecodingSplitting(value) {
-      const input2 = value;
+      const input3 = value;
       const position = { position: 0 };
       const values = [];
       let temporaryValue = "";
-      while (position.position < input2.length) {
+      while (position.position < input3.length) {
         temporaryValue += collectASequenceOfCodePoints(
           (char) => char !== '"' && char !== ",",
-          input2,
+          input3,
           position
         );
-        if (position.position < input2.length) {
-          if (input2.charCodeAt(position.position) === 34) {
+        if (position.position < input3.length) {
+          if (input3.charCodeAt(position.position) === 34) {
             temporaryValue += collectAnHTTPQuotedString(
-              input2,
+              input3,
               position
             );
-            if (position.position < input2.length) {
+            if (position.position < input3.length) {
               continue;
             }
           } else {
-            assert2(input2.charCodeAt(position.position) === 44);
+            assert2(input3.charCodeAt(position.position) === 44);
             position.position++;
           }
         }
@@ -5209,7 +5209,7 @@ var require_formdata_parser = __commonJS({
       }
       return true;
     }
-    function multipartFormDataParser(input2, mimeType) {
+    function multipartFormDataParser(input3, mimeType) {
       assert2(mimeType !== "failure" && mimeType.essence === "multipart/form-data");
       const boundaryString = mimeType.parameters.get("boundary");
       if (boundaryString === void 0) {
@@ -5218,30 +5218,30 @@ var require_formdata_parser = __commonJS({
       const boundary = Buffer.from(`--${boundaryString}`, "utf8");
       const entryList = [];
       const position = { position: 0 };
-      while (input2[position.position] === 13 && input2[position.position + 1] === 10) {
+      while (input3[position.position] === 13 && input3[position.position + 1] === 10) {
         position.position += 2;
       }
-      let trailing = input2.length;
-      while (input2[trailing - 1] === 10 && input2[trailing - 2] === 13) {
+      let trailing = input3.length;
+      while (input3[trailing - 1] === 10 && input3[trailing - 2] === 13) {
         trailing -= 2;
       }
-      if (trailing !== input2.length) {
-        input2 = input2.subarray(0, trailing);
+      if (trailing !== input3.length) {
+        input3 = input3.subarray(0, trailing);
       }
       while (true) {
-        if (input2.subarray(position.position, position.position + boundary.length).equals(boundary)) {
+        if (input3.subarray(position.position, position.position + boundary.length).equals(boundary)) {
           position.position += boundary.length;
         } else {
           return "failure";
         }
-        if (position.position === input2.length - 2 && bufferStartsWith(input2, dd, position) || position.position === input2.length - 4 && bufferStartsWith(input2, ddcrlf, position)) {
+        if (position.position === input3.length - 2 && bufferStartsWith(input3, dd, position) || position.position === input3.length - 4 && bufferStartsWith(input3, ddcrlf, position)) {
           return entryList;
         }
-        if (input2[position.position] !== 13 || input2[position.position + 1] !== 10) {
+        if (input3[position.position] !== 13 || input3[position.position + 1] !== 10) {
           return "failure";
         }
         position.position += 2;
-        const result = parseMultipartFormDataHeaders(input2, position);
+        const result = parseMultipartFormDataHeaders(input3, position);
         if (result === "failure") {
           return "failure";
         }
@@ -5249,17 +5249,17 @@ var require_formdata_parser = __commonJS({
         position.position += 2;
         let body;
         {
-          const boundaryIndex = input2.indexOf(boundary.subarray(2), position.position);
+          const boundaryIndex = input3.indexOf(boundary.subarray(2), position.position);
           if (boundaryIndex === -1) {
             return "failure";
           }
-          body = input2.subarray(position.position, boundaryIndex - 4);
+          body = input3.subarray(position.position, boundaryIndex - 4);
           position.position += body.length;
           if (encoding === "base64") {
             body = Buffer.from(body.toString(), "base64");
           }
         }
-        if (input2[position.position] !== 13 || input2[position.position + 1] !== 10) {
+        if (input3[position.position] !== 13 || input3[position.position + 1] !== 10) {
           return "failure";
         } else {
           position.position += 2;
@@ -5279,13 +5279,13 @@ var require_formdata_parser = __commonJS({
         entryList.push(makeEntry(name2, value, filename));
       }
     }
-    function parseMultipartFormDataHeaders(input2, position) {
+    function parseMultipartFormDataHeaders(input3, position) {
       let name2 = null;
       let filename = null;
       let contentType = null;
       let encoding = null;
       while (true) {
-        if (input2[position.position] === 13 && input2[position.position + 1] === 10) {
+        if (input3[position.position] === 13 && input3[position.position + 1] === 10) {
           if (name2 === null) {
             return "failure";
           }
@@ -5293,44 +5293,44 @@ var require_formdata_parser = __commonJS({
         }
         let headerName = collectASequenceOfBytes(
           (char) => char !== 10 && char !== 13 && char !== 58,
-          input2,
+          input3,
           position
         );
         headerName = removeChars(headerName, true, true, (char) => char === 9 || char === 32);
         if (!HTTP_TOKEN_CODEPOINTS.test(headerName.toString())) {
           return "failure";
         }
-        if (input2[position.position] !== 58) {
+        if (input3[position.position] !== 58) {
           return "failure";
         }
         position.position++;
         collectASequenceOfBytes(
           (char) => char === 32 || char === 9,
-          input2,
+          input3,
           position
         );
         switch (bufferToLowerCasedHeaderName(headerName)) {
           case "content-disposition": {
             name2 = filename = null;
-            if (!bufferStartsWith(input2, formDataNameBuffer, position)) {
+            if (!bufferStartsWith(input3, formDataNameBuffer, position)) {
               return "failure";
             }
             position.position += 17;
-            name2 = parseMultipartFormDataName(input2, position);
+            name2 = parseMultipartFormDataName(input3, position);
             if (name2 === null) {
               return "failure";
             }
-            if (bufferStartsWith(input2, filenameBuffer, position)) {
+            if (bufferStartsWith(input3, filenameBuffer, position)) {
               let check2 = position.position + filenameBuffer.length;
-              if (input2[check2] === 42) {
+              if (input3[check2] === 42) {
                 position.position += 1;
                 check2 += 1;
               }
-              if (input2[check2] !== 61 || input2[check2 + 1] !== 34) {
+              if (input3[check2] !== 61 || input3[check2 + 1] !== 34) {
                 return "failure";
               }
               position.position += 12;
-              filename = parseMultipartFormDataName(input2, position);
+              filename = parseMultipartFormDataName(input3, position);
               if (filename === null) {
                 return "failure";
               }
@@ -5340,7 +5340,7 @@ var require_formdata_parser = __commonJS({
           case "content-type": {
             let headerValue = collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
-              input2,
+              input3,
               position
             );
             headerValue = removeChars(headerValue, false, true, (char) => char === 9 || char === 32);
@@ -5350,7 +5350,7 @@ var require_formdata_parser = __commonJS({
           case "content-transfer-encoding": {
             let headerValue = collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
-              input2,
+              input3,
               position
             );
             headerValue = removeChars(headerValue, false, true, (char) => char === 9 || char === 32);
@@ -5360,26 +5360,26 @@ var require_formdata_parser = __commonJS({
           default: {
             collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
-              input2,
+              input3,
               position
             );
           }
         }
-        if (input2[position.position] !== 13 && input2[position.position + 1] !== 10) {
+        if (input3[position.position] !== 13 && input3[position.position + 1] !== 10) {
           return "failure";
         } else {
           position.position += 2;
         }
       }
     }
-    function parseMultipartFormDataName(input2, position) {
-      assert2(input2[position.position - 1] === 34);
+    function parseMultipartFormDataName(input3, position) {
+      assert2(input3[position.position - 1] === 34);
       let name2 = collectASequenceOfBytes(
         (char) => char !== 10 && char !== 13 && char !== 34,
-        input2,
+        input3,
         position
       );
-      if (input2[position.position] !== 34) {
+      if (input3[position.position] !== 34) {
         return null;
       } else {
         position.position++;
@@ -5387,12 +5387,12 @@ var require_formdata_parser = __commonJS({
       name2 = new TextDecoder().decode(name2).replace(/%0A/ig, "\n").replace(/%0D/ig, "\r").replace(/%22/g, '"');
       return name2;
     }
-    function collectASequenceOfBytes(condition, input2, position) {
+    function collectASequenceOfBytes(condition, input3, position) {
       let start = position.position;
-      while (start < input2.length && condition(input2[start])) {
+      while (start < input3.length && condition(input3[start])) {
         ++start;
       }
-      return input2.subarray(position.position, position.position = start);
+      return input3.subarray(position.position, position.position = start);
     }
     function removeChars(buf, leading, trailing, predicate) {
       let lead = 0;
@@ -12879,39 +12879,39 @@ var require_request2 = __commonJS({
     var patchMethodWarning = false;
     var Request2 = class _Request {
       // https://fetch.spec.whatwg.org/#dom-request
-      constructor(input2, init = {}) {
+      constructor(input3, init = {}) {
         webidl.util.markAsUncloneable(this);
-        if (input2 === kConstruct) {
+        if (input3 === kConstruct) {
           return;
         }
         const prefix = "Request constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        input2 = webidl.converters.RequestInfo(input2, prefix, "input");
+        input3 = webidl.converters.RequestInfo(input3, prefix, "input");
         init = webidl.converters.RequestInit(init, prefix, "init");
         let request2 = null;
         let fallbackMode = null;
         const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
-        if (typeof input2 === "string") {
+        if (typeof input3 === "string") {
           this[kDispatcher] = init.dispatcher;
           let parsedURL;
           try {
-            parsedURL = new URL(input2, baseUrl);
+            parsedURL = new URL(input3, baseUrl);
           } catch (err2) {
-            throw new TypeError("Failed to parse URL from " + input2, { cause: err2 });
+            throw new TypeError("Failed to parse URL from " + input3, { cause: err2 });
           }
           if (parsedURL.username || parsedURL.password) {
             throw new TypeError(
-              "Request cannot be constructed from a URL that includes credentials: " + input2
+              "Request cannot be constructed from a URL that includes credentials: " + input3
             );
           }
           request2 = makeRequest({ urlList: [parsedURL] });
           fallbackMode = "cors";
         } else {
-          this[kDispatcher] = init.dispatcher || input2[kDispatcher];
-          assert2(input2 instanceof _Request);
-          request2 = input2[kState];
-          signal = input2[kSignal];
+          this[kDispatcher] = init.dispatcher || input3[kDispatcher];
+          assert2(input3 instanceof _Request);
+          request2 = input3[kState];
+          signal = input3[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
         let window2 = "client";
@@ -13113,7 +13113,7 @@ var require_request2 = __commonJS({
             fillHeaders(this[kHeaders], headers);
           }
         }
-        const inputBody = input2 instanceof _Request ? input2[kState].body : null;
+        const inputBody = input3 instanceof _Request ? input3[kState].body : null;
         if ((init.body != null || inputBody != null) && (request2.method === "GET" || request2.method === "HEAD")) {
           throw new TypeError("Request with GET/HEAD method cannot have body.");
         }
@@ -13142,7 +13142,7 @@ var require_request2 = __commonJS({
         }
         let finalBody = inputOrInitBody;
         if (initBody == null && inputBody != null) {
-          if (bodyUnusable(input2)) {
+          if (bodyUnusable(input3)) {
             throw new TypeError(
               "Cannot construct a Request with a Request object that has already been used."
             );
@@ -13613,12 +13613,12 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch2(input2, init = void 0) {
+    function fetch2(input3, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
       try {
-        requestObject = new Request2(input2, init);
+        requestObject = new Request2(input3, init);
       } catch (e) {
         p.reject(e);
         return p.promise;
@@ -31374,22 +31374,17 @@ var require_dist5 = __commonJS({
   }
 });
 
-// src/crypto/error-parts.ts
-function messageOf(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
 // node_modules/@actions/core/lib/utils.js
-function toCommandValue(input2) {
-  if (input2 === null || input2 === void 0) {
+function toCommandValue(input3) {
+  if (input3 === null || input3 === void 0) {
     return "";
-  } else if (typeof input2 === "string" || input2 instanceof String) {
-    return input2;
+  } else if (typeof input3 === "string" || input3 instanceof String) {
+    return input3;
   }
-  return JSON.stringify(input2);
+  return JSON.stringify(input3);
 }
 function toCommandProperties(annotationProperties) {
   if (!Object.keys(annotationProperties).length) {
@@ -31843,16 +31838,6 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
-function getInput(name2, options) {
-  const val = process.env[`INPUT_${name2.replace(/ /g, "_").toUpperCase()}`] || "";
-  if (options && options.required && !val) {
-    throw new Error(`Input required and not supplied: ${name2}`);
-  }
-  if (options && options.trimWhitespace === false) {
-    return val;
-  }
-  return val.trim();
-}
 function setOutput(name2, value) {
   const filePath = process.env["GITHUB_OUTPUT"] || "";
   if (filePath) {
@@ -31879,6 +31864,11 @@ function notice(message, properties = {}) {
 }
 function info(message) {
   process.stdout.write(message + os4.EOL);
+}
+
+// src/crypto/error-parts.ts
+function messageOf(e) {
+  return e instanceof Error ? e.message : String(e);
 }
 
 // src/crypto/errors.ts
@@ -32714,8 +32704,8 @@ var Cached = class {
 function cached(getter) {
   return new Cached(getter);
 }
-function nullish(input2) {
-  return input2 === null || input2 === void 0;
+function nullish(input3) {
+  return input3 === null || input3 === void 0;
 }
 function cleanRegex(source) {
   const start = source.startsWith("^") ? 1 : 0;
@@ -32852,8 +32842,8 @@ function randomString(length = 10) {
 function esc(str) {
   return JSON.stringify(str);
 }
-function slugify(input2) {
-  return input2.toLowerCase().trim().replace(/[^\w\s-]/g, "").replace(/[\s_-]+/g, "-").replace(/^-+|-+$/g, "");
+function slugify(input3) {
+  return input3.toLowerCase().trim().replace(/[^\w\s-]/g, "").replace(/[\s_-]+/g, "-").replace(/^-+|-+$/g, "");
 }
 var captureStackTrace = "captureStackTrace" in Error ? Error.captureStackTrace : (..._args) => {
 };
@@ -33221,12 +33211,12 @@ function finalizeIssue(iss, ctx, config3) {
   }
   return full;
 }
-function getSizableOrigin(input2) {
-  if (input2 instanceof Set)
+function getSizableOrigin(input3) {
+  if (input3 instanceof Set)
     return "set";
-  if (input2 instanceof Map)
+  if (input3 instanceof Map)
     return "map";
-  if (input2 instanceof File)
+  if (input3 instanceof File)
     return "file";
   return "unknown";
 }
@@ -33244,10 +33234,10 @@ function codePointLength(str) {
   }
   return count;
 }
-function getLengthableOrigin(input2) {
-  if (Array.isArray(input2))
+function getLengthableOrigin(input3) {
+  if (Array.isArray(input3))
     return "array";
-  if (typeof input2 === "string")
+  if (typeof input3 === "string")
     return "string";
   return "unknown";
 }
@@ -33273,12 +33263,12 @@ function parsedType(data) {
   return t;
 }
 function issue2(...args) {
-  const [iss, input2, inst] = args;
+  const [iss, input3, inst] = args;
   if (typeof iss === "string") {
     return {
       message: iss,
       code: "custom",
-      input: input2,
+      input: input3,
       inst
     };
   }
@@ -34174,23 +34164,23 @@ var $ZodCheckNumberFormat = /* @__PURE__ */ $constructor("$ZodCheckNumberFormat"
   const origin = isInt ? "int" : "number";
   const [minimum, maximum] = NUMBER_FORMAT_RANGES[def.format];
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
+    const input3 = payload.value;
     if (isInt) {
-      if (!Number.isInteger(input2)) {
+      if (!Number.isInteger(input3)) {
         payload.issues.push({
           expected: origin,
           format: def.format,
           code: "invalid_type",
           continue: false,
-          input: input2,
+          input: input3,
           inst
         });
         return;
       }
-      if (!Number.isSafeInteger(input2)) {
-        if (input2 > 0) {
+      if (!Number.isSafeInteger(input3)) {
+        if (input3 > 0) {
           payload.issues.push({
-            input: input2,
+            input: input3,
             code: "too_big",
             maximum: Number.MAX_SAFE_INTEGER,
             note: "Integers must be within the safe integer range.",
@@ -34201,7 +34191,7 @@ var $ZodCheckNumberFormat = /* @__PURE__ */ $constructor("$ZodCheckNumberFormat"
           });
         } else {
           payload.issues.push({
-            input: input2,
+            input: input3,
             code: "too_small",
             minimum: Number.MIN_SAFE_INTEGER,
             note: "Integers must be within the safe integer range.",
@@ -34214,10 +34204,10 @@ var $ZodCheckNumberFormat = /* @__PURE__ */ $constructor("$ZodCheckNumberFormat"
         return;
       }
     }
-    if (input2 < minimum) {
+    if (input3 < minimum) {
       payload.issues.push({
         origin: "number",
-        input: input2,
+        input: input3,
         code: "too_small",
         minimum,
         inclusive: true,
@@ -34225,10 +34215,10 @@ var $ZodCheckNumberFormat = /* @__PURE__ */ $constructor("$ZodCheckNumberFormat"
         continue: !def.abort
       });
     }
-    if (input2 > maximum) {
+    if (input3 > maximum) {
       payload.issues.push({
         origin: "number",
-        input: input2,
+        input: input3,
         code: "too_big",
         maximum,
         inclusive: true,
@@ -34242,11 +34232,11 @@ var $ZodCheckBigIntFormat = /* @__PURE__ */ $constructor("$ZodCheckBigIntFormat"
   $ZodCheck.init(inst, def);
   const [minimum, maximum] = BIGINT_FORMAT_RANGES[def.format];
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    if (input2 < minimum) {
+    const input3 = payload.value;
+    if (input3 < minimum) {
       payload.issues.push({
         origin: "bigint",
-        input: input2,
+        input: input3,
         code: "too_small",
         minimum,
         inclusive: true,
@@ -34254,10 +34244,10 @@ var $ZodCheckBigIntFormat = /* @__PURE__ */ $constructor("$ZodCheckBigIntFormat"
         continue: !def.abort
       });
     }
-    if (input2 > maximum) {
+    if (input3 > maximum) {
       payload.issues.push({
         origin: "bigint",
-        input: input2,
+        input: input3,
         code: "too_big",
         maximum,
         inclusive: true,
@@ -34272,16 +34262,16 @@ var $ZodCheckMaxSize = /* @__PURE__ */ $constructor("$ZodCheckMaxSize", (inst, d
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasSize);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const size = input2.size;
+    const input3 = payload.value;
+    const size = input3.size;
     if (size <= def.maximum)
       return;
     payload.issues.push({
-      origin: getSizableOrigin(input2),
+      origin: getSizableOrigin(input3),
       code: "too_big",
       maximum: def.maximum,
       inclusive: true,
-      input: input2,
+      input: input3,
       inst,
       continue: !def.abort
     });
@@ -34292,16 +34282,16 @@ var $ZodCheckMinSize = /* @__PURE__ */ $constructor("$ZodCheckMinSize", (inst, d
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasSize);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const size = input2.size;
+    const input3 = payload.value;
+    const size = input3.size;
     if (size >= def.minimum)
       return;
     payload.issues.push({
-      origin: getSizableOrigin(input2),
+      origin: getSizableOrigin(input3),
       code: "too_small",
       minimum: def.minimum,
       inclusive: true,
-      input: input2,
+      input: input3,
       inst,
       continue: !def.abort
     });
@@ -34312,13 +34302,13 @@ var $ZodCheckSizeEquals = /* @__PURE__ */ $constructor("$ZodCheckSizeEquals", (i
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasSize);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const size = input2.size;
+    const input3 = payload.value;
+    const size = input3.size;
     if (size === def.size)
       return;
     const tooBig = size > def.size;
     payload.issues.push({
-      origin: getSizableOrigin(input2),
+      origin: getSizableOrigin(input3),
       ...tooBig ? { code: "too_big", maximum: def.size } : { code: "too_small", minimum: def.size },
       inclusive: true,
       exact: true,
@@ -34333,18 +34323,18 @@ var $ZodCheckMaxLength = /* @__PURE__ */ $constructor("$ZodCheckMaxLength", (ins
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasLength);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const units = input2.length;
-    const length = typeof input2 === "string" && units > def.maximum ? codePointLength(input2) : units;
+    const input3 = payload.value;
+    const units = input3.length;
+    const length = typeof input3 === "string" && units > def.maximum ? codePointLength(input3) : units;
     if (length <= def.maximum)
       return;
-    const origin = getLengthableOrigin(input2);
+    const origin = getLengthableOrigin(input3);
     payload.issues.push({
       origin,
       code: "too_big",
       maximum: def.maximum,
       inclusive: true,
-      input: input2,
+      input: input3,
       inst,
       continue: !def.abort
     });
@@ -34355,18 +34345,18 @@ var $ZodCheckMinLength = /* @__PURE__ */ $constructor("$ZodCheckMinLength", (ins
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasLength);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const units = input2.length;
-    const length = typeof input2 === "string" && units >= def.minimum && units < def.minimum * 2 ? codePointLength(input2) : units;
+    const input3 = payload.value;
+    const units = input3.length;
+    const length = typeof input3 === "string" && units >= def.minimum && units < def.minimum * 2 ? codePointLength(input3) : units;
     if (length >= def.minimum)
       return;
-    const origin = getLengthableOrigin(input2);
+    const origin = getLengthableOrigin(input3);
     payload.issues.push({
       origin,
       code: "too_small",
       minimum: def.minimum,
       inclusive: true,
-      input: input2,
+      input: input3,
       inst,
       continue: !def.abort
     });
@@ -34377,12 +34367,12 @@ var $ZodCheckLengthEquals = /* @__PURE__ */ $constructor("$ZodCheckLengthEquals"
   $ZodCheck.init(inst, def);
   (_a4 = inst._zod.def).when ?? (_a4.when = _whenHasLength);
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const units = input2.length;
-    const length = typeof input2 === "string" && units >= def.length && units <= def.length * 2 ? codePointLength(input2) : units;
+    const input3 = payload.value;
+    const units = input3.length;
+    const length = typeof input3 === "string" && units >= def.length && units <= def.length * 2 ? codePointLength(input3) : units;
     if (length === def.length)
       return;
-    const origin = getLengthableOrigin(input2);
+    const origin = getLengthableOrigin(input3);
     const tooBig = length > def.length;
     payload.issues.push({
       origin,
@@ -34528,10 +34518,10 @@ var $ZodCheckProperties = /* @__PURE__ */ $constructor("$ZodCheckProperties", (i
       return void 0;
     }
     entries ?? (entries = Reflect.ownKeys(def.shape).map((key) => [key, def.shape[key]]));
-    const input2 = payload.value;
+    const input3 = payload.value;
     let proms;
     for (const [key, schema] of entries) {
-      const result = schema._zod.run({ value: input2[key], issues: [] }, {});
+      const result = schema._zod.run({ value: input3[key], issues: [] }, {});
       if (result instanceof Promise) {
         proms ?? (proms = []);
         proms.push(result.then((result2) => handleCheckPropertyResult(result2, payload, key)));
@@ -34799,11 +34789,11 @@ var $ZodEmail = /* @__PURE__ */ $constructor("$ZodEmail", (inst, def) => {
 });
 var URL_BAD_FORMAT = 1;
 var URL_UNPARSEABLE = 2;
-function canParseURL(input2) {
+function canParseURL(input3) {
   try {
     if (typeof URL !== "undefined" && typeof URL.canParse === "function")
-      return URL.canParse(input2);
-    new URL(input2);
+      return URL.canParse(input3);
+    new URL(input3);
     return true;
   } catch {
     return false;
@@ -35085,10 +35075,10 @@ function isLuhnAlgo(digits) {
   }
   return sum % 10 === 0;
 }
-function isValidCreditCard(input2) {
-  if (!creditCard.test(input2))
+function isValidCreditCard(input3) {
+  if (!creditCard.test(input3))
     return false;
-  return isLuhnAlgo(input2.replace(CC_SANITIZE, ""));
+  return isLuhnAlgo(input3.replace(CC_SANITIZE, ""));
 }
 var $ZodCreditCard = /* @__PURE__ */ $constructor("$ZodCreditCard", (inst, def) => {
   def.pattern ?? (def.pattern = creditCard);
@@ -35118,10 +35108,10 @@ function isIso7064Mod97(iban3) {
   }
   return remainder === 1;
 }
-function isValidIBAN(input2) {
-  if (!iban.test(input2))
+function isValidIBAN(input3) {
+  if (!iban.test(input3))
     return false;
-  return isIso7064Mod97(input2);
+  return isIso7064Mod97(input3);
 }
 var $ZodIBAN = /* @__PURE__ */ $constructor("$ZodIBAN", (inst, def) => {
   def.pattern ?? (def.pattern = iban);
@@ -35195,15 +35185,15 @@ var $ZodNumber = /* @__PURE__ */ $constructor("$ZodNumber", (inst, def) => {
         payload.value = Number(payload.value);
       } catch (_) {
       }
-    const input2 = payload.value;
-    if (typeof input2 === "number" && !Number.isNaN(input2) && Number.isFinite(input2)) {
+    const input3 = payload.value;
+    if (typeof input3 === "number" && !Number.isNaN(input3) && Number.isFinite(input3)) {
       return payload;
     }
-    const received = typeof input2 === "number" ? Number.isNaN(input2) ? "NaN" : !Number.isFinite(input2) ? String(input2) : void 0 : void 0;
+    const received = typeof input3 === "number" ? Number.isNaN(input3) ? "NaN" : !Number.isFinite(input3) ? String(input3) : void 0 : void 0;
     payload.issues.push({
       expected: "number",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst,
       ...received ? { received } : {}
     });
@@ -35223,13 +35213,13 @@ var $ZodBoolean = /* @__PURE__ */ $constructor("$ZodBoolean", (inst, def) => {
         payload.value = Boolean(payload.value);
       } catch (_) {
       }
-    const input2 = payload.value;
-    if (typeof input2 === "boolean")
+    const input3 = payload.value;
+    if (typeof input3 === "boolean")
       return payload;
     payload.issues.push({
       expected: "boolean",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -35262,13 +35252,13 @@ var $ZodBigIntFormat = /* @__PURE__ */ $constructor("$ZodBigIntFormat", (inst, d
 var $ZodSymbol = /* @__PURE__ */ $constructor("$ZodSymbol", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (typeof input2 === "symbol")
+    const input3 = payload.value;
+    if (typeof input3 === "symbol")
       return payload;
     payload.issues.push({
       expected: "symbol",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -35279,13 +35269,13 @@ var $ZodUndefined = /* @__PURE__ */ $constructor("$ZodUndefined", (inst, def) =>
   inst._zod.pattern = _undefined;
   inst._zod.values = /* @__PURE__ */ new Set([void 0]);
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (typeof input2 === "undefined")
+    const input3 = payload.value;
+    if (typeof input3 === "undefined")
       return payload;
     payload.issues.push({
       expected: "undefined",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -35296,13 +35286,13 @@ var $ZodNull = /* @__PURE__ */ $constructor("$ZodNull", (inst, def) => {
   inst._zod.pattern = _null;
   inst._zod.values = /* @__PURE__ */ new Set([null]);
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (input2 === null)
+    const input3 = payload.value;
+    if (input3 === null)
       return payload;
     payload.issues.push({
       expected: "null",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -35331,13 +35321,13 @@ var $ZodNever = /* @__PURE__ */ $constructor("$ZodNever", (inst, def) => {
 var $ZodVoid = /* @__PURE__ */ $constructor("$ZodVoid", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (typeof input2 === "undefined")
+    const input3 = payload.value;
+    if (typeof input3 === "undefined")
       return payload;
     payload.issues.push({
       expected: "void",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -35352,15 +35342,15 @@ var $ZodDate = /* @__PURE__ */ $constructor("$ZodDate", (inst, def) => {
       } catch (_err) {
       }
     }
-    const input2 = payload.value;
-    const isDate = input2 instanceof Date;
-    const isValidDate = isDate && !Number.isNaN(input2.getTime());
+    const input3 = payload.value;
+    const isDate = input3 instanceof Date;
+    const isValidDate = isDate && !Number.isNaN(input3.getTime());
     if (isValidDate)
       return payload;
     payload.issues.push({
       expected: "date",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       ...isDate ? { received: "Invalid Date" } : {},
       inst
     });
@@ -35389,9 +35379,9 @@ function capSize(inst, size) {
     return parse8(payload, ctx);
   };
 }
-var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
-var mapSize = (input2) => input2 instanceof Map ? input2.size : -1;
-var setSize = (input2) => input2 instanceof Set ? input2.size : -1;
+var arraySize = (input3) => Array.isArray(input3) ? input3.length : -1;
+var mapSize = (input3) => input3 instanceof Map ? input3.size : -1;
+var setSize = (input3) => input3 instanceof Set ? input3.size : -1;
 function handleArrayResult(result, final, index2) {
   if (result.issues.length) {
     final.issues.push(...prefixIssues(index2, result.issues));
@@ -35403,21 +35393,21 @@ var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
   const memo2 = globalConfig.memoizer;
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!Array.isArray(input2)) {
+    const input3 = payload.value;
+    if (!Array.isArray(input3)) {
       payload.issues.push({
         expected: "array",
         code: "invalid_type",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
     }
-    payload.value = memo2 ? memo2.alloc(inst, payload, Array(input2.length), ctx) : Array(input2.length);
+    payload.value = memo2 ? memo2.alloc(inst, payload, Array(input3.length), ctx) : Array(input3.length);
     const proms = [];
     const abortEarly = ctx?.abortEarly;
-    for (let i2 = 0; i2 < input2.length; i2++) {
-      const item = input2[i2];
+    for (let i2 = 0; i2 < input3.length; i2++) {
+      const item = input3[i2];
       const result = def.element._zod.run({
         value: item,
         issues: []
@@ -35437,8 +35427,8 @@ var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
   };
   capSize(inst, arraySize);
 });
-function handlePropertyResult(result, final, key, input2, optin, optout) {
-  const isPresent = key in input2;
+function handlePropertyResult(result, final, key, input3, optin, optout) {
+  const isPresent = key in input3;
   const isOptionalOut = optout === "optional";
   if (!isPresent && isOptionalOut && optin === "optional") {
     return;
@@ -35490,7 +35480,7 @@ function normalizeDef(def) {
     optionalKeys: new Set(okeys)
   };
 }
-function handleCatchall(proms, input2, payload, ctx, def, inst, abortEarly) {
+function handleCatchall(proms, input3, payload, ctx, def, inst, abortEarly) {
   const unrecognized = [];
   const keySet = def.keySet;
   const _catchall = def.catchall._zod;
@@ -35498,7 +35488,7 @@ function handleCatchall(proms, input2, payload, ctx, def, inst, abortEarly) {
   const optin = _catchall.optin;
   const optout = _catchall.optout;
   let seen = 0;
-  for (const key in input2) {
+  for (const key in input3) {
     if (abortEarly && payload.issues.length !== seen) {
       if (aborted(payload, seen))
         break;
@@ -35515,18 +35505,18 @@ function handleCatchall(proms, input2, payload, ctx, def, inst, abortEarly) {
       unrecognized.push(key);
       continue;
     }
-    const r = _catchall.run({ value: input2[key], issues: [] }, ctx);
+    const r = _catchall.run({ value: input3[key], issues: [] }, ctx);
     if (r instanceof Promise) {
-      proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input2, optin, optout)));
+      proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input3, optin, optout)));
     } else {
-      handlePropertyResult(r, payload, key, input2, optin, optout);
+      handlePropertyResult(r, payload, key, input3, optin, optout);
     }
   }
   if (unrecognized.length) {
     payload.issues.push({
       code: "unrecognized_keys",
       keys: unrecognized,
-      input: input2,
+      input: input3,
       inst,
       // Describes the shape of the input, not the validity of the parsed value, so it never aborts. The parse still fails; the schema's own checks just get to run first, and an enclosing intersection can reconcile the key against a sibling operand.
       continue: true
@@ -35577,12 +35567,12 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
-    const input2 = payload.value;
-    if (!isObject2(input2)) {
+    const input3 = payload.value;
+    if (!isObject2(input3)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
@@ -35603,17 +35593,17 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
       const el = shape[key];
       const optin = el._zod.optin;
       const optout = el._zod.optout;
-      const r = el._zod.run({ value: input2[key], issues: [] }, ctx);
+      const r = el._zod.run({ value: input3[key], issues: [] }, ctx);
       if (r instanceof Promise) {
-        proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input2, optin, optout)));
+        proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input3, optin, optout)));
       } else {
-        handlePropertyResult(r, payload, key, input2, optin, optout);
+        handlePropertyResult(r, payload, key, input3, optin, optout);
       }
     }
     if (!catchall) {
       return proms.length ? Promise.all(proms).then(() => payload) : payload;
     }
-    return handleCatchall(proms, input2, payload, ctx, _normalized.value, inst, abortEarly === true);
+    return handleCatchall(proms, input3, payload, ctx, _normalized.value, inst, abortEarly === true);
   };
 });
 var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) => {
@@ -35722,12 +35712,12 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   let value;
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
-    const input2 = payload.value;
-    if (!isObject2(input2)) {
+    const input3 = payload.value;
+    if (!isObject2(input3)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
@@ -35738,7 +35728,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
       payload = fastpass(payload, ctx);
       if (!catchall)
         return payload;
-      return handleCatchall([], input2, payload, ctx, value, inst, ctx?.abortEarly === true);
+      return handleCatchall([], input3, payload, ctx, value, inst, ctx?.abortEarly === true);
     }
     return superParse(payload, ctx);
   };
@@ -35930,17 +35920,17 @@ var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnio
   });
   const disc = cached(() => discriminatorMap(def));
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!isObject(input2)) {
+    const input3 = payload.value;
+    if (!isObject(input3)) {
       payload.issues.push({
         code: "invalid_type",
         expected: "object",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
     }
-    const value = input2?.[def.discriminator];
+    const value = input3?.[def.discriminator];
     const opt = disc.value.get(value);
     if (opt && (value !== void 0 || ctx.direction !== "backward")) {
       return opt._zod.run(payload, ctx);
@@ -35954,7 +35944,7 @@ var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnio
       note: "No matching discriminator",
       discriminator: def.discriminator,
       options: Array.from(disc.value.keys()).filter((value2) => disc.value.get(value2) !== null),
-      input: input2,
+      input: input3,
       path: [def.discriminator],
       inst
     });
@@ -35964,9 +35954,9 @@ var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnio
 var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    const left = def.left._zod.run({ value: input2, issues: [] }, ctx);
-    const right = def.right._zod.run({ value: input2, issues: [] }, ctx);
+    const input3 = payload.value;
+    const left = def.left._zod.run({ value: input3, issues: [] }, ctx);
+    const right = def.right._zod.run({ value: input3, issues: [] }, ctx);
     const async = left instanceof Promise || right instanceof Promise;
     if (async) {
       return Promise.all([left, right]).then(([left2, right2]) => {
@@ -36081,10 +36071,10 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
   const memo2 = globalConfig.memoizer;
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!Array.isArray(input2)) {
+    const input3 = payload.value;
+    if (!Array.isArray(input3)) {
       payload.issues.push({
-        input: input2,
+        input: input3,
         inst,
         expected: "tuple",
         code: "invalid_type"
@@ -36096,23 +36086,23 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
     const optinStart = getTupleOptStart(items, "optin");
     const optoutStart = getTupleOptStart(items, "optout");
     if (!def.rest) {
-      if (input2.length < optinStart) {
+      if (input3.length < optinStart) {
         payload.issues.push({
           code: "too_small",
           minimum: optinStart,
           inclusive: true,
-          input: input2,
+          input: input3,
           inst,
           origin: "array"
         });
         return payload;
       }
-      if (input2.length > items.length) {
+      if (input3.length > items.length) {
         payload.issues.push({
           code: "too_big",
           maximum: items.length,
           inclusive: true,
-          input: input2,
+          input: input3,
           inst,
           origin: "array"
         });
@@ -36122,7 +36112,7 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
     const abortEarly = def.rest ? ctx?.abortEarly : void 0;
     let itemAborted = false;
     for (let i2 = 0; i2 < items.length; i2++) {
-      const r = items[i2]._zod.run({ value: input2[i2], issues: [] }, ctx);
+      const r = items[i2]._zod.run({ value: input3[i2], issues: [] }, ctx);
       if (r instanceof Promise) {
         proms.push(r.then((rr) => {
           itemResults[i2] = rr;
@@ -36135,7 +36125,7 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
     }
     if (def.rest && !itemAborted) {
       let i2 = items.length - 1;
-      const rest = input2.slice(items.length);
+      const rest = input3.slice(items.length);
       let seen = payload.issues.length;
       for (const el of rest) {
         if (abortEarly && payload.issues.length !== seen) {
@@ -36153,9 +36143,9 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
       }
     }
     if (proms.length) {
-      return Promise.all(proms).then(() => handleTupleResults(itemResults, payload, items, input2, optoutStart));
+      return Promise.all(proms).then(() => handleTupleResults(itemResults, payload, items, input3, optoutStart));
     }
-    return handleTupleResults(itemResults, payload, items, input2, optoutStart);
+    return handleTupleResults(itemResults, payload, items, input3, optoutStart);
   };
 });
 function getTupleOptStart(items, key) {
@@ -36172,10 +36162,10 @@ function handleTupleResult(result, final, index2) {
   }
   final.value[index2] = result.value;
 }
-function handleTupleResults(itemResults, final, items, input2, optoutStart) {
+function handleTupleResults(itemResults, final, items, input3, optoutStart) {
   for (let i2 = 0; i2 < items.length; i2++) {
     const r = itemResults[i2];
-    const isPresent = i2 < input2.length;
+    const isPresent = i2 < input3.length;
     if (!isPresent && i2 >= optoutStart && items[i2]._zod.optin === "optional") {
       final.value.length = i2;
       break;
@@ -36189,7 +36179,7 @@ function handleTupleResults(itemResults, final, items, input2, optoutStart) {
     }
     final.value[i2] = r.value;
   }
-  for (let i2 = final.value.length - 1; i2 >= input2.length; i2--) {
+  for (let i2 = final.value.length - 1; i2 >= input3.length; i2--) {
     if (items[i2]._zod.optout === "optional" && final.value[i2] === void 0) {
       final.value.length = i2;
     } else {
@@ -36203,12 +36193,12 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
   const memo2 = globalConfig.memoizer;
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!isPlainObject(input2)) {
+    const input3 = payload.value;
+    if (!isPlainObject(input3)) {
       payload.issues.push({
         expected: "record",
         code: "invalid_type",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
@@ -36241,7 +36231,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
           const outKey = keyResult.value;
           if (outKey === "__proto__")
             continue;
-          const result = def.valueType._zod.run({ value: input2[key], issues: [] }, ctx);
+          const result = def.valueType._zod.run({ value: input3[key], issues: [] }, ctx);
           if (result instanceof Promise) {
             proms.push(result.then((result2) => {
               if (result2.issues.length) {
@@ -36258,12 +36248,12 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         }
       }
       let unrecognized;
-      for (const key in input2) {
+      for (const key in input3) {
         if (!recordKeys.has(key)) {
           if (def.mode === "loose") {
             if (key === "__proto__")
               continue;
-            payload.value[key] = input2[key];
+            payload.value[key] = input3[key];
           } else {
             unrecognized = unrecognized ?? [];
             unrecognized.push(key);
@@ -36273,7 +36263,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
       if (unrecognized && unrecognized.length > 0) {
         payload.issues.push({
           code: "unrecognized_keys",
-          input: input2,
+          input: input3,
           inst,
           keys: unrecognized,
           continue: true
@@ -36282,10 +36272,10 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
     } else {
       payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
       let unrecognized;
-      for (const key of Reflect.ownKeys(input2)) {
+      for (const key of Reflect.ownKeys(input3)) {
         if (key === "__proto__")
           continue;
-        if (!Object.prototype.propertyIsEnumerable.call(input2, key))
+        if (!Object.prototype.propertyIsEnumerable.call(input3, key))
           continue;
         let keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
         if (keyResult instanceof Promise) {
@@ -36303,7 +36293,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         }
         if (keyResult.issues.length) {
           if (def.mode === "loose") {
-            payload.value[key] = input2[key];
+            payload.value[key] = input3[key];
           } else if (values) {
             unrecognized = unrecognized ?? [];
             unrecognized.push(key);
@@ -36322,7 +36312,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         const outKey = keyResult.value;
         if (outKey === "__proto__")
           continue;
-        const result = def.valueType._zod.run({ value: input2[key], issues: [] }, ctx);
+        const result = def.valueType._zod.run({ value: input3[key], issues: [] }, ctx);
         if (result instanceof Promise) {
           proms.push(result.then((result2) => {
             if (result2.issues.length) {
@@ -36340,7 +36330,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
       if (unrecognized && unrecognized.length > 0) {
         payload.issues.push({
           code: "unrecognized_keys",
-          input: input2,
+          input: input3,
           inst,
           keys: unrecognized,
           continue: true
@@ -36358,12 +36348,12 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
   const memo2 = globalConfig.memoizer;
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!(input2 instanceof Map)) {
+    const input3 = payload.value;
+    if (!(input3 instanceof Map)) {
       payload.issues.push({
         expected: "map",
         code: "invalid_type",
-        input: input2,
+        input: input3,
         inst
       });
       return payload;
@@ -36372,7 +36362,7 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
     payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Map(), ctx) : /* @__PURE__ */ new Map();
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
-    for (const [key, value] of input2) {
+    for (const [key, value] of input3) {
       if (abortEarly && payload.issues.length !== seen) {
         if (aborted(payload, seen))
           break;
@@ -36382,10 +36372,10 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
       const valueResult = def.valueType._zod.run({ value, issues: [] }, ctx);
       if (keyResult instanceof Promise || valueResult instanceof Promise) {
         proms.push(Promise.all([keyResult, valueResult]).then(([keyResult2, valueResult2]) => {
-          handleMapResult(keyResult2, valueResult2, payload, key, input2, inst, ctx);
+          handleMapResult(keyResult2, valueResult2, payload, key, input3, inst, ctx);
         }));
       } else {
-        handleMapResult(keyResult, valueResult, payload, key, input2, inst, ctx);
+        handleMapResult(keyResult, valueResult, payload, key, input3, inst, ctx);
       }
     }
     if (proms.length)
@@ -36394,7 +36384,7 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
   };
   capSize(inst, mapSize);
 });
-function handleMapResult(keyResult, valueResult, final, key, input2, inst, ctx) {
+function handleMapResult(keyResult, valueResult, final, key, input3, inst, ctx) {
   if (keyResult.issues.length) {
     if (propertyKeyTypes.has(typeof key)) {
       final.issues.push(...prefixIssues(key, keyResult.issues));
@@ -36402,7 +36392,7 @@ function handleMapResult(keyResult, valueResult, final, key, input2, inst, ctx) 
       final.issues.push({
         code: "invalid_key",
         origin: "map",
-        input: input2,
+        input: input3,
         inst,
         issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config()))
       });
@@ -36415,7 +36405,7 @@ function handleMapResult(keyResult, valueResult, final, key, input2, inst, ctx) 
       final.issues.push({
         origin: "map",
         code: "invalid_element",
-        input: input2,
+        input: input3,
         inst,
         key,
         issues: valueResult.issues.map((iss) => finalizeIssue(iss, ctx, config()))
@@ -36429,10 +36419,10 @@ var $ZodSet = /* @__PURE__ */ $constructor("$ZodSet", (inst, def) => {
   const memo2 = globalConfig.memoizer;
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
-    const input2 = payload.value;
-    if (!(input2 instanceof Set)) {
+    const input3 = payload.value;
+    if (!(input3 instanceof Set)) {
       payload.issues.push({
-        input: input2,
+        input: input3,
         inst,
         expected: "set",
         code: "invalid_type"
@@ -36443,7 +36433,7 @@ var $ZodSet = /* @__PURE__ */ $constructor("$ZodSet", (inst, def) => {
     payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Set(), ctx) : /* @__PURE__ */ new Set();
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
-    for (const item of input2) {
+    for (const item of input3) {
       if (abortEarly && payload.issues.length !== seen) {
         if (aborted(payload, seen))
           break;
@@ -36477,14 +36467,14 @@ var $ZodEnum = /* @__PURE__ */ $constructor("$ZodEnum", (inst, def) => {
     return new RegExp(patternValues.length ? `^(${patternValues.map((o) => escapeRegex(o.toString())).join("|")})$` : "^[^\\s\\S]$");
   });
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (valuesSet.has(input2)) {
+    const input3 = payload.value;
+    if (valuesSet.has(input3)) {
       return payload;
     }
     payload.issues.push({
       code: "invalid_value",
       values,
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -36499,14 +36489,14 @@ var $ZodLiteral = /* @__PURE__ */ $constructor("$ZodLiteral", (inst, def) => {
     return new RegExp(vals.length ? `^(${vals.map((o) => typeof o === "string" ? escapeRegex(o) : o ? escapeRegex(o.toString()) : String(o)).join("|")})$` : "^[^\\s\\S]$");
   });
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (values.has(input2)) {
+    const input3 = payload.value;
+    if (values.has(input3)) {
       return payload;
     }
     payload.issues.push({
       code: "invalid_value",
       values: def.values,
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -36515,13 +36505,13 @@ var $ZodLiteral = /* @__PURE__ */ $constructor("$ZodLiteral", (inst, def) => {
 var $ZodFile = /* @__PURE__ */ $constructor("$ZodFile", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload, _ctx) => {
-    const input2 = payload.value;
-    if (input2 instanceof File)
+    const input3 = payload.value;
+    if (input3 instanceof File)
       return payload;
     payload.issues.push({
       expected: "file",
       code: "invalid_type",
-      input: input2,
+      input: input3,
       inst
     });
     return payload;
@@ -37029,20 +37019,20 @@ var $ZodCustom = /* @__PURE__ */ $constructor("$ZodCustom", (inst, def) => {
     return payload;
   };
   inst._zod.check = (payload) => {
-    const input2 = payload.value;
-    const r = def.fn(input2);
+    const input3 = payload.value;
+    const r = def.fn(input3);
     if (r instanceof Promise) {
-      return r.then((r2) => handleRefineResult(r2, payload, input2, inst));
+      return r.then((r2) => handleRefineResult(r2, payload, input3, inst));
     }
-    handleRefineResult(r, payload, input2, inst);
+    handleRefineResult(r, payload, input3, inst);
     return;
   };
 });
-function handleRefineResult(result, payload, input2, inst) {
+function handleRefineResult(result, payload, input3, inst) {
   if (!result) {
     const _iss = {
       code: "custom",
-      input: input2,
+      input: input3,
       inst,
       // incorporates params.error into issue reporting
       path: [...inst._zod.def.path ?? []],
@@ -37274,8 +37264,8 @@ var memo = {
           else
             rechecked = true;
         }
-        const input2 = payload.value;
-        if (!isRef(input2))
+        const input3 = payload.value;
+        if (!isRef(input3))
           return base3(payload, ctx);
         let state = ctx[STATE];
         if (!state) {
@@ -37290,7 +37280,7 @@ var memo = {
           lastCtx = ctx;
           lastBucket = bucket;
         }
-        const hit = bucket.get(input2);
+        const hit = bucket.get(input3);
         if (hit) {
           payload.value = hit.value;
           if (hit.issues) {
@@ -38796,9 +38786,9 @@ var error13 = () => {
     nan: "NaN"
     // All other type names omitted - they fall back to raw values via ?? operator
   };
-  function getTypeName(type, input2) {
-    if (type === "number" && typeof input2 === "number" && !Number.isFinite(input2)) {
-      return String(input2);
+  function getTypeName(type, input3) {
+    if (type === "number" && typeof input3 === "number" && !Number.isFinite(input3)) {
+      return String(input3);
     }
     return TypeDictionary[type] ?? type;
   }
@@ -47246,23 +47236,23 @@ function _overwrite(tx) {
 }
 // @__NO_SIDE_EFFECTS__
 function _normalize(form) {
-  return /* @__PURE__ */ _overwrite((input2) => input2.normalize(form));
+  return /* @__PURE__ */ _overwrite((input3) => input3.normalize(form));
 }
 // @__NO_SIDE_EFFECTS__
 function _trim() {
-  return /* @__PURE__ */ _overwrite((input2) => input2.trim());
+  return /* @__PURE__ */ _overwrite((input3) => input3.trim());
 }
 // @__NO_SIDE_EFFECTS__
 function _toLowerCase() {
-  return /* @__PURE__ */ _overwrite((input2) => input2.toLowerCase());
+  return /* @__PURE__ */ _overwrite((input3) => input3.toLowerCase());
 }
 // @__NO_SIDE_EFFECTS__
 function _toUpperCase() {
-  return /* @__PURE__ */ _overwrite((input2) => input2.toUpperCase());
+  return /* @__PURE__ */ _overwrite((input3) => input3.toUpperCase());
 }
 // @__NO_SIDE_EFFECTS__
 function _slugify() {
-  return /* @__PURE__ */ _overwrite((input2) => slugify(input2));
+  return /* @__PURE__ */ _overwrite((input3) => slugify(input3));
 }
 // @__NO_SIDE_EFFECTS__
 function _array(Class2, element, params) {
@@ -47568,8 +47558,8 @@ function _stringbool(Classes, _params) {
     type: "pipe",
     in: stringSchema,
     out: booleanSchema,
-    transform: ((input2, payload) => {
-      let data = input2;
+    transform: ((input3, payload) => {
+      let data = input3;
       if (params.case !== "sensitive")
         data = data.toLowerCase();
       if (truthySet.has(data)) {
@@ -47588,8 +47578,8 @@ function _stringbool(Classes, _params) {
         return {};
       }
     }),
-    reverseTransform: ((input2, _payload) => {
-      if (input2 === true) {
+    reverseTransform: ((input3, _payload) => {
+      if (input3 === true) {
         return truthyArray[0] || "true";
       } else {
         return falsyArray[0] || "false";
@@ -48141,9 +48131,9 @@ var createToJSONSchemaMethod = (schema, processors = {}) => (params) => {
   extractDefs(ctx, schema);
   return finalize(ctx, schema);
 };
-var createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params) => {
+var createStandardJSONSchemaMethod = (schema, io2, processors = {}) => (params) => {
   const { libraryOptions, target } = params ?? {};
-  const ctx = initializeContext({ ...libraryOptions ?? {}, target, io, processors });
+  const ctx = initializeContext({ ...libraryOptions ?? {}, target, io: io2, processors });
   processSchema(schema, ctx);
   extractDefs(ctx, schema);
   return finalize(ctx, schema);
@@ -48862,9 +48852,9 @@ var allProcessors = {
   optional: optionalProcessor,
   lazy: lazyProcessor
 };
-function toJSONSchema(input2, params) {
-  if ("_idmap" in input2) {
-    const registry2 = input2;
+function toJSONSchema(input3, params) {
+  if ("_idmap" in input3) {
+    const registry2 = input3;
     const ctx2 = initializeContext({ ...params, processors: allProcessors });
     const defs = {};
     for (const entry of registry2._idmap.entries()) {
@@ -48892,9 +48882,9 @@ function toJSONSchema(input2, params) {
     return { schemas };
   }
   const ctx = initializeContext({ ...params, processors: allProcessors });
-  processSchema(input2, ctx);
-  extractDefs(ctx, input2);
-  return finalize(ctx, input2);
+  processSchema(input3, ctx);
+  extractDefs(ctx, input3);
+  return finalize(ctx, input3);
 }
 
 // node_modules/zod/v4/core/json-schema-generator.js
@@ -52084,16 +52074,16 @@ function durationText(req, ev) {
   const eff = ev.effectiveSeconds !== void 0 ? `; effective at most ${formatDuration(ev.effectiveSeconds)}${max2}, shortened further by the runner's cap and the token lifetime the cluster grants` : "";
   return `${req.spec.duration} requested${eff}`;
 }
-function openStatus(input2, policyOk, enough) {
-  const r = input2.runner;
+function openStatus(input3, policyOk, enough) {
+  const r = input3.runner;
   if (r) {
     if (r.approved) return "approvals complete; merge to activate";
     return r.codes.every((c) => c === "THRESHOLD_NOT_MET") ? "waiting for approvals" : `blocked: ${verdictText(r)}`;
   }
   return !policyOk ? "blocked by policy" : enough ? "approvals complete; merge to activate" : "waiting for approvals";
 }
-function buildApprovalView(input2) {
-  const { request: req, evaluation: ev } = input2;
+function buildApprovalView(input3) {
+  const { request: req, evaluation: ev } = input3;
   const g = ev.governing;
   const rows = [
     ["Session", req.metadata.id],
@@ -52118,28 +52108,28 @@ function buildApprovalView(input2) {
   rows.push(["Reason", req.spec.reason], ["Requester", req.metadata.requester], ["Recipient key", groupFingerprint(req.spec.recipient)]);
   const window2 = g && requestWindow(req, g.policy);
   rows.push(["Created", window2 ? `${req.metadata.created} (approve before ${formatTime(window2.deadline)})` : req.metadata.created]);
-  rows.push(["Request digest", input2.requestDigest]);
-  if (input2.repository) rows.push(["Repository", input2.repository]);
-  if (input2.runner) rows.push(["Verdict", verdictText(input2.runner)]);
+  rows.push(["Request digest", input3.requestDigest]);
+  if (input3.repository) rows.push(["Repository", input3.repository]);
+  if (input3.runner) rows.push(["Verdict", verdictText(input3.runner)]);
   const need = g ? g.policy.spec.approvals.required : 0;
-  const counted = new Set(input2.approvals.filter((a) => a.state !== "invalid").map((a) => a.approver));
+  const counted = new Set(input3.approvals.filter((a) => a.state !== "invalid").map((a) => a.approver));
   const warnings = [privilegeWarning(req, ev)].filter((w) => !!w);
   const verdict = ev.violations.length ? { ok: false, lines: ev.violations.map((v) => `${v.code}: ${v.message}`) } : { ok: true, lines: [`allowed by policy ${g?.policy.metadata.name ?? "?"}`] };
-  let status = input2.recorded ? "recorded by the runner" : input2.ended ? `ended by ${input2.ended.by}${input2.ended.reason ? `: ${input2.ended.reason}` : ""}` : input2.rejection ? `REJECTED by ${input2.rejection.by}: ${input2.rejection.reason}` : openStatus(input2, verdict.ok, counted.size >= need);
-  if (input2.rejection && (input2.recorded || input2.ended)) status += ` (rejected by ${input2.rejection.by}: ${input2.rejection.reason})`;
-  const repo = input2.repository ?? "<host/owner/name>";
+  let status = input3.recorded ? "recorded by the runner" : input3.ended ? `ended by ${input3.ended.by}${input3.ended.reason ? `: ${input3.ended.reason}` : ""}` : input3.rejection ? `REJECTED by ${input3.rejection.by}: ${input3.rejection.reason}` : openStatus(input3, verdict.ok, counted.size >= need);
+  if (input3.rejection && (input3.recorded || input3.ended)) status += ` (rejected by ${input3.rejection.by}: ${input3.rejection.reason})`;
+  const repo = input3.repository ?? "<host/owner/name>";
   return {
     id: req.metadata.id,
     rows,
     warnings,
     verdict,
-    policyApproval: input2.policyApproval,
-    approvals: { have: counted.size, need, entries: input2.approvals },
+    policyApproval: input3.policyApproval,
+    approvals: { have: counted.size, need, entries: input3.approvals },
     status,
     commands: {
       approve: approveCommand(req.metadata.id),
       reject: `${CLI_INVOCATION} reject ${req.metadata.id} --reason "<why>" --commit`,
-      gpg: gpgRecipe(req.metadata.id, input2.requestDigest, repo)
+      gpg: gpgRecipe(req.metadata.id, input3.requestDigest, repo)
     }
   };
 }
@@ -56596,21 +56586,21 @@ var adapt = function(delta, numPoints, firstTime) {
   }
   return floor(k + (baseMinusTMin + 1) * delta / (delta + skew));
 };
-var decode3 = function(input2) {
+var decode3 = function(input3) {
   const output2 = [];
-  const inputLength = input2.length;
+  const inputLength = input3.length;
   let i2 = 0;
   let n = initialN;
   let bias = initialBias;
-  let basic = input2.lastIndexOf(delimiter);
+  let basic = input3.lastIndexOf(delimiter);
   if (basic < 0) {
     basic = 0;
   }
   for (let j = 0; j < basic; ++j) {
-    if (input2.charCodeAt(j) >= 128) {
+    if (input3.charCodeAt(j) >= 128) {
       error63("not-basic");
     }
-    output2.push(input2.charCodeAt(j));
+    output2.push(input3.charCodeAt(j));
   }
   for (let index2 = basic > 0 ? basic + 1 : 0; index2 < inputLength; ) {
     const oldi = i2;
@@ -56618,7 +56608,7 @@ var decode3 = function(input2) {
       if (index2 >= inputLength) {
         error63("invalid-input");
       }
-      const digit = basicToDigit(input2.charCodeAt(index2++));
+      const digit = basicToDigit(input3.charCodeAt(index2++));
       if (digit >= base) {
         error63("invalid-input");
       }
@@ -56647,9 +56637,9 @@ var decode3 = function(input2) {
   }
   return String.fromCodePoint(...output2);
 };
-var encode3 = function(input2) {
+var encode3 = function(input3) {
   const output2 = [];
-  const codePoints = ucs2decode(input2);
+  const codePoints = ucs2decode(input3);
   const inputLength = codePoints.length;
   let n = initialN;
   let delta = 0;
@@ -56704,43 +56694,43 @@ var encode3 = function(input2) {
   }
   return output2.join("");
 };
-var toUnicode = function(input2) {
-  return mapDomain(input2, function(string4) {
+var toUnicode = function(input3) {
+  return mapDomain(input3, function(string4) {
     return regexPunycode.test(string4) ? decode3(string4.slice(4).toLowerCase()) : string4;
   });
 };
-var toASCII = function(input2) {
-  return mapDomain(input2, function(string4) {
+var toASCII = function(input3) {
+  return mapDomain(input3, function(string4) {
     return regexNonASCII.test(string4) ? "xn--" + encode3(string4) : string4;
   });
 };
 
 // node_modules/nodemailer/dist/esm/shared/url.js
 var SLASHLESS_AUTHORITY = /^([a-zA-Z][a-zA-Z0-9+.-]*:)(?!\/\/)([\s\S]+)$/;
-function stripSurroundingWhitespace(input2) {
+function stripSurroundingWhitespace(input3) {
   let start = 0;
-  let end = input2.length;
-  while (start < end && input2.charCodeAt(start) <= 32) {
+  let end = input3.length;
+  while (start < end && input3.charCodeAt(start) <= 32) {
     start++;
   }
-  while (end > start && input2.charCodeAt(end - 1) <= 32) {
+  while (end > start && input3.charCodeAt(end - 1) <= 32) {
     end--;
   }
-  return input2.slice(start, end);
+  return input3.slice(start, end);
 }
 var LEGACY_TRIM = /^[\x00-\x20\u00a0\ufeff]+/;
 var AUTHORITY = /^([a-zA-Z0-9+.-]+:)?[\\/]{2}([^\\/?#]*)/;
 var FORBIDDEN_HOST_CHARS = /[\x00-\x20#/:<>?@[\\\]^|\x7f]/;
 var CONTROL_CHARS = /[\x00-\x1f\x7f]/;
-function invalidUrl(input2) {
+function invalidUrl(input3) {
   const err2 = new TypeError("Invalid URL");
   err2.code = "ERR_INVALID_URL";
-  err2.input = input2;
+  err2.input = input3;
   return err2;
 }
-function legacyParse(input2, parseQueryString, whatwgError, slashesDenoteHost) {
-  const parsed = urllib.parse(input2, parseQueryString, slashesDenoteHost);
-  const authority = AUTHORITY.exec(input2.replace(LEGACY_TRIM, ""));
+function legacyParse(input3, parseQueryString, whatwgError, slashesDenoteHost) {
+  const parsed = urllib.parse(input3, parseQueryString, slashesDenoteHost);
+  const authority = AUTHORITY.exec(input3.replace(LEGACY_TRIM, ""));
   if (authority && (authority[1] || parsed.hostname !== null)) {
     const written = authority[2].slice(authority[2].lastIndexOf("@") + 1);
     if (!written || CONTROL_CHARS.test(written) || (parsed.host || "").toLowerCase() !== toASCII(written.toLowerCase())) {
@@ -56780,10 +56770,10 @@ function normalizeHostname(raw, href) {
   }
   return mapped;
 }
-var parse5 = (input2, parseQueryString) => {
-  input2 = stripSurroundingWhitespace(input2 || "");
-  const slashless = SLASHLESS_AUTHORITY.exec(input2);
-  const normalized2 = slashless ? slashless[1] + "//" + slashless[2] : input2;
+var parse5 = (input3, parseQueryString) => {
+  input3 = stripSurroundingWhitespace(input3 || "");
+  const slashless = SLASHLESS_AUTHORITY.exec(input3);
+  const normalized2 = slashless ? slashless[1] + "//" + slashless[2] : input3;
   let u;
   try {
     u = new URL(normalized2);
@@ -62396,12 +62386,12 @@ var MimeNode = class _MimeNode {
     stages.push(new LastNewline());
     let outputStream = pipeline(stages, PIPELINE_NOOP);
     for (const processFunc of this._processFuncs) {
-      const input2 = outputStream;
-      outputStream = processFunc(input2);
-      if (outputStream !== input2) {
+      const input3 = outputStream;
+      outputStream = processFunc(input3);
+      if (outputStream !== input3) {
         finished2(outputStream, (err2) => {
           if (err2) {
-            input2.destroy();
+            input3.destroy();
           }
         });
       }
@@ -64050,7 +64040,7 @@ import crypto6 from "node:crypto";
 var DKIM_ALGO = "sha256";
 var MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
 var DKIMSigner = class {
-  constructor(options, keys, input2, output2) {
+  constructor(options, keys, input3, output2) {
     this.options = options || {};
     this.keys = keys;
     this.cacheTreshold = Number(this.options.cacheTreshold) || MAX_MESSAGE_SIZE;
@@ -64065,7 +64055,7 @@ var DKIMSigner = class {
     this.bodyHash = false;
     this.parser = false;
     this.relaxedBody = false;
-    this.input = input2;
+    this.input = input3;
     this.output = output2;
     this.output.usingCache = false;
     this.hasErrored = false;
@@ -64222,15 +64212,15 @@ var DKIM = class {
       privateKey: options.privateKey
     });
   }
-  sign(input2, extraOptions) {
+  sign(input3, extraOptions) {
     const output2 = new PassThrough3();
-    let inputStream = input2;
+    let inputStream = input3;
     let writeValue = false;
-    if (Buffer.isBuffer(input2)) {
-      writeValue = input2;
+    if (Buffer.isBuffer(input3)) {
+      writeValue = input3;
       inputStream = new PassThrough3();
-    } else if (typeof input2 === "string") {
-      writeValue = Buffer.from(input2);
+    } else if (typeof input3 === "string") {
+      writeValue = Buffer.from(input3);
       inputStream = new PassThrough3();
     }
     let options = this.options;
@@ -64850,14 +64840,14 @@ var Mail = class extends EventEmitter {
           return fail3(err3);
         }
         if (mail.data.dkim || this.dkim) {
-          mail.message.processFunc((input2) => {
+          mail.message.processFunc((input3) => {
             const dkim = mail.data.dkim ? new dkim_default(mail.data.dkim) : this.dkim;
             this.logger.debug({
               tnx: "DKIM",
               messageId: mail.message.messageId(),
               dkimDomains: dkim.keys.map((key) => key.keySelector + "." + key.domainName).join(", ")
             }, "Signing outgoing message with %s keys", dkim.keys.length);
-            return dkim.sign(input2, mail.data._dkim);
+            return dkim.sign(input3, mail.data._dkim);
           });
         }
         removeAbortListener();
@@ -71750,12 +71740,12 @@ ArrayStream.prototype.clone = function() {
   });
   return clone3;
 };
-function isArrayStream(input2) {
-  return input2 && input2.getReader && Array.isArray(input2);
+function isArrayStream(input3) {
+  return input3 && input3.getReader && Array.isArray(input3);
 }
-function Writer(input2) {
-  if (!isArrayStream(input2)) {
-    const writer = input2.getWriter();
+function Writer(input3) {
+  if (!isArrayStream(input3)) {
+    const writer = input3.getWriter();
     const releaseLock = writer.releaseLock;
     writer.releaseLock = () => {
       writer.closed.catch(function() {
@@ -71764,7 +71754,7 @@ function Writer(input2) {
     };
     return writer;
   }
-  this.stream = input2;
+  this.stream = input3;
 }
 Writer.prototype.write = async function(chunk) {
   this.stream.push(chunk);
@@ -71779,23 +71769,23 @@ Writer.prototype.abort = async function(reason) {
 Writer.prototype.releaseLock = function() {
 };
 typeof globalThis2.process === "object" && typeof globalThis2.process.versions === "object";
-function isStream(input2) {
-  if (isArrayStream(input2)) {
+function isStream(input3) {
+  if (isArrayStream(input3)) {
     return "array";
   }
-  if (globalThis2.ReadableStream && globalThis2.ReadableStream.prototype.isPrototypeOf(input2)) {
+  if (globalThis2.ReadableStream && globalThis2.ReadableStream.prototype.isPrototypeOf(input3)) {
     return "web";
   }
-  if (input2 && !(globalThis2.ReadableStream && input2 instanceof globalThis2.ReadableStream) && typeof input2._read === "function" && typeof input2._readableState === "object") {
+  if (input3 && !(globalThis2.ReadableStream && input3 instanceof globalThis2.ReadableStream) && typeof input3._read === "function" && typeof input3._readableState === "object") {
     throw new Error("Native Node streams are no longer supported: please manually convert the stream to a WebStream, using e.g. `stream.Readable.toWeb`");
   }
-  if (input2 && input2.getReader) {
+  if (input3 && input3.getReader) {
     return "web-like";
   }
   return false;
 }
-function isUint8Array(input2) {
-  return Uint8Array.prototype.isPrototypeOf(input2);
+function isUint8Array(input3) {
+  return Uint8Array.prototype.isPrototypeOf(input3);
 }
 function concatUint8Array(arrays) {
   if (arrays.length === 1) return arrays[0];
@@ -71816,13 +71806,13 @@ function concatUint8Array(arrays) {
 }
 var doneReadingSet = /* @__PURE__ */ new WeakSet();
 var externalBuffer = /* @__PURE__ */ Symbol("externalBuffer");
-function Reader(input2) {
-  this.stream = input2;
-  if (input2[externalBuffer]) {
-    this[externalBuffer] = input2[externalBuffer].slice();
+function Reader(input3) {
+  this.stream = input3;
+  if (input3[externalBuffer]) {
+    this[externalBuffer] = input3[externalBuffer].slice();
   }
-  if (isArrayStream(input2)) {
-    const reader = input2.getReader();
+  if (isArrayStream(input3)) {
+    const reader = input3.getReader();
     this._read = reader.read.bind(reader);
     this._releaseLock = () => {
     };
@@ -71830,9 +71820,9 @@ function Reader(input2) {
     };
     return;
   }
-  let streamType = isStream(input2);
+  let streamType = isStream(input3);
   if (streamType) {
-    const reader = input2.getReader();
+    const reader = input3.getReader();
     this._read = reader.read.bind(reader);
     this._releaseLock = () => {
       reader.closed.catch(function() {
@@ -71844,16 +71834,16 @@ function Reader(input2) {
   }
   let doneReading = false;
   this._read = async () => {
-    if (doneReading || doneReadingSet.has(input2)) {
+    if (doneReading || doneReadingSet.has(input3)) {
       return { value: void 0, done: true };
     }
     doneReading = true;
-    return { value: input2, done: false };
+    return { value: input3, done: false };
   };
   this._releaseLock = () => {
     if (doneReading) {
       try {
-        doneReadingSet.add(input2);
+        doneReadingSet.add(input3);
       } catch {
       }
     }
@@ -71950,29 +71940,29 @@ Reader.prototype.readToEnd = async function(join2 = concat) {
   }
   return join2(result);
 };
-function toStream(input2) {
-  if (isStream(input2)) {
-    return input2;
+function toStream(input3) {
+  if (isStream(input3)) {
+    return input3;
   }
   return new ReadableStream({
     start(controller) {
-      controller.enqueue(input2);
+      controller.enqueue(input3);
       controller.close();
     }
   });
 }
-function toArrayStream(input2) {
-  const streamType = isStream(input2);
+function toArrayStream(input3) {
+  const streamType = isStream(input3);
   if (streamType) {
     if (streamType !== "array") {
       throw new Error("Can't convert Stream to ArrayStream here, call `readToEnd` first");
     }
-    return input2;
+    return input3;
   }
   const stream = new ArrayStream();
   (async () => {
     const writer = getWriter(stream);
-    await writer.write(input2);
+    await writer.write(input3);
     await writer.close();
   })();
   return stream;
@@ -72014,23 +72004,23 @@ function concatArrayStream(list) {
   });
   return result;
 }
-async function pipe2(input2, target, {
+async function pipe2(input3, target, {
   preventClose = false,
   preventAbort = false,
   preventCancel = false
 } = {}) {
-  if (isStream(input2) && !isArrayStream(input2) && !isArrayStream(target)) {
-    input2 = toStream(input2);
+  if (isStream(input3) && !isArrayStream(input3) && !isArrayStream(target)) {
+    input3 = toStream(input3);
     try {
-      if (input2[externalBuffer]) {
+      if (input3[externalBuffer]) {
         const writer2 = getWriter(target);
-        for (let i2 = 0; i2 < input2[externalBuffer].length; i2++) {
+        for (let i2 = 0; i2 < input3[externalBuffer].length; i2++) {
           await writer2.ready;
-          await writer2.write(input2[externalBuffer][i2]);
+          await writer2.write(input3[externalBuffer][i2]);
         }
         writer2.releaseLock();
       }
-      await input2.pipeTo(target, {
+      await input3.pipeTo(target, {
         preventClose,
         preventAbort,
         preventCancel
@@ -72039,10 +72029,10 @@ async function pipe2(input2, target, {
     }
     return;
   }
-  if (!isStream(input2)) {
-    input2 = toArrayStream(input2);
+  if (!isStream(input3)) {
+    input3 = toArrayStream(input3);
   }
-  const reader = getReader(input2);
+  const reader = getReader(input3);
   const writer = getWriter(target);
   try {
     while (true) {
@@ -72110,31 +72100,31 @@ function transformWithCancel(customCancel) {
     })
   };
 }
-function transform2(input2, process2 = () => void 0, finish = () => void 0, queuingStrategy = { highWaterMark: 0 }) {
-  if (isStream(input2)) {
-    return _transformStream(input2, process2, finish, queuingStrategy);
+function transform2(input3, process2 = () => void 0, finish = () => void 0, queuingStrategy = { highWaterMark: 0 }) {
+  if (isStream(input3)) {
+    return _transformStream(input3, process2, finish, queuingStrategy);
   }
-  const result1 = process2(input2);
+  const result1 = process2(input3);
   const result2 = finish();
   if (result1 !== void 0 && result2 !== void 0) return concat([result1, result2]);
   return result1 !== void 0 ? result1 : result2;
 }
-async function transformAsync(input2, process2 = async () => void 0, finish = async () => void 0, queuingStrategy = { highWaterMark: 1 }) {
-  if (isStream(input2)) {
-    return _transformStream(input2, process2, finish, queuingStrategy);
+async function transformAsync(input3, process2 = async () => void 0, finish = async () => void 0, queuingStrategy = { highWaterMark: 1 }) {
+  if (isStream(input3)) {
+    return _transformStream(input3, process2, finish, queuingStrategy);
   }
-  const result1 = await process2(input2);
+  const result1 = await process2(input3);
   const result2 = await finish();
   if (result1 !== void 0 && result2 !== void 0) return concat([result1, result2]);
   return result1 !== void 0 ? result1 : result2;
 }
-function _transformStream(input2, process2, finish, queuingStrategy) {
-  if (isArrayStream(input2)) {
+function _transformStream(input3, process2, finish, queuingStrategy) {
+  if (isArrayStream(input3)) {
     const output2 = new ArrayStream();
     (async () => {
       const writer = getWriter(output2);
       try {
-        const data = await readToEnd(input2);
+        const data = await readToEnd(input3);
         const result1 = await process2(data);
         const result2 = await finish();
         let result;
@@ -72148,17 +72138,17 @@ function _transformStream(input2, process2, finish, queuingStrategy) {
     })();
     return output2;
   }
-  if (isStream(input2)) {
+  if (isStream(input3)) {
     let reader;
     let allDone = false;
     return new ReadableStream({
       start() {
-        reader = input2.getReader();
+        reader = input3.getReader();
       },
       async pull(controller) {
         if (allDone) {
           controller.close();
-          input2.releaseLock();
+          input3.releaseLock();
           return;
         }
         try {
@@ -72172,7 +72162,7 @@ function _transformStream(input2, process2, finish, queuingStrategy) {
             }
             if (done) {
               controller.close();
-              input2.releaseLock();
+              input3.releaseLock();
               return;
             }
           }
@@ -72187,15 +72177,15 @@ function _transformStream(input2, process2, finish, queuingStrategy) {
   }
   throw new Error("Unreachable");
 }
-function transformPair(input2, fn) {
-  if (isStream(input2) && !isArrayStream(input2)) {
+function transformPair(input3, fn) {
+  if (isStream(input3) && !isArrayStream(input3)) {
     let incomingTransformController;
     const incoming = new TransformStream({
       start(controller) {
         incomingTransformController = controller;
       }
     });
-    const pipeDonePromise = pipe2(input2, incoming.writable);
+    const pipeDonePromise = pipe2(input3, incoming.writable);
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
@@ -72204,14 +72194,14 @@ function transformPair(input2, fn) {
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
   }
-  input2 = toArrayStream(input2);
+  input3 = toArrayStream(input3);
   const output2 = new ArrayStream();
-  fn(input2, output2);
+  fn(input3, output2);
   return output2;
 }
-function parse7(input2, fn) {
+function parse7(input3, fn) {
   let returnValue;
-  const transformed = transformPair(input2, (readable, writable) => {
+  const transformed = transformPair(input3, (readable, writable) => {
     const reader = getReader(readable);
     reader.remainder = () => {
       reader.releaseLock();
@@ -72222,36 +72212,36 @@ function parse7(input2, fn) {
   });
   return returnValue;
 }
-function tee(input2) {
-  if (isArrayStream(input2)) {
+function tee(input3) {
+  if (isArrayStream(input3)) {
     throw new Error("ArrayStream cannot be tee()d, use clone() instead");
   }
-  if (isStream(input2)) {
-    const teed = toStream(input2).tee();
-    teed[0][externalBuffer] = teed[1][externalBuffer] = input2[externalBuffer];
+  if (isStream(input3)) {
+    const teed = toStream(input3).tee();
+    teed[0][externalBuffer] = teed[1][externalBuffer] = input3[externalBuffer];
     return teed;
   }
-  return [slice(input2), slice(input2)];
+  return [slice(input3), slice(input3)];
 }
-function clone2(input2) {
-  if (isArrayStream(input2)) {
-    return input2.clone();
+function clone2(input3) {
+  if (isArrayStream(input3)) {
+    return input3.clone();
   }
-  if (isStream(input2)) {
-    const teed = tee(input2);
-    overwrite(input2, teed[0]);
+  if (isStream(input3)) {
+    const teed = tee(input3);
+    overwrite(input3, teed[0]);
     return teed[1];
   }
-  return slice(input2);
+  return slice(input3);
 }
-function passiveClone(input2) {
-  if (isArrayStream(input2)) {
-    return clone2(input2);
+function passiveClone(input3) {
+  if (isArrayStream(input3)) {
+    return clone2(input3);
   }
-  if (isStream(input2)) {
+  if (isStream(input3)) {
     return new ReadableStream({
       start(controller) {
-        const transformed = transformPair(input2, async (readable, writable) => {
+        const transformed = transformPair(input3, async (readable, writable) => {
           const reader = getReader(readable);
           const writer = getWriter(writable);
           try {
@@ -72277,14 +72267,14 @@ function passiveClone(input2) {
             await writer.abort(e);
           }
         });
-        overwrite(input2, transformed);
+        overwrite(input3, transformed);
       }
     });
   }
-  return slice(input2);
+  return slice(input3);
 }
-function overwrite(input2, clone3) {
-  Object.entries(Object.getOwnPropertyDescriptors(input2.constructor.prototype)).forEach(([name2, descriptor]) => {
+function overwrite(input3, clone3) {
+  Object.entries(Object.getOwnPropertyDescriptors(input3.constructor.prototype)).forEach(([name2, descriptor]) => {
     if (name2 === "constructor") {
       return;
     }
@@ -72293,20 +72283,20 @@ function overwrite(input2, clone3) {
     } else {
       descriptor.get = descriptor.get.bind(clone3);
     }
-    Object.defineProperty(input2, name2, descriptor);
+    Object.defineProperty(input3, name2, descriptor);
   });
 }
-function slice(input2, begin = 0, end = Infinity) {
-  if (isArrayStream(input2)) {
+function slice(input3, begin = 0, end = Infinity) {
+  if (isArrayStream(input3)) {
     throw new Error("Not implemented");
   }
-  if (isStream(input2)) {
+  if (isStream(input3)) {
     if (begin >= 0 && end >= 0) {
       let reader;
       let bytesRead = 0;
       return new ReadableStream({
         start() {
-          reader = input2.getReader();
+          reader = input3.getReader();
         },
         async pull(controller) {
           try {
@@ -72315,7 +72305,7 @@ function slice(input2, begin = 0, end = Infinity) {
                 const { value, done } = await reader.read();
                 if (done) {
                   controller.close();
-                  input2.releaseLock();
+                  input3.releaseLock();
                   return;
                 }
                 let valueToEnqueue;
@@ -72329,7 +72319,7 @@ function slice(input2, begin = 0, end = Infinity) {
                 }
               } else {
                 controller.close();
-                input2.releaseLock();
+                input3.releaseLock();
                 return;
               }
             }
@@ -72344,14 +72334,14 @@ function slice(input2, begin = 0, end = Infinity) {
     }
     if (begin < 0 && (end < 0 || end === Infinity)) {
       let lastBytes = [];
-      return transform2(input2, (value) => {
+      return transform2(input3, (value) => {
         if (value.length >= -begin) lastBytes = [value];
         else lastBytes.push(value);
       }, () => slice(concat(lastBytes), begin, end));
     }
     if (begin === 0 && end < 0) {
       let lastBytes;
-      return transform2(input2, (value) => {
+      return transform2(input3, (value) => {
         const returnValue = lastBytes ? concat([lastBytes, value]) : value;
         if (returnValue.length >= -end) {
           lastBytes = slice(returnValue, end);
@@ -72361,34 +72351,34 @@ function slice(input2, begin = 0, end = Infinity) {
       });
     }
     console.warn(`stream.slice(input, ${begin}, ${end}) not implemented efficiently.`);
-    return fromAsync(async () => slice(await readToEnd(input2), begin, end));
+    return fromAsync(async () => slice(await readToEnd(input3), begin, end));
   }
-  if (input2[externalBuffer]) {
-    input2 = concat(input2[externalBuffer].concat([input2]));
+  if (input3[externalBuffer]) {
+    input3 = concat(input3[externalBuffer].concat([input3]));
   }
-  if (isUint8Array(input2)) {
-    return input2.subarray(begin, end === Infinity ? input2.length : end);
+  if (isUint8Array(input3)) {
+    return input3.subarray(begin, end === Infinity ? input3.length : end);
   }
-  return input2.slice(begin, end);
+  return input3.slice(begin, end);
 }
-async function readToEnd(input2, join2 = concat) {
-  if (isArrayStream(input2)) {
-    return input2.readToEnd(join2);
+async function readToEnd(input3, join2 = concat) {
+  if (isArrayStream(input3)) {
+    return input3.readToEnd(join2);
   }
-  if (isStream(input2)) {
-    return getReader(input2).readToEnd(join2);
+  if (isStream(input3)) {
+    return getReader(input3).readToEnd(join2);
   }
-  return input2;
+  return input3;
 }
-async function cancel(input2, reason) {
-  if (isStream(input2)) {
-    if (input2.cancel) {
-      const cancelled = await input2.cancel(reason);
+async function cancel(input3, reason) {
+  if (isStream(input3)) {
+    if (input3.cancel) {
+      const cancelled = await input3.cancel(reason);
       await new Promise((resolve4) => setTimeout(resolve4));
       return cancelled;
     }
-    if (input2.destroy) {
-      input2.destroy(reason);
+    if (input3.destroy) {
+      input3.destroy(reason);
       await new Promise((resolve4) => setTimeout(resolve4));
       return reason;
     }
@@ -72407,11 +72397,11 @@ function fromAsync(fn) {
   })();
   return arrayStream;
 }
-function getReader(input2) {
-  return new Reader(input2);
+function getReader(input3) {
+  return new Reader(input3);
 }
-function getWriter(input2) {
-  return new Writer(input2);
+function getWriter(input3) {
+  return new Writer(input3);
 }
 var byValue = /* @__PURE__ */ Symbol("byValue");
 var enums = {
@@ -73250,11 +73240,11 @@ var util3 = {
    * @returns {Uint8Array} subarray of size always equal to `end - start`
    * @throws if the input array is too short.
    */
-  readExactSubarray: function(input2, start, end) {
-    if (input2.length < end) {
+  readExactSubarray: function(input3, start, end) {
+    if (input3.length < end) {
       throw new Error("Input array too short");
     }
-    return input2.subarray(start, end);
+    return input3.subarray(start, end);
   },
   /**
    * Left-pad Uint8Array to length by adding 0x0 bytes
@@ -73921,9 +73911,9 @@ var isLittleEndian$1 = (function() {
   );
   return new Int16Array(buffer)[0] === 255;
 })();
-function createcrc24(input2) {
+function createcrc24(input3) {
   let crc = 13501623;
-  return transform2(input2, (value) => {
+  return transform2(input3, (value) => {
     const len32 = isLittleEndian$1 ? Math.floor(value.length / 4) : 0;
     const arr32 = new Uint32Array(value.buffer, value.byteOffset, len32);
     for (let i2 = 0; i2 < len32; i2++) {
@@ -73953,7 +73943,7 @@ function removeChecksum(text) {
   }
   return body;
 }
-function unarmor(input2) {
+function unarmor(input3) {
   return new Promise((resolve4, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
@@ -73964,7 +73954,7 @@ function unarmor(input2) {
       let headersDone;
       let text = [];
       let textDone;
-      const data = decode$1(transformPair(input2, async (readable, writable) => {
+      const data = decode$1(transformPair(input3, async (readable, writable) => {
         const reader = getReader(readable);
         try {
           while (true) {
@@ -75682,11 +75672,11 @@ var OID = class _OID {
    * @param {Uint8Array} input - Where to read the OID from
    * @returns {Number} Number of read bytes.
    */
-  read(input2) {
-    if (input2.length >= 1) {
-      const length = input2[0];
-      if (input2.length >= 1 + length) {
-        this.oid = input2.subarray(1, 1 + length);
+  read(input3) {
+    if (input3.length >= 1) {
+      const length = input3[0];
+      if (input3.length >= 1 + length) {
+        this.oid = input3.subarray(1, 1 + length);
         return 1 + this.oid.length;
       }
     }
@@ -76163,8 +76153,8 @@ function overlapBytes(a, b) {
   a.byteOffset < b.byteOffset + b.byteLength && // a starts before b end
   b.byteOffset < a.byteOffset + a.byteLength;
 }
-function complexOverlapBytes(input2, output2) {
-  if (overlapBytes(input2, output2) && input2.byteOffset < output2.byteOffset)
+function complexOverlapBytes(input3, output2) {
+  if (overlapBytes(input3, output2) && input3.byteOffset < output2.byteOffset)
     throw new Error("complex overlap of input and output is not supported");
 }
 function concatBytes$1(...arrays) {
@@ -78217,12 +78207,12 @@ var KDFParams = class {
    * @param {Uint8Array} input - Where to read the KDFParams from
    * @returns {Number} Number of read bytes.
    */
-  read(input2) {
-    if (input2.length < 4 || input2[0] !== 3 || input2[1] !== 1) {
+  read(input3) {
+    if (input3.length < 4 || input3[0] !== 3 || input3[1] !== 1) {
       throw new UnsupportedError("Cannot read KDFParams");
     }
-    this.hash = input2[2];
-    this.cipher = input2[3];
+    this.hash = input3[2];
+    this.cipher = input3[3];
     return 4;
   }
   /**
@@ -83402,8 +83392,8 @@ var Signature = class {
 };
 async function readSignature({ armoredSignature, binarySignature, config: config$1, ...rest }) {
   config$1 = { ...config2, ...config$1 };
-  let input2 = armoredSignature || binarySignature;
-  if (!input2) {
+  let input3 = armoredSignature || binarySignature;
+  if (!input3) {
     throw new Error("readSignature: must pass options object containing `armoredSignature` or `binarySignature`");
   }
   if (armoredSignature && !util3.isString(armoredSignature)) {
@@ -83416,13 +83406,13 @@ async function readSignature({ armoredSignature, binarySignature, config: config
   if (unknownOptions.length > 0)
     throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
   if (armoredSignature) {
-    const { type, data } = await unarmor(input2);
+    const { type, data } = await unarmor(input3);
     if (type !== enums.armor.signature) {
       throw new Error("Armored text not of type signature");
     }
-    input2 = data;
+    input3 = data;
   }
-  const packetlist = await PacketList.fromBinary(input2, allowedPackets$1, config$1);
+  const packetlist = await PacketList.fromBinary(input3, allowedPackets$1, config$1);
   return new Signature(packetlist);
 }
 async function generateSecretSubkey(options, config3) {
@@ -84640,8 +84630,8 @@ var Key = class {
    * @async
    */
   async applyRevocationCertificate(revocationCertificate, date5 = /* @__PURE__ */ new Date(), config$1 = config2) {
-    const input2 = await unarmor(revocationCertificate);
-    const packetlist = await PacketList.fromBinary(input2.data, allowedRevocationPackets, config$1);
+    const input3 = await unarmor(revocationCertificate);
+    const packetlist = await PacketList.fromBinary(input3.data, allowedRevocationPackets, config$1);
     const revocationSignature = packetlist.findPacket(enums.packet.signature);
     if (!revocationSignature || revocationSignature.signatureType !== enums.signature.keyRevocation) {
       throw new Error("Could not find revocation signature packet");
@@ -85040,8 +85030,8 @@ function createKey(packetlist) {
 }
 async function readKeys({ armoredKeys, binaryKeys, config: config$1, ...rest }) {
   config$1 = { ...config2, ...config$1 };
-  let input2 = armoredKeys || binaryKeys;
-  if (!input2) {
+  let input3 = armoredKeys || binaryKeys;
+  if (!input3) {
     throw new Error("readKeys: must pass options object containing `armoredKeys` or `binaryKeys`");
   }
   if (armoredKeys && !util3.isString(armoredKeys)) {
@@ -85058,10 +85048,10 @@ async function readKeys({ armoredKeys, binaryKeys, config: config$1, ...rest }) 
     if (type !== enums.armor.publicKey && type !== enums.armor.privateKey) {
       throw new Error("Armored text not of type key");
     }
-    input2 = data;
+    input3 = data;
   }
   const keys = [];
-  const packetlist = await PacketList.fromBinary(input2, allowedKeyPackets, config$1);
+  const packetlist = await PacketList.fromBinary(input3, allowedKeyPackets, config$1);
   const keyIndex = packetlist.indexOfTag(enums.packet.publicKey, enums.packet.secretKey);
   if (keyIndex.length === 0) {
     throw new Error("No key packet found");
@@ -85690,8 +85680,8 @@ function createVerificationObjects(signatureList, literalDataList, verificationK
   return signatureList.filter((signature) => ["text", "binary"].includes(enums.read(enums.signature, signature.signatureType))).map((signature) => createVerificationObject(signature, literalDataList, verificationKeys, date5, detached, config$1));
 }
 async function createMessage({ text, binary, filename, date: date5 = /* @__PURE__ */ new Date(), format = text !== void 0 ? "utf8" : "binary", ...rest }) {
-  const input2 = text !== void 0 ? text : binary;
-  if (input2 === void 0) {
+  const input3 = text !== void 0 ? text : binary;
+  if (input3 === void 0) {
     throw new Error("createMessage: must pass options object containing `text` or `binary`");
   }
   if (text && !util3.isString(text) && !util3.isStream(text)) {
@@ -85703,12 +85693,12 @@ async function createMessage({ text, binary, filename, date: date5 = /* @__PURE_
   const unknownOptions = Object.keys(rest);
   if (unknownOptions.length > 0)
     throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
-  const streamType = util3.isStream(input2);
+  const streamType = util3.isStream(input3);
   const literalDataPacket = new LiteralDataPacket(date5);
   if (text !== void 0) {
-    literalDataPacket.setText(input2, enums.write(enums.literal, format));
+    literalDataPacket.setText(input3, enums.write(enums.literal, format));
   } else {
-    literalDataPacket.setBytes(input2, enums.write(enums.literal, format));
+    literalDataPacket.setBytes(input3, enums.write(enums.literal, format));
   }
   if (filename !== void 0) {
     literalDataPacket.setFilename(filename);
@@ -96189,18 +96179,18 @@ var Blake2b = class {
   }
   // Updates a BLAKE2b streaming hash
   // Requires Uint8Array (byte array)
-  update(input2) {
-    if (!(input2 instanceof Uint8Array)) throw new Error("Input must be Uint8Array or Buffer");
+  update(input3) {
+    if (!(input3 instanceof Uint8Array)) throw new Error("Input must be Uint8Array or Buffer");
     let i2 = 0;
-    while (i2 < input2.length) {
+    while (i2 < input3.length) {
       if (this.S.c === BLOCKBYTES) {
         INC64(this.S.t0, this.S.c);
         compress(this.S, false);
         this.S.c = 0;
       }
       let left = BLOCKBYTES - this.S.c;
-      this.S.b.set(input2.subarray(i2, i2 + left), this.S.c);
-      const fill = Math.min(left, input2.length - i2);
+      this.S.b.set(input3.subarray(i2, i2 + left), this.S.c);
+      const fill = Math.min(left, input3.length - i2);
       this.S.c += fill;
       i2 += fill;
     }
@@ -97096,7 +97086,7 @@ function requireUnbzip2Stream() {
   const bz2 = requireBzip2();
   const bitIterator = requireBit_iterator();
   unbzip2Stream_1 = unbzip2Stream;
-  function unbzip2Stream(input2, maxDecompressedBytes = Infinity) {
+  function unbzip2Stream(input3, maxDecompressedBytes = Infinity) {
     const bufferQueue = [];
     let hasBytes = 0;
     let blockSize = 0;
@@ -97156,7 +97146,7 @@ function requireUnbzip2Stream() {
     let inputReader;
     return new ReadableStream({
       start() {
-        inputReader = input2.getReader();
+        inputReader = input3.getReader();
       },
       async pull(controller) {
         try {
@@ -98235,44 +98225,51 @@ async function publishComment(github, issueNumber, body, fork) {
 }
 
 // src/action/report.ts
-function annotate(findings, where) {
+function annotate(io2, findings, where) {
   for (const f of findings) {
     const props = { file: where(f), startLine: f.line, startColumn: f.col, title: `breakglass ${f.code}` };
-    if (f.severity === "error") error(f.message, props);
-    else warning(f.message, props);
+    if (f.severity === "error") io2.error(f.message, props);
+    else io2.warning(f.message, props);
   }
 }
-function setOutputs(j) {
-  setOutput("sessions", JSON.stringify(j.sessions.map((s) => s.id)));
-  setOutput("status", JSON.stringify(Object.fromEntries(j.sessions.map((s) => [s.id, s.status]))));
-  setOutput("approvals", JSON.stringify(Object.fromEntries(j.sessions.map((s) => [s.id, `${s.approvals.have} of ${s.approvals.need}`]))));
-  setOutput("findings", String(j.findings.filter((f) => f.severity === "error").length));
+function setOutputs(io2, j) {
+  io2.setOutput("sessions", JSON.stringify(j.sessions.map((s) => s.id)));
+  io2.setOutput("status", JSON.stringify(Object.fromEntries(j.sessions.map((s) => [s.id, s.status]))));
+  io2.setOutput("approvals", JSON.stringify(Object.fromEntries(j.sessions.map((s) => [s.id, `${s.approvals.have} of ${s.approvals.need}`]))));
+  io2.setOutput("findings", String(j.findings.filter((f) => f.severity === "error").length));
 }
-async function writeSummary(markdown, notices) {
+async function writeSummary(io2, markdown, notices) {
   const text = [...notices.map((n) => `> [!WARNING]
 > ${n.replace(/\n/g, " ")}
 `), markdown].join("\n");
-  await summary.addRaw(text, true).write();
+  await io2.appendSummary(text);
 }
 
 // src/action/settings.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 import { readFileSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
-var import_yaml2 = __toESM(require_dist(), 1);
+
+// src/action/io.ts
+function input2(env, name2) {
+  return (env[`INPUT_${name2.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
+}
+
+// src/action/settings.ts
 function required2(env, name2) {
   const v = env[name2];
   if (!v) throw new BreakglassError("ACTION_ENV", `${name2} is not set; this must run as a GitHub Actions step`);
   return v;
 }
-function repoFolder(input2, name2) {
-  const n = normalize(input2.trim() || ".").replace(/\\/g, "/").replace(/\/+$/, "");
+function repoFolder(input3, name2) {
+  const n = normalize(input3.trim() || ".").replace(/\\/g, "/").replace(/\/+$/, "");
   if (isAbsolute(n) || n === ".." || n.startsWith("../")) {
-    throw new BreakglassError("ACTION_INPUT", `input ${name2} ${JSON.stringify(input2)} must be a path inside the repository, such as ${name2}`);
+    throw new BreakglassError("ACTION_INPUT", `input ${name2} ${JSON.stringify(input3)} must be a path inside the repository, such as ${name2}`);
   }
   return n;
 }
-function booleanInput(name2, fallback) {
-  const raw = getInput(name2).trim().toLowerCase();
+function booleanInput(env, name2, fallback) {
+  const raw = input2(env, name2).toLowerCase();
   if (raw === "") return fallback;
   if (raw === "true") return true;
   if (raw === "false") return false;
@@ -98299,7 +98296,7 @@ function readEvent(env) {
   return { kind: "other", name: name2, sha: env.GITHUB_SHA ?? "HEAD" };
 }
 function readNotify(env, event, comment) {
-  const text = getInput("notify").trim();
+  const text = input2(env, "notify");
   if (!text) return {};
   let doc;
   try {
@@ -98323,15 +98320,15 @@ function readSettings(env) {
   if (!owner || !repo) throw new BreakglassError("ACTION_ENV", `GITHUB_REPOSITORY ${JSON.stringify(env.GITHUB_REPOSITORY)} is not owner/name`);
   const workspace = required2(env, "GITHUB_WORKSPACE");
   const host = new URL(env.GITHUB_SERVER_URL ?? "https://github.com").host.toLowerCase();
-  const trust = getInput("trust").trim();
+  const trust = input2(env, "trust");
   const event = readEvent(env);
-  const comment = booleanInput("comment", true);
+  const comment = booleanInput(env, "comment", true);
   return {
-    token: getInput("token"),
-    sessionsPath: repoFolder(getInput("sessions") || "sessions", "sessions"),
-    policiesPath: repoFolder(getInput("policies") || "policies", "policies"),
+    token: input2(env, "token"),
+    sessionsPath: repoFolder(input2(env, "sessions") || "sessions", "sessions"),
+    policiesPath: repoFolder(input2(env, "policies") || "policies", "policies"),
     trustPath: trust ? repoFolder(trust, "trust") : void 0,
-    failOnFindings: booleanInput("fail-on-findings", true),
+    failOnFindings: booleanInput(env, "fail-on-findings", true),
     comment,
     workspace,
     stepSummary: !!env.GITHUB_STEP_SUMMARY,
@@ -98442,32 +98439,39 @@ function trustChangeFindings(files, trustPath) {
   }));
 }
 
-// src/action/main.ts
-function reportPublished(p) {
+// src/action/run.ts
+function reportPublished(io2, p) {
   if (p.ok) {
-    info(`approval view ${p.outcome.action}: ${p.outcome.url}`);
+    io2.info(`approval view ${p.outcome.action}: ${p.outcome.url}`);
     return void 0;
   }
-  if (p.readOnly) warning(p.notice);
-  else setFailed(p.notice);
+  if (p.readOnly) io2.warning(p.notice);
+  else io2.setFailed(p.notice);
   return p.notice;
 }
-async function notified(settings, github, ev, j, body, now) {
+async function notified(io2, settings, github, ev, j, body, now) {
   if (!settings.notify) return body;
   const existing = findOwnComment(await github.listComments(ev.number), await github.authenticatedLogin());
   const { state, problem } = readState(existing?.body);
-  if (problem) warning(problem);
+  if (problem) io2.warning(problem);
   const url2 = `${settings.serverUrl}/${settings.owner}/${settings.repo}/pull/${ev.number}`;
   const openedAt = ev.createdAt ? parseTime(ev.createdAt) : void 0;
-  const next = await notifyPull(j, state, settings.notify, { url: url2, openedAt, now, repositoryName: settings.repositoryName, timeoutMs: 1e4, log: { info, warn: warning } });
+  const next = await notifyPull(j, state, settings.notify, {
+    url: url2,
+    openedAt,
+    now,
+    repositoryName: settings.repositoryName,
+    timeoutMs: 1e4,
+    log: { info: (m) => io2.info(m), warn: (m) => io2.warning(m) }
+  });
   return withState(body, next);
 }
-function gitHubFor(settings) {
-  return createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug, warn: warning } });
+function gitHubFor(io2, settings) {
+  return createGitHub({ token: settings.token, baseUrl: settings.apiUrl, owner: settings.owner, repo: settings.repo, log: { debug: (m) => io2.debug(m), warn: (m) => io2.warning(m) } });
 }
-async function runPullRequest(settings, ev, ctx, layout, summary2 = true) {
+async function runPullRequest(io2, settings, ev, ctx, layout, summary2 = true) {
   const sig = await signatureSetup(settings, ctx.now);
-  const github = gitHubFor(settings);
+  const github = gitHubFor(io2, settings);
   const files = await github.listPullFiles(ev.number);
   const changes = toChanges(files, (p) => toCanonical(layout, p));
   const judged2 = await judgePullRequest({ ...ctx, keys: sig.keys }, ev.headSha, changes, sig.policyApprovalsNeeded);
@@ -98475,62 +98479,79 @@ async function runPullRequest(settings, ev, ctx, layout, summary2 = true) {
   const j = { ...judged2, findings: [...extra, ...judged2.findings] };
   const where = (f) => toRepoPath(layout, f.file);
   const notices = sig.problem ? [sig.problem] : [];
-  if (settings.notifySkipped) notice(settings.notifySkipped);
+  if (settings.notifySkipped) io2.notice(settings.notifySkipped);
   if (settings.comment) {
-    const body = await notified(settings, github, ev, j, renderComment(j, where, ev.headSha, sig.checkedWith), ctx.now);
-    const notice2 = reportPublished(await publishComment(github, ev.number, body, ev.fork));
+    const body = await notified(io2, settings, github, ev, j, renderComment(j, where, ev.headSha, sig.checkedWith), ctx.now);
+    const notice2 = reportPublished(io2, await publishComment(github, ev.number, body, ev.fork));
     if (notice2) notices.push(notice2);
   }
-  if (settings.stepSummary && summary2) await writeSummary(renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
-  if (sig.problem) warning(sig.problem);
+  if (settings.stepSummary && summary2) await writeSummary(io2, renderSummary(j, where, `pull request #${ev.number}`, sig.checkedWith, true), notices);
+  if (sig.problem) io2.warning(sig.problem);
   return j;
 }
-async function runAll(settings, sha, ctx, layout) {
+async function runAll(io2, settings, sha, ctx, layout) {
   const sig = await signatureSetup(settings, ctx.now);
   const j = await judgeAll({ ...ctx, keys: sig.keys }, sha);
   const notices = sig.problem ? [sig.problem] : [];
   if (settings.stepSummary)
     await writeSummary(
+      io2,
       renderSummary(j, (f) => toRepoPath(layout, f.file), `${j.sessions.length} sessions at ${sha.slice(0, 12)}`, sig.checkedWith, false),
       notices
     );
-  if (sig.problem) warning(sig.problem);
+  if (sig.problem) io2.warning(sig.problem);
   return j;
 }
-async function runScan(settings, ctx, layout) {
-  const github = gitHubFor(settings);
+async function runScan(io2, settings, ctx, layout) {
+  const github = gitHubFor(io2, settings);
   const pulls = await scanPulls(github, settings);
   for (const ev of pulls) {
     if (!await headAvailable(settings.workspace, ev)) {
-      warning(`pull request #${ev.number}: its head ${ev.headSha.slice(0, 12)} is not in this checkout and could not be fetched; skipped (check out with fetch-depth: 0)`);
+      io2.warning(`pull request #${ev.number}: its head ${ev.headSha.slice(0, 12)} is not in this checkout and could not be fetched; skipped (check out with fetch-depth: 0)`);
       continue;
     }
-    const j = await runPullRequest(settings, ev, ctx, layout, false);
-    info(`breakglass: pull request #${ev.number}: ${j.sessions.map((x2) => `${x2.id} ${x2.status} ${x2.approvals.have} of ${x2.approvals.need}`).join(", ") || "no session"}`);
+    const j = await runPullRequest(io2, settings, ev, ctx, layout, false);
+    io2.info(`breakglass: pull request #${ev.number}: ${j.sessions.map((x2) => `${x2.id} ${x2.status} ${x2.approvals.have} of ${x2.approvals.need}`).join(", ") || "no session"}`);
   }
-  info(`breakglass: scanned ${pulls.length} open pull request(s)`);
+  io2.info(`breakglass: scanned ${pulls.length} open pull request(s)`);
 }
-async function run(settings, now) {
+async function run(io2, settings, now) {
   const layout = { sessions: settings.sessionsPath, policies: settings.policiesPath };
   const ctx = { workspace: settings.workspace, layout, repositoryName: settings.repositoryName, now };
   const ev = settings.event;
-  if (ev.kind === "other" && settings.notify && (ev.name === "schedule" || ev.name === "workflow_dispatch")) return runScan(settings, ctx, layout);
-  const j = ev.kind === "pull_request" ? await runPullRequest(settings, ev, ctx, layout) : await runAll(settings, ev.sha, ctx, layout);
-  annotate(j.findings, (f) => toRepoPath(layout, f.file));
-  setOutputs(j);
+  if (ev.kind === "other" && settings.notify && (ev.name === "schedule" || ev.name === "workflow_dispatch")) return runScan(io2, settings, ctx, layout);
+  const j = ev.kind === "pull_request" ? await runPullRequest(io2, settings, ev, ctx, layout) : await runAll(io2, settings, ev.sha, ctx, layout);
+  annotate(io2, j.findings, (f) => toRepoPath(layout, f.file));
+  setOutputs(io2, j);
   const errors2 = j.findings.filter((f) => f.severity === "error").length;
-  info(`breakglass: ${j.sessions.length} session(s), ${errors2} finding(s), read from ${j.source}`);
-  if (hasErrors(j.findings) && settings.failOnFindings) setFailed(`breakglass found ${errors2} problem${errors2 === 1 ? "" : "s"}; see the annotations and the job summary`);
+  io2.info(`breakglass: ${j.sessions.length} session(s), ${errors2} finding(s), read from ${j.source}`);
+  if (hasErrors(j.findings) && settings.failOnFindings) io2.setFailed(`breakglass found ${errors2} problem${errors2 === 1 ? "" : "s"}; see the annotations and the job summary`);
 }
-try {
-  await run(readSettings(process.env), Date.now());
-} catch (e) {
-  setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError("INTERNAL", messageOf(e)));
-  if (e instanceof Error && e.stack) debug(e.stack);
+async function runStep(io2) {
+  try {
+    await run(io2, readSettings(io2.env), io2.now());
+  } catch (e) {
+    io2.setFailed(e instanceof BreakglassError ? formatError(e.code, e.message) : formatError("INTERNAL", messageOf(e)));
+    if (e instanceof Error && e.stack) io2.debug(e.stack);
+  }
 }
-export {
-  run
+
+// src/action/main.ts
+var io = {
+  env: process.env,
+  now: () => Date.now(),
+  debug: (message) => debug(message),
+  info: (message) => info(message),
+  notice: (message, props) => notice(message, props),
+  warning: (message, props) => warning(message, props),
+  error: (message, props) => error(message, props),
+  setOutput: (name2, value) => setOutput(name2, value),
+  appendSummary: async (markdown) => {
+    await summary.addRaw(markdown, true).write();
+  },
+  setFailed: (message) => setFailed(message)
 };
+await runStep(io);
 /*! Bundled license information:
 
 undici/lib/web/fetch/body.js:
