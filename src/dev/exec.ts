@@ -19,10 +19,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The environment a child gets: this process's, CI=1 so nothing prompts, then `env`. */
+export function childEnv(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, CI: '1', ...env };
+}
+
 /** Runs `cmd` with `args` (no shell) in `cwd`, with CI=1 so nothing prompts; resolves with its exit code and output. */
 export function run(cmd: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, [...args], { cwd: opts.cwd, env: { ...process.env, CI: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, [...args], { cwd: opts.cwd, env: childEnv(opts.env), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 2) : 0;
       resolve({ code, stdout, stderr });
     });

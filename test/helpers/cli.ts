@@ -1,7 +1,7 @@
 /** Runs the CLI in-process (with an injected clock) or as the real binary under Node 24. */
 import { resolve } from 'node:path';
 import { run } from '../../src/cli/main.js';
-import type { CliResult } from '../../src/dev/exec.js';
+import { childEnv, type CliResult } from '../../src/dev/exec.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export { BIN, binary, NODE, type CliResult } from '../../src/dev/exec.js';
@@ -40,7 +40,7 @@ async function inProcessWith(args: readonly string[], opts: InProcess, text: (li
     out: (s) => out.push(s),
     err: (s) => err.push(s),
     now: () => opts.now ?? Date.now(),
-    env: { ...process.env, CI: '1', ...opts.env },
+    env: childEnv(opts.env),
     cwd: opts.cwd,
     interactive: false,
   });
